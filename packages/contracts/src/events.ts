@@ -1,0 +1,175 @@
+/**
+ * Event contracts of the batch coordinator.
+ *
+ * Every message on every topic is an {@link Envelope}: a small, versioned
+ * wrapper (`event_id`, `event_type`, `correlation_id`, `occurred_at`) around a
+ * type-specific `data` object. The schemas here are the single definition
+ * used by the coordinator to validate what it consumes and by the lab to build
+ * workloads and to read what came out; nothing else defines an event's shape.
+ */
+import { z } from 'zod';
+
+/** Identifiers are opaque, non-empty, bounded strings (they end up in Redis keys and SQL). */
+export const Id = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may only contain letters, digits and . _ : -');
+
+export const EventType = {
+  BatchRegistered: 'batch.registered.v1',
+  ContentProvisioned: 'essay.content.provisioned.v1',
+  ValidationFailed: 'essay.validation.failed.v1',
+  SlotAssigned: 'essay.slot.assigned.v1',
+  ExcessContent: 'essay.content.excess.v1',
+  BatchReady: 'batch.ready.v1',
+  BatchTimedOut: 'batch.timed_out.v1',
+  DeadLetter: 'coordinator.dead_letter.v1',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+const envelopeBase = {
+  event_id: z.uuid(),
+  correlation_id: z.string().min(1).max(200),
+  occurred_at: z.iso.datetime({ offset: true }),
+};
+
+// ---- inputs -----------------------------------------------------------------
+
+export const BatchRegisteredData = z
+  .object({
+    batch_id: Id,
+    essay_ids: z
+      .array(Id)
+      .min(1)
+      .max(10_000)
+      .refine((ids) => new Set(ids).size === ids.length, 'essay_ids must be unique'),
+    deadline: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+export type BatchRegisteredData = z.infer<typeof BatchRegisteredData>;
+
+export const ContentProvisionedData = z
+  .object({
+    batch_id: Id,
+    text_storage_id: Id,
+    original_file_name: z.string().min(1).max(500),
+  })
+  .strict();
+export type ContentProvisionedData = z.infer<typeof ContentProvisionedData>;
+
+export const ValidationFailedData = z
+  .object({
+    batch_id: Id,
+    original_file_name: z.string().min(1).max(500),
+    reason: z.string().min(1).max(2000),
+  })
+  .strict();
+export type ValidationFailedData = z.infer<typeof ValidationFailedData>;
+
+export const BatchRegistered = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.BatchRegistered),
+  data: BatchRegisteredData,
+});
+export const ContentProvisioned = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.ContentProvisioned),
+  data: ContentProvisionedData,
+});
+export const ValidationFailed = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.ValidationFailed),
+  data: ValidationFailedData,
+});
+
+/** Everything the coordinator consumes. */
+export const InputEvent = z.discriminatedUnion('event_type', [BatchRegistered, ContentProvisioned, ValidationFailed]);
+export type InputEvent = z.infer<typeof InputEvent>;
+export type BatchRegistered = z.infer<typeof BatchRegistered>;
+export type ContentProvisioned = z.infer<typeof ContentProvisioned>;
+export type ValidationFailed = z.infer<typeof ValidationFailed>;
+
+// ---- outputs ----------------------------------------------------------------
+
+export const AssignedEssay = z.object({
+  essay_id: Id,
+  text_storage_id: Id,
+  original_file_name: z.string(),
+});
+export type AssignedEssay = z.infer<typeof AssignedEssay>;
+
+export const ValidationFailure = z.object({
+  essay_id: Id,
+  original_file_name: z.string(),
+  reason: z.string(),
+});
+export type ValidationFailure = z.infer<typeof ValidationFailure>;
+
+export const SlotAssigned = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.SlotAssigned),
+  data: z.object({ batch_id: Id, essay_id: Id, text_storage_id: Id, original_file_name: z.string() }),
+});
+export type SlotAssigned = z.infer<typeof SlotAssigned>;
+
+export const ExcessReason = z.enum(['no_free_slot', 'batch_closed']);
+export type ExcessReason = z.infer<typeof ExcessReason>;
+
+export const ExcessContent = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.ExcessContent),
+  data: z.object({ batch_id: Id, text_storage_id: Id, original_file_name: z.string(), reason: ExcessReason }),
+});
+export type ExcessContent = z.infer<typeof ExcessContent>;
+
+export const BatchReady = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.BatchReady),
+  data: z.object({
+    batch_id: Id,
+    essays: z.array(AssignedEssay),
+    validation_failures: z.array(ValidationFailure),
+  }),
+});
+export type BatchReady = z.infer<typeof BatchReady>;
+
+export const BatchTimedOut = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.BatchTimedOut),
+  data: z.object({
+    batch_id: Id,
+    essays: z.array(AssignedEssay),
+    validation_failures: z.array(ValidationFailure),
+    missing_essay_ids: z.array(Id),
+  }),
+});
+export type BatchTimedOut = z.infer<typeof BatchTimedOut>;
+
+export const DeadLetter = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.DeadLetter),
+  data: z.object({
+    reason: z.string(),
+    source_topic: z.string(),
+    source_partition: z.number().int(),
+    source_offset: z.string(),
+    /** The original message value, truncated to {@link DEAD_LETTER_RAW_LIMIT} characters. */
+    raw: z.string(),
+  }),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+export const DEAD_LETTER_RAW_LIMIT = 4096;
+
+/** Everything the coordinator produces. */
+export const OutputEvent = z.discriminatedUnion('event_type', [
+  SlotAssigned,
+  ExcessContent,
+  BatchReady,
+  BatchTimedOut,
+  DeadLetter,
+]);
+export type OutputEvent = z.infer<typeof OutputEvent>;
+
+/** Largest message value the coordinator accepts; bigger ones are dead-lettered as oversized. */
+export const MAX_EVENT_BYTES = 256 * 1024;

@@ -1,0 +1,4 @@
+export * from './events.js';
+export * from './topics.js';
+export * from './redis-keys.js';
+export * from './ids.js';

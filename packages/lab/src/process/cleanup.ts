@@ -1,0 +1,75 @@
+/**
+ * Process-wide cleanup registry: every child process and temporary directory
+ * the lab creates is registered here and released on every exit path — a
+ * normal end (the owner disposes it), an uncaught error, SIGINT or SIGTERM.
+ *
+ * Signals: the first SIGINT/SIGTERM runs every cleanup (children first, then
+ * directories) and exits with 128 + signal number; a second one while cleanup
+ * runs forces the exit after a synchronous SIGKILL of every child still known.
+ */
+import { rmSync } from 'node:fs';
+
+type Cleanup = { readonly name: string; run(): Promise<void>; killSync?(): void };
+
+const cleanups = new Set<Cleanup>();
+let installed = false;
+let exiting = false;
+
+/** Registers a cleanup; returns a function that unregisters it (call it once the resource is released). */
+export function registerCleanup(c: Cleanup): () => void {
+  install();
+  cleanups.add(c);
+  return () => cleanups.delete(c);
+}
+
+/** Registers a directory to delete on exit. */
+export function registerTempDir(path: string): () => void {
+  return registerCleanup({
+    name: `dir ${path}`,
+    run: async () => rmSync(path, { recursive: true, force: true }),
+    killSync: () => rmSync(path, { recursive: true, force: true }),
+  });
+}
+
+/** Runs every registered cleanup, most recent first. */
+export async function runAllCleanups(): Promise<void> {
+  const list = [...cleanups].reverse();
+  cleanups.clear();
+  for (const c of list) {
+    try {
+      await c.run();
+    } catch (err) {
+      process.stderr.write(`lab: cleanup of ${c.name} failed: ${String(err)}\n`);
+    }
+  }
+}
+
+function killAllSync(): void {
+  for (const c of [...cleanups].reverse()) {
+    try {
+      c.killSync?.();
+    } catch {
+      // best effort on the way out
+    }
+  }
+  cleanups.clear();
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    if (exiting) {
+      killAllSync();
+      process.exit(code);
+    }
+    exiting = true;
+    process.stderr.write(`lab: ${signal} received, stopping every process the lab started\n`);
+    runAllCleanups().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT', 130));
+  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
+  process.on('SIGHUP', () => onSignal('SIGHUP', 129));
+  // Last resort: whatever is still registered when the process exits is killed synchronously.
+  process.on('exit', () => killAllSync());
+}

@@ -1,0 +1,186 @@
+/**
+ * A child process the lab owns. It is registered with the cleanup registry
+ * from the moment it is spawned, its stdout and stderr go to a log file in the
+ * run folder, and stopping it is idempotent: a process that is already gone
+ * counts as stopped.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { registerCleanup } from './cleanup.js';
+import { LabTimeoutError, ProviderStartError } from '../errors.js';
+
+export interface ManagedProcessOptions {
+  /** Short name used in logs and errors, e.g. `redis` or `coordinator-2`. */
+  readonly name: string;
+  readonly command: string;
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** File that receives stdout and stderr (appended: a restart keeps the earlier output). */
+  readonly logFile: string;
+  /** Run as this uid/gid (e.g. PostgreSQL refuses to run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Called with every stdout line (in addition to the log file). */
+  readonly onStdoutLine?: (line: string) => void;
+  /** Grace period between the stop signal and SIGKILL. Default 10 000 ms. */
+  readonly stopTimeoutMs?: number;
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class ManagedProcess implements AsyncDisposable {
+  readonly name: string;
+  readonly logFile: string;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private readonly log: WriteStream;
+  private exitInfo: ExitInfo | undefined;
+  private readonly unregister: () => void;
+  private readonly stopTimeoutMs: number;
+
+  private constructor(opts: ManagedProcessOptions) {
+    this.name = opts.name;
+    this.logFile = opts.logFile;
+    this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+    this.log = createWriteStream(opts.logFile, { flags: 'a' });
+    const spawnOpts: SpawnOptions = {
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd !== undefined && { cwd: opts.cwd }),
+      ...(opts.uid !== undefined && { uid: opts.uid }),
+      ...(opts.gid !== undefined && { gid: opts.gid }),
+    };
+    this.child = spawn(opts.command, [...(opts.args ?? [])], spawnOpts);
+    this.unregister = registerCleanup({
+      name: `${opts.name} (pid ${this.child.pid ?? '?'})`,
+      run: async () => {
+        await this.stop();
+      },
+      killSync: () => this.signal('SIGKILL'),
+    });
+    this.child.stderr?.pipe(this.log, { end: false });
+    if (opts.onStdoutLine && this.child.stdout) {
+      const onLine = opts.onStdoutLine;
+      const rl = createInterface({ input: this.child.stdout });
+      rl.on('line', (line) => {
+        this.log.write(line + '\n');
+        onLine(line);
+      });
+    } else {
+      this.child.stdout?.pipe(this.log, { end: false });
+    }
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      const done = (info: ExitInfo) => {
+        if (this.exitInfo) return;
+        this.exitInfo = info;
+        this.unregister();
+        resolve(info);
+      };
+      this.child.once('exit', (code, signal) => done({ code, signal }));
+      this.child.once('error', (err) => {
+        this.log.write(`lab: spawn failed: ${String(err)}\n`);
+        done({ code: null, signal: null });
+      });
+    });
+  }
+
+  /** Spawns the process; rejects if the OS could not start it (e.g. missing binary). */
+  static async spawn(opts: ManagedProcessOptions): Promise<ManagedProcess> {
+    const p = new ManagedProcess(opts);
+    const spawned = once(p.child, 'spawn').then(() => undefined);
+    const failed = once(p.child, 'error').then(([err]) => {
+      throw new ProviderStartError(opts.name, `could not spawn ${opts.command}: ${String(err)}`, { cause: err });
+    });
+    await Promise.race([spawned, failed]);
+    return p;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo;
+  }
+
+  /** Sends a signal; a process that is already gone is not an error. Returns whether it was delivered. */
+  signal(sig: NodeJS.Signals): boolean {
+    if (!this.running || this.child.pid === undefined) return false;
+    try {
+      process.kill(this.child.pid, sig);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw err;
+    }
+  }
+
+  /** SIGSTOP: the process freezes (sockets stay open, nothing is answered). */
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  /** SIGKILL and wait for the exit. */
+  async kill(): Promise<ExitInfo> {
+    this.signal('SIGCONT'); // a stopped process still dies on SIGKILL, but keep the state tidy
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
+  /**
+   * Graceful stop: `signal` (default SIGTERM), then SIGKILL after the grace
+   * period. Resolves when the process has exited. Idempotent.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = this.stopTimeoutMs): Promise<ExitInfo> {
+    if (this.running) {
+      this.signal('SIGCONT'); // a paused process cannot handle SIGTERM
+      this.signal(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+      const r = await Promise.race([this.exited, timedOut]);
+      clearTimeout(timer);
+      if (r === 'timeout') {
+        this.log.write(`lab: ${this.name} ignored ${signal} for ${timeoutMs} ms, sending SIGKILL\n`);
+        this.signal('SIGKILL');
+      }
+    }
+    const info = await this.exited;
+    await new Promise<void>((r) => this.log.end(r));
+    return info;
+  }
+
+  /** Waits until `predicate` resolves true, polling, or the process exits, or the timeout passes. */
+  async waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 15_000, intervalMs = 25): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) {
+        throw new ProviderStartError(
+          this.name,
+          `exited (code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal}) before ${what}`,
+          { logFile: this.logFile },
+        );
+      }
+      if (await predicate().catch(() => false)) return;
+      if (Date.now() > deadline) throw new LabTimeoutError(`${this.name}: ${what}`, timeoutMs);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
