@@ -4,7 +4,7 @@
  * normal end (the owner disposes it), an uncaught error, SIGINT or SIGTERM.
  *
  * Signals: the first SIGINT/SIGTERM runs every cleanup (children first, then
- * directories) and exits with 128 + signal number; a second one while cleanup
+ * directories) and raises the signal again with its default action; a second one while cleanup
  * runs forces the exit after a synchronous SIGKILL of every child still known.
  */
 import { rmSync } from 'node:fs';
@@ -58,18 +58,29 @@ function killAllSync(): void {
 function install(): void {
   if (installed) return;
   installed = true;
-  const onSignal = (signal: NodeJS.Signals, code: number) => {
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  // After cleanup the signal is raised again with the default action restored,
+  // so the process ends the way a shell (or a test runner) expects.
+  const reraise = (signal: NodeJS.Signals) => {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+    process.kill(process.pid, signal);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
     if (exiting) {
       killAllSync();
-      process.exit(code);
+      reraise(signal);
+      return;
     }
     exiting = true;
+    if (cleanups.size === 0) return reraise(signal);
     process.stderr.write(`lab: ${signal} received, stopping every process the lab started\n`);
-    runAllCleanups().finally(() => process.exit(code));
+    void runAllCleanups().finally(() => reraise(signal));
   };
-  process.on('SIGINT', () => onSignal('SIGINT', 130));
-  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
-  process.on('SIGHUP', () => onSignal('SIGHUP', 129));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const h = () => onSignal(sig);
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
   // Last resort: whatever is still registered when the process exits is killed synchronously.
   process.on('exit', () => killAllSync());
 }

@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { registerCleanup } from './cleanup.js';
 import { LabTimeoutError, ProviderStartError } from '../errors.js';
@@ -93,11 +92,13 @@ export class ManagedProcess implements AsyncDisposable {
   /** Spawns the process; rejects if the OS could not start it (e.g. missing binary). */
   static async spawn(opts: ManagedProcessOptions): Promise<ManagedProcess> {
     const p = new ManagedProcess(opts);
-    const spawned = once(p.child, 'spawn').then(() => undefined);
-    const failed = once(p.child, 'error').then(([err]) => {
-      throw new ProviderStartError(opts.name, `could not spawn ${opts.command}: ${String(err)}`, { cause: err });
+    await new Promise<void>((resolve, reject) => {
+      p.child.once('spawn', () => resolve());
+      p.child.once('error', (err) => {
+        const e = new ProviderStartError(opts.name, `could not spawn ${opts.command}: ${String(err)}`, { cause: err });
+        p.log.end(() => reject(e));
+      });
     });
-    await Promise.race([spawned, failed]);
     return p;
   }
 

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManagedProcess } from './managed-process.js';
+
+describe('ManagedProcess', () => {
+  it('logs output, stops with SIGTERM, and treats a second stop as a no-op', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      const p = await ManagedProcess.spawn({
+        name: 'sleeper',
+        command: process.execPath,
+        args: ['-e', 'console.log("hello"); setInterval(() => {}, 1000)'],
+        logFile: join(dir, 'sleeper.log'),
+      });
+      await p.waitUntil('hello logged', async () => readFileSync(p.logFile, 'utf8').includes('hello'));
+      const first = await p.stop();
+      expect(first.signal).toBe('SIGTERM');
+      const second = await p.stop();
+      expect(second).toEqual(first);
+      expect(p.running).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('escalates to SIGKILL when the process ignores SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      const p = await ManagedProcess.spawn({
+        name: 'stubborn',
+        command: process.execPath,
+        args: ['-e', 'process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000)'],
+        logFile: join(dir, 'stubborn.log'),
+        onStdoutLine: () => {},
+      });
+      await p.waitUntil('up', async () => readFileSync(p.logFile, 'utf8').includes('up'));
+      const info = await p.stop('SIGTERM', 300);
+      expect(info.signal).toBe('SIGKILL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects with a named error when the binary does not exist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      await expect(
+        ManagedProcess.spawn({ name: 'ghost', command: '/nonexistent/bin', logFile: join(dir, 'g.log') }),
+      ).rejects.toThrow(/ghost did not start/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
