@@ -7,7 +7,7 @@
  * - `free`   set of essay ids not yet settled
  * - `assign` hash: text_storage_id → essay_id
  * - `failed` hash: original_file_name → essay_id (slots settled by a validation failure)
- * - `excess` set of text_storage_ids reported as excess
+ * - `excess` hash: text_storage_id → reason, for contents reported as excess
  */
 export interface BatchKeys {
   readonly meta: string;

@@ -1,0 +1,239 @@
+/**
+ * The Kafka consumer loop.
+ *
+ * `eachBatch` with manual offset resolution: an offset is resolved only after
+ * the work for its message is durable in Postgres (or the message is queued
+ * as a dead letter in the outbox), and kafkajs commits only resolved offsets.
+ * A crash therefore redelivers, never skips; every step is idempotent, so a
+ * redelivery is harmless.
+ *
+ * A failure on one message is retried in place with backoff while it is
+ * retriable (a dependency is down: the partition must wait, skipping would
+ * reorder or lose). A non-retriable failure of a valid message is retried a
+ * few times, then dead-lettered with the error, so one bad message never
+ * blocks its partition for good.
+ *
+ * kafkajs gives up on some errors (`restart: false` on CRASH), e.g. the
+ * INVALID_REQUEST a broker may answer to a racing SyncGroup. A service must
+ * not sit idle after that, so the consumer is recreated with a backoff.
+ */
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+import { EventType, inputTopics, type InputEvent, type Topics } from '@chaos-lab/contracts';
+import type { Coordinator, Outcome } from '../../domain/coordinator.js';
+import { parseInput } from '../../domain/input.js';
+import type { BatchStore } from '../../domain/ports.js';
+import { isRetriable } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+
+export interface ConsumerOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  readonly topics: Topics;
+  readonly maxWaitMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly partitionsConcurrently: number;
+}
+
+/** Attempts for a valid message that fails with a non-retriable error before it is dead-lettered. */
+const MAX_NON_RETRIABLE_ATTEMPTS = 3;
+
+export function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, label, log: entry }: LogEntry) => {
+      const { message, ...extra } = entry;
+      const fields = { kafkajs: label, ...extra };
+      if (level === logLevel.ERROR) log.error(fields, message);
+      else if (level === logLevel.WARN) log.warn(fields, message);
+      else log.debug(fields, message);
+    };
+}
+
+export class InputConsumer {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly kafka: Kafka;
+  private connected = false;
+
+  constructor(
+    private readonly opts: ConsumerOptions,
+    private readonly coordinator: Coordinator,
+    private readonly store: BatchStore,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(log.child({ component: 'kafka-consumer' })),
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+  }
+
+  /** True while a consumer is connected and has joined the group at least once. */
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: this.opts.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.opts.maxWaitMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      const { error, restart } = e.payload as { error: Error; restart: boolean };
+      this.connected = false;
+      if (restart || this.stopping) return;
+      this.metrics.consumerRestarts.inc({ reason: error.name || 'error' });
+      this.log.warn({ err: error.message }, 'consumer crashed and kafkajs will not restart it; recreating it');
+      this.scheduleRestart(consumer);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.connected = true;
+      this.log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
+    });
+    consumer.on(consumer.events.DISCONNECT, () => (this.connected = false));
+    await consumer.connect();
+    await consumer.subscribe({ topics: inputTopics(this.opts.topics), fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConcurrently,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  private scheduleRestart(old: Consumer, delayMs = 200): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      void (async () => {
+        await old.disconnect().catch(() => {});
+        if (this.stopping) return;
+        try {
+          await this.start();
+        } catch (err) {
+          this.log.warn({ err: String(err) }, 'consumer restart failed; trying again');
+          this.scheduleRestart(this.consumer ?? old, Math.min(delayMs * 2, 5000));
+        }
+      })();
+    }, delayMs);
+  }
+
+  /** Stops fetching, lets the in-flight batch finish (its offsets are committed), and leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    await this.consumer?.disconnect();
+    this.connected = false;
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) {
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const done = await this.handleWithRetry(batch.topic, batch.partition, message, () => isRunning() && !isStale(), heartbeat);
+      if (!done) break;
+      resolveOffset(message.offset);
+      const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
+      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
+      await heartbeat();
+    }
+    await commitOffsetsIfNecessary();
+  }
+
+  /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
+  private async handleWithRetry(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    stillOwner: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    let nonRetriable = 0;
+    let delay = 50;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handle(topic, partition, message);
+        return true;
+      } catch (err) {
+        const retriable = isRetriable(err);
+        if (!retriable) nonRetriable++;
+        this.log.warn(
+          { topic, partition, offset: message.offset, attempt, retriable, err: err instanceof Error ? err.message : String(err) },
+          'processing failed; retrying the message',
+        );
+        if (!retriable && nonRetriable >= MAX_NON_RETRIABLE_ATTEMPTS) {
+          // Poison by behaviour rather than by shape: dead-letter it so the partition moves on.
+          try {
+            await this.deadLetter(topic, partition, message, `processing_failed: ${err instanceof Error ? err.message : String(err)}`, 'processing_failed');
+            return true;
+          } catch (dlqErr) {
+            this.log.error({ err: String(dlqErr) }, 'could not dead-letter the message; will retry');
+          }
+        }
+      }
+      if (!stillOwner() || this.stopping) return false;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+      await heartbeat().catch(() => {});
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string, category: string) {
+    await this.store.deadLetter({
+      reason,
+      sourceTopic: topic,
+      sourcePartition: partition,
+      sourceOffset: message.offset,
+      raw: message.value?.toString('utf8') ?? '',
+      key: message.key?.toString('utf8') ?? null,
+    });
+    this.metrics.deadLetters.inc({ reason: category });
+    this.metrics.eventsConsumed.inc({ event_type: 'invalid', outcome: 'dead_lettered' });
+    this.log.warn({ topic, partition, offset: message.offset, reason }, 'message dead-lettered');
+  }
+
+  private async handle(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    const parsed = parseInput(topic, message.value, this.opts.topics);
+    if (!parsed.ok) return this.deadLetter(topic, partition, message, parsed.reason, parsed.category);
+    const event = parsed.event;
+    const timer = event.event_type === EventType.ContentProvisioned ? this.metrics.assignmentDuration.startTimer() : undefined;
+    const outcome = await this.dispatch(event);
+    timer?.({ outcome });
+    this.metrics.eventsConsumed.inc({ event_type: event.event_type, outcome });
+  }
+
+  private dispatch(e: InputEvent): Promise<Outcome> {
+    switch (e.event_type) {
+      case EventType.BatchRegistered:
+        return this.coordinator.registerBatch({
+          batchId: e.data.batch_id,
+          essayIds: e.data.essay_ids,
+          deadline: e.data.deadline ? new Date(e.data.deadline) : undefined,
+          correlationId: e.correlation_id,
+        });
+      case EventType.ContentProvisioned:
+        return this.coordinator.provisionContent({
+          batchId: e.data.batch_id,
+          textStorageId: e.data.text_storage_id,
+          originalFileName: e.data.original_file_name,
+          correlationId: e.correlation_id,
+        });
+      case EventType.ValidationFailed:
+        return this.coordinator.validationFailed({
+          batchId: e.data.batch_id,
+          originalFileName: e.data.original_file_name,
+          reason: e.data.reason,
+          correlationId: e.correlation_id,
+        });
+    }
+  }
+}

@@ -1,0 +1,580 @@
+/**
+ * {@link BatchStore} on PostgreSQL — the source of truth.
+ *
+ * Every write to a batch runs in one transaction that first takes a
+ * transaction-scoped advisory lock on the batch id. That serialises all
+ * writers of one batch across instances (so "is every slot settled?" is
+ * answered on a state no one else is changing) while different batches
+ * proceed in parallel. Each write re-checks the cache's proposal against the
+ * rows and answers `conflict` instead of trusting it. Events leave through the
+ * `outbox` table in the same transaction as the change they describe, with
+ * ids derived from their subject, so a retried step inserts nothing twice.
+ */
+import pg from 'pg';
+import {
+  eventIds,
+  EventType,
+  DEAD_LETTER_RAW_LIMIT,
+  type AssignedEssay,
+  type ExcessReason,
+  type Topics,
+  type ValidationFailure,
+} from '@chaos-lab/contracts';
+import type {
+  BatchSnapshot,
+  BatchStatus,
+  BatchStore,
+  BatchView,
+  ContentInput,
+  DeadLetterInput,
+  FailureInput,
+  Registration,
+  StoreWrite,
+} from '../../domain/ports.js';
+import { DependencyError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import { migrate } from './migrations.js';
+
+export interface PgStoreOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly topics: Topics;
+}
+
+interface SlotRow {
+  essay_id: string;
+  state: 'free' | 'assigned' | 'failed';
+  text_storage_id: string | null;
+  original_file_name: string | null;
+  failure_reason: string | null;
+}
+
+type Tx = pg.PoolClient;
+
+/** SQLSTATE classes worth retrying: connection, transaction rollback, resources, operator intervention, system. */
+const RETRIABLE_SQLSTATE = /^(08|40|53|57|58)/;
+
+export function isRetriablePgError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  // No SQLSTATE means the error came from the connection (refused, reset, timed out), not from the server.
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return RETRIABLE_SQLSTATE.test(code);
+}
+
+export class PgBatchStore implements BatchStore {
+  private readonly pool: pg.Pool;
+  /** Called after every committed write (which may have enqueued outbox rows). */
+  afterCommit: (() => void) | undefined;
+
+  constructor(
+    private readonly opts: PgStoreOptions,
+    private readonly metrics: Metrics,
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize,
+      connectionTimeoutMillis: 3000,
+      statement_timeout: opts.statementTimeoutMs,
+      query_timeout: opts.statementTimeoutMs + 1000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its connection emits here; the pool drops it and the next checkout reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.run('migrate', async () => {
+      const client = await this.pool.connect();
+      try {
+        return await migrate(client);
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Wraps a call with latency/error metrics and maps connection-level failures to a retriable error. */
+  private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.metrics.dependencyLatency.startTimer({ dependency: 'postgres', operation: op });
+    try {
+      return await fn();
+    } catch (err) {
+      this.metrics.dependencyErrors.inc({ dependency: 'postgres', operation: op });
+      if (isRetriablePgError(err)) throw new DependencyError('postgres', err);
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** Runs `fn` in a transaction holding the batch's advisory lock. */
+  private inBatch<T>(op: string, batchId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.run(op, async () => {
+      const tx = await this.pool.connect();
+      let broken = false;
+      try {
+        await tx.query('BEGIN');
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [batchId]);
+        const r = await fn(tx);
+        await tx.query('COMMIT');
+        this.afterCommit?.();
+        return r;
+      } catch (err) {
+        try {
+          await tx.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw err;
+      } finally {
+        tx.release(broken);
+      }
+    });
+  }
+
+  private envelope(type: EventType, eventId: string, correlationId: string, data: unknown) {
+    return { event_id: eventId, event_type: type, correlation_id: correlationId, occurred_at: new Date().toISOString(), data };
+  }
+
+  private async enqueue(
+    tx: pg.ClientBase,
+    topic: string,
+    key: string | null,
+    type: EventType,
+    eventId: string,
+    correlationId: string,
+    data: unknown,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO outbox (event_id, topic, message_key, payload) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (event_id) DO NOTHING`,
+      [eventId, topic, key, JSON.stringify(this.envelope(type, eventId, correlationId, data))],
+    );
+  }
+
+  private async batchRow(tx: Tx, batchId: string) {
+    const r = await tx.query<{ status: BatchStatus; expected_count: number; correlation_id: string; deadline: Date | null }>(
+      'SELECT status, expected_count, correlation_id, deadline FROM batches WHERE batch_id = $1',
+      [batchId],
+    );
+    return r.rows[0];
+  }
+
+  private async slots(tx: pg.ClientBase, batchId: string): Promise<SlotRow[]> {
+    const r = await tx.query<SlotRow>(
+      `SELECT essay_id, state, text_storage_id, original_file_name, failure_reason
+         FROM slots WHERE batch_id = $1 ORDER BY essay_id`,
+      [batchId],
+    );
+    return r.rows;
+  }
+
+  private static partition(rows: SlotRow[]) {
+    const essays: AssignedEssay[] = [];
+    const failures: ValidationFailure[] = [];
+    const free: string[] = [];
+    for (const s of rows) {
+      if (s.state === 'assigned')
+        essays.push({ essay_id: s.essay_id, text_storage_id: s.text_storage_id!, original_file_name: s.original_file_name ?? '' });
+      else if (s.state === 'failed')
+        failures.push({ essay_id: s.essay_id, original_file_name: s.original_file_name!, reason: s.failure_reason! });
+      else free.push(s.essay_id);
+    }
+    return { essays, failures, free };
+  }
+
+  /** Closes the batch as ready when every slot is settled; true if this call closed it. */
+  private async completeIfSettled(tx: Tx, batchId: string, correlationId: string): Promise<boolean> {
+    const rows = await this.slots(tx, batchId);
+    const { essays, failures, free } = PgBatchStore.partition(rows);
+    if (free.length > 0) return false;
+    const r = await tx.query(
+      `UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = $1 AND status = 'open'`,
+      [batchId],
+    );
+    if (r.rowCount !== 1) return false;
+    await this.enqueue(tx, this.opts.topics.batchReady, batchId, EventType.BatchReady, eventIds.batchReady(batchId), correlationId, {
+      batch_id: batchId,
+      essays,
+      validation_failures: failures,
+    });
+    return true;
+  }
+
+  async register(r: Registration): Promise<BatchSnapshot> {
+    await this.inBatch('register', r.batchId, async (tx) => {
+      const ins = await tx.query(
+        `INSERT INTO batches (batch_id, expected_count, deadline, correlation_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (batch_id) DO NOTHING`,
+        [r.batchId, r.essayIds.length, r.deadline ?? null, r.correlationId],
+      );
+      if (ins.rowCount === 1) {
+        await tx.query(`INSERT INTO slots (batch_id, essay_id) SELECT $1, unnest($2::text[])`, [r.batchId, r.essayIds]);
+      }
+    });
+    const s = await this.snapshot(r.batchId);
+    if (!s) throw new Error(`batch ${r.batchId} vanished right after its registration`);
+    return s;
+  }
+
+  async snapshot(batchId: string): Promise<BatchSnapshot | undefined> {
+    return this.run('snapshot', async () => {
+      const c = await this.pool.connect();
+      try {
+        // One consistent view across the three tables.
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const b = await c.query<{ status: BatchStatus; expected_count: number }>(
+          'SELECT status, expected_count FROM batches WHERE batch_id = $1',
+          [batchId],
+        );
+        const row = b.rows[0];
+        if (!row) {
+          await c.query('COMMIT');
+          return undefined;
+        }
+        const slots = await this.slots(c, batchId);
+        const excess = await c.query<{ text_storage_id: string; reason: ExcessReason }>(
+          'SELECT text_storage_id, reason FROM excess_contents WHERE batch_id = $1',
+          [batchId],
+        );
+        await c.query('COMMIT');
+        return {
+          batchId,
+          status: row.status,
+          expected: row.expected_count,
+          free: slots.filter((s) => s.state === 'free').map((s) => s.essay_id),
+          assigned: new Map(slots.filter((s) => s.state === 'assigned').map((s) => [s.text_storage_id!, s.essay_id])),
+          failed: new Map(slots.filter((s) => s.state === 'failed').map((s) => [s.original_file_name!, s.essay_id])),
+          excess: new Map(excess.rows.map((e) => [e.text_storage_id, e.reason])),
+        };
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        c.release();
+      }
+    });
+  }
+
+  private park(op: string, batchId: string, kind: 'content' | 'failure', key: string, fileName: string, reason: string | null, correlationId: string) {
+    return this.inBatch(op, batchId, async (tx): Promise<'parked' | 'registered'> => {
+      if (await this.batchRow(tx, batchId)) return 'registered';
+      await tx.query(
+        `INSERT INTO pending_inputs (batch_id, kind, input_key, original_file_name, reason, correlation_id)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        [batchId, kind, key, fileName, reason, correlationId],
+      );
+      return 'parked';
+    });
+  }
+
+  parkContent(c: ContentInput) {
+    return this.park('park_content', c.batchId, 'content', c.textStorageId, c.originalFileName, null, c.correlationId);
+  }
+
+  parkFailure(f: FailureInput) {
+    return this.park('park_failure', f.batchId, 'failure', f.originalFileName, f.originalFileName, f.reason, f.correlationId);
+  }
+
+  async pendingOf(batchId: string) {
+    return this.run('pending_of', async () => {
+      const r = await this.pool.query<{
+        kind: 'content' | 'failure';
+        input_key: string;
+        original_file_name: string;
+        reason: string | null;
+        correlation_id: string;
+      }>(
+        `SELECT kind, input_key, original_file_name, reason, correlation_id FROM pending_inputs
+          WHERE batch_id = $1 ORDER BY received_at, input_key`,
+        [batchId],
+      );
+      const contents: ContentInput[] = [];
+      const failures: FailureInput[] = [];
+      for (const p of r.rows) {
+        if (p.kind === 'content')
+          contents.push({ batchId, textStorageId: p.input_key, originalFileName: p.original_file_name, correlationId: p.correlation_id });
+        else failures.push({ batchId, originalFileName: p.original_file_name, reason: p.reason ?? '', correlationId: p.correlation_id });
+      }
+      return { contents, failures };
+    });
+  }
+
+  async batchesWithPending(limit: number): Promise<string[]> {
+    return this.run('batches_with_pending', async () => {
+      const r = await this.pool.query<{ batch_id: string }>(
+        `SELECT DISTINCT p.batch_id FROM pending_inputs p JOIN batches b USING (batch_id) LIMIT $1`,
+        [limit],
+      );
+      return r.rows.map((x) => x.batch_id);
+    });
+  }
+
+  recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite> {
+    return this.inBatch('record_assignment', c.batchId, async (tx): Promise<StoreWrite> => {
+      const batch = await this.batchRow(tx, c.batchId);
+      if (!batch) return { kind: 'unregistered' };
+      const held = await tx.query<{ essay_id: string }>(
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2`,
+        [c.batchId, c.textStorageId],
+      );
+      const heldBy = held.rows[0]?.essay_id;
+      if (heldBy !== undefined) {
+        // Already recorded: an idempotent success if the cache agrees.
+        if (heldBy === essayId) return { kind: 'recorded', completed: false };
+        return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${heldBy}, cache offered ${essayId}` };
+      }
+      if (batch.status !== 'open') return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+      const upd = await tx.query(
+        `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
+          WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
+        [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
+      );
+      if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
+      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'content' AND input_key = $2`, [
+        c.batchId,
+        c.textStorageId,
+      ]);
+      await this.enqueue(
+        tx,
+        this.opts.topics.slotAssigned,
+        c.batchId,
+        EventType.SlotAssigned,
+        eventIds.slotAssigned(c.batchId, c.textStorageId),
+        c.correlationId,
+        { batch_id: c.batchId, essay_id: essayId, text_storage_id: c.textStorageId, original_file_name: c.originalFileName },
+      );
+      return { kind: 'recorded', completed: await this.completeIfSettled(tx, c.batchId, batch.correlation_id) };
+    }).catch((err: unknown) => {
+      // The constraints are the last line: a unique violation means someone else recorded it; re-check.
+      if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' } as const;
+      throw err;
+    });
+  }
+
+  recordFailure(f: FailureInput, essayId: string): Promise<StoreWrite> {
+    return this.inBatch('record_failure', f.batchId, async (tx): Promise<StoreWrite> => {
+      const batch = await this.batchRow(tx, f.batchId);
+      if (!batch) return { kind: 'unregistered' };
+      const held = await tx.query<{ essay_id: string }>(
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND original_file_name = $2`,
+        [f.batchId, f.originalFileName],
+      );
+      const heldBy = held.rows[0]?.essay_id;
+      if (heldBy !== undefined) {
+        if (heldBy === essayId) return { kind: 'recorded', completed: false };
+        return { kind: 'conflict', detail: `failure ${f.originalFileName} holds ${heldBy}, cache offered ${essayId}` };
+      }
+      if (batch.status !== 'open') return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+      const upd = await tx.query(
+        `UPDATE slots SET state = 'failed', original_file_name = $3, failure_reason = $4, correlation_id = $5, settled_at = now()
+          WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
+        [f.batchId, essayId, f.originalFileName, f.reason, f.correlationId],
+      );
+      if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
+      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'failure' AND input_key = $2`, [
+        f.batchId,
+        f.originalFileName,
+      ]);
+      return { kind: 'recorded', completed: await this.completeIfSettled(tx, f.batchId, batch.correlation_id) };
+    }).catch((err: unknown) => {
+      if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' } as const;
+      throw err;
+    });
+  }
+
+  recordExcess(c: ContentInput, proposed: ExcessReason): Promise<StoreWrite> {
+    return this.inBatch('record_excess', c.batchId, async (tx): Promise<StoreWrite> => {
+      const batch = await this.batchRow(tx, c.batchId);
+      if (!batch) return { kind: 'unregistered' };
+      const held = await tx.query<{ essay_id: string }>(
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2`,
+        [c.batchId, c.textStorageId],
+      );
+      if (held.rows[0]) return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${held.rows[0].essay_id}, cache said excess` };
+      const prior = await tx.query<{ reason: ExcessReason }>(
+        'SELECT reason FROM excess_contents WHERE batch_id = $1 AND text_storage_id = $2',
+        [c.batchId, c.textStorageId],
+      );
+      let reason = prior.rows[0]?.reason;
+      if (reason === undefined) {
+        if (batch.status === 'open') {
+          const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [c.batchId]);
+          if (free.rowCount) return { kind: 'conflict', detail: `cache said ${proposed} but a slot is free` };
+          reason = 'no_free_slot';
+        } else {
+          reason = 'batch_closed';
+        }
+        await tx.query(
+          `INSERT INTO excess_contents (batch_id, text_storage_id, original_file_name, reason) VALUES ($1, $2, $3, $4)`,
+          [c.batchId, c.textStorageId, c.originalFileName, reason],
+        );
+      }
+      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'content' AND input_key = $2`, [
+        c.batchId,
+        c.textStorageId,
+      ]);
+      await this.enqueue(
+        tx,
+        this.opts.topics.excessContent,
+        c.batchId,
+        EventType.ExcessContent,
+        eventIds.excess(c.batchId, c.textStorageId),
+        c.correlationId,
+        { batch_id: c.batchId, text_storage_id: c.textStorageId, original_file_name: c.originalFileName, reason },
+      );
+      return { kind: 'recorded', completed: false };
+    });
+  }
+
+  recordExcessFailure(f: FailureInput): Promise<StoreWrite> {
+    return this.inBatch('record_excess_failure', f.batchId, async (tx): Promise<StoreWrite> => {
+      const batch = await this.batchRow(tx, f.batchId);
+      if (!batch) return { kind: 'unregistered' };
+      const held = await tx.query(
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND original_file_name = $2`,
+        [f.batchId, f.originalFileName],
+      );
+      if (held.rowCount) return { kind: 'conflict', detail: `failure ${f.originalFileName} already settles a slot` };
+      if (batch.status === 'open') {
+        const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [f.batchId]);
+        if (free.rowCount) return { kind: 'conflict', detail: 'cache said no free slot but a slot is free' };
+      }
+      await tx.query(
+        `INSERT INTO excess_failures (batch_id, original_file_name, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [f.batchId, f.originalFileName, f.reason],
+      );
+      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'failure' AND input_key = $2`, [
+        f.batchId,
+        f.originalFileName,
+      ]);
+      return { kind: 'recorded', completed: false };
+    });
+  }
+
+  async overdueBatches(now: Date, limit: number): Promise<string[]> {
+    return this.run('overdue_batches', async () => {
+      const r = await this.pool.query<{ batch_id: string }>(
+        `SELECT batch_id FROM batches WHERE status = 'open' AND deadline <= $1 ORDER BY deadline LIMIT $2`,
+        [now, limit],
+      );
+      return r.rows.map((x) => x.batch_id);
+    });
+  }
+
+  timeOut(batchId: string, now: Date): Promise<boolean> {
+    return this.inBatch('time_out', batchId, async (tx) => {
+      const upd = await tx.query<{ correlation_id: string }>(
+        `UPDATE batches SET status = 'timed_out', closed_at = now()
+          WHERE batch_id = $1 AND status = 'open' AND deadline <= $2 RETURNING correlation_id`,
+        [batchId, now],
+      );
+      const row = upd.rows[0];
+      if (!row) return false;
+      const { essays, failures, free } = PgBatchStore.partition(await this.slots(tx, batchId));
+      await this.enqueue(tx, this.opts.topics.batchTimedOut, batchId, EventType.BatchTimedOut, eventIds.batchTimedOut(batchId), row.correlation_id, {
+        batch_id: batchId,
+        essays,
+        validation_failures: failures,
+        missing_essay_ids: free,
+      });
+      return true;
+    });
+  }
+
+  async deadLetter(d: DeadLetterInput): Promise<void> {
+    await this.run('dead_letter', async () => {
+      const id = eventIds.deadLetter(d.sourceTopic, d.sourcePartition, d.sourceOffset);
+      await this.enqueue(this.pool as unknown as pg.ClientBase, this.opts.topics.deadLetter, d.key, EventType.DeadLetter, id, id, {
+        reason: d.reason,
+        source_topic: d.sourceTopic,
+        source_partition: d.sourcePartition,
+        source_offset: d.sourceOffset,
+        raw: d.raw.slice(0, DEAD_LETTER_RAW_LIMIT),
+      });
+      this.afterCommit?.();
+    });
+  }
+
+  async view(batchId: string): Promise<BatchView | undefined> {
+    return this.run('view', async () => {
+      const b = await this.pool.query<{ status: BatchStatus; expected_count: number; deadline: Date | null }>(
+        'SELECT status, expected_count, deadline FROM batches WHERE batch_id = $1',
+        [batchId],
+      );
+      const row = b.rows[0];
+      if (!row) return undefined;
+      const { essays, failures, free } = PgBatchStore.partition(await this.slots(this.pool as unknown as pg.ClientBase, batchId));
+      const excess = await this.pool.query<{ text_storage_id: string; reason: string }>(
+        'SELECT text_storage_id, reason FROM excess_contents WHERE batch_id = $1 ORDER BY text_storage_id',
+        [batchId],
+      );
+      return {
+        batchId,
+        status: row.status,
+        expected: row.expected_count,
+        deadline: row.deadline?.toISOString() ?? null,
+        essays,
+        validationFailures: failures,
+        freeEssayIds: free,
+        excess: excess.rows,
+      };
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', () => this.pool.query('SELECT 1'));
+  }
+
+  /**
+   * Claims up to `limit` unpublished outbox rows (skipping rows another
+   * instance holds), hands them to `publish`, and marks them published in the
+   * same transaction — so a crash before the mark republishes them (same event
+   * ids: at-least-once with recognisable duplicates), never loses them.
+   */
+  async relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+    return this.run('relay_outbox', async () => {
+      const tx = await this.pool.connect();
+      let broken = false;
+      try {
+        await tx.query('BEGIN');
+        const r = await tx.query<OutboxRow>(
+          `SELECT id, event_id, topic, message_key, payload::text AS payload FROM outbox
+            WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+        if (r.rows.length > 0) {
+          await publish(r.rows);
+          await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [r.rows.map((x) => x.id)]);
+        }
+        await tx.query('COMMIT');
+        return r.rows.length;
+      } catch (err) {
+        await tx.query('ROLLBACK').catch(() => (broken = true));
+        throw err;
+      } finally {
+        tx.release(broken);
+      }
+    });
+  }
+
+  async outboxPending(): Promise<number> {
+    return this.run('outbox_pending', async () => {
+      const r = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+      return Number(r.rows[0]?.n ?? 0);
+    });
+  }
+}
+
+export interface OutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  message_key: string | null;
+  payload: string;
+}

@@ -1,0 +1,99 @@
+/**
+ * The Lua scripts that make every Redis step atomic. Each takes the batch's
+ * keys in the order of `batchKeyList` (meta, free, assign, failed, excess) —
+ * all under one hash tag, so on Redis Cluster they live in one slot — and
+ * never asks Node to read, decide and write in separate round trips.
+ *
+ * Replies are arrays whose first element names the outcome.
+ */
+
+/**
+ * Loads a batch's state unless it is present. ARGV: status, expected,
+ * then JSON arrays: free essay ids, [text_storage_id, essay_id] pairs,
+ * [original_file_name, essay_id] pairs, [text_storage_id, reason] excess pairs.
+ * Fresh registrations are loaded the same way (everything free), so
+ * registering twice, or racing a rebuild, is harmless.
+ */
+export const LOAD_BATCH = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local free = cjson.decode(ARGV[3])
+local assigned = cjson.decode(ARGV[4])
+local failed = cjson.decode(ARGV[5])
+local excess = cjson.decode(ARGV[6])
+local function chunked(cmd, key, list, width)
+  local buf = {}
+  for i = 1, #list do
+    local item = list[i]
+    if width == 2 then buf[#buf + 1] = item[1]; buf[#buf + 1] = item[2] else buf[#buf + 1] = item end
+    if #buf >= 1000 then redis.call(cmd, key, unpack(buf)); buf = {} end
+  end
+  if #buf > 0 then redis.call(cmd, key, unpack(buf)) end
+end
+chunked('SADD', KEYS[2], free, 1)
+chunked('HSET', KEYS[3], assigned, 2)
+chunked('HSET', KEYS[4], failed, 2)
+chunked('HSET', KEYS[5], excess, 2)
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'expected', ARGV[2], 'settled', #assigned + #failed)
+return 1
+`;
+
+/**
+ * Assigns content to a free slot, idempotently per text_storage_id.
+ * ARGV: text_storage_id.
+ * Content once reported excess stays excess (its reason is kept), so a
+ * redelivery repeats the same answer.
+ * → {'missing'} | {'existing', essay_id} | {'assigned', essay_id} | {'excess', reason}
+ */
+export const ASSIGN_CONTENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local essay = redis.call('HGET', KEYS[3], ARGV[1])
+if essay then return {'existing', essay} end
+local known = redis.call('HGET', KEYS[5], ARGV[1])
+if known then return {'excess', known} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'open' then
+  redis.call('HSET', KEYS[5], ARGV[1], 'batch_closed')
+  return {'excess', 'batch_closed'}
+end
+local slot = redis.call('SPOP', KEYS[2])
+if not slot then
+  redis.call('HSET', KEYS[5], ARGV[1], 'no_free_slot')
+  return {'excess', 'no_free_slot'}
+end
+redis.call('HSET', KEYS[3], ARGV[1], slot)
+redis.call('HINCRBY', KEYS[1], 'settled', 1)
+return {'assigned', slot}
+`;
+
+/**
+ * Settles one free slot as failed, idempotently per original_file_name.
+ * ARGV: original_file_name.
+ * → {'missing'} | {'existing', essay_id} | {'settled', essay_id} | {'excess', reason}
+ */
+export const SETTLE_FAILURE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local essay = redis.call('HGET', KEYS[4], ARGV[1])
+if essay then return {'existing', essay} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'open' then return {'excess', 'batch_closed'} end
+local slot = redis.call('SPOP', KEYS[2])
+if not slot then return {'excess', 'no_free_slot'} end
+redis.call('HSET', KEYS[4], ARGV[1], slot)
+redis.call('HINCRBY', KEYS[1], 'settled', 1)
+return {'settled', slot}
+`;
+
+/**
+ * Closes a batch exactly once. ARGV: final status, ttl seconds.
+ * → 1 for the call that closed it, 0 if it was closed already or is not cached.
+ */
+export const CLOSE_BATCH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'open' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl and ttl > 0 then
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return 1
+`;

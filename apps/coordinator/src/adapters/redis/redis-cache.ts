@@ -1,0 +1,149 @@
+/**
+ * {@link SlotCache} on Redis. Scripts are registered with ioredis
+ * `defineCommand`, which sends EVALSHA and falls back to EVAL on NOSCRIPT —
+ * so a Redis restart (script cache gone) costs one extra round trip, not an
+ * error.
+ */
+import { Redis, ReplyError } from 'ioredis';
+import { batchKeys, batchKeyList, type ExcessReason } from '@chaos-lab/contracts';
+import type { BatchSnapshot, CacheAssign, CacheFailure, SlotCache } from '../../domain/ports.js';
+import { DependencyError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import { ASSIGN_CONTENT, CLOSE_BATCH, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
+
+// defineCommand with numberOfKeys: the first 5 arguments are the keys, the rest ARGV.
+type ScriptFn = (...keysThenArgs: string[]) => Promise<unknown>;
+interface ScriptedRedis extends Redis {
+  bcLoad: ScriptFn;
+  bcAssign: ScriptFn;
+  bcSettleFailure: ScriptFn;
+  bcClose: ScriptFn;
+}
+
+export interface RedisCacheOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly commandTimeoutMs: number;
+  /** Seconds a closed batch's keys are kept. Default one day. */
+  readonly closedTtlSeconds?: number;
+}
+
+export class RedisSlotCache implements SlotCache {
+  private readonly redis: ScriptedRedis;
+  private readonly closedTtl: number;
+
+  constructor(
+    private readonly opts: RedisCacheOptions,
+    private readonly metrics: Metrics,
+  ) {
+    const redis = new Redis(opts.url, {
+      commandTimeout: opts.commandTimeoutMs,
+      // Fail a command after one reconnect attempt instead of queueing it for
+      // ever: the consumer's retry loop owns retrying, with its own backoff.
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      lazyConnect: false,
+    });
+    redis.on('error', () => {
+      // Connection errors surface on the commands; this listener keeps ioredis from logging each reconnect.
+    });
+    for (const [name, lua] of [
+      ['bcLoad', LOAD_BATCH],
+      ['bcAssign', ASSIGN_CONTENT],
+      ['bcSettleFailure', SETTLE_FAILURE],
+      ['bcClose', CLOSE_BATCH],
+    ] as const) {
+      redis.defineCommand(name, { lua, numberOfKeys: 5 });
+    }
+    this.redis = redis as ScriptedRedis;
+    this.closedTtl = opts.closedTtlSeconds ?? 86_400;
+  }
+
+  private keys(batchId: string): string[] {
+    return batchKeyList(batchKeys(batchId, this.opts.keyPrefix));
+  }
+
+  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.metrics.dependencyLatency.startTimer({ dependency: 'redis', operation: op });
+    try {
+      return await fn();
+    } catch (err) {
+      this.metrics.dependencyErrors.inc({ dependency: 'redis', operation: op });
+      // A reply error (a script error, WRONGTYPE) is a bug or corrupt state, not an outage: not retriable.
+      if (err instanceof ReplyError) throw err;
+      throw new DependencyError('redis', err);
+    } finally {
+      end();
+    }
+  }
+
+  async load(s: BatchSnapshot): Promise<boolean> {
+    const r = await this.call('load', () =>
+      this.redis.bcLoad(
+        ...this.keys(s.batchId),
+        s.status,
+        String(s.expected),
+        JSON.stringify(s.free),
+        JSON.stringify([...s.assigned]),
+        JSON.stringify([...s.failed]),
+        JSON.stringify([...s.excess]),
+      ),
+    );
+    return r === 1;
+  }
+
+  async assign(batchId: string, textStorageId: string): Promise<CacheAssign> {
+    const r = (await this.call('assign', () => this.redis.bcAssign(...this.keys(batchId), textStorageId))) as string[];
+    switch (r[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'existing':
+        return { kind: 'assigned', essayId: r[1]!, fresh: false };
+      case 'assigned':
+        return { kind: 'assigned', essayId: r[1]!, fresh: true };
+      case 'excess':
+        return { kind: 'excess', reason: r[1] as ExcessReason };
+      default:
+        throw new Error(`unexpected reply from the assign script: ${JSON.stringify(r)}`);
+    }
+  }
+
+  async settleFailure(batchId: string, originalFileName: string): Promise<CacheFailure> {
+    const r = (await this.call('settle_failure', () =>
+      this.redis.bcSettleFailure(...this.keys(batchId), originalFileName),
+    )) as string[];
+    switch (r[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'existing':
+        return { kind: 'settled', essayId: r[1]!, fresh: false };
+      case 'settled':
+        return { kind: 'settled', essayId: r[1]!, fresh: true };
+      case 'excess':
+        return { kind: 'excess', reason: r[1] as ExcessReason };
+      default:
+        throw new Error(`unexpected reply from the settle-failure script: ${JSON.stringify(r)}`);
+    }
+  }
+
+  async close(batchId: string, status: 'ready' | 'timed_out'): Promise<boolean> {
+    const r = await this.call('close', () => this.redis.bcClose(...this.keys(batchId), status, String(this.closedTtl)));
+    return r === 1;
+  }
+
+  async invalidate(batchId: string): Promise<void> {
+    await this.call('invalidate', () => this.redis.del(...this.keys(batchId)));
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', () => this.redis.ping());
+  }
+
+  async quit(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Configuration: read from `COORDINATOR_*` environment variables once, at
+ * start-up, and validated; an error names the variable and the bad value.
+ * Everything inward receives the typed {@link CoordinatorConfig}.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Variable name → schema (with its default). The variable names are the public interface. */
+const spec = {
+  COORDINATOR_INSTANCE_ID: z.string().min(1).max(100).default(`coordinator-${process.pid}`),
+  COORDINATOR_HTTP_PORT: int(0, 65535).default(8080),
+  COORDINATOR_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  COORDINATOR_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+  COORDINATOR_REDIS_KEY_PREFIX: z.string().max(50).default('bc:'),
+  COORDINATOR_REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(2000),
+  COORDINATOR_POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
+  COORDINATOR_POSTGRES_POOL_SIZE: int(1, 100).default(10),
+  COORDINATOR_POSTGRES_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  COORDINATOR_KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((b) => b.trim()))
+    .refine((bs) => bs.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'must be a comma-separated list of host:port'),
+  COORDINATOR_KAFKA_CLIENT_ID: z.string().min(1).default('batch-coordinator'),
+  COORDINATOR_KAFKA_GROUP_ID: z.string().min(1).default('batch-coordinator'),
+  COORDINATOR_TOPIC_PREFIX: z.string().max(100).default(''),
+  /** Idempotent producer (exactly-once per partition from the producer's side). The librdkafka mock broker cannot serve it. */
+  COORDINATOR_KAFKA_IDEMPOTENT: bool.default(true),
+  COORDINATOR_KAFKA_MAX_WAIT_MS: int(1, 30_000).default(100),
+  COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(10_000),
+  COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1000),
+  COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY: int(1, 64).default(4),
+  COORDINATOR_OUTBOX_POLL_MS: int(10, 60_000).default(100),
+  COORDINATOR_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
+  COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
+  COORDINATOR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COORDINATOR_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(20_000),
+} as const;
+
+export interface CoordinatorConfig {
+  readonly instanceId: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly redis: { readonly url: string; readonly keyPrefix: string; readonly commandTimeoutMs: number };
+  readonly postgres: { readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number };
+  readonly kafka: {
+    readonly brokers: string[];
+    readonly clientId: string;
+    readonly groupId: string;
+    readonly topicPrefix: string;
+    readonly idempotent: boolean;
+    readonly maxWaitMs: number;
+    readonly sessionTimeoutMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly partitionsConcurrently: number;
+  };
+  readonly outbox: { readonly pollMs: number; readonly batchSize: number };
+  readonly sweepIntervalMs: number;
+  readonly logLevel: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const v: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(spec)) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const r = (schema as z.ZodType).safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new ConfigError(name, raw, raw === undefined ? 'is required' : (issue?.message ?? 'is invalid'));
+    }
+    v[name] = r.data;
+  }
+  const c = v as { [K in keyof typeof spec]: z.output<(typeof spec)[K]> };
+  if (c.COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.COORDINATOR_KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      'COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS',
+      String(c.COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS),
+      `must be at most a third of COORDINATOR_KAFKA_SESSION_TIMEOUT_MS (${c.COORDINATOR_KAFKA_SESSION_TIMEOUT_MS})`,
+    );
+  }
+  return {
+    instanceId: c.COORDINATOR_INSTANCE_ID,
+    http: { host: c.COORDINATOR_HTTP_HOST, port: c.COORDINATOR_HTTP_PORT },
+    redis: {
+      url: c.COORDINATOR_REDIS_URL,
+      keyPrefix: c.COORDINATOR_REDIS_KEY_PREFIX,
+      commandTimeoutMs: c.COORDINATOR_REDIS_COMMAND_TIMEOUT_MS,
+    },
+    postgres: {
+      url: c.COORDINATOR_POSTGRES_URL,
+      poolSize: c.COORDINATOR_POSTGRES_POOL_SIZE,
+      statementTimeoutMs: c.COORDINATOR_POSTGRES_STATEMENT_TIMEOUT_MS,
+    },
+    kafka: {
+      brokers: c.COORDINATOR_KAFKA_BROKERS,
+      clientId: c.COORDINATOR_KAFKA_CLIENT_ID,
+      groupId: c.COORDINATOR_KAFKA_GROUP_ID,
+      topicPrefix: c.COORDINATOR_TOPIC_PREFIX,
+      idempotent: c.COORDINATOR_KAFKA_IDEMPOTENT,
+      maxWaitMs: c.COORDINATOR_KAFKA_MAX_WAIT_MS,
+      sessionTimeoutMs: c.COORDINATOR_KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: c.COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS,
+      partitionsConcurrently: c.COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY,
+    },
+    outbox: { pollMs: c.COORDINATOR_OUTBOX_POLL_MS, batchSize: c.COORDINATOR_OUTBOX_BATCH_SIZE },
+    sweepIntervalMs: c.COORDINATOR_SWEEP_INTERVAL_MS,
+    logLevel: c.COORDINATOR_LOG_LEVEL,
+    shutdownTimeoutMs: c.COORDINATOR_SHUTDOWN_TIMEOUT_MS,
+  };
+}

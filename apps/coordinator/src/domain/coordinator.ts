@@ -1,0 +1,138 @@
+/**
+ * The coordinator's domain logic: what each input event does.
+ *
+ * The cache (Redis) proposes, the store (Postgres) disposes. Every step asks
+ * the cache for a slot with one atomic script, then writes the result to the
+ * store under the batch's lock; the store re-checks the proposal against the
+ * truth and answers `conflict` when the cache was stale (e.g. rebuilt from an
+ * older snapshot after Redis lost its data). On a conflict the cache entry is
+ * dropped and rebuilt from the store, and the step is tried again. So Redis
+ * may lose anything at any time without a duplicate or a loss: the
+ * constraints in Postgres are the last line, and every step is idempotent per
+ * (batch_id, text_storage_id) — a redelivered event repeats the same answer.
+ */
+import type { Logger } from 'pino';
+import { StateConflictError } from '../errors.js';
+import type { BatchStore, ContentInput, FailureInput, Registration, SlotCache, StoreWrite } from './ports.js';
+
+/** How many times one step rebuilds the cache before giving up (retriably). */
+const MAX_REBUILDS = 5;
+
+export type Outcome = 'assigned' | 'excess' | 'parked' | 'registered' | 'failure_settled' | 'failure_excess';
+
+export interface CoordinatorHooks {
+  /** Called when a batch reaches a final state through this instance. */
+  onBatchClosed?(batchId: string, status: 'ready' | 'timed_out'): void;
+}
+
+export class Coordinator {
+  constructor(
+    private readonly cache: SlotCache,
+    private readonly store: BatchStore,
+    private readonly log: Logger,
+    private readonly hooks: CoordinatorHooks = {},
+  ) {}
+
+  async registerBatch(r: Registration): Promise<Outcome> {
+    const snapshot = await this.store.register(r);
+    await this.cache.load(snapshot);
+    await this.drainPending(r.batchId);
+    return 'registered';
+  }
+
+  async provisionContent(c: ContentInput): Promise<Outcome> {
+    for (let attempt = 0; attempt <= MAX_REBUILDS; attempt++) {
+      const proposal = await this.cache.assign(c.batchId, c.textStorageId);
+      let write: StoreWrite;
+      switch (proposal.kind) {
+        case 'missing': {
+          if ((await this.rebuild(c.batchId)) === 'unregistered') {
+            if ((await this.store.parkContent(c)) === 'parked') return 'parked';
+          }
+          continue;
+        }
+        case 'assigned':
+          write = await this.store.recordAssignment(c, proposal.essayId);
+          break;
+        case 'excess':
+          write = await this.store.recordExcess(c, proposal.reason);
+          break;
+      }
+      if (write.kind === 'recorded') {
+        if (write.completed) await this.closed(c.batchId, 'ready');
+        return proposal.kind;
+      }
+      await this.onConflict(c.batchId, write);
+    }
+    throw new StateConflictError(c.batchId, `content ${c.textStorageId} could not be settled`);
+  }
+
+  async validationFailed(f: FailureInput): Promise<Outcome> {
+    for (let attempt = 0; attempt <= MAX_REBUILDS; attempt++) {
+      const proposal = await this.cache.settleFailure(f.batchId, f.originalFileName);
+      let write: StoreWrite;
+      switch (proposal.kind) {
+        case 'missing': {
+          if ((await this.rebuild(f.batchId)) === 'unregistered') {
+            if ((await this.store.parkFailure(f)) === 'parked') return 'parked';
+          }
+          continue;
+        }
+        case 'settled':
+          write = await this.store.recordFailure(f, proposal.essayId);
+          break;
+        case 'excess':
+          write = await this.store.recordExcessFailure(f);
+          break;
+      }
+      if (write.kind === 'recorded') {
+        if (write.completed) await this.closed(f.batchId, 'ready');
+        return proposal.kind === 'settled' ? 'failure_settled' : 'failure_excess';
+      }
+      await this.onConflict(f.batchId, write);
+    }
+    throw new StateConflictError(f.batchId, `validation failure ${f.originalFileName} could not be settled`);
+  }
+
+  /** Assigns whatever was parked for a batch before its registration arrived. */
+  async drainPending(batchId: string): Promise<number> {
+    const { contents, failures } = await this.store.pendingOf(batchId);
+    for (const c of contents) await this.provisionContent(c);
+    for (const f of failures) await this.validationFailed(f);
+    const n = contents.length + failures.length;
+    if (n > 0) this.log.info({ batchId, drained: n }, 'parked inputs assigned');
+    return n;
+  }
+
+  /** One pass of the periodic work any instance may do: deadlines and parked inputs left by a crash. */
+  async sweep(now = new Date()): Promise<void> {
+    for (const batchId of await this.store.overdueBatches(now, 50)) {
+      if (await this.store.timeOut(batchId, now)) await this.closed(batchId, 'timed_out');
+    }
+    for (const batchId of await this.store.batchesWithPending(50)) {
+      await this.drainPending(batchId);
+    }
+  }
+
+  private async rebuild(batchId: string): Promise<'loaded' | 'unregistered'> {
+    const snapshot = await this.store.snapshot(batchId);
+    if (!snapshot) return 'unregistered';
+    await this.cache.load(snapshot);
+    this.log.info({ batchId }, 'cache entry rebuilt from postgres');
+    return 'loaded';
+  }
+
+  private async onConflict(batchId: string, write: Exclude<StoreWrite, { kind: 'recorded' }>): Promise<void> {
+    // `unregistered` cannot follow a cache hit unless the cache holds a batch
+    // the store never had (a foreign writer): dropping the entry is right then too.
+    const detail = write.kind === 'conflict' ? write.detail : 'batch not registered in postgres';
+    this.log.warn({ batchId, detail }, 'cache disagrees with postgres; rebuilding the batch entry');
+    await this.cache.invalidate(batchId);
+  }
+
+  private async closed(batchId: string, status: 'ready' | 'timed_out'): Promise<void> {
+    await this.cache.close(batchId, status);
+    this.hooks.onBatchClosed?.(batchId, status);
+    this.log.info({ batchId, status }, 'batch closed');
+  }
+}

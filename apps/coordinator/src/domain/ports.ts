@@ -1,0 +1,126 @@
+/**
+ * Ports of the coordinator's domain. The domain logic in `coordinator.ts`
+ * talks only to these interfaces; the adapters (ioredis, pg, kafkajs) live
+ * under `adapters/` and are the only modules that import those libraries.
+ *
+ * The split of responsibilities:
+ * - {@link SlotCache} (Redis) hands out free slots atomically and fast. It may
+ *   lose a batch's state at any time (a restart without persistence) and then
+ *   answers `missing`; it may even be stale after such a loss.
+ * - {@link BatchStore} (Postgres) is the truth. Every write runs under a
+ *   per-batch lock and re-checks what the cache said; when they disagree the
+ *   store answers `conflict`, and the domain drops and rebuilds the cache.
+ */
+import type { AssignedEssay, ValidationFailure, ExcessReason } from '@chaos-lab/contracts';
+
+export type BatchStatus = 'open' | 'ready' | 'timed_out';
+
+/** Everything needed to (re)build a batch's cache entry. */
+export interface BatchSnapshot {
+  readonly batchId: string;
+  readonly status: BatchStatus;
+  readonly expected: number;
+  readonly free: readonly string[];
+  /** text_storage_id → essay_id */
+  readonly assigned: ReadonlyMap<string, string>;
+  /** original_file_name → essay_id */
+  readonly failed: ReadonlyMap<string, string>;
+  /** text_storage_id → reason */
+  readonly excess: ReadonlyMap<string, ExcessReason>;
+}
+
+export type CacheAssign =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'assigned'; readonly essayId: string; readonly fresh: boolean }
+  | { readonly kind: 'excess'; readonly reason: ExcessReason };
+
+export type CacheFailure =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'settled'; readonly essayId: string; readonly fresh: boolean }
+  | { readonly kind: 'excess'; readonly reason: ExcessReason };
+
+export interface SlotCache {
+  /** Loads a snapshot unless the batch is already cached; returns whether it loaded. */
+  load(snapshot: BatchSnapshot): Promise<boolean>;
+  assign(batchId: string, textStorageId: string): Promise<CacheAssign>;
+  settleFailure(batchId: string, originalFileName: string): Promise<CacheFailure>;
+  /** Marks the batch closed; true only for the call that closed it. */
+  close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
+  /** Drops the batch's cache entry (it will be rebuilt from the store). */
+  invalidate(batchId: string): Promise<void>;
+  ping(): Promise<void>;
+}
+
+export interface Registration {
+  readonly batchId: string;
+  readonly essayIds: readonly string[];
+  readonly deadline: Date | undefined;
+  readonly correlationId: string;
+}
+
+export interface ContentInput {
+  readonly batchId: string;
+  readonly textStorageId: string;
+  readonly originalFileName: string;
+  readonly correlationId: string;
+}
+
+export interface FailureInput {
+  readonly batchId: string;
+  readonly originalFileName: string;
+  readonly reason: string;
+  readonly correlationId: string;
+}
+
+export type StoreWrite =
+  /** Written now, or found already written exactly so (an idempotent success). */
+  | { readonly kind: 'recorded'; readonly completed: boolean }
+  /** The cache's answer contradicts the store: drop the cache entry and retry. */
+  | { readonly kind: 'conflict'; readonly detail: string }
+  /** The batch is not registered (its cache entry cannot exist either). */
+  | { readonly kind: 'unregistered' };
+
+export interface BatchView {
+  readonly batchId: string;
+  readonly status: BatchStatus;
+  readonly expected: number;
+  readonly deadline: string | null;
+  readonly essays: AssignedEssay[];
+  readonly validationFailures: ValidationFailure[];
+  readonly freeEssayIds: string[];
+  readonly excess: { text_storage_id: string; reason: string }[];
+}
+
+export interface BatchStore {
+  /** Registers the batch (idempotent) and returns its snapshot. */
+  register(r: Registration): Promise<BatchSnapshot>;
+  snapshot(batchId: string): Promise<BatchSnapshot | undefined>;
+  /** Parks an input for an unregistered batch; `registered` if the batch exists after all. */
+  parkContent(c: ContentInput): Promise<'parked' | 'registered'>;
+  parkFailure(f: FailureInput): Promise<'parked' | 'registered'>;
+  pendingOf(batchId: string): Promise<{ contents: ContentInput[]; failures: FailureInput[] }>;
+  /** Batches that are registered but still have parked inputs. */
+  batchesWithPending(limit: number): Promise<string[]>;
+  recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite>;
+  recordFailure(f: FailureInput, essayId: string): Promise<StoreWrite>;
+  recordExcess(c: ContentInput, reason: ExcessReason): Promise<StoreWrite>;
+  /** Records a failure for which no slot was left (nothing to settle): kept for the record only. */
+  recordExcessFailure(f: FailureInput): Promise<StoreWrite>;
+  /** Batches whose deadline passed while open. */
+  overdueBatches(now: Date, limit: number): Promise<string[]>;
+  /** Times the batch out if it is still open and overdue; true only for the call that did it. */
+  timeOut(batchId: string, now: Date): Promise<boolean>;
+  /** Queues a dead letter for an input that could not be processed. */
+  deadLetter(d: DeadLetterInput): Promise<void>;
+  view(batchId: string): Promise<BatchView | undefined>;
+  ping(): Promise<void>;
+}
+
+export interface DeadLetterInput {
+  readonly reason: string;
+  readonly sourceTopic: string;
+  readonly sourcePartition: number;
+  readonly sourceOffset: string;
+  readonly raw: string;
+  readonly key: string | null;
+}

@@ -1,0 +1,54 @@
+/**
+ * The coordinator's error tree: one base with `retriable` and `cause`.
+ * Retriable errors (a dependency unreachable, a timeout) make the consumer
+ * retry the same message; non-retriable ones on a valid message are a bug or
+ * corrupt state and eventually dead-letter the message so the partition keeps
+ * flowing.
+ */
+export class CoordinatorError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A `COORDINATOR_*` variable is missing or invalid. */
+export class ConfigError extends CoordinatorError {
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly problem: string,
+  ) {
+    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${problem}`);
+  }
+}
+
+/** A dependency (redis, postgres, kafka) failed in a way worth retrying. */
+export class DependencyError extends CoordinatorError {
+  constructor(
+    readonly dependency: 'redis' | 'postgres' | 'kafka',
+    cause: unknown,
+  ) {
+    super(`${dependency}: ${cause instanceof Error ? cause.message : String(cause)}`, { retriable: true, cause });
+  }
+}
+
+/**
+ * Redis disagreed with Postgres about a batch more times in a row than the
+ * coordinator is willing to rebuild it. Postgres stays correct; the message is
+ * retried later.
+ */
+export class StateConflictError extends CoordinatorError {
+  constructor(
+    readonly batchId: string,
+    readonly detail: string,
+  ) {
+    super(`batch ${batchId}: Redis and Postgres keep disagreeing: ${detail}`, { retriable: true });
+  }
+}
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof CoordinatorError ? err.retriable : false;
+}

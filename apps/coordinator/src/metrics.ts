@@ -1,0 +1,90 @@
+/**
+ * Prometheus metrics (prom-client), one registry per process. Names follow
+ * Prometheus conventions: `_total` counters, `_seconds` histograms.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsConsumed: Counter<'event_type' | 'outcome'>;
+  readonly assignmentDuration: Histogram<'outcome'>;
+  readonly dependencyLatency: Histogram<'dependency' | 'operation'>;
+  readonly dependencyErrors: Counter<'dependency' | 'operation'>;
+  readonly batchesClosed: Counter<'status'>;
+  readonly deadLetters: Counter<'reason'>;
+  readonly outboxPublished: Counter<'topic'>;
+  readonly outboxPending: Gauge;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly consumerRestarts: Counter<'reason'>;
+}
+
+export function createMetrics(instanceId: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance_id: instanceId });
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    eventsConsumed: new Counter({
+      name: 'coordinator_events_consumed_total',
+      help: 'Input events processed, by event type and outcome',
+      labelNames: ['event_type', 'outcome'],
+      registers: r,
+    }),
+    assignmentDuration: new Histogram({
+      name: 'coordinator_assignment_duration_seconds',
+      help: 'Time to settle one content event (cache + store), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
+    dependencyLatency: new Histogram({
+      name: 'coordinator_dependency_duration_seconds',
+      help: 'Latency of calls to Redis and Postgres',
+      labelNames: ['dependency', 'operation'],
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+      registers: r,
+    }),
+    dependencyErrors: new Counter({
+      name: 'coordinator_dependency_errors_total',
+      help: 'Failed calls to Redis, Postgres and Kafka',
+      labelNames: ['dependency', 'operation'],
+      registers: r,
+    }),
+    batchesClosed: new Counter({
+      name: 'coordinator_batches_closed_total',
+      help: 'Batches this instance closed, by final status',
+      labelNames: ['status'],
+      registers: r,
+    }),
+    deadLetters: new Counter({
+      name: 'coordinator_dead_letters_total',
+      help: 'Input messages sent to the dead-letter topic, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    outboxPublished: new Counter({
+      name: 'coordinator_outbox_published_total',
+      help: 'Outbox rows published to Kafka by this instance',
+      labelNames: ['topic'],
+      registers: r,
+    }),
+    outboxPending: new Gauge({
+      name: 'coordinator_outbox_pending',
+      help: 'Unpublished outbox rows seen by the last relay pass',
+      registers: r,
+    }),
+    consumerLag: new Gauge({
+      name: 'coordinator_consumer_lag',
+      help: 'High watermark minus the offset of the last message processed, per partition',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+    }),
+    consumerRestarts: new Counter({
+      name: 'coordinator_consumer_restarts_total',
+      help: 'Times the Kafka consumer was recreated after a crash kafkajs would not restart from',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Wires the coordinator together: adapters, domain, consumer, relay, sweeper
+ * and HTTP, with a start-up order (migrate → relay → consumer → HTTP ready)
+ * and the reverse on shutdown: stop fetching, finish in-flight work, commit,
+ * leave the group, flush the outbox, close the pools.
+ */
+import type { Logger } from 'pino';
+import { topics as topicNames } from '@chaos-lab/contracts';
+import type { CoordinatorConfig } from './config.js';
+import { Coordinator } from './domain/coordinator.js';
+import { createMetrics } from './metrics.js';
+import { RedisSlotCache } from './adapters/redis/redis-cache.js';
+import { PgBatchStore } from './adapters/postgres/pg-store.js';
+import { InputConsumer } from './adapters/kafka/consumer.js';
+import { OutboxRelay } from './adapters/kafka/outbox-relay.js';
+import { startHttp } from './http/server.js';
+
+export interface RunningCoordinator {
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<RunningCoordinator> {
+  const metrics = createMetrics(config.instanceId);
+  const topics = topicNames(config.kafka.topicPrefix);
+  const cache = new RedisSlotCache(config.redis, metrics);
+  const store = new PgBatchStore({ ...config.postgres, topics }, metrics);
+  const cleanup: (() => Promise<void>)[] = [() => cache.quit(), () => store.close()];
+  const closeAll = async () => {
+    for (const c of cleanup.reverse()) await c().catch((err) => log.warn({ err: String(err) }, 'shutdown step failed'));
+  };
+  try {
+    const applied = await store.migrate();
+    if (applied.length > 0) log.info({ applied }, 'database migrations applied');
+
+    const relay = new OutboxRelay({ ...config.kafka, ...config.outbox }, store, metrics, log.child({ component: 'outbox' }));
+    // Every committed step may have enqueued rows: relay them now rather than at the next poll.
+    store.afterCommit = () => relay.wake();
+    const domain = new Coordinator(cache, store, log.child({ component: 'domain' }), {
+      onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
+    });
+    await relay.start();
+    cleanup.push(() => relay.stop());
+
+    const consumer = new InputConsumer(
+      { ...config.kafka, topics },
+      domain,
+      store,
+      metrics,
+      log.child({ component: 'consumer' }),
+    );
+    await consumer.start();
+    cleanup.push(() => consumer.stop());
+
+    let sweeping: Promise<void> | undefined;
+    const sweeper = setInterval(() => {
+      if (sweeping) return;
+      sweeping = domain
+        .sweep()
+        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'sweep failed'))
+        .finally(() => (sweeping = undefined));
+    }, config.sweepIntervalMs);
+    cleanup.push(async () => {
+      clearInterval(sweeper);
+      await sweeping;
+    });
+
+    const http = await startHttp(config.http.host, config.http.port, {
+      registry: metrics.registry,
+      batch: (id) => store.view(id),
+      readiness: async () => {
+        const problems: Record<string, string> = {};
+        await Promise.all([
+          cache.ping().catch((e: Error) => (problems.redis = e.message)),
+          store.ping().catch((e: Error) => (problems.postgres = e.message)),
+        ]);
+        if (!consumer.isConnected) problems.kafka_consumer = 'not a member of the consumer group';
+        if (!relay.isConnected) problems.kafka_producer = 'producer not connected';
+        return problems;
+      },
+    });
+    cleanup.push(() => new Promise<void>((r) => http.server.close(() => r())));
+    log.info({ httpPort: http.port, topics, groupId: config.kafka.groupId }, 'coordinator started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort: http.port,
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
