@@ -1,0 +1,118 @@
+/**
+ * Environments: where the infrastructure of a run comes from. A scenario asks
+ * for an environment and receives endpoints; it never knows which provider
+ * made them. The provider is chosen in one place, `LAB_PROVIDER`:
+ *
+ * - `local` (default): real `redis-server`, real PostgreSQL and librdkafka's
+ *   mock Kafka cluster, as child processes on free loopback ports, with their
+ *   data in one temporary work dir that is removed on every exit path.
+ * - `docker`: the same services as containers (not available yet).
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { createWorkDir, type WorkDir } from '../env/work-dir.js';
+import { RedisServer, type StartedRedisServer, type RedisPersistence } from '../env/redis-server.js';
+import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
+import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
+import { InvalidArgumentError, LabError } from '../errors.js';
+
+export type ProviderName = 'local' | 'docker';
+
+export interface EnvironmentOptions {
+  /** Folder for the servers' log files (kept after the run). */
+  readonly logDir: string;
+  /** Kafka brokers in the cluster. Default 3. */
+  readonly kafkaBrokers?: number;
+  /** Default `'none'`: a Redis restart loses everything, as the coordinator must survive. */
+  readonly redisPersistence?: RedisPersistence;
+  /** Default: `LAB_PROVIDER`, else `local`. */
+  readonly provider?: ProviderName;
+}
+
+export interface Endpoints {
+  readonly redisUrl: string;
+  readonly postgresUrl: string;
+  readonly kafkaBrokers: readonly string[];
+}
+
+export interface StartedEnvironment extends AsyncDisposable {
+  readonly provider: ProviderName;
+  readonly endpoints: Endpoints;
+  readonly redis: StartedRedisServer;
+  readonly postgres: StartedPostgresServer;
+  readonly kafka: StartedKafkaMock;
+  /** Milliseconds from the call to `startEnvironment` to every component ready. */
+  readonly startupMs: number;
+  /**
+   * Coordinator settings this environment requires. The mock broker reports
+   * controller id 0, which kafkajs's idempotent producer cannot work with, so
+   * idempotence is off here (it is on by default in production); every event
+   * carries a derived id, so duplicates stay recognisable anyway.
+   */
+  coordinatorEnv(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderName {
+  const v = env.LAB_PROVIDER ?? 'local';
+  if (v !== 'local' && v !== 'docker') throw new InvalidArgumentError('LAB_PROVIDER', v, 'one of "local", "docker"');
+  return v;
+}
+
+export async function startEnvironment(opts: EnvironmentOptions): Promise<StartedEnvironment> {
+  const provider = opts.provider ?? providerFromEnv();
+  if (provider === 'docker') {
+    throw new LabError(
+      'LAB_PROVIDER=docker: the docker provider is not implemented yet; unset LAB_PROVIDER to use the local environment',
+    );
+  }
+  const t0 = performance.now();
+  await mkdir(opts.logDir, { recursive: true });
+  const work: WorkDir = await createWorkDir();
+  // allSettled, not all: when one component fails, the others must have
+  // finished starting before they are stopped, or one would slip through.
+  const [r, p, k] = await Promise.allSettled([
+    RedisServer.start({
+      workDir: join(work.path, 'redis'),
+      logFile: join(opts.logDir, 'redis.log'),
+      persistence: opts.redisPersistence ?? 'none',
+    }),
+    PostgresServer.start({ workDir: join(work.path, 'postgres'), logFile: join(opts.logDir, 'postgres.log') }),
+    KafkaMockCluster.start({ brokers: opts.kafkaBrokers ?? 3, logFile: join(opts.logDir, 'kafka.log') }),
+  ]);
+  if (r.status === 'rejected' || p.status === 'rejected' || k.status === 'rejected') {
+    await Promise.allSettled([r, p, k].flatMap((x) => (x.status === 'fulfilled' ? [x.value.stop()] : [])));
+    await work.remove();
+    throw [r, p, k].find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
+  }
+  const [redis, postgres, kafka] = [r.value, p.value, k.value];
+  {
+    const startupMs = performance.now() - t0;
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await Promise.allSettled([kafka.stop(), redis.stop(), postgres.stop()]);
+        await work.remove();
+      })());
+    return {
+      provider,
+      redis,
+      postgres,
+      kafka,
+      startupMs,
+      endpoints: {
+        redisUrl: redis.url,
+        postgresUrl: postgres.connectionString(),
+        kafkaBrokers: kafka.bootstrapServers,
+      },
+      coordinatorEnv: () => ({
+        COORDINATOR_REDIS_URL: redis.url,
+        COORDINATOR_POSTGRES_URL: postgres.connectionString(),
+        COORDINATOR_KAFKA_BROKERS: kafka.bootstrapServers.join(','),
+        COORDINATOR_KAFKA_IDEMPOTENT: 'false',
+      }),
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  }
+}

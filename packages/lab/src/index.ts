@@ -1,0 +1,30 @@
+/**
+ * @chaos-lab/lab — the harness, in Jepsen's roles:
+ * environment (infrastructure and endpoints), instances (the system under
+ * test as processes), workload (seeded plans of operations), history (what
+ * was done and seen, with times and ok/fail/info outcomes), checkers (pure
+ * verdicts over the history and a final read of the stores), and the
+ * scenario runner that ties them together and writes every run to disk.
+ */
+export * from './errors.js';
+export { startEnvironment, providerFromEnv, type EnvironmentOptions, type StartedEnvironment, type Endpoints, type ProviderName } from './environment/environment.js';
+export { RedisServer, type RedisServerOptions, type StartedRedisServer, type RedisPersistence } from './env/redis-server.js';
+export { PostgresServer, type PostgresServerOptions, type StartedPostgresServer } from './env/postgres-server.js';
+export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './env/work-dir.js';
+export * from './kafka/index.js';
+export { CoordinatorInstances, CoordinatorInstance, type InstanceOptions } from './instances/instances.js';
+export { ManagedProcess, type ManagedProcessOptions } from './process/managed-process.js';
+export { runAllCleanups } from './process/cleanup.js';
+export { freePort } from './process/ports.js';
+export { SeededRandom } from './schedule/random.js';
+export {
+  planAssignmentWorkload,
+  type AssignmentWorkloadOptions,
+  type AssignmentPlan,
+  type PlannedPublish,
+} from './workload/assignment-workload.js';
+export * from './history/history.js';
+export * from './checkers/index.js';
+export { readFinalState } from './scenario/final-state.js';
+export { runScenario, type ScenarioDefinition, type ScenarioContext, type RunOptions, type RunResult, type RunStats } from './scenario/scenario.js';
+export { runScenarioMain, parseSeeds, coordinatorEntry } from './scenario/main.js';

@@ -1,0 +1,161 @@
+/**
+ * Coordinator instances: N processes of the production service, each with
+ * its own HTTP port, instance id and log file, wired to whatever endpoints
+ * the environment hands out. The lab never imports the coordinator's code:
+ * it runs the built entry point as a child process, the way it is deployed.
+ *
+ * Process faults act here: stop (SIGTERM, graceful), kill (SIGKILL), pause
+ * and resume (SIGSTOP/SIGCONT: the process is frozen, its sockets stay open
+ * and its group membership times out), restart, rolling restart.
+ */
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { ManagedProcess } from '../process/managed-process.js';
+import { freePort } from '../process/ports.js';
+import { InvalidArgumentError, ProviderStartError } from '../errors.js';
+
+export interface InstanceOptions {
+  /** Path of the coordinator's built entry point (`apps/coordinator/dist/main.js`). */
+  readonly entry: string;
+  /** How many instances. Default 3. */
+  readonly count?: number;
+  /** Environment shared by every instance (endpoints, topic prefix…). */
+  readonly env: Record<string, string>;
+  /** Per-instance overrides, by index (e.g. each instance's own proxied Redis URL). */
+  readonly envFor?: (index: number) => Record<string, string>;
+  /** Folder for the instances' log files (`coordinator-<i>.log`). */
+  readonly logDir: string;
+  /** How long to wait for `/readyz`. Default 30 000 ms. */
+  readonly readyTimeoutMs?: number;
+  /** Graceful stop timeout before SIGKILL. Default 15 000 ms. */
+  readonly stopTimeoutMs?: number;
+}
+
+export class CoordinatorInstance {
+  private proc: ManagedProcess | undefined;
+  readonly logFile: string;
+
+  constructor(
+    readonly index: number,
+    readonly id: string,
+    readonly httpPort: number,
+    private readonly opts: InstanceOptions,
+  ) {
+    this.logFile = join(opts.logDir, `${id}.log`);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.proc = await ManagedProcess.spawn({
+      name: this.id,
+      command: process.execPath,
+      args: [this.opts.entry],
+      logFile: this.logFile,
+      stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...this.opts.env,
+        ...this.opts.envFor?.(this.index),
+        COORDINATOR_INSTANCE_ID: this.id,
+        COORDINATOR_HTTP_HOST: '127.0.0.1',
+        COORDINATOR_HTTP_PORT: String(this.httpPort),
+      },
+    });
+  }
+
+  async waitReady(timeoutMs = this.opts.readyTimeoutMs ?? 30_000): Promise<void> {
+    const p = this.proc;
+    if (!p) throw new ProviderStartError(this.id, 'was never started', { logFile: this.logFile });
+    await p.waitUntil(
+      `${this.url}/readyz answers 200`,
+      async () => (await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** Graceful: SIGTERM, then SIGKILL after the stop timeout. Returns the exit code. */
+  async stop(): Promise<number | null> {
+    return (await this.proc?.stop())?.code ?? null;
+  }
+
+  async kill(): Promise<void> {
+    await this.proc?.kill();
+  }
+
+  pause(): void {
+    this.proc?.pause();
+  }
+
+  resume(): void {
+    this.proc?.resume();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+    await this.waitReady();
+  }
+
+  /** Fetches the instance's Prometheus exposition text. */
+  async metrics(): Promise<string> {
+    const r = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return r.text();
+  }
+}
+
+export class CoordinatorInstances implements AsyncDisposable {
+  private constructor(readonly all: readonly CoordinatorInstance[]) {}
+
+  static async start(opts: InstanceOptions): Promise<CoordinatorInstances> {
+    const count = opts.count ?? 3;
+    if (!Number.isInteger(count) || count < 1 || count > 32) {
+      throw new InvalidArgumentError('count', count, 'an integer from 1 to 32');
+    }
+    if (!existsSync(opts.entry)) {
+      throw new InvalidArgumentError('entry', opts.entry, 'the built coordinator entry point (run `npm run build` first)');
+    }
+    const list: CoordinatorInstance[] = [];
+    for (let i = 0; i < count; i++) list.push(new CoordinatorInstance(i, `coordinator-${i + 1}`, await freePort(), opts));
+    const set = new CoordinatorInstances(list);
+    try {
+      await Promise.all(list.map((x) => x.start()));
+      await Promise.all(list.map((x) => x.waitReady()));
+    } catch (err) {
+      await set.stop();
+      throw err;
+    }
+    return set;
+  }
+
+  get(index: number): CoordinatorInstance {
+    const x = this.all[index];
+    if (!x) throw new InvalidArgumentError('index', index, `an instance index from 0 to ${this.all.length - 1}`);
+    return x;
+  }
+
+  /** Restarts one instance after another, each ready before the next goes down. */
+  async rollingRestart(): Promise<void> {
+    for (const x of this.all) await x.restart();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((x) => x.stop()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

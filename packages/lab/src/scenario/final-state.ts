@@ -1,0 +1,60 @@
+/**
+ * The final read: what Postgres and Redis hold once the run has quiesced,
+ * shaped for the checkers. Postgres is read in one repeatable-read
+ * transaction so the tables agree with each other.
+ */
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { batchKeys } from '@chaos-lab/contracts';
+import type { FinalState, RedisBatch } from '../checkers/types.js';
+
+export async function readFinalState(postgresUrl: string, redisUrl: string, keyPrefix = 'bc:'): Promise<FinalState> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  let postgres: FinalState['postgres'];
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const batches = await client.query('SELECT batch_id, expected_count, status FROM batches ORDER BY batch_id');
+    const slots = await client.query(
+      'SELECT batch_id, essay_id, state, text_storage_id, original_file_name FROM slots ORDER BY batch_id, essay_id',
+    );
+    const excess = await client.query('SELECT batch_id, text_storage_id, reason FROM excess_contents ORDER BY 1, 2');
+    const pending = await client.query(
+      `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name
+         FROM pending_inputs ORDER BY 1, 2`,
+    );
+    await client.query('COMMIT');
+    postgres = { batches: batches.rows, slots: slots.rows, excess: excess.rows, pending: pending.rows };
+  } finally {
+    await client.end();
+  }
+
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const batches: RedisBatch[] = [];
+    const metaKeys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}{b:*}:meta`, 'COUNT', 1000);
+      cursor = next;
+      metaKeys.push(...keys);
+    } while (cursor !== '0');
+    for (const metaKey of metaKeys.sort()) {
+      const m = /\{b:(.*)\}:meta$/.exec(metaKey);
+      if (!m) continue;
+      const batchId = m[1]!;
+      const k = batchKeys(batchId, keyPrefix);
+      const [meta, free, assign, failed, excess] = await Promise.all([
+        redis.hgetall(k.meta),
+        redis.smembers(k.free),
+        redis.hgetall(k.assign),
+        redis.hgetall(k.failed),
+        redis.hgetall(k.excess),
+      ]);
+      batches.push({ batch_id: batchId, status: meta.status ?? '', free: free.sort(), assign, failed, excess: Object.keys(excess).sort() });
+    }
+    return { postgres, redis: { batches } };
+  } finally {
+    redis.disconnect();
+  }
+}

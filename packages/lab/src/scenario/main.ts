@@ -1,0 +1,79 @@
+/**
+ * The command-line front of a scenario package: `--seed N` (repeatable) or
+ * `--seeds A..B`, one run per seed, a summary table, exit 1 on any violation.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Table from 'cli-table3';
+import { InvalidArgumentError, LabError } from '../errors.js';
+import { runScenario, type RunResult, type ScenarioDefinition } from './scenario.js';
+
+/** Parses `7`, `1,2,3` or `1..5` into seeds. */
+export function parseSeeds(text: string): number[] {
+  const seeds: number[] = [];
+  for (const part of text.split(',')) {
+    const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(part);
+    if (range) {
+      const [a, b] = [Number(range[1]), Number(range[2])];
+      if (b < a || b - a > 10_000) throw new InvalidArgumentError('--seeds', text, 'ranges as A..B with A ≤ B');
+      for (let s = a; s <= b; s++) seeds.push(s);
+    } else if (/^\s*\d+\s*$/.test(part)) {
+      seeds.push(Number(part));
+    } else {
+      throw new InvalidArgumentError('--seeds', text, 'seeds as N, N,M or A..B');
+    }
+  }
+  for (const s of seeds) if (!Number.isSafeInteger(s) || s > 0xffff_ffff) throw new InvalidArgumentError('--seed', s, 'an integer from 0 to 4294967295');
+  return seeds;
+}
+
+/** The coordinator's built entry point: `LAB_COORDINATOR_ENTRY`, else the workspace package's `dist/main.js`. */
+export function coordinatorEntry(): string {
+  const fromEnv = process.env.LAB_COORDINATOR_ENTRY;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new InvalidArgumentError('LAB_COORDINATOR_ENTRY', fromEnv, 'an existing file');
+    return fromEnv;
+  }
+  let entry: string;
+  try {
+    entry = fileURLToPath(import.meta.resolve('@chaos-lab/coordinator/main'));
+  } catch (err) {
+    throw new LabError('cannot find the coordinator (@chaos-lab/coordinator); run npm install at the repository root', { cause: err });
+  }
+  if (!existsSync(entry)) throw new LabError(`the coordinator is not built (${entry} is missing); run npm run build`);
+  return entry;
+}
+
+export async function runScenarioMain(def: ScenarioDefinition, argv: string[] = process.argv.slice(2)): Promise<number> {
+  let seeds: number[];
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { seed: { type: 'string', multiple: true }, seeds: { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(`usage: ${def.name} [--seed N]... [--seeds A..B|N,M]\n${def.description}\n`);
+      return 0;
+    }
+    seeds = [...(values.seed ?? []).flatMap(parseSeeds), ...(values.seeds ? parseSeeds(values.seeds) : [])];
+    if (seeds.length === 0) seeds = process.env.LAB_SEEDS ? parseSeeds(process.env.LAB_SEEDS) : [1];
+  } catch (err) {
+    process.stderr.write(`${def.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const entry = coordinatorEntry();
+  const results: RunResult[] = [];
+  for (const seed of seeds) {
+    results.push(await runScenario(def, { seed, coordinatorEntry: entry, replayCommand: `npm run lab -- run ${def.name} --seed ${seed}` }));
+  }
+  if (results.length > 1) {
+    const table = new Table({ head: ['seed', 'verdict', 'wall s', 'contents/s', 'run'], style: { head: [], border: [] } });
+    for (const r of results) {
+      table.push([r.stats.seed, r.valid ? 'VALID' : 'INVALID', (r.stats.wallMs / 1000).toFixed(1), r.stats.contentsPerSecond, r.runId]);
+    }
+    process.stdout.write(`\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid\n${table.toString()}\n`);
+  }
+  return results.every((r) => r.valid) ? 0 : 1;
+}

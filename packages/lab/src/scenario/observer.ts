@@ -1,0 +1,78 @@
+/**
+ * Reads every output topic from the beginning and records each message in
+ * the history as an `observe` entry, parsed against the contract when it can
+ * be. The observer is the lab's eye on what the system under test said.
+ */
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { OutputEvent } from '@chaos-lab/contracts';
+import type { HistoryRecorder } from '../history/history.js';
+
+export class OutputObserver implements AsyncDisposable {
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  private joined = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  count = 0;
+
+  constructor(
+    private readonly brokers: readonly string[],
+    private readonly topics: readonly string[],
+    private readonly groupId: string,
+    private readonly recorder: HistoryRecorder,
+    private readonly onEvent: (e: OutputEvent) => void = () => {},
+  ) {}
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    await this.connect();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.joined) {
+      if (Date.now() > deadline) throw new Error(`output observer did not join its group within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const kafka = new Kafka({ clientId: 'lab-observer', brokers: [...this.brokers], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    consumer.on(consumer.events.CRASH, (e) => {
+      // The mock broker's SyncGroup race makes kafkajs give up; the observer must not go blind.
+      if (e.payload.restart || this.stopped) return;
+      clearTimeout(this.restartTimer);
+      this.restartTimer = setTimeout(() => {
+        void consumer
+          .disconnect()
+          .catch(() => {})
+          .then(() => (this.stopped ? undefined : this.connect()));
+      }, 200);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const raw = message.value?.toString('utf8') ?? '';
+        let event: OutputEvent | undefined;
+        try {
+          const r = OutputEvent.safeParse(JSON.parse(raw));
+          if (r.success) event = r.data;
+        } catch {
+          // recorded raw below: a malformed output is itself a finding for the checkers
+        }
+        this.count++;
+        this.recorder.observe(event ? { topic, partition, offset: message.offset, event } : { topic, partition, offset: message.offset, raw });
+        if (event) this.onEvent(event);
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.consumer?.disconnect().catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Scenarios and the runner. A scenario declares what to run — a workload
+ * plan drawn from a seed, how many instances, how long to wait — and the
+ * runner does the rest the same way for every scenario: environment up,
+ * topics created, instances started, the plan published while the outputs
+ * are recorded, the final state read, the checkers run, everything written
+ * to the run folder, and a replay command printed.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EventType, inputTopics, outputTopics, topics as topicNames, type OutputEvent, type Topics } from '@chaos-lab/contracts';
+import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { CoordinatorInstances } from '../instances/instances.js';
+import { HistoryRecorder } from '../history/history.js';
+import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
+import type { AssignmentPlan } from '../workload/assignment-workload.js';
+import { OutputObserver } from './observer.js';
+import { Publisher } from './publisher.js';
+import { readFinalState } from './final-state.js';
+import { InvalidArgumentError } from '../errors.js';
+
+export interface ScenarioContext {
+  /** Prefix for every id of this run (batch ids…). */
+  readonly idPrefix: string;
+  readonly topics: Topics;
+  readonly partitions: number;
+}
+
+export interface ScenarioDefinition {
+  /** Short name, used in run ids and in `lab run <name>`. */
+  readonly name: string;
+  readonly description: string;
+  /** Coordinator instances. Default 3. */
+  readonly instances?: number;
+  /** Partitions of each input topic. Default 6. */
+  readonly partitions?: number;
+  /** How long to wait for every batch to finish. Default 120 000 ms. */
+  readonly timeoutMs?: number;
+  /** The workload, a pure function of the seed. */
+  plan(seed: number, ctx: ScenarioContext): AssignmentPlan;
+}
+
+export interface RunOptions {
+  readonly seed: number;
+  /** Built coordinator entry point. */
+  readonly coordinatorEntry: string;
+  /** Where run folders go. Default `LAB_RUNS_DIR` or `./runs`. */
+  readonly runsDir?: string;
+  /** Progress and result lines. Default: stderr/stdout. */
+  readonly out?: (line: string) => void;
+  readonly progress?: (line: string) => void;
+  /** The command that replays this run, printed at the end. */
+  readonly replayCommand?: string;
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly runDir: string;
+  readonly valid: boolean;
+  readonly verdicts: Verdict[];
+  readonly stats: RunStats;
+}
+
+export interface RunStats {
+  readonly seed: number;
+  readonly environmentStartupMs: number;
+  readonly instancesReadyMs: number;
+  readonly workloadMs: number;
+  readonly wallMs: number;
+  readonly published: number;
+  readonly contents: number;
+  readonly observed: number;
+  /** Distinct contents settled (assigned or excess) per second, first publish to last settlement. */
+  readonly contentsPerSecond: number;
+  readonly timedOut: boolean;
+}
+
+export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Promise<RunResult> {
+  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
+  const t0 = performance.now();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const runId = `${def.name}-seed${opts.seed}-${stamp}`;
+  const runDir = resolve(opts.runsDir ?? process.env.LAB_RUNS_DIR ?? 'runs', runId);
+  const logDir = join(runDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const partitions = def.partitions ?? 6;
+  const prefix = `lab.${opts.seed}.`;
+  const t = topicNames(prefix);
+  const plan = def.plan(opts.seed, { idPrefix: `s${opts.seed}`, topics: t, partitions });
+  await writeFile(join(runDir, 'plan.json'), JSON.stringify(plan, null, 1));
+  progress(`lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`);
+
+  const recorder = new HistoryRecorder();
+  let env: StartedEnvironment | undefined;
+  let instances: CoordinatorInstances | undefined;
+  let observer: OutputObserver | undefined;
+  let publisher: Publisher | undefined;
+  let timedOut = false;
+  let tReady = 0;
+  let tWorkStart = 0;
+  let tLastSettled = 0;
+  try {
+    env = await startEnvironment({ logDir });
+    progress(`lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`);
+    for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, partitions);
+    for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
+
+    const tInst = performance.now();
+    instances = await CoordinatorInstances.start({
+      entry: opts.coordinatorEntry,
+      count: def.instances ?? 3,
+      logDir,
+      env: {
+        ...env.coordinatorEnv(),
+        COORDINATOR_TOPIC_PREFIX: prefix,
+        COORDINATOR_KAFKA_GROUP_ID: `coordinator-${runId}`,
+        COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '6000',
+        COORDINATOR_SWEEP_INTERVAL_MS: '500',
+        COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
+      },
+    });
+    tReady = performance.now() - tInst;
+    progress(`lab: ${instances.all.length} instances ready in ${tReady.toFixed(0)} ms`);
+
+    // What "done" means, tracked from the outputs as they arrive.
+    const registered = new Set(plan.publishes.filter((p) => p.event.event_type === EventType.BatchRegistered).map((p) => p.key));
+    const contentKeys = new Set(
+      plan.publishes.flatMap((p) => (p.event.event_type === EventType.ContentProvisioned ? [`${p.key}/${p.event.data.text_storage_id}`] : [])),
+    );
+    const finished = new Set<string>();
+    const settled = new Set<string>();
+    const onEvent = (e: OutputEvent) => {
+      if (e.event_type === EventType.BatchReady || e.event_type === EventType.BatchTimedOut) finished.add(e.data.batch_id);
+      if (e.event_type === EventType.SlotAssigned || e.event_type === EventType.ExcessContent) {
+        const k = `${e.data.batch_id}/${e.data.text_storage_id}`;
+        if (!settled.has(k)) {
+          settled.add(k);
+          tLastSettled = performance.now();
+        }
+      }
+    };
+    observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(t), `lab-observer-${runId}`, recorder, onEvent);
+    await observer.start();
+    publisher = new Publisher(env.kafka.bootstrapServers, recorder);
+    await publisher.start();
+
+    tWorkStart = performance.now();
+    const chunks: (typeof plan.publishes)[] = [];
+    for (const p of plan.publishes) {
+      const last = chunks.at(-1);
+      const sameGroup = last && p.group !== undefined && last[0]?.group === p.group;
+      if (last && (sameGroup || (p.group === undefined && last[0]?.group === undefined && last.length < 20))) last.push(p);
+      else chunks.push([p]);
+    }
+    let sent = 0;
+    let lastProgress = performance.now();
+    const report = () =>
+      progress(
+        `lab: published ${sent}/${plan.publishes.length}, settled ${settled.size}/${contentKeys.size} contents, finished ${finished.size}/${registered.size} batches, ${observer?.count ?? 0} outputs`,
+      );
+    for (const c of chunks) {
+      await publisher.send(c);
+      sent += c.length;
+      if (performance.now() - lastProgress > 2000) {
+        report();
+        lastProgress = performance.now();
+      }
+    }
+    const deadline = performance.now() + (def.timeoutMs ?? 120_000);
+    while (finished.size < registered.size || settled.size < contentKeys.size) {
+      if (performance.now() > deadline) {
+        timedOut = true;
+        progress(`lab: gave up waiting after ${def.timeoutMs ?? 120_000} ms; checking what there is`);
+        break;
+      }
+      if (performance.now() - lastProgress > 2000) {
+        report();
+        lastProgress = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    report();
+    // Let redeliveries and late duplicates land before the final read.
+    await new Promise((r) => setTimeout(r, 500));
+    const workloadMs = performance.now() - tWorkStart;
+
+    await observer.stop();
+    await publisher.stop();
+    const codes = await Promise.all(instances.all.map((x) => x.stop()));
+    const badExits = codes.flatMap((c, i) => (c === 0 ? [] : [`${instances!.all[i]!.id} exited ${c}`]));
+    if (badExits.length) progress(`lab: unclean instance exits: ${badExits.join(', ')}`);
+    const final = await readFinalState(env.endpoints.postgresUrl, env.endpoints.redisUrl);
+    const verdicts = runCheckers({ history: recorder.entries, final });
+    const valid = verdicts.every((v) => v.valid === true) && !timedOut;
+
+    const settleMs = (tLastSettled || performance.now()) - tWorkStart;
+    const stats: RunStats = {
+      seed: opts.seed,
+      environmentStartupMs: Math.round(env.startupMs),
+      instancesReadyMs: Math.round(tReady),
+      workloadMs: Math.round(workloadMs),
+      wallMs: Math.round(performance.now() - t0),
+      published: plan.publishes.length,
+      contents: contentKeys.size,
+      observed: observer.count,
+      contentsPerSecond: Math.round((settled.size / settleMs) * 1000),
+      timedOut,
+    };
+    await writeFile(join(runDir, 'history.jsonl'), recorder.toJSONL());
+    await writeFile(join(runDir, 'final-state.json'), JSON.stringify(final, null, 1));
+    await writeFile(join(runDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
+    await writeFile(join(runDir, 'summary.json'), JSON.stringify({ runId, scenario: def.name, valid, stats, replay: opts.replayCommand }, null, 2));
+
+    out('');
+    out(`${def.name} (seed ${opts.seed}): ${valid ? 'VALID' : 'INVALID'}`);
+    out(formatVerdictTable(verdicts));
+    if (timedOut) out(`pipeline did not finish within ${def.timeoutMs ?? 120_000} ms`);
+    out(
+      `wall ${(stats.wallMs / 1000).toFixed(1)} s · environment ${stats.environmentStartupMs} ms · instances ready ${stats.instancesReadyMs} ms · workload ${(stats.workloadMs / 1000).toFixed(1)} s · ${stats.contentsPerSecond} contents/s`,
+    );
+    out(`run folder: ${runDir}`);
+    if (opts.replayCommand) out(`replay: ${opts.replayCommand}`);
+    return { runId, runDir, valid, verdicts, stats };
+  } finally {
+    await observer?.stop();
+    await publisher?.stop();
+    await instances?.stop();
+    await env?.stop();
+  }
+}
