@@ -7,12 +7,12 @@
  *   lab reap                       stop servers and remove work dirs left by a lab process that was killed
  */
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startEnvironment } from './environment/environment.js';
 import { CoordinatorInstances } from './instances/instances.js';
 import { reapStaleWorkDirs } from './env/work-dir.js';
 import { coordinatorEntry, runScenarioMain } from './scenario/main.js';
-import type { ScenarioDefinition } from './scenario/scenario.js';
+import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
 
 const usage = `usage:
@@ -26,7 +26,7 @@ async function envUp(argv: string[]): Promise<number> {
   const n = Number(values.instances);
   if (!Number.isInteger(n) || n < 0 || n > 32) throw new InvalidArgumentError('--instances', values.instances, 'an integer from 0 to 32');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  const runDir = resolve(process.env.LAB_RUNS_DIR ?? 'runs', `env-${stamp}`);
+  const runDir = join(defaultRunsDir(), `env-${stamp}`);
   await using env = await startEnvironment({ logDir: join(runDir, 'logs') });
   await env.kafka.createTopic('batch.registered', 6);
   await env.kafka.createTopic('essay.content.provisioned', 6);

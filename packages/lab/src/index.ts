@@ -26,5 +26,5 @@ export {
 export * from './history/history.js';
 export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';
-export { runScenario, type ScenarioDefinition, type ScenarioContext, type RunOptions, type RunResult, type RunStats } from './scenario/scenario.js';
+export { runScenario, defaultRunsDir, type ScenarioDefinition, type ScenarioContext, type RunOptions, type RunResult, type RunStats } from './scenario/scenario.js';
 export { runScenarioMain, parseSeeds, coordinatorEntry } from './scenario/main.js';

@@ -7,7 +7,8 @@
  * to the run folder, and a replay command printed.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { EventType, inputTopics, outputTopics, topics as topicNames, type OutputEvent, type Topics } from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
@@ -75,6 +76,15 @@ export interface RunStats {
   readonly timedOut: boolean;
 }
 
+/** `LAB_RUNS_DIR`, else `runs/` at the root of the workspace this is run from (the nearest folder with a package-lock.json). */
+export function defaultRunsDir(from = process.cwd()): string {
+  if (process.env.LAB_RUNS_DIR) return resolve(process.env.LAB_RUNS_DIR);
+  for (let d = resolve(from); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package-lock.json'))) return join(d, 'runs');
+    if (dirname(d) === d) return resolve(from, 'runs');
+  }
+}
+
 export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Promise<RunResult> {
   if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -82,7 +92,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   const t0 = performance.now();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const runId = `${def.name}-seed${opts.seed}-${stamp}`;
-  const runDir = resolve(opts.runsDir ?? process.env.LAB_RUNS_DIR ?? 'runs', runId);
+  const runDir = resolve(opts.runsDir ?? defaultRunsDir(), runId);
   const logDir = join(runDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const partitions = def.partitions ?? 6;
@@ -188,6 +198,12 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
 
     await observer.stop();
     await publisher.stop();
+    // Each instance's final metrics go to the run folder (the report and a reader use them; nothing parses logs).
+    await Promise.all(
+      instances.all.map(async (x) =>
+        writeFile(join(runDir, 'logs', `${x.id}.metrics.txt`), await x.metrics().catch((e: Error) => `# unavailable: ${e.message}\n`)),
+      ),
+    );
     const codes = await Promise.all(instances.all.map((x) => x.stop()));
     const badExits = codes.flatMap((c, i) => (c === 0 ? [] : [`${instances!.all[i]!.id} exited ${c}`]));
     if (badExits.length) progress(`lab: unclean instance exits: ${badExits.join(', ')}`);

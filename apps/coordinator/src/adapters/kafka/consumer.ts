@@ -137,6 +137,8 @@ export class InputConsumer {
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) {
+    const t0 = performance.now();
+    this.log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length }, 'batch fetched');
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
       const done = await this.handleWithRetry(batch.topic, batch.partition, message, () => isRunning() && !isStale(), heartbeat);
@@ -147,6 +149,7 @@ export class InputConsumer {
       await heartbeat();
     }
     await commitOffsetsIfNecessary();
+    this.log.debug({ topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - t0) }, 'batch done');
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */

@@ -190,14 +190,15 @@ export class PgBatchStore implements BatchStore {
 
   /** Closes the batch as ready when every slot is settled; true if this call closed it. */
   private async completeIfSettled(tx: Tx, batchId: string, correlationId: string): Promise<boolean> {
-    const rows = await this.slots(tx, batchId);
-    const { essays, failures, free } = PgBatchStore.partition(rows);
-    if (free.length > 0) return false;
+    // Under the batch lock nobody else settles a slot, so "none free" cannot change before COMMIT.
+    const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [batchId]);
+    if (free.rowCount) return false;
     const r = await tx.query(
       `UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = $1 AND status = 'open'`,
       [batchId],
     );
     if (r.rowCount !== 1) return false;
+    const { essays, failures } = PgBatchStore.partition(await this.slots(tx, batchId));
     await this.enqueue(tx, this.opts.topics.batchReady, batchId, EventType.BatchReady, eventIds.batchReady(batchId), correlationId, {
       batch_id: batchId,
       essays,

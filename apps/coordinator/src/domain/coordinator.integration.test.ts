@@ -1,0 +1,166 @@
+/**
+ * The domain logic against a real Redis and a real PostgreSQL started by the
+ * lab's environment code: Lua scripts, constraints, the per-batch lock and
+ * the rebuild-on-conflict protocol. Several Coordinator objects with their own
+ * connection pools stand in for several instances.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { topics } from '@chaos-lab/contracts';
+import { createWorkDir, PostgresServer, RedisServer, type StartedPostgresServer, type StartedRedisServer, type WorkDir } from '@chaos-lab/lab';
+import { Coordinator } from './coordinator.js';
+import { PgBatchStore } from '../adapters/postgres/pg-store.js';
+import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
+import { createMetrics } from '../metrics.js';
+
+let work: WorkDir;
+let redis: StartedRedisServer;
+let postgres: StartedPostgresServer;
+let dbUrl: string;
+const open: { close(): Promise<void> }[] = [];
+
+function instance(name: string) {
+  const metrics = createMetrics(name);
+  const store = new PgBatchStore({ url: dbUrl, poolSize: 5, statementTimeoutMs: 5000, topics: topics('t.') }, metrics);
+  const cache = new RedisSlotCache({ url: redis.url, keyPrefix: 'it:', commandTimeoutMs: 2000 }, metrics);
+  open.push({ close: () => store.close() }, { close: () => cache.quit() });
+  return { store, cache, coordinator: new Coordinator(cache, store, pino({ level: 'silent' })) };
+}
+
+async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const content = (batchId: string, t: string) => ({ batchId, textStorageId: t, originalFileName: `${t}.txt`, correlationId: 'c' });
+const essays = (batchId: string, n: number) => Array.from({ length: n }, (_, i) => `${batchId}-e${i}`);
+
+beforeAll(async () => {
+  work = await createWorkDir();
+  [redis, postgres] = await Promise.all([
+    RedisServer.start({ workDir: join(work.path, 'redis'), logFile: join(work.path, 'redis.log') }),
+    PostgresServer.start({ workDir: join(work.path, 'pg'), logFile: join(work.path, 'pg.log') }),
+  ]);
+  dbUrl = await postgres.createDatabase('coordinator_it');
+  // Three stores migrating at once: the advisory lock must apply each version exactly once.
+  const stores = [instance('m1'), instance('m2'), instance('m3')].map((x) => x.store);
+  const applied = await Promise.all(stores.map((s) => s.migrate()));
+  expect(applied.flat()).toEqual([1]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.allSettled(open.map((o) => o.close()));
+  await Promise.allSettled([redis?.stop(), postgres?.stop()]);
+  await work?.remove();
+});
+
+describe('Coordinator on real Redis and Postgres', () => {
+  it('assigns idempotently, reports excess, and completes the batch exactly once', async () => {
+    const { coordinator } = instance('a');
+    const b = 'idem';
+    await coordinator.registerBatch({ batchId: b, essayIds: essays(b, 2), deadline: undefined, correlationId: 'c' });
+    expect(await coordinator.provisionContent(content(b, 't1'))).toBe('assigned');
+    expect(await coordinator.provisionContent(content(b, 't1'))).toBe('assigned');
+    expect(await coordinator.provisionContent(content(b, 't2'))).toBe('assigned');
+    expect(await coordinator.provisionContent(content(b, 't3'))).toBe('excess');
+    const slots = await query<{ text_storage_id: string }>('SELECT text_storage_id FROM slots WHERE batch_id = $1 ORDER BY 1', [b]);
+    expect(slots.map((s) => s.text_storage_id)).toEqual(['t1', 't2']);
+    const ready = await query('SELECT event_id FROM outbox WHERE topic = $1 AND message_key = $2', ['t.batch.ready', b]);
+    expect(ready).toHaveLength(1);
+    const excess = await query<{ reason: string }>('SELECT reason FROM excess_contents WHERE batch_id = $1', [b]);
+    expect(excess).toEqual([{ reason: 'batch_closed' }]);
+  });
+
+  it('assigns one content exactly once when 20 copies race across 3 instances', async () => {
+    const xs = [instance('r1'), instance('r2'), instance('r3')];
+    const b = 'race';
+    await xs[0]!.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 5), deadline: undefined, correlationId: 'c' });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => xs[i % 3]!.coordinator.provisionContent(content(b, 'same'))));
+    const slots = await query('SELECT essay_id FROM slots WHERE batch_id = $1 AND state = $2', [b, 'assigned']);
+    expect(slots).toHaveLength(1);
+    const events = await query('SELECT DISTINCT event_id FROM outbox WHERE topic = $1 AND message_key = $2', ['t.essay.slot.assigned', b]);
+    expect(events).toHaveLength(1);
+  });
+
+  it('parks content that arrives before its batch and assigns it at registration', async () => {
+    const [x, y] = [instance('p1'), instance('p2')];
+    const b = 'parked';
+    expect(await x.coordinator.provisionContent(content(b, 'early'))).toBe('parked');
+    expect(await x.coordinator.provisionContent(content(b, 'early'))).toBe('parked');
+    await y.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 3), deadline: undefined, correlationId: 'c' });
+    const slots = await query('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [b, 'early']);
+    expect(slots).toHaveLength(1);
+    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', [b])).toHaveLength(0);
+  });
+
+  it('loses and duplicates nothing when Redis is flushed mid-batch', async () => {
+    const { coordinator } = instance('f');
+    const b = 'flushed';
+    await coordinator.registerBatch({ batchId: b, essayIds: essays(b, 6), deadline: undefined, correlationId: 'c' });
+    for (const t of ['t1', 't2', 't3']) await coordinator.provisionContent(content(b, t));
+    const raw = new Redis(redis.url);
+    await raw.flushall();
+    raw.disconnect();
+    // A redelivery of an assigned content, then new ones: same slot for t2, no slot reused.
+    await coordinator.provisionContent(content(b, 't2'));
+    for (const t of ['t4', 't5', 't6', 't7']) await coordinator.provisionContent(content(b, t));
+    const rows = await query<{ essay_id: string; text_storage_id: string }>(
+      `SELECT essay_id, text_storage_id FROM slots WHERE batch_id = $1 AND state = 'assigned'`,
+      [b],
+    );
+    expect(rows).toHaveLength(6);
+    expect(new Set(rows.map((r) => r.essay_id)).size).toBe(6);
+    expect(await query('SELECT 1 FROM excess_contents WHERE batch_id = $1 AND text_storage_id = $2', [b, 't7'])).toHaveLength(1);
+  });
+
+  it('repairs a stale cache: a slot Redis thinks is free but Postgres holds is never handed out twice', async () => {
+    const x = instance('s1');
+    const y = instance('s2');
+    const b = 'stale';
+    await x.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 2), deadline: undefined, correlationId: 'c' });
+    const before = await x.store.snapshot(b);
+    await x.coordinator.provisionContent(content(b, 'first'));
+    // Redis loses the batch, then an old snapshot (taken before "first") is loaded back.
+    const raw = new Redis(redis.url);
+    await raw.flushall();
+    raw.disconnect();
+    const held = (await query<{ essay_id: string }>('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [b, 'first']))[0]!.essay_id;
+    // The stale entry offers exactly the slot Postgres gave to "first": the store must refuse it.
+    await y.cache.load({ ...before!, free: [held] });
+    await y.coordinator.provisionContent(content(b, 'second'));
+    await y.coordinator.provisionContent(content(b, 'first'));
+    const rows = await query<{ essay_id: string; text_storage_id: string }>(
+      `SELECT essay_id, text_storage_id FROM slots WHERE batch_id = $1 ORDER BY text_storage_id`,
+      [b],
+    );
+    expect(rows.map((r) => r.text_storage_id)).toEqual(['first', 'second']);
+    expect(rows[0]!.essay_id).not.toBe(rows[1]!.essay_id);
+  });
+
+  it('settles validation failures once and times a batch out once across instances', async () => {
+    const xs = [instance('d1'), instance('d2')];
+    const b = 'deadline';
+    await xs[0]!.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 3), deadline: new Date(Date.now() - 1000), correlationId: 'c' });
+    const f = { batchId: b, originalFileName: 'bad.docx', reason: 'unreadable', correlationId: 'c' };
+    expect(await xs[1]!.coordinator.validationFailed(f)).toBe('failure_settled');
+    expect(await xs[0]!.coordinator.validationFailed(f)).toBe('failure_settled');
+    await Promise.all(xs.map((x) => x.coordinator.sweep()));
+    const batch = await query<{ status: string }>('SELECT status FROM batches WHERE batch_id = $1', [b]);
+    expect(batch[0]!.status).toBe('timed_out');
+    const outs = await query<{ payload: { data: { missing_essay_ids: string[] } } }>(
+      'SELECT payload FROM outbox WHERE topic = $1 AND message_key = $2',
+      ['t.batch.timed_out', b],
+    );
+    expect(outs).toHaveLength(1);
+    expect(outs[0]!.payload.data.missing_essay_ids).toHaveLength(2);
+    expect(await query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'failed'`, [b])).toHaveLength(1);
+  });
+});
