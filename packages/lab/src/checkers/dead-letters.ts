@@ -1,0 +1,125 @@
+/**
+ * `dead-letters`: invalid input is quarantined exactly once, valid input never.
+ *
+ * The workload marks deliberately contract-breaking messages with
+ * `meta.poison = true`. Each one whose publish was `ok` must be referenced by
+ * exactly one distinct dead-letter event (`info`: at most one; `fail`: none).
+ * No message without the poison mark may be dead-lettered, and every dead
+ * letter must reference some published message — the lab is the only
+ * producer, so an unexplained dead letter is a coordinator bug.
+ *
+ * A dead letter references its source by (topic, partition, offset), which is
+ * matched against the broker's acknowledgement recorded on the completion;
+ * when a completion carries no offset (e.g. an `info` publish), it falls back
+ * to comparing the dead letter's `raw` with the message value (truncated to
+ * DEAD_LETTER_RAW_LIMIT characters, as the contract says).
+ */
+import { DEAD_LETTER_RAW_LIMIT, type DeadLetter } from '@chaos-lab/contracts';
+import { messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
+import { digestOutputs, key, list, push, sortedUnique } from './digest.js';
+import { defineChecker, type CheckerInput, type Verdict } from './types.js';
+import { VerdictBuilder } from './verdict.js';
+
+export const DEAD_LETTERS = 'dead-letters';
+
+function rawMatches(dlRaw: string, value: string): boolean {
+  return dlRaw === value || (value.length > DEAD_LETTER_RAW_LIMIT && dlRaw === value.slice(0, DEAD_LETTER_RAW_LIMIT));
+}
+
+function describe(p: PublishedEvent): string {
+  const ev = p.event;
+  if (p.poison || ev === undefined) {
+    const value = messageValue(p);
+    const snippet = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `poison publish #${p.index} to ${p.topic} (${JSON.stringify(snippet)})`;
+  }
+  const what =
+    'text_storage_id' in ev.data
+      ? `content ${ev.data.text_storage_id} of batch ${ev.data.batch_id}`
+      : 'reason' in ev.data
+        ? `validation failure ${ev.data.original_file_name} of batch ${ev.data.batch_id}`
+        : `registration of batch ${ev.data.batch_id}`;
+  return `valid publish #${p.index} (${what})`;
+}
+
+export function checkDeadLetters({ history }: CheckerInput): Verdict {
+  const v = new VerdictBuilder(DEAD_LETTERS);
+  const out = digestOutputs(history);
+  const pubs = publishedEvents(history);
+
+  const byOffset = new Map<string, PublishedEvent>();
+  for (const p of pubs)
+    if (p.partition !== undefined && p.offset !== undefined)
+      byOffset.set(key(p.topic, String(p.partition), p.offset), p);
+
+  // One dead letter per distinct id (a same id with another payload is still one quarantine decision).
+  const dls = new Map<string, DeadLetter>();
+  for (const x of out.deadLetters) if (!dls.has(x.event.event_id)) dls.set(x.event.event_id, x.event);
+
+  const dlsOf = new Map<number, string[]>(); // publish index → dead letter ids
+  let byOffsetCount = 0;
+  let byRawCount = 0;
+  for (const dl of dls.values()) {
+    const d = dl.data;
+    let source = byOffset.get(key(d.source_topic, String(d.source_partition), d.source_offset));
+    if (source !== undefined) byOffsetCount++;
+    else {
+      // Fallback on content: prefer a poison message, then one not yet matched, then one without a recorded offset
+      // (a message whose offset is known would have matched above).
+      const candidates = pubs.filter(
+        (p) =>
+          p.topic === d.source_topic &&
+          (p.offset === undefined || p.partition === undefined) &&
+          rawMatches(d.raw, messageValue(p)),
+      );
+      source =
+        candidates.find((p) => p.poison && !dlsOf.has(p.index)) ??
+        candidates.find((p) => !dlsOf.has(p.index)) ??
+        candidates[0];
+      if (source !== undefined) byRawCount++;
+    }
+    if (source === undefined) {
+      v.error(
+        `dead letter ${dl.event_id} (${d.source_topic}/${d.source_partition}@${d.source_offset}, reason: ${d.reason}) matches no published message`,
+        {
+          event_id: dl.event_id,
+          source_topic: d.source_topic,
+          source_partition: d.source_partition,
+          source_offset: d.source_offset,
+        },
+      );
+      continue;
+    }
+    push(dlsOf, source.index, dl.event_id);
+  }
+
+  let poison = 0;
+  for (const p of pubs) {
+    const ids = sortedUnique(dlsOf.get(p.index) ?? []);
+    const data = { publish_index: p.index, outcome: p.outcome, dead_letter_ids: ids };
+    if (!p.poison) {
+      if (ids.length > 0) {
+        const first = dls.get(ids[0] ?? '');
+        v.error(`${describe(p)} was dead-lettered (reason: ${first?.data.reason ?? '?'})`, data);
+      }
+      continue;
+    }
+    poison++;
+    if (p.outcome === 'fail' && ids.length > 0)
+      v.error(`${describe(p)} was dead-lettered though its publish failed (definitely not sent)`, data);
+    else if (p.outcome === 'ok' && ids.length === 0) v.error(`${describe(p)} was not dead-lettered`, data);
+    else if (ids.length > 1) v.error(`${describe(p)} was dead-lettered ${ids.length} times (${list(ids)})`, data);
+  }
+
+  v.stat('poisonPublishes', poison);
+  v.stat('deadLetters', dls.size);
+  v.stat(
+    'deadLetterDeliveries',
+    out.deadLetters.reduce((n, x) => n + x.deliveries, 0),
+  );
+  v.stat('matchedByOffset', byOffsetCount);
+  v.stat('matchedByRaw', byRawCount);
+  return v.build();
+}
+
+export const deadLetters = defineChecker(DEAD_LETTERS, checkDeadLetters);

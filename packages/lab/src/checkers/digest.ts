@@ -1,0 +1,180 @@
+/**
+ * Indexes shared by the checkers: output events grouped into distinct logical
+ * events, and the Postgres final state keyed the ways the checkers look it up.
+ *
+ * Delivery is at-least-once and output event ids are deterministic, so the
+ * unit of reasoning is the *distinct* event, not the delivery. Two deliveries
+ * are the same event when they have the same `event_id` AND the same `data`
+ * (compared as a set: array order in `data` carries no meaning). A same id
+ * with different data is not a redelivery: it is two different claims under
+ * one name (e.g. a content re-assigned to another slot after a crash, which
+ * keeps the id derived from batch + content), and checkers treat it as such.
+ */
+import { EventType } from '@chaos-lab/contracts';
+import type {
+  BatchReady,
+  BatchTimedOut,
+  DeadLetter,
+  ExcessContent,
+  OutputEvent,
+  SlotAssigned,
+} from '@chaos-lab/contracts';
+import type { HistoryEntry, Observed } from '../history/history.js';
+import type { FinalState, PgBatch, PgExcess, PgPending, PgSlot } from './types.js';
+
+/** An unambiguous composite map key. */
+export function key(...parts: string[]): string {
+  return JSON.stringify(parts);
+}
+
+/** `a`, `a and b`, `a, b and c` — for messages. */
+export function list(items: Iterable<string>): string {
+  const xs = [...items];
+  if (xs.length <= 1) return xs.join('');
+  return `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
+
+/** JSON with object keys sorted and arrays treated as sets (sorted by their canonical form). */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).sort().join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+export function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
+  const xs = map.get(k);
+  if (xs === undefined) map.set(k, [v]);
+  else xs.push(v);
+}
+
+export function sortedUnique(xs: Iterable<string>): string[] {
+  return [...new Set(xs)].sort();
+}
+
+// ---- outputs ----------------------------------------------------------------
+
+export interface DistinctEvent<E extends OutputEvent> {
+  event: E;
+  /** How many times this exact event (id + data) was observed. */
+  deliveries: number;
+  /** Time of the first delivery. */
+  firstTime: number;
+}
+
+export interface OutputDigest {
+  slotAssigned: DistinctEvent<SlotAssigned>[];
+  excess: DistinctEvent<ExcessContent>[];
+  ready: DistinctEvent<BatchReady>[];
+  timedOut: DistinctEvent<BatchTimedOut>[];
+  deadLetters: DistinctEvent<DeadLetter>[];
+  /** Observed messages that were not contract events. */
+  unparsed: Observed[];
+  /** Total observed deliveries of parsed events. */
+  deliveries: number;
+  /** Deliveries beyond the first of a distinct event. */
+  redeliveries: number;
+}
+
+export function digestOutputs(history: readonly HistoryEntry[]): OutputDigest {
+  const byKey = new Map<string, DistinctEvent<OutputEvent>>();
+  const unparsed: Observed[] = [];
+  let deliveries = 0;
+  for (const e of history) {
+    if (e.type !== 'observe') continue;
+    if (e.event === undefined) {
+      unparsed.push(e);
+      continue;
+    }
+    deliveries++;
+    const k = key(e.event.event_type, e.event.event_id, canonical(e.event.data));
+    const seen = byKey.get(k);
+    if (seen) seen.deliveries++;
+    else byKey.set(k, { event: e.event, deliveries: 1, firstTime: e.time });
+  }
+  const d: OutputDigest = {
+    slotAssigned: [],
+    excess: [],
+    ready: [],
+    timedOut: [],
+    deadLetters: [],
+    unparsed,
+    deliveries,
+    redeliveries: deliveries - byKey.size,
+  };
+  for (const x of byKey.values()) {
+    const ev = x.event;
+    switch (ev.event_type) {
+      case EventType.SlotAssigned:
+        d.slotAssigned.push({ ...x, event: ev });
+        break;
+      case EventType.ExcessContent:
+        d.excess.push({ ...x, event: ev });
+        break;
+      case EventType.BatchReady:
+        d.ready.push({ ...x, event: ev });
+        break;
+      case EventType.BatchTimedOut:
+        d.timedOut.push({ ...x, event: ev });
+        break;
+      case EventType.DeadLetter:
+        d.deadLetters.push({ ...x, event: ev });
+        break;
+    }
+  }
+  return d;
+}
+
+// ---- Postgres ---------------------------------------------------------------
+
+export interface PgDigest {
+  batches: Map<string, PgBatch>;
+  /** batch_id → its slot rows */
+  slots: Map<string, PgSlot[]>;
+  /** key(batch_id, text_storage_id) → assigned slot rows holding that content */
+  assignedByContent: Map<string, PgSlot[]>;
+  /** key(batch_id, original_file_name) → failed slot rows for that failure */
+  failedByName: Map<string, PgSlot[]>;
+  /** key(batch_id, text_storage_id) → excess rows */
+  excessByContent: Map<string, PgExcess[]>;
+  /** key(batch_id, text_storage_id) → pending content rows */
+  pendingContent: Map<string, PgPending[]>;
+  /** key(batch_id, original_file_name) → pending validation-failure rows */
+  pendingFailures: Map<string, PgPending[]>;
+}
+
+export function digestPostgres(final: FinalState): PgDigest {
+  const pg = final.postgres;
+  const d: PgDigest = {
+    batches: new Map(),
+    slots: new Map(),
+    assignedByContent: new Map(),
+    failedByName: new Map(),
+    excessByContent: new Map(),
+    pendingContent: new Map(),
+    pendingFailures: new Map(),
+  };
+  for (const b of pg.batches) d.batches.set(b.batch_id, b);
+  for (const s of pg.slots) {
+    push(d.slots, s.batch_id, s);
+    if (s.state === 'assigned' && s.text_storage_id !== null)
+      push(d.assignedByContent, key(s.batch_id, s.text_storage_id), s);
+    if (s.state === 'failed' && s.original_file_name !== null)
+      push(d.failedByName, key(s.batch_id, s.original_file_name), s);
+  }
+  for (const x of pg.excess) push(d.excessByContent, key(x.batch_id, x.text_storage_id), x);
+  for (const p of pg.pending) {
+    if (p.text_storage_id !== null) push(d.pendingContent, key(p.batch_id, p.text_storage_id), p);
+    else push(d.pendingFailures, key(p.batch_id, p.original_file_name), p);
+  }
+  return d;
+}
+
+/** `slot e-1` / `slots e-1 and e-2` — for messages. */
+export function slots(essayIds: readonly string[]): string {
+  return `${essayIds.length === 1 ? 'slot' : 'slots'} ${list(essayIds)}`;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { checkEveryBatchFinished, everyBatchFinished } from './every-batch-finished.js';
+import { correctRun, ev, input } from './test-support.js';
+
+describe('every-batch-finished', () => {
+  it('accepts a correct run, ignoring an indeterminate registration that left no trace', () => {
+    const lab = correctRun();
+    lab.register('b-5', ['e-50'], { outcome: 'info', delivered: false });
+    const v = everyBatchFinished(lab.input);
+    expect(v).toMatchObject({ checker: 'every-batch-finished', valid: true, errorCount: 0 });
+    expect(v.stats).toEqual({ batchesToFinish: 2, finished: 2, unfinished: 0, infoRegistrationsIgnored: 1 });
+  });
+
+  it('finds a batch that hung open', () => {
+    const lab = correctRun();
+    lab.register('b-3', ['e-7', 'e-8']);
+    lab.content('b-3', 't-7');
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.valid).toBe(false);
+    expect(v.errorCount).toBe(1);
+    expect(v.firstError?.message).toBe(
+      'batch b-3 never finished: no batch.ready or batch.timed_out event was observed and its Postgres status is open (1 of 2 slots free)',
+    );
+    expect(v.stats).toMatchObject({ unfinished: 1 });
+  });
+
+  it('finds a batch announced ready whose Postgres status stayed open', () => {
+    const lab = correctRun();
+    lab.batch('b-2').status = 'open';
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.errorCount).toBe(1);
+    expect(v.firstError?.message).toBe('batch b-2 never finished: its Postgres status is open (1 of 2 slots free)');
+  });
+
+  it('finds a registration (ok) that never reached Postgres', () => {
+    const lab = correctRun();
+    lab.publish(input.registered('b-3', ['e-7']));
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.errorCount).toBe(1);
+    expect(v.firstError?.message).toBe(
+      'batch b-3 never finished: no batch.ready or batch.timed_out event was observed and it is not in Postgres',
+    );
+  });
+
+  it('holds an indeterminate registration that was processed to the same rule', () => {
+    const lab = correctRun();
+    lab.register('b-6', ['e-60'], { outcome: 'info' });
+    lab.observe(ev.slotAssigned('b-6', 'e-60', 't-60'));
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.errorCount).toBe(1);
+    expect(v.firstError).toMatchObject({ batch_id: 'b-6', registration: 'info' });
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * `every-batch-finished`: liveness, checked after the run has quiesced.
+ *
+ * Safety checkers cannot see a pipeline that simply stopped: a batch that
+ * never closes violates nothing they look at. So every batch whose
+ * registration was definitely delivered (publish `ok`) — or possibly delivered
+ * (`info`) and visibly processed (in Postgres or announced) — must have been
+ * announced closed (a `batch.ready` or `batch.timed_out` event) and have a
+ * Postgres status other than `open`.
+ *
+ * This assumes the workload makes every batch closable: it either provides
+ * all contents or sets a deadline that has passed before the final read.
+ */
+import { EventType } from '@chaos-lab/contracts';
+import { publishedEvents } from '../history/history.js';
+import { digestOutputs, digestPostgres, list, sortedUnique } from './digest.js';
+import { defineChecker, type CheckerInput, type Verdict } from './types.js';
+import { VerdictBuilder } from './verdict.js';
+
+export const EVERY_BATCH_FINISHED = 'every-batch-finished';
+
+export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdict {
+  const v = new VerdictBuilder(EVERY_BATCH_FINISHED);
+  const out = digestOutputs(history);
+  const pg = digestPostgres(final);
+
+  const closedByEvent = new Map<string, string[]>();
+  for (const r of out.ready)
+    closedByEvent.set(r.event.data.batch_id, [...(closedByEvent.get(r.event.data.batch_id) ?? []), 'batch.ready']);
+  for (const t of out.timedOut)
+    closedByEvent.set(t.event.data.batch_id, [...(closedByEvent.get(t.event.data.batch_id) ?? []), 'batch.timed_out']);
+
+  const ok = new Set<string>();
+  const maybe = new Set<string>();
+  for (const p of publishedEvents(history)) {
+    if (p.poison || p.event?.event_type !== EventType.BatchRegistered) continue;
+    const b = p.event.data.batch_id;
+    if (p.outcome === 'ok') ok.add(b);
+    else if (p.outcome === 'info') maybe.add(b);
+  }
+  const mustFinish = sortedUnique([
+    ...ok,
+    // An indeterminate registration that left a trace was delivered after all.
+    ...[...maybe].filter(
+      (b) => pg.batches.has(b) || closedByEvent.has(b) || out.slotAssigned.some((x) => x.event.data.batch_id === b),
+    ),
+  ]);
+
+  let finished = 0;
+  for (const b of mustFinish) {
+    const row = pg.batches.get(b);
+    const announced = closedByEvent.has(b);
+    const pgClosed = row !== undefined && row.status !== 'open';
+    if (announced && pgClosed) {
+      finished++;
+      continue;
+    }
+    const problems: string[] = [];
+    if (!announced) problems.push('no batch.ready or batch.timed_out event was observed');
+    if (row === undefined) problems.push('it is not in Postgres');
+    else if (row.status === 'open') {
+      const free = (pg.slots.get(b) ?? []).filter((s) => s.state === 'free').length;
+      problems.push(`its Postgres status is open (${free} of ${row.expected_count} slots free)`);
+    }
+    v.error(`batch ${b} never finished: ${list(problems)}`, {
+      batch_id: b,
+      registration: ok.has(b) ? 'ok' : 'info',
+      announced: sortedUnique(closedByEvent.get(b) ?? []),
+      postgres_status: row?.status ?? null,
+    });
+  }
+
+  v.stat('batchesToFinish', mustFinish.length);
+  v.stat('finished', finished);
+  v.stat('unfinished', mustFinish.length - finished);
+  v.stat('infoRegistrationsIgnored', [...maybe].filter((b) => !mustFinish.includes(b)).length);
+  return v.build();
+}
+
+export const everyBatchFinished = defineChecker(EVERY_BATCH_FINISHED, checkEveryBatchFinished);

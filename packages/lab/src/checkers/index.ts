@@ -1,0 +1,20 @@
+/**
+ * Checkers: pure functions from a recorded history plus a final read of the
+ * stores to verdicts. See `types.ts` for the model and each module's header
+ * for the property it checks.
+ */
+export * from './types.js';
+export { VerdictBuilder } from './verdict.js';
+export { runCheckers, defaultCheckers } from './run.js';
+export { formatVerdictTable, truncate, COUNTEREXAMPLE_WIDTH } from './format.js';
+export {
+  noDuplicateAssignment,
+  checkNoDuplicateAssignment,
+  NO_DUPLICATE_ASSIGNMENT,
+} from './no-duplicate-assignment.js';
+export { oneReadyPerBatch, checkOneReadyPerBatch, ONE_READY_PER_BATCH } from './one-ready-per-batch.js';
+export { nothingLost, checkNothingLost, NOTHING_LOST } from './nothing-lost.js';
+export { everyBatchFinished, checkEveryBatchFinished, EVERY_BATCH_FINISHED } from './every-batch-finished.js';
+export { storesAgree, checkStoresAgree, STORES_AGREE } from './stores-agree.js';
+export { deadLetters, checkDeadLetters, DEAD_LETTERS } from './dead-letters.js';
+export { outputsWellFormed, checkOutputsWellFormed, OUTPUTS_WELL_FORMED } from './outputs-well-formed.js';

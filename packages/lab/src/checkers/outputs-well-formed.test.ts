@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { checkOutputsWellFormed, outputsWellFormed } from './outputs-well-formed.js';
+import { TOPICS, correctRun, ev } from './test-support.js';
+
+describe('outputs-well-formed', () => {
+  it('accepts a correct run', () => {
+    expect(outputsWellFormed(correctRun().input)).toMatchObject({
+      checker: 'outputs-well-formed',
+      valid: true,
+      errorCount: 0,
+    });
+  });
+
+  it('finds an event id that is not the derived one, and an output that is not a contract event', () => {
+    const lab = correctRun();
+    lab.observe(ev.slotAssigned('b-2', 'e-5', 't-5', 't-5.txt', '0b9f4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b'));
+    lab.observeRaw('{"event_type":"essay.slot.assigned.v1"}', TOPICS.slotAssigned);
+    const v = checkOutputsWellFormed(lab.input);
+    expect(v.valid).toBe(false);
+    expect(v.errorCount).toBe(2);
+    expect(v.errors[0]?.message).toBe(
+      'output at essay.slot.assigned/0@4 is not a contract event: "{\\"event_type\\":\\"essay.slot.assigned.v1\\"}"',
+    );
+    expect(v.errors[1]?.message).toMatch(
+      /^slot-assigned event of content t-5 of batch b-2 has id 0b9f4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b, expected the derived id [0-9a-f-]{36}$/,
+    );
+  });
+});

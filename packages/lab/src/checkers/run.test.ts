@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { defaultCheckers, runCheckers } from './run.js';
+import { correctRun } from './test-support.js';
+import { defineChecker, type Checker } from './types.js';
+import { VerdictBuilder } from './verdict.js';
+
+describe('runCheckers', () => {
+  it('accepts a correct run with every default checker, in order', () => {
+    const verdicts = runCheckers(correctRun().input);
+    expect(verdicts.map((v) => v.checker)).toEqual([
+      'no-duplicate-assignment',
+      'one-ready-per-batch',
+      'nothing-lost',
+      'every-batch-finished',
+      'stores-agree',
+      'dead-letters',
+      'outputs-well-formed',
+    ]);
+    expect(defaultCheckers.map((c) => c.id)).toEqual(verdicts.map((v) => v.checker));
+    for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });
+  });
+
+  it('turns a checker that throws into valid: unknown without stopping the others', () => {
+    const boom = defineChecker('boom', () => {
+      throw new TypeError('cannot read batch_id of undefined');
+    });
+    const verdicts = runCheckers(correctRun().input, [boom, defaultCheckers[0]!]);
+    expect(verdicts[0]).toMatchObject({
+      checker: 'boom',
+      valid: 'unknown',
+      errorCount: 0,
+      firstError: { message: 'checker threw: TypeError: cannot read batch_id of undefined' },
+    });
+    expect(verdicts[0]?.firstError?.stack).toEqual(expect.stringContaining('cannot read batch_id'));
+    expect(verdicts[1]).toMatchObject({ checker: 'no-duplicate-assignment', valid: true });
+  });
+
+  it('names a plain function by its name and survives non-Error throws', () => {
+    function homemade(): never {
+      throw 'a string';
+    }
+    const [v] = runCheckers(correctRun().input, [homemade as unknown as Checker]);
+    expect(v).toMatchObject({
+      checker: 'homemade',
+      valid: 'unknown',
+      firstError: { message: 'checker threw: a string' },
+    });
+  });
+
+  it('counts every error but keeps only the first 20', () => {
+    const many = defineChecker('many', () => {
+      const b = new VerdictBuilder('many');
+      for (let i = 0; i < 25; i++) b.error(`error ${i}`, { i });
+      return b.build();
+    });
+    const [v] = runCheckers(correctRun().input, [many]);
+    expect(v?.valid).toBe(false);
+    expect(v?.errorCount).toBe(25);
+    expect(v?.errors).toHaveLength(20);
+    expect(v?.firstError).toEqual({ message: 'error 0', i: 0 });
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Runs checkers over one (history, final state) pair. A checker is supposed
+ * never to throw, but a bug in a checker must not hide the other verdicts nor
+ * pass for a result: an exception becomes `valid: 'unknown'` carrying the
+ * exception as its first error.
+ */
+import { deadLetters } from './dead-letters.js';
+import { everyBatchFinished } from './every-batch-finished.js';
+import { noDuplicateAssignment } from './no-duplicate-assignment.js';
+import { nothingLost } from './nothing-lost.js';
+import { oneReadyPerBatch } from './one-ready-per-batch.js';
+import { outputsWellFormed } from './outputs-well-formed.js';
+import { storesAgree } from './stores-agree.js';
+import { MAX_REPORTED_ERRORS, type Checker, type CheckerInput, type Verdict } from './types.js';
+
+export const defaultCheckers: readonly Checker[] = [
+  noDuplicateAssignment,
+  oneReadyPerBatch,
+  nothingLost,
+  everyBatchFinished,
+  storesAgree,
+  deadLetters,
+  outputsWellFormed,
+];
+
+/** The checker's stable id; tolerates plain functions passed where a {@link Checker} is expected. */
+function idOf(checker: Checker, position: number): string {
+  const id: unknown = (checker as { id?: unknown }).id;
+  if (typeof id === 'string' && id !== '') return id;
+  return checker.name !== '' ? checker.name : `checker#${position}`;
+}
+
+export function runCheckers(input: CheckerInput, checkers: readonly Checker[] = defaultCheckers): Verdict[] {
+  return checkers.map((checker, i) => {
+    const id = idOf(checker, i);
+    try {
+      const v = checker(input);
+      // Enforce the cap even for checkers not built with VerdictBuilder.
+      return v.errors.length > MAX_REPORTED_ERRORS ? { ...v, errors: v.errors.slice(0, MAX_REPORTED_ERRORS) } : v;
+    } catch (err) {
+      const firstError = {
+        message: `checker threw: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+        ...(err instanceof Error && err.stack !== undefined ? { stack: err.stack } : {}),
+      };
+      return { checker: id, valid: 'unknown' as const, errorCount: 0, firstError, errors: [firstError], stats: {} };
+    }
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Types shared by the checkers.
+ *
+ * A checker is a pure function from (history, final state of the stores) to a
+ * {@link Verdict}. It never throws and never performs I/O, so a run can be
+ * re-checked offline and checkers can be unit-tested on hand-built histories.
+ * Like Jepsen's checkers, a verdict has three values: `true` (no anomaly
+ * found), `false` (at least one counterexample, reported concretely), and
+ * `'unknown'` (the checker could not decide — e.g. it crashed).
+ */
+import type { HistoryEntry } from '../history/history.js';
+
+export type BatchStatus = 'open' | 'ready' | 'timed_out';
+export type SlotState = 'free' | 'assigned' | 'failed';
+
+export interface PgBatch {
+  batch_id: string;
+  expected_count: number;
+  status: BatchStatus;
+}
+
+export interface PgSlot {
+  batch_id: string;
+  essay_id: string;
+  state: SlotState;
+  text_storage_id: string | null;
+  original_file_name: string | null;
+}
+
+export interface PgExcess {
+  batch_id: string;
+  text_storage_id: string;
+  reason: string;
+}
+
+/** Content (`text_storage_id` set) or a validation failure (`text_storage_id` null) parked for a batch never registered. */
+export interface PgPending {
+  batch_id: string;
+  text_storage_id: string | null;
+  original_file_name: string;
+}
+
+export interface RedisBatch {
+  batch_id: string;
+  status: string;
+  /** Essay ids not yet settled. */
+  free: string[];
+  /** text_storage_id → essay_id */
+  assign: Record<string, string>;
+  /** original_file_name → essay_id */
+  failed: Record<string, string>;
+  /** text_storage_ids reported as excess; compared with Postgres only when the reader provides it. */
+  excess?: string[];
+}
+
+/** A read of both stores after the run has quiesced. */
+export interface FinalState {
+  postgres: {
+    batches: PgBatch[];
+    slots: PgSlot[];
+    excess: PgExcess[];
+    pending: PgPending[];
+  };
+  /** Only batches present in the cache; an absent batch is legitimate (rebuilt on demand). */
+  redis: { batches: RedisBatch[] };
+}
+
+/** One counterexample: a specific human-readable message plus the data behind it. */
+export interface VerdictError {
+  message: string;
+  [k: string]: unknown;
+}
+
+export interface Verdict {
+  /** Stable id of the checker (used as the row name in tables). */
+  checker: string;
+  valid: boolean | 'unknown';
+  /** Total number of counterexamples found (may exceed `errors.length`). */
+  errorCount: number;
+  firstError?: VerdictError;
+  /** The first {@link MAX_REPORTED_ERRORS} counterexamples. */
+  errors: VerdictError[];
+  stats: Record<string, number>;
+}
+
+export const MAX_REPORTED_ERRORS = 20;
+
+export interface CheckerInput {
+  history: readonly HistoryEntry[];
+  final: FinalState;
+}
+
+/** A checker is a function carrying its stable id (so a crash can still be attributed). */
+export interface Checker {
+  (input: CheckerInput): Verdict;
+  readonly id: string;
+}
+
+export function defineChecker(id: string, fn: (input: CheckerInput) => Verdict): Checker {
+  return Object.assign((input: CheckerInput) => fn(input), { id });
+}
