@@ -32,10 +32,10 @@ async function envUp(argv: string[]): Promise<number> {
   await env.kafka.createTopic('essay.content.provisioned', 6);
   await env.kafka.createTopic('essay.validation.failed', 6);
   const lines = [
-    `environment up in ${env.startupMs.toFixed(0)} ms (provider ${env.provider})`,
-    `  redis     ${env.endpoints.redisUrl}`,
-    `  postgres  ${env.endpoints.postgresUrl}`,
-    `  kafka     ${env.endpoints.kafkaBrokers.join(',')}   (control API ${env.kafka.controlUrl})`,
+    `environment up in ${env.startupMs.toFixed(0)} ms (provider ${env.provider}, work dir ${env.workDir})`,
+    `  redis     ${env.endpoints.redisUrl}  (pid ${env.redis.pid})`,
+    `  postgres  ${env.endpoints.postgresUrl}  (pid ${env.postgres.pid})`,
+    `  kafka     ${env.endpoints.kafkaBrokers.join(',')}  (pid ${env.kafka.pid}, control API ${env.kafka.controlUrl})`,
   ];
   let instances: CoordinatorInstances | undefined;
   if (n > 0) {

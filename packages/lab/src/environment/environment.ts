@@ -41,6 +41,8 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly redis: StartedRedisServer;
   readonly postgres: StartedPostgresServer;
   readonly kafka: StartedKafkaMock;
+  /** The temporary folder holding the servers' data (removed by `stop()`). */
+  readonly workDir: string;
   /** Milliseconds from the call to `startEnvironment` to every component ready. */
   readonly startupMs: number;
   /**
@@ -100,6 +102,7 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       postgres,
       kafka,
       startupMs,
+      workDir: work.path,
       endpoints: {
         redisUrl: redis.url,
         postgresUrl: postgres.connectionString(),

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { EventType } from '@chaos-lab/contracts';
+import { planAssignmentWorkload } from './assignment-workload.js';
+import { InvalidArgumentError } from '../errors.js';
+
+const opts = { idPrefix: 'w', batches: 10, slotsPerBatch: 8 };
+
+describe('planAssignmentWorkload', () => {
+  it('gives the same plan for the same seed, and a different one for another seed', () => {
+    const a = planAssignmentWorkload(42, opts);
+    const b = planAssignmentWorkload(42, opts);
+    const c = planAssignmentWorkload(43, opts);
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(JSON.stringify(a.publishes)).not.toBe(JSON.stringify(c.publishes));
+  });
+
+  it('registers every batch once and provisions one content per unfailed slot plus the excess', () => {
+    const p = planAssignmentWorkload(7, { ...opts, duplicateRatio: 0, burstCopies: 0 });
+    const regs = p.publishes.filter((x) => x.event.event_type === EventType.BatchRegistered);
+    expect(regs).toHaveLength(10);
+    const contents = p.publishes.filter((x) => x.event.event_type === EventType.ContentProvisioned);
+    const failures = p.publishes.filter((x) => x.event.event_type === EventType.ValidationFailed);
+    expect(contents).toHaveLength(p.expected.contents);
+    expect(contents.length + failures.length).toBe(10 * 8 + p.expected.excessContents);
+  });
+
+  it('publishes some contents before their registration', () => {
+    const p = planAssignmentWorkload(3, { ...opts, lateRegistrationRatio: 1 });
+    expect(p.publishes.some((x) => x.role === 'late-registration')).toBe(true);
+    const firstSeen = new Map<string, string>();
+    for (const x of p.publishes) if (!firstSeen.has(x.key)) firstSeen.set(x.key, x.event.event_type);
+    expect([...firstSeen.values()].some((t) => t !== EventType.BatchRegistered)).toBe(true);
+  });
+
+  it('redelivers the same event (same id) for duplicates', () => {
+    const p = planAssignmentWorkload(5, { ...opts, duplicateRatio: 0.5, burstCopies: 0 });
+    const dups = p.publishes.filter((x) => x.role === 'duplicate');
+    expect(dups.length).toBe(p.expected.duplicates);
+    for (const d of dups) {
+      const originals = p.publishes.filter((x) => x.role !== 'duplicate' && x.event.event_id === d.event.event_id);
+      expect(originals).toHaveLength(1);
+      expect(p.publishes.indexOf(originals[0]!)).toBeLessThan(p.publishes.indexOf(d));
+    }
+  });
+
+  it('spreads the burst over every partition, all copies one event', () => {
+    const p = planAssignmentWorkload(9, { ...opts, burstCopies: 12, partitions: 4 });
+    const burst = p.publishes.filter((x) => x.role === 'burst');
+    expect(burst).toHaveLength(12);
+    expect(new Set(burst.map((x) => x.partition))).toEqual(new Set([0, 1, 2, 3]));
+    expect(new Set(burst.map((x) => x.event.event_id)).size).toBe(1);
+  });
+
+  it('rejects bad options naming the field and the value', () => {
+    expect(() => planAssignmentWorkload(1, { ...opts, slotsPerBatch: 0 })).toThrow(InvalidArgumentError);
+    expect(() => planAssignmentWorkload(1, { ...opts, slotsPerBatch: 0 })).toThrow('slotsPerBatch: an integer from 1 to 10000 (got 0)');
+    expect(() => planAssignmentWorkload(1, { ...opts, duplicateRatio: 1.5 })).toThrow(/^duplicateRatio/);
+    expect(() => planAssignmentWorkload(1, { ...opts, idPrefix: 'has space' })).toThrow(/^idPrefix/);
+    expect(() => planAssignmentWorkload(-1, opts)).toThrow(/^seed/);
+  });
+});

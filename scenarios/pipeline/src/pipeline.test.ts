@@ -1,0 +1,39 @@
+/**
+ * The pipeline scenario end to end at a small size: a real environment, three
+ * real coordinator processes, the real checkers. It fails if any checker
+ * finds a violation or the pipeline does not finish.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coordinatorEntry, planAssignmentWorkload, runScenario, type ScenarioDefinition } from '@chaos-lab/lab';
+import { scenario } from './index.js';
+
+const small: ScenarioDefinition = {
+  ...scenario,
+  name: 'pipeline-small',
+  timeoutMs: 60_000,
+  plan: (seed, ctx) =>
+    planAssignmentWorkload(seed, { batches: 6, slotsPerBatch: 5, burstCopies: 6, partitions: ctx.partitions, idPrefix: ctx.idPrefix, topics: ctx.topics }),
+};
+
+describe('pipeline scenario', () => {
+  it('passes every checker with 3 instances, and writes the run folder', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'pipeline-test-runs-'));
+    try {
+      const lines: string[] = [];
+      const r = await runScenario(small, { seed: 11, coordinatorEntry: coordinatorEntry(), runsDir, out: (l) => lines.push(l), progress: () => {} });
+      expect(r.verdicts.filter((v) => v.valid !== true)).toEqual([]);
+      expect(r.valid).toBe(true);
+      expect(r.stats.timedOut).toBe(false);
+      expect(lines.join('\n')).toContain('no-duplicate-assignment │ PASS');
+      const summary = JSON.parse(readFileSync(join(r.runDir, 'summary.json'), 'utf8')) as { valid: boolean };
+      expect(summary.valid).toBe(true);
+      expect(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8').split('\n').length).toBeGreaterThan(50);
+      expect(readFileSync(join(r.runDir, 'logs', 'coordinator-1.log'), 'utf8')).toContain('coordinator started');
+    } finally {
+      rmSync(runsDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
