@@ -6,8 +6,17 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => {
+  const msg = `must be an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, msg)
+    .transform(Number)
+    .pipe(z.number().min(min, msg).max(max, msg));
+};
 
 /** Variable name → schema (with its default). The variable names are the public interface. */
 const spec = {

@@ -16,6 +16,7 @@ export interface Metrics {
   readonly outboxPending: Gauge;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly consumerRestarts: Counter<'reason'>;
+  readonly assignedPartitions: Gauge;
 }
 
 export function createMetrics(instanceId: string): Metrics {
@@ -84,6 +85,11 @@ export function createMetrics(instanceId: string): Metrics {
       name: 'coordinator_consumer_restarts_total',
       help: 'Times the Kafka consumer was recreated after a crash kafkajs would not restart from',
       labelNames: ['reason'],
+      registers: r,
+    }),
+    assignedPartitions: new Gauge({
+      name: 'coordinator_assigned_partitions',
+      help: 'Input partitions this instance owns in the consumer group (0 while rebalancing or disconnected)',
       registers: r,
     }),
   };

@@ -27,6 +27,8 @@ describe('pipeline scenario', () => {
       expect(r.verdicts.filter((v) => v.valid !== true)).toEqual([]);
       expect(r.valid).toBe(true);
       expect(r.stats.timedOut).toBe(false);
+      // SIGTERM: every instance finished its work, left the group and exited 0.
+      expect(r.stats.instanceExitCodes).toEqual([0, 0, 0]);
       expect(lines.join('\n')).toContain('no-duplicate-assignment │ PASS');
       const summary = JSON.parse(readFileSync(join(r.runDir, 'summary.json'), 'utf8')) as { valid: boolean };
       expect(summary.valid).toBe(true);

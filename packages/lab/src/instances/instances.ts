@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ManagedProcess } from '../process/managed-process.js';
 import { freePort } from '../process/ports.js';
-import { InvalidArgumentError, ProviderStartError } from '../errors.js';
+import { InvalidArgumentError, LabTimeoutError, ProviderStartError } from '../errors.js';
 
 export interface InstanceOptions {
   /** Path of the coordinator's built entry point (`apps/coordinator/dist/main.js`). */
@@ -144,6 +144,41 @@ export class CoordinatorInstances implements AsyncDisposable {
     const x = this.all[index];
     if (!x) throw new InvalidArgumentError('index', index, `an instance index from 0 to ${this.all.length - 1}`);
     return x;
+  }
+
+  /**
+   * Waits until the instances together own `partitions` input partitions,
+   * each owns some, and that holds for `holdMs` — i.e. the consumer group has
+   * settled. On the mock broker every join or leave costs a rebalance of about
+   * (session timeout − 1 s), and simultaneous joins can crash a member that
+   * then rejoins; a workload published before this point measures rebalances.
+   * Reads the `coordinator_assigned_partitions` metric of each instance.
+   */
+  async waitForBalancedGroup(partitions: number, opts: { timeoutMs?: number; holdMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const holdMs = opts.holdMs ?? 1000;
+    const deadline = Date.now() + timeoutMs;
+    let since: number | undefined;
+    let last: number[] = [];
+    for (;;) {
+      last = await Promise.all(
+        this.all.map(async (x) => {
+          const m = /^coordinator_assigned_partitions\{[^}]*\} (\d+)/m.exec(await x.metrics().catch(() => ''));
+          return m ? Number(m[1]) : 0;
+        }),
+      );
+      const balanced = last.every((n) => n > 0) && last.reduce((a, b) => a + b, 0) === partitions;
+      if (balanced) {
+        since ??= Date.now();
+        if (Date.now() - since >= holdMs) return;
+      } else {
+        since = undefined;
+      }
+      if (Date.now() > deadline) {
+        throw new LabTimeoutError(`the consumer group to settle on ${partitions} partitions (owned: ${last.join(', ')})`, timeoutMs);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   /** Restarts one instance after another, each ready before the next goes down. */

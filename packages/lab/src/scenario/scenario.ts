@@ -74,6 +74,8 @@ export interface RunStats {
   /** Distinct contents settled (assigned or excess) per second, first publish to last settlement. */
   readonly contentsPerSecond: number;
   readonly timedOut: boolean;
+  /** Exit code of each instance after SIGTERM (0 = clean shutdown). */
+  readonly instanceExitCodes: (number | null)[];
 }
 
 /** `LAB_RUNS_DIR`, else `runs/` at the root of the workspace this is run from (the nearest folder with a package-lock.json). */
@@ -118,6 +120,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
 
     const tInst = performance.now();
+    const groupId = `coordinator-${runId}`;
     instances = await CoordinatorInstances.start({
       entry: opts.coordinatorEntry,
       count: def.instances ?? 3,
@@ -125,14 +128,16 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       env: {
         ...env.coordinatorEnv(),
         COORDINATOR_TOPIC_PREFIX: prefix,
-        COORDINATOR_KAFKA_GROUP_ID: `coordinator-${runId}`,
-        COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '6000',
+        COORDINATOR_KAFKA_GROUP_ID: groupId,
+        // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
+        COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
         COORDINATOR_SWEEP_INTERVAL_MS: '500',
         COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
       },
     });
+    await instances.waitForBalancedGroup(inputTopics(t).length * partitions);
     tReady = performance.now() - tInst;
-    progress(`lab: ${instances.all.length} instances ready in ${tReady.toFixed(0)} ms`);
+    progress(`lab: ${instances.all.length} instances ready, consumer group settled, in ${tReady.toFixed(0)} ms`);
 
     // What "done" means, tracked from the outputs as they arrive.
     const registered = new Set(plan.publishes.filter((p) => p.event.event_type === EventType.BatchRegistered).map((p) => p.key));
@@ -223,6 +228,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       observed: observer.count,
       contentsPerSecond: Math.round((settled.size / settleMs) * 1000),
       timedOut,
+      instanceExitCodes: codes,
     };
     await writeFile(join(runDir, 'history.jsonl'), recorder.toJSONL());
     await writeFile(join(runDir, 'final-state.json'), JSON.stringify(final, null, 1));

@@ -92,6 +92,7 @@ export class InputConsumer {
     consumer.on(consumer.events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: Error; restart: boolean };
       this.connected = false;
+      this.metrics.assignedPartitions.set(0);
       if (restart || this.stopping) return;
       this.metrics.consumerRestarts.inc({ reason: error.name || 'error' });
       this.log.warn({ err: error.message }, 'consumer crashed and kafkajs will not restart it; recreating it');
@@ -99,9 +100,14 @@ export class InputConsumer {
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.connected = true;
+      this.metrics.assignedPartitions.set(Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0));
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
-    consumer.on(consumer.events.DISCONNECT, () => (this.connected = false));
+    consumer.on(consumer.events.REBALANCING, () => this.metrics.assignedPartitions.set(0));
+    consumer.on(consumer.events.DISCONNECT, () => {
+      this.connected = false;
+      this.metrics.assignedPartitions.set(0);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: inputTopics(this.opts.topics), fromBeginning: true });
     await consumer.run({

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+
+describe('coordinator entry point', () => {
+  it('exits 2 with one line naming the variable and the value on bad configuration', () => {
+    const r = spawnSync(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH,
+        COORDINATOR_REDIS_URL: 'redis://127.0.0.1:1',
+        COORDINATOR_POSTGRES_URL: 'postgres://x@127.0.0.1:1/x',
+        COORDINATOR_KAFKA_BROKERS: '127.0.0.1:1',
+        COORDINATOR_HTTP_PORT: 'eighty',
+      },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('coordinator: invalid configuration: COORDINATOR_HTTP_PORT="eighty": must be an integer from 0 to 65535');
+  });
+
+  it('exits 1 with a fatal log line when a dependency is unreachable at start', () => {
+    const r = spawnSync(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH,
+        COORDINATOR_REDIS_URL: 'redis://127.0.0.1:1',
+        COORDINATOR_POSTGRES_URL: 'postgres://x@127.0.0.1:1/x',
+        COORDINATOR_KAFKA_BROKERS: '127.0.0.1:1',
+        COORDINATOR_HTTP_PORT: '0',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    const fatal = r.stdout.split('\n').find((l) => l.includes('"level":60'));
+    expect(fatal).toContain('coordinator failed to start');
+    expect(fatal).toContain('ECONNREFUSED');
+  });
+});
