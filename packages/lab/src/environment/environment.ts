@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { createWorkDir, type WorkDir } from '../env/work-dir.js';
+import { createWorkDir, reapStaleWorkDirs, type WorkDir } from '../env/work-dir.js';
 import { RedisServer, type StartedRedisServer, type RedisPersistence } from '../env/redis-server.js';
 import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
 import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
@@ -69,6 +69,9 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     );
   }
   const t0 = performance.now();
+  // Whatever a SIGKILLed lab process left behind (servers, work dirs) goes first.
+  const reaped = await reapStaleWorkDirs().catch(() => []);
+  if (reaped.length > 0) process.stderr.write(`lab: cleaned up ${reaped.length} work dir(s) left by dead lab processes\n`);
   await mkdir(opts.logDir, { recursive: true });
   const work: WorkDir = await createWorkDir();
   // allSettled, not all: when one component fails, the others must have
