@@ -11,7 +11,7 @@ const noDeepImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'runs/**', 'test-results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['vitest.config.ts', '**/dist/**', '**/node_modules/**', 'runs/**', 'test-results/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

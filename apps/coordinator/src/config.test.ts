@@ -46,7 +46,11 @@ describe('loadConfig', () => {
   });
 
   it('rejects a heartbeat interval too close to the session timeout', () => {
-    const e = errorOf({ ...base, COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '3000', COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: '1500' });
+    const e = errorOf({
+      ...base,
+      COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '3000',
+      COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: '1500',
+    });
     expect(e.variable).toBe('COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS');
   });
 

@@ -11,11 +11,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => {
   const msg = `must be an integer from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\d+$/, msg)
-    .transform(Number)
-    .pipe(z.number().min(min, msg).max(max, msg));
+  return z.string().regex(/^\d+$/, msg).transform(Number).pipe(z.number().min(min, msg).max(max, msg));
 };
 
 /** Variable name → schema (with its default). The variable names are the public interface. */

@@ -19,7 +19,9 @@ describe('coordinator entry point', () => {
       timeout: 10_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('coordinator: invalid configuration: COORDINATOR_HTTP_PORT="eighty": must be an integer from 0 to 65535');
+    expect(r.stderr.trim()).toBe(
+      'coordinator: invalid configuration: COORDINATOR_HTTP_PORT="eighty": must be an integer from 0 to 65535',
+    );
   });
 
   it('exits 1 with a fatal log line when a dependency is unreachable at start', () => {

@@ -33,7 +33,12 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const applied = await store.migrate();
     if (applied.length > 0) log.info({ applied }, 'database migrations applied');
 
-    const relay = new OutboxRelay({ ...config.kafka, ...config.outbox }, store, metrics, log.child({ component: 'outbox' }));
+    const relay = new OutboxRelay(
+      { ...config.kafka, ...config.outbox },
+      store,
+      metrics,
+      log.child({ component: 'outbox' }),
+    );
     // Every committed step may have enqueued rows: relay them now rather than at the next poll.
     store.afterCommit = () => relay.wake();
     const domain = new Coordinator(cache, store, log.child({ component: 'domain' }), {

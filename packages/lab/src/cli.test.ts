@@ -30,33 +30,43 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
 }
 
 describe('lab env up', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('stops every process and removes its work dir on %s', async (signal) => {
-    const runs = mkdtempSync(join(tmpdir(), 'lab-cli-test-'));
-    try {
-      const child = spawn(process.execPath, [cli, 'env', 'up', '--instances', '1'], {
-        env: { ...process.env, LAB_RUNS_DIR: runs },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
-      await until('the environment to be up', () => out.includes('Ctrl-C stops everything') || child.exitCode !== null, 60_000);
-      expect(out).toContain('Ctrl-C stops everything');
-      const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-      const ports = [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
-      const workDir = /work dir ([^)\s]+)\)/.exec(out)?.[1];
-      expect(pids).toHaveLength(4); // redis, postgres, kafka host, one coordinator
-      expect(workDir && existsSync(workDir)).toBe(true);
-      for (const pid of pids) expect(isProcessAlive(pid)).toBe(true);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops every process and removes its work dir on %s',
+    async (signal) => {
+      const runs = mkdtempSync(join(tmpdir(), 'lab-cli-test-'));
+      try {
+        const child = spawn(process.execPath, [cli, 'env', 'up', '--instances', '1'], {
+          env: { ...process.env, LAB_RUNS_DIR: runs },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        const exited = new Promise<number | null>((r) =>
+          child.once('exit', (code, sig) => r(code ?? (sig ? -1 : null))),
+        );
+        await until(
+          'the environment to be up',
+          () => out.includes('Ctrl-C stops everything') || child.exitCode !== null,
+          60_000,
+        );
+        expect(out).toContain('Ctrl-C stops everything');
+        const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+        const ports = [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+        const workDir = /work dir ([^)\s]+)\)/.exec(out)?.[1];
+        expect(pids).toHaveLength(4); // redis, postgres, kafka host, one coordinator
+        expect(workDir && existsSync(workDir)).toBe(true);
+        for (const pid of pids) expect(isProcessAlive(pid)).toBe(true);
 
-      child.kill(signal);
-      await exited;
-      await until('every process to be gone', () => pids.every((p) => !isProcessAlive(p)), 15_000);
-      expect(existsSync(workDir!)).toBe(false);
-      for (const port of new Set(ports)) expect(await portFree(port)).toBe(true);
-    } finally {
-      rmSync(runs, { recursive: true, force: true });
-    }
-  }, 90_000);
+        child.kill(signal);
+        await exited;
+        await until('every process to be gone', () => pids.every((p) => !isProcessAlive(p)), 15_000);
+        expect(existsSync(workDir!)).toBe(false);
+        for (const port of new Set(ports)) expect(await portFree(port)).toBe(true);
+      } finally {
+        rmSync(runs, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });

@@ -24,7 +24,8 @@ const usage = `usage:
 async function envUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { instances: { type: 'string', default: '3' } }, strict: true });
   const n = Number(values.instances);
-  if (!Number.isInteger(n) || n < 0 || n > 32) throw new InvalidArgumentError('--instances', values.instances, 'an integer from 0 to 32');
+  if (!Number.isInteger(n) || n < 0 || n > 32)
+    throw new InvalidArgumentError('--instances', values.instances, 'an integer from 0 to 32');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const runDir = join(defaultRunsDir(), `env-${stamp}`);
   await using env = await startEnvironment({ logDir: join(runDir, 'logs') });
@@ -39,7 +40,12 @@ async function envUp(argv: string[]): Promise<number> {
   ];
   let instances: CoordinatorInstances | undefined;
   if (n > 0) {
-    instances = await CoordinatorInstances.start({ entry: coordinatorEntry(), count: n, env: env.coordinatorEnv(), logDir: join(runDir, 'logs') });
+    instances = await CoordinatorInstances.start({
+      entry: coordinatorEntry(),
+      count: n,
+      env: env.coordinatorEnv(),
+      logDir: join(runDir, 'logs'),
+    });
     for (const x of instances.all) lines.push(`  ${x.id.padEnd(9)} ${x.url}  (pid ${x.pid}, log ${x.logFile})`);
   }
   lines.push(`logs in ${runDir}/logs — Ctrl-C stops everything`);
@@ -51,12 +57,15 @@ async function envUp(argv: string[]): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new InvalidArgumentError('scenario', name ?? null, 'a scenario name such as "pipeline"');
+  if (!name || !/^[a-z0-9-]+$/.test(name))
+    throw new InvalidArgumentError('scenario', name ?? null, 'a scenario name such as "pipeline"');
   let mod: { scenario?: ScenarioDefinition };
   try {
     mod = (await import(`@chaos-lab/scenario-${name}`)) as { scenario?: ScenarioDefinition };
   } catch (err) {
-    throw new LabError(`no scenario "${name}": the package @chaos-lab/scenario-${name} could not be loaded (${(err as Error).message})`);
+    throw new LabError(
+      `no scenario "${name}": the package @chaos-lab/scenario-${name} could not be loaded (${(err as Error).message})`,
+    );
   }
   if (!mod.scenario) throw new LabError(`@chaos-lab/scenario-${name} does not export \`scenario\``);
   return runScenarioMain(mod.scenario, rest);
@@ -68,7 +77,9 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'run') return run(rest);
   if (cmd === 'reap') {
     const reaped = await reapStaleWorkDirs();
-    process.stdout.write(reaped.length === 0 ? 'nothing to reap\n' : reaped.map((r) => `reaped ${JSON.stringify(r)}`).join('\n') + '\n');
+    process.stdout.write(
+      reaped.length === 0 ? 'nothing to reap\n' : reaped.map((r) => `reaped ${JSON.stringify(r)}`).join('\n') + '\n',
+    );
     return 0;
   }
   process.stderr.write(usage);

@@ -7,8 +7,20 @@
  * scenario runner that ties them together and writes every run to disk.
  */
 export * from './errors.js';
-export { startEnvironment, providerFromEnv, type EnvironmentOptions, type StartedEnvironment, type Endpoints, type ProviderName } from './environment/environment.js';
-export { RedisServer, type RedisServerOptions, type StartedRedisServer, type RedisPersistence } from './env/redis-server.js';
+export {
+  startEnvironment,
+  providerFromEnv,
+  type EnvironmentOptions,
+  type StartedEnvironment,
+  type Endpoints,
+  type ProviderName,
+} from './environment/environment.js';
+export {
+  RedisServer,
+  type RedisServerOptions,
+  type StartedRedisServer,
+  type RedisPersistence,
+} from './env/redis-server.js';
 export { PostgresServer, type PostgresServerOptions, type StartedPostgresServer } from './env/postgres-server.js';
 export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './env/work-dir.js';
 export * from './kafka/index.js';
@@ -26,5 +38,13 @@ export {
 export * from './history/history.js';
 export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';
-export { runScenario, defaultRunsDir, type ScenarioDefinition, type ScenarioContext, type RunOptions, type RunResult, type RunStats } from './scenario/scenario.js';
+export {
+  runScenario,
+  defaultRunsDir,
+  type ScenarioDefinition,
+  type ScenarioContext,
+  type RunOptions,
+  type RunResult,
+  type RunStats,
+} from './scenario/scenario.js';
 export { runScenarioMain, parseSeeds, coordinatorEntry } from './scenario/main.js';

@@ -10,7 +10,8 @@ import { planAssignmentWorkload, type ScenarioDefinition } from '@chaos-lab/lab'
 
 export const scenario: ScenarioDefinition = {
   name: 'pipeline',
-  description: '3 instances; 50 batches × 20 slots in random order, 10 % redelivered, early contents, failures, excess, a 20-copy concurrent burst',
+  description:
+    '3 instances; 50 batches × 20 slots in random order, 10 % redelivered, early contents, failures, excess, a 20-copy concurrent burst',
   instances: 3,
   partitions: 6,
   timeoutMs: 120_000,

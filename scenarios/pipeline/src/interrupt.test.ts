@@ -28,7 +28,9 @@ const alive = (pid: number) => {
 };
 
 function descendants(root: number): number[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const kids = new Map<number, number[]>();
   for (const pid of all) {
     const s = stat(pid);
@@ -57,14 +59,18 @@ describe('a scenario killed mid-run', () => {
   it('leaves no process and no temp dir behind', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'pipeline-interrupt-'));
     try {
-      const child = spawn(process.execPath, [main, '--seed', '5'], { env: { ...process.env, LAB_RUNS_DIR: runs }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [main, '--seed', '5'], {
+        env: { ...process.env, LAB_RUNS_DIR: runs },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.stdout.resume();
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       const deadline = Date.now() + 90_000;
       while (!/lab: published/.test(err)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`scenario never reached the workload:\n${err}`);
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`scenario never reached the workload:\n${err}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       const pids = descendants(child.pid!);

@@ -15,7 +15,14 @@ const small: ScenarioDefinition = {
   name: 'pipeline-small',
   timeoutMs: 60_000,
   plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, { batches: 6, slotsPerBatch: 5, burstCopies: 6, partitions: ctx.partitions, idPrefix: ctx.idPrefix, topics: ctx.topics }),
+    planAssignmentWorkload(seed, {
+      batches: 6,
+      slotsPerBatch: 5,
+      burstCopies: 6,
+      partitions: ctx.partitions,
+      idPrefix: ctx.idPrefix,
+      topics: ctx.topics,
+    }),
 };
 
 describe('pipeline scenario', () => {
@@ -23,7 +30,13 @@ describe('pipeline scenario', () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'pipeline-test-runs-'));
     try {
       const lines: string[] = [];
-      const r = await runScenario(small, { seed: 11, coordinatorEntry: coordinatorEntry(), runsDir, out: (l) => lines.push(l), progress: () => {} });
+      const r = await runScenario(small, {
+        seed: 11,
+        coordinatorEntry: coordinatorEntry(),
+        runsDir,
+        out: (l) => lines.push(l),
+        progress: () => {},
+      });
       expect(r.verdicts.filter((v) => v.valid !== true)).toEqual([]);
       expect(r.valid).toBe(true);
       expect(r.stats.timedOut).toBe(false);

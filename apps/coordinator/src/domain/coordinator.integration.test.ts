@@ -10,7 +10,14 @@ import { pino } from 'pino';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { topics } from '@chaos-lab/contracts';
-import { createWorkDir, PostgresServer, RedisServer, type StartedPostgresServer, type StartedRedisServer, type WorkDir } from '@chaos-lab/lab';
+import {
+  createWorkDir,
+  PostgresServer,
+  RedisServer,
+  type StartedPostgresServer,
+  type StartedRedisServer,
+  type WorkDir,
+} from '@chaos-lab/lab';
 import { Coordinator } from './coordinator.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
 import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
@@ -40,7 +47,12 @@ async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[]
   }
 }
 
-const content = (batchId: string, t: string) => ({ batchId, textStorageId: t, originalFileName: `${t}.txt`, correlationId: 'c' });
+const content = (batchId: string, t: string) => ({
+  batchId,
+  textStorageId: t,
+  originalFileName: `${t}.txt`,
+  correlationId: 'c',
+});
 const essays = (batchId: string, n: number) => Array.from({ length: n }, (_, i) => `${batchId}-e${i}`);
 
 beforeAll(async () => {
@@ -71,9 +83,15 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(await coordinator.provisionContent(content(b, 't1'))).toBe('assigned');
     expect(await coordinator.provisionContent(content(b, 't2'))).toBe('assigned');
     expect(await coordinator.provisionContent(content(b, 't3'))).toBe('excess');
-    const slots = await query<{ text_storage_id: string }>('SELECT text_storage_id FROM slots WHERE batch_id = $1 ORDER BY 1', [b]);
+    const slots = await query<{ text_storage_id: string }>(
+      'SELECT text_storage_id FROM slots WHERE batch_id = $1 ORDER BY 1',
+      [b],
+    );
     expect(slots.map((s) => s.text_storage_id)).toEqual(['t1', 't2']);
-    const ready = await query('SELECT event_id FROM outbox WHERE topic = $1 AND message_key = $2', ['t.batch.ready', b]);
+    const ready = await query('SELECT event_id FROM outbox WHERE topic = $1 AND message_key = $2', [
+      't.batch.ready',
+      b,
+    ]);
     expect(ready).toHaveLength(1);
     const excess = await query<{ reason: string }>('SELECT reason FROM excess_contents WHERE batch_id = $1', [b]);
     expect(excess).toEqual([{ reason: 'batch_closed' }]);
@@ -82,11 +100,21 @@ describe('Coordinator on real Redis and Postgres', () => {
   it('assigns one content exactly once when 20 copies race across 3 instances', async () => {
     const xs = [instance('r1'), instance('r2'), instance('r3')];
     const b = 'race';
-    await xs[0]!.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 5), deadline: undefined, correlationId: 'c' });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => xs[i % 3]!.coordinator.provisionContent(content(b, 'same'))));
+    await xs[0]!.coordinator.registerBatch({
+      batchId: b,
+      essayIds: essays(b, 5),
+      deadline: undefined,
+      correlationId: 'c',
+    });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => xs[i % 3]!.coordinator.provisionContent(content(b, 'same'))),
+    );
     const slots = await query('SELECT essay_id FROM slots WHERE batch_id = $1 AND state = $2', [b, 'assigned']);
     expect(slots).toHaveLength(1);
-    const events = await query('SELECT DISTINCT event_id FROM outbox WHERE topic = $1 AND message_key = $2', ['t.essay.slot.assigned', b]);
+    const events = await query('SELECT DISTINCT event_id FROM outbox WHERE topic = $1 AND message_key = $2', [
+      't.essay.slot.assigned',
+      b,
+    ]);
     expect(events).toHaveLength(1);
   });
 
@@ -118,7 +146,9 @@ describe('Coordinator on real Redis and Postgres', () => {
     );
     expect(rows).toHaveLength(6);
     expect(new Set(rows.map((r) => r.essay_id)).size).toBe(6);
-    expect(await query('SELECT 1 FROM excess_contents WHERE batch_id = $1 AND text_storage_id = $2', [b, 't7'])).toHaveLength(1);
+    expect(
+      await query('SELECT 1 FROM excess_contents WHERE batch_id = $1 AND text_storage_id = $2', [b, 't7']),
+    ).toHaveLength(1);
   });
 
   it('repairs a stale cache: a slot Redis thinks is free but Postgres holds is never handed out twice', async () => {
@@ -132,7 +162,12 @@ describe('Coordinator on real Redis and Postgres', () => {
     const raw = new Redis(redis.url);
     await raw.flushall();
     raw.disconnect();
-    const held = (await query<{ essay_id: string }>('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [b, 'first']))[0]!.essay_id;
+    const held = (
+      await query<{ essay_id: string }>('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [
+        b,
+        'first',
+      ])
+    )[0]!.essay_id;
     // The stale entry offers exactly the slot Postgres gave to "first": the store must refuse it.
     await y.cache.load({ ...before!, free: [held] });
     await y.coordinator.provisionContent(content(b, 'second'));
@@ -148,7 +183,12 @@ describe('Coordinator on real Redis and Postgres', () => {
   it('settles validation failures once and times a batch out once across instances', async () => {
     const xs = [instance('d1'), instance('d2')];
     const b = 'deadline';
-    await xs[0]!.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 3), deadline: new Date(Date.now() - 1000), correlationId: 'c' });
+    await xs[0]!.coordinator.registerBatch({
+      batchId: b,
+      essayIds: essays(b, 3),
+      deadline: new Date(Date.now() - 1000),
+      correlationId: 'c',
+    });
     const f = { batchId: b, originalFileName: 'bad.docx', reason: 'unreadable', correlationId: 'c' };
     expect(await xs[1]!.coordinator.validationFailed(f)).toBe('failure_settled');
     expect(await xs[0]!.coordinator.validationFailed(f)).toBe('failure_settled');

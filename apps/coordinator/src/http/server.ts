@@ -29,13 +29,17 @@ export async function startHttp(host: string, port: number, deps: HttpDeps): Pro
         if (url.pathname === '/healthz') return send(200, { status: 'ok' });
         if (url.pathname === '/readyz') {
           const problems = await deps.readiness();
-          return send(Object.keys(problems).length === 0 ? 200 : 503, { ready: Object.keys(problems).length === 0, problems });
+          return send(Object.keys(problems).length === 0 ? 200 : 503, {
+            ready: Object.keys(problems).length === 0,
+            problems,
+          });
         }
         if (url.pathname === '/metrics') return send(200, await deps.registry.metrics(), deps.registry.contentType);
         const m = /^\/v1\/batches\/([^/]+)$/.exec(url.pathname);
         if (m) {
           const id = decodeURIComponent(m[1]!);
-          if (!Id.safeParse(id).success) return send(400, { error: `batch id ${JSON.stringify(id)} is not a valid id` });
+          if (!Id.safeParse(id).success)
+            return send(400, { error: `batch id ${JSON.stringify(id)} is not a valid id` });
           const view = await deps.batch(id);
           return view ? send(200, view) : send(404, { error: `batch ${id} is not registered` });
         }

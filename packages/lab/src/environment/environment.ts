@@ -71,7 +71,8 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
   const t0 = performance.now();
   // Whatever a SIGKILLed lab process left behind (servers, work dirs) goes first.
   const reaped = await reapStaleWorkDirs().catch(() => []);
-  if (reaped.length > 0) process.stderr.write(`lab: cleaned up ${reaped.length} work dir(s) left by dead lab processes\n`);
+  if (reaped.length > 0)
+    process.stderr.write(`lab: cleaned up ${reaped.length} work dir(s) left by dead lab processes\n`);
   await mkdir(opts.logDir, { recursive: true });
   const work: WorkDir = await createWorkDir();
   // allSettled, not all: when one component fails, the others must have

@@ -61,7 +61,8 @@ export class CoordinatorInstance {
     this.proc = await ManagedProcess.spawn({
       name: this.id,
       command: process.execPath,
-      args: [this.opts.entry],
+      // LAB_INSTANCE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the instances of a run.
+      args: [...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), this.opts.entry],
       logFile: this.logFile,
       stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
       env: {
@@ -125,10 +126,15 @@ export class CoordinatorInstances implements AsyncDisposable {
       throw new InvalidArgumentError('count', count, 'an integer from 1 to 32');
     }
     if (!existsSync(opts.entry)) {
-      throw new InvalidArgumentError('entry', opts.entry, 'the built coordinator entry point (run `npm run build` first)');
+      throw new InvalidArgumentError(
+        'entry',
+        opts.entry,
+        'the built coordinator entry point (run `npm run build` first)',
+      );
     }
     const list: CoordinatorInstance[] = [];
-    for (let i = 0; i < count; i++) list.push(new CoordinatorInstance(i, `coordinator-${i + 1}`, await freePort(), opts));
+    for (let i = 0; i < count; i++)
+      list.push(new CoordinatorInstance(i, `coordinator-${i + 1}`, await freePort(), opts));
     const set = new CoordinatorInstances(list);
     try {
       await Promise.all(list.map((x) => x.start()));
@@ -175,7 +181,10 @@ export class CoordinatorInstances implements AsyncDisposable {
         since = undefined;
       }
       if (Date.now() > deadline) {
-        throw new LabTimeoutError(`the consumer group to settle on ${partitions} partitions (owned: ${last.join(', ')})`, timeoutMs);
+        throw new LabTimeoutError(
+          `the consumer group to settle on ${partitions} partitions (owned: ${last.join(', ')})`,
+          timeoutMs,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -51,7 +51,14 @@ export async function readFinalState(postgresUrl: string, redisUrl: string, keyP
         redis.hgetall(k.failed),
         redis.hgetall(k.excess),
       ]);
-      batches.push({ batch_id: batchId, status: meta.status ?? '', free: free.sort(), assign, failed, excess: Object.keys(excess).sort() });
+      batches.push({
+        batch_id: batchId,
+        status: meta.status ?? '',
+        free: free.sort(),
+        assign,
+        failed,
+        excess: Object.keys(excess).sort(),
+      });
     }
     return { postgres, redis: { batches } };
   } finally {

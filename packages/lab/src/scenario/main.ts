@@ -24,7 +24,9 @@ export function parseSeeds(text: string): number[] {
       throw new InvalidArgumentError('--seeds', text, 'seeds as N, N,M or A..B');
     }
   }
-  for (const s of seeds) if (!Number.isSafeInteger(s) || s > 0xffff_ffff) throw new InvalidArgumentError('--seed', s, 'an integer from 0 to 4294967295');
+  for (const s of seeds)
+    if (!Number.isSafeInteger(s) || s > 0xffff_ffff)
+      throw new InvalidArgumentError('--seed', s, 'an integer from 0 to 4294967295');
   return seeds;
 }
 
@@ -39,13 +41,18 @@ export function coordinatorEntry(): string {
   try {
     entry = fileURLToPath(import.meta.resolve('@chaos-lab/coordinator/main'));
   } catch (err) {
-    throw new LabError('cannot find the coordinator (@chaos-lab/coordinator); run npm install at the repository root', { cause: err });
+    throw new LabError('cannot find the coordinator (@chaos-lab/coordinator); run npm install at the repository root', {
+      cause: err,
+    });
   }
   if (!existsSync(entry)) throw new LabError(`the coordinator is not built (${entry} is missing); run npm run build`);
   return entry;
 }
 
-export async function runScenarioMain(def: ScenarioDefinition, argv: string[] = process.argv.slice(2)): Promise<number> {
+export async function runScenarioMain(
+  def: ScenarioDefinition,
+  argv: string[] = process.argv.slice(2),
+): Promise<number> {
   let seeds: number[];
   try {
     const { values } = parseArgs({
@@ -66,14 +73,31 @@ export async function runScenarioMain(def: ScenarioDefinition, argv: string[] = 
   const entry = coordinatorEntry();
   const results: RunResult[] = [];
   for (const seed of seeds) {
-    results.push(await runScenario(def, { seed, coordinatorEntry: entry, replayCommand: `npm run lab -- run ${def.name} --seed ${seed}` }));
+    results.push(
+      await runScenario(def, {
+        seed,
+        coordinatorEntry: entry,
+        replayCommand: `npm run lab -- run ${def.name} --seed ${seed}`,
+      }),
+    );
   }
   if (results.length > 1) {
-    const table = new Table({ head: ['seed', 'verdict', 'wall s', 'contents/s', 'run'], style: { head: [], border: [] } });
+    const table = new Table({
+      head: ['seed', 'verdict', 'wall s', 'contents/s', 'run'],
+      style: { head: [], border: [] },
+    });
     for (const r of results) {
-      table.push([r.stats.seed, r.valid ? 'VALID' : 'INVALID', (r.stats.wallMs / 1000).toFixed(1), r.stats.contentsPerSecond, r.runId]);
+      table.push([
+        r.stats.seed,
+        r.valid ? 'VALID' : 'INVALID',
+        (r.stats.wallMs / 1000).toFixed(1),
+        r.stats.contentsPerSecond,
+        r.runId,
+      ]);
     }
-    process.stdout.write(`\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid\n${table.toString()}\n`);
+    process.stdout.write(
+      `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid\n${table.toString()}\n`,
+    );
   }
   return results.every((r) => r.valid) ? 0 : 1;
 }

@@ -60,7 +60,11 @@ export class OutputObserver implements AsyncDisposable {
           // recorded raw below: a malformed output is itself a finding for the checkers
         }
         this.count++;
-        this.recorder.observe(event ? { topic, partition, offset: message.offset, event } : { topic, partition, offset: message.offset, raw });
+        this.recorder.observe(
+          event
+            ? { topic, partition, offset: message.offset, event }
+            : { topic, partition, offset: message.offset, raw },
+        );
         if (event) this.onEvent(event);
       },
     });

@@ -36,14 +36,22 @@ export class Publisher implements AsyncDisposable {
     const byTopic = new Map<string, Message[]>();
     for (const p of items) {
       const l = byTopic.get(p.topic) ?? [];
-      l.push({ key: p.key, value: JSON.stringify(p.event), ...(p.partition !== undefined && { partition: p.partition }) });
+      l.push({
+        key: p.key,
+        value: JSON.stringify(p.event),
+        ...(p.partition !== undefined && { partition: p.partition }),
+      });
       byTopic.set(p.topic, l);
     }
     try {
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
       for (const i of indices) this.recorder.complete(i, 'ok');
     } catch (err) {
-      for (const i of indices) this.recorder.complete(i, 'info', { error: err instanceof Error ? err.message : String(err) });
+      for (const i of indices)
+        this.recorder.complete(i, 'info', { error: err instanceof Error ? err.message : String(err) });
     }
   }
 

@@ -9,7 +9,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { EventType, inputTopics, outputTopics, topics as topicNames, type OutputEvent, type Topics } from '@chaos-lab/contracts';
+import {
+  EventType,
+  inputTopics,
+  outputTopics,
+  topics as topicNames,
+  type OutputEvent,
+  type Topics,
+} from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import { HistoryRecorder } from '../history/history.js';
@@ -88,7 +95,8 @@ export function defaultRunsDir(from = process.cwd()): string {
 }
 
 export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Promise<RunResult> {
-  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
+  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0)
+    throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
@@ -102,7 +110,9 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   const t = topicNames(prefix);
   const plan = def.plan(opts.seed, { idPrefix: `s${opts.seed}`, topics: t, partitions });
   await writeFile(join(runDir, 'plan.json'), JSON.stringify(plan, null, 1));
-  progress(`lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`);
+  progress(
+    `lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
+  );
 
   const recorder = new HistoryRecorder();
   let env: StartedEnvironment | undefined;
@@ -115,7 +125,9 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   let tLastSettled = 0;
   try {
     env = await startEnvironment({ logDir });
-    progress(`lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`);
+    progress(
+      `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
+    );
     for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, partitions);
     for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
 
@@ -132,6 +144,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
         // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
         COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
         COORDINATOR_SWEEP_INTERVAL_MS: '500',
+        COORDINATOR_KAFKA_MAX_WAIT_MS: process.env.XW ?? '100',
         COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
       },
     });
@@ -140,14 +153,19 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     progress(`lab: ${instances.all.length} instances ready, consumer group settled, in ${tReady.toFixed(0)} ms`);
 
     // What "done" means, tracked from the outputs as they arrive.
-    const registered = new Set(plan.publishes.filter((p) => p.event.event_type === EventType.BatchRegistered).map((p) => p.key));
+    const registered = new Set(
+      plan.publishes.filter((p) => p.event.event_type === EventType.BatchRegistered).map((p) => p.key),
+    );
     const contentKeys = new Set(
-      plan.publishes.flatMap((p) => (p.event.event_type === EventType.ContentProvisioned ? [`${p.key}/${p.event.data.text_storage_id}`] : [])),
+      plan.publishes.flatMap((p) =>
+        p.event.event_type === EventType.ContentProvisioned ? [`${p.key}/${p.event.data.text_storage_id}`] : [],
+      ),
     );
     const finished = new Set<string>();
     const settled = new Set<string>();
     const onEvent = (e: OutputEvent) => {
-      if (e.event_type === EventType.BatchReady || e.event_type === EventType.BatchTimedOut) finished.add(e.data.batch_id);
+      if (e.event_type === EventType.BatchReady || e.event_type === EventType.BatchTimedOut)
+        finished.add(e.data.batch_id);
       if (e.event_type === EventType.SlotAssigned || e.event_type === EventType.ExcessContent) {
         const k = `${e.data.batch_id}/${e.data.text_storage_id}`;
         if (!settled.has(k)) {
@@ -156,7 +174,13 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
         }
       }
     };
-    observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(t), `lab-observer-${runId}`, recorder, onEvent);
+    observer = new OutputObserver(
+      env.kafka.bootstrapServers,
+      outputTopics(t),
+      `lab-observer-${runId}`,
+      recorder,
+      onEvent,
+    );
     await observer.start();
     publisher = new Publisher(env.kafka.bootstrapServers, recorder);
     await publisher.start();
@@ -166,7 +190,8 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     for (const p of plan.publishes) {
       const last = chunks.at(-1);
       const sameGroup = last && p.group !== undefined && last[0]?.group === p.group;
-      if (last && (sameGroup || (p.group === undefined && last[0]?.group === undefined && last.length < 20))) last.push(p);
+      if (last && (sameGroup || (p.group === undefined && last[0]?.group === undefined && last.length < 200)))
+        last.push(p);
       else chunks.push([p]);
     }
     let sent = 0;
@@ -206,7 +231,10 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     // Each instance's final metrics go to the run folder (the report and a reader use them; nothing parses logs).
     await Promise.all(
       instances.all.map(async (x) =>
-        writeFile(join(runDir, 'logs', `${x.id}.metrics.txt`), await x.metrics().catch((e: Error) => `# unavailable: ${e.message}\n`)),
+        writeFile(
+          join(runDir, 'logs', `${x.id}.metrics.txt`),
+          await x.metrics().catch((e: Error) => `# unavailable: ${e.message}\n`),
+        ),
       ),
     );
     const codes = await Promise.all(instances.all.map((x) => x.stop()));
@@ -233,7 +261,10 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     await writeFile(join(runDir, 'history.jsonl'), recorder.toJSONL());
     await writeFile(join(runDir, 'final-state.json'), JSON.stringify(final, null, 1));
     await writeFile(join(runDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
-    await writeFile(join(runDir, 'summary.json'), JSON.stringify({ runId, scenario: def.name, valid, stats, replay: opts.replayCommand }, null, 2));
+    await writeFile(
+      join(runDir, 'summary.json'),
+      JSON.stringify({ runId, scenario: def.name, valid, stats, replay: opts.replayCommand }, null, 2),
+    );
 
     out('');
     out(`${def.name} (seed ${opts.seed}): ${valid ? 'VALID' : 'INVALID'}`);

@@ -179,7 +179,10 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
   let duplicates = 0;
   const contentIdx = ordered.flatMap((p, i) => (p.role === 'content' || p.role === 'excess' ? [i] : []));
   const dupCount = Math.round(contentIdx.length * opts.duplicateRatio);
-  const chosen = rng.shuffle(contentIdx).slice(0, dupCount).sort((a, b) => b - a);
+  const chosen = rng
+    .shuffle(contentIdx)
+    .slice(0, dupCount)
+    .sort((a, b) => b - a);
   for (const i of chosen) {
     const original = ordered[i]!;
     const pos = rng.int(i + 1, ordered.length);
@@ -195,7 +198,10 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
       topic: t.batchRegistered,
       key: batchId,
       role: 'registration',
-      event: envelope(EventType.BatchRegistered, corr, { batch_id: batchId, essay_ids: [`${batchId}-e0`, `${batchId}-e1`] }),
+      event: envelope(EventType.BatchRegistered, corr, {
+        batch_id: batchId,
+        essay_ids: [`${batchId}-e0`, `${batchId}-e1`],
+      }),
     });
     const burst = envelope(EventType.ContentProvisioned, corr, {
       batch_id: batchId,
@@ -203,7 +209,14 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
       original_file_name: 'burst.txt',
     });
     for (let i = 0; i < opts.burstCopies; i++) {
-      ordered.push({ topic: t.contentProvisioned, key: batchId, partition: i % opts.partitions, event: burst, group: 'burst', role: 'burst' });
+      ordered.push({
+        topic: t.contentProvisioned,
+        key: batchId,
+        partition: i % opts.partitions,
+        event: burst,
+        group: 'burst',
+        role: 'burst',
+      });
     }
     ordered.push({
       topic: t.contentProvisioned,
@@ -223,6 +236,12 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     seed,
     options: opts,
     publishes: ordered,
-    expected: { batches: opts.batches + (opts.burstCopies > 0 ? 1 : 0), contents, excessContents, failures, duplicates },
+    expected: {
+      batches: opts.batches + (opts.burstCopies > 0 ? 1 : 0),
+      contents,
+      excessContents,
+      failures,
+      duplicates,
+    },
   };
 }

@@ -96,11 +96,14 @@ export class InputConsumer {
       if (restart || this.stopping) return;
       this.metrics.consumerRestarts.inc({ reason: error.name || 'error' });
       this.log.warn({ err: error.message }, 'consumer crashed and kafkajs will not restart it; recreating it');
-      this.scheduleRestart(consumer);
+      // Jitter: members that crashed together must not rejoin together, or they race again.
+      this.scheduleRestart(consumer, 200 + Math.floor(Math.random() * 600));
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.connected = true;
-      this.metrics.assignedPartitions.set(Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0));
+      this.metrics.assignedPartitions.set(
+        Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0),
+      );
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
     consumer.on(consumer.events.REBALANCING, () => this.metrics.assignedPartitions.set(0));
@@ -142,12 +145,28 @@ export class InputConsumer {
     this.connected = false;
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) {
+  private async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload) {
     const t0 = performance.now();
-    this.log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length }, 'batch fetched');
+    this.log.debug(
+      { topic: batch.topic, partition: batch.partition, messages: batch.messages.length },
+      'batch fetched',
+    );
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      const done = await this.handleWithRetry(batch.topic, batch.partition, message, () => isRunning() && !isStale(), heartbeat);
+      const done = await this.handleWithRetry(
+        batch.topic,
+        batch.partition,
+        message,
+        () => isRunning() && !isStale(),
+        heartbeat,
+      );
       if (!done) break;
       resolveOffset(message.offset);
       const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
@@ -155,7 +174,10 @@ export class InputConsumer {
       await heartbeat();
     }
     await commitOffsetsIfNecessary();
-    this.log.debug({ topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - t0) }, 'batch done');
+    this.log.debug(
+      { topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - t0) },
+      'batch done',
+    );
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
@@ -176,13 +198,26 @@ export class InputConsumer {
         const retriable = isRetriable(err);
         if (!retriable) nonRetriable++;
         this.log.warn(
-          { topic, partition, offset: message.offset, attempt, retriable, err: err instanceof Error ? err.message : String(err) },
+          {
+            topic,
+            partition,
+            offset: message.offset,
+            attempt,
+            retriable,
+            err: err instanceof Error ? err.message : String(err),
+          },
           'processing failed; retrying the message',
         );
         if (!retriable && nonRetriable >= MAX_NON_RETRIABLE_ATTEMPTS) {
           // Poison by behaviour rather than by shape: dead-letter it so the partition moves on.
           try {
-            await this.deadLetter(topic, partition, message, `processing_failed: ${err instanceof Error ? err.message : String(err)}`, 'processing_failed');
+            await this.deadLetter(
+              topic,
+              partition,
+              message,
+              `processing_failed: ${err instanceof Error ? err.message : String(err)}`,
+              'processing_failed',
+            );
             return true;
           } catch (dlqErr) {
             this.log.error({ err: String(dlqErr) }, 'could not dead-letter the message; will retry');
@@ -214,7 +249,8 @@ export class InputConsumer {
     const parsed = parseInput(topic, message.value, this.opts.topics);
     if (!parsed.ok) return this.deadLetter(topic, partition, message, parsed.reason, parsed.category);
     const event = parsed.event;
-    const timer = event.event_type === EventType.ContentProvisioned ? this.metrics.assignmentDuration.startTimer() : undefined;
+    const timer =
+      event.event_type === EventType.ContentProvisioned ? this.metrics.assignmentDuration.startTimer() : undefined;
     const outcome = await this.dispatch(event);
     timer?.({ outcome });
     this.metrics.eventsConsumed.inc({ event_type: event.event_type, outcome });

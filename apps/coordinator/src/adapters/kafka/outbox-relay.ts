@@ -10,6 +10,9 @@ import type { OutboxRow, PgBatchStore } from '../postgres/pg-store.js';
 import type { Metrics } from '../../metrics.js';
 import { kafkaLogCreator } from './consumer.js';
 
+/** Commits within this window share one relay pass. */
+const WAKE_WINDOW_MS = 5;
+
 export interface RelayOptions {
   readonly brokers: string[];
   readonly clientId: string;
@@ -26,6 +29,8 @@ export class OutboxRelay {
   private stopped = false;
   private wakeRequested = false;
   private connected = false;
+  private dueAt = Number.POSITIVE_INFINITY;
+  private lastGauge = 0;
 
   constructor(
     private readonly opts: RelayOptions,
@@ -58,21 +63,26 @@ export class OutboxRelay {
     this.schedule(0);
   }
 
-  /** Asks for a pass as soon as possible (called after a local commit that enqueued rows). */
+  /**
+   * Asks for a pass soon (called after every local commit that may have
+   * enqueued rows). Wakes within a short window are coalesced into one pass,
+   * so a busy instance relays many rows per round trip instead of one.
+   */
   wake(): void {
     if (this.running) this.wakeRequested = true;
-    else this.schedule(0);
+    else if (this.dueAt - Date.now() > WAKE_WINDOW_MS) this.schedule(WAKE_WINDOW_MS);
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.dueAt = Date.now() + ms;
     this.timer = setTimeout(() => {
       this.running = this.pass().finally(() => {
         this.running = undefined;
         const again = this.wakeRequested;
         this.wakeRequested = false;
-        this.schedule(again ? 0 : this.opts.pollMs);
+        this.schedule(again ? WAKE_WINDOW_MS : this.opts.pollMs);
       });
     }, ms);
   }
@@ -83,7 +93,11 @@ export class OutboxRelay {
         const n = await this.store.relayOutbox(this.opts.batchSize, (rows) => this.publish(rows));
         if (n < this.opts.batchSize || this.stopped) break;
       }
-      this.metrics.outboxPending.set(await this.store.outboxPending());
+      // The backlog gauge costs a query; once a second is plenty for a scrape interval.
+      if (Date.now() - this.lastGauge > 1000) {
+        this.lastGauge = Date.now();
+        this.metrics.outboxPending.set(await this.store.outboxPending());
+      }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox relay pass failed; will retry');
     }

@@ -138,7 +138,13 @@ export class PgBatchStore implements BatchStore {
   }
 
   private envelope(type: EventType, eventId: string, correlationId: string, data: unknown) {
-    return { event_id: eventId, event_type: type, correlation_id: correlationId, occurred_at: new Date().toISOString(), data };
+    return {
+      event_id: eventId,
+      event_type: type,
+      correlation_id: correlationId,
+      occurred_at: new Date().toISOString(),
+      data,
+    };
   }
 
   private async enqueue(
@@ -158,10 +164,12 @@ export class PgBatchStore implements BatchStore {
   }
 
   private async batchRow(tx: Tx, batchId: string) {
-    const r = await tx.query<{ status: BatchStatus; expected_count: number; correlation_id: string; deadline: Date | null }>(
-      'SELECT status, expected_count, correlation_id, deadline FROM batches WHERE batch_id = $1',
-      [batchId],
-    );
+    const r = await tx.query<{
+      status: BatchStatus;
+      expected_count: number;
+      correlation_id: string;
+      deadline: Date | null;
+    }>('SELECT status, expected_count, correlation_id, deadline FROM batches WHERE batch_id = $1', [batchId]);
     return r.rows[0];
   }
 
@@ -180,7 +188,11 @@ export class PgBatchStore implements BatchStore {
     const free: string[] = [];
     for (const s of rows) {
       if (s.state === 'assigned')
-        essays.push({ essay_id: s.essay_id, text_storage_id: s.text_storage_id!, original_file_name: s.original_file_name ?? '' });
+        essays.push({
+          essay_id: s.essay_id,
+          text_storage_id: s.text_storage_id!,
+          original_file_name: s.original_file_name ?? '',
+        });
       else if (s.state === 'failed')
         failures.push({ essay_id: s.essay_id, original_file_name: s.original_file_name!, reason: s.failure_reason! });
       else free.push(s.essay_id);
@@ -199,11 +211,19 @@ export class PgBatchStore implements BatchStore {
     );
     if (r.rowCount !== 1) return false;
     const { essays, failures } = PgBatchStore.partition(await this.slots(tx, batchId));
-    await this.enqueue(tx, this.opts.topics.batchReady, batchId, EventType.BatchReady, eventIds.batchReady(batchId), correlationId, {
-      batch_id: batchId,
-      essays,
-      validation_failures: failures,
-    });
+    await this.enqueue(
+      tx,
+      this.opts.topics.batchReady,
+      batchId,
+      EventType.BatchReady,
+      eventIds.batchReady(batchId),
+      correlationId,
+      {
+        batch_id: batchId,
+        essays,
+        validation_failures: failures,
+      },
+    );
     return true;
   }
 
@@ -262,7 +282,15 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
-  private park(op: string, batchId: string, kind: 'content' | 'failure', key: string, fileName: string, reason: string | null, correlationId: string) {
+  private park(
+    op: string,
+    batchId: string,
+    kind: 'content' | 'failure',
+    key: string,
+    fileName: string,
+    reason: string | null,
+    correlationId: string,
+  ) {
     return this.inBatch(op, batchId, async (tx): Promise<'parked' | 'registered'> => {
       if (await this.batchRow(tx, batchId)) return 'registered';
       await tx.query(
@@ -279,7 +307,15 @@ export class PgBatchStore implements BatchStore {
   }
 
   parkFailure(f: FailureInput) {
-    return this.park('park_failure', f.batchId, 'failure', f.originalFileName, f.originalFileName, f.reason, f.correlationId);
+    return this.park(
+      'park_failure',
+      f.batchId,
+      'failure',
+      f.originalFileName,
+      f.originalFileName,
+      f.reason,
+      f.correlationId,
+    );
   }
 
   async pendingOf(batchId: string) {
@@ -299,8 +335,19 @@ export class PgBatchStore implements BatchStore {
       const failures: FailureInput[] = [];
       for (const p of r.rows) {
         if (p.kind === 'content')
-          contents.push({ batchId, textStorageId: p.input_key, originalFileName: p.original_file_name, correlationId: p.correlation_id });
-        else failures.push({ batchId, originalFileName: p.original_file_name, reason: p.reason ?? '', correlationId: p.correlation_id });
+          contents.push({
+            batchId,
+            textStorageId: p.input_key,
+            originalFileName: p.original_file_name,
+            correlationId: p.correlation_id,
+          });
+        else
+          failures.push({
+            batchId,
+            originalFileName: p.original_file_name,
+            reason: p.reason ?? '',
+            correlationId: p.correlation_id,
+          });
       }
       return { contents, failures };
     });
@@ -330,7 +377,8 @@ export class PgBatchStore implements BatchStore {
         if (heldBy === essayId) return { kind: 'recorded', completed: false };
         return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${heldBy}, cache offered ${essayId}` };
       }
-      if (batch.status !== 'open') return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+      if (batch.status !== 'open')
+        return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
       const upd = await tx.query(
         `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
           WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
@@ -348,7 +396,12 @@ export class PgBatchStore implements BatchStore {
         EventType.SlotAssigned,
         eventIds.slotAssigned(c.batchId, c.textStorageId),
         c.correlationId,
-        { batch_id: c.batchId, essay_id: essayId, text_storage_id: c.textStorageId, original_file_name: c.originalFileName },
+        {
+          batch_id: c.batchId,
+          essay_id: essayId,
+          text_storage_id: c.textStorageId,
+          original_file_name: c.originalFileName,
+        },
       );
       return { kind: 'recorded', completed: await this.completeIfSettled(tx, c.batchId, batch.correlation_id) };
     }).catch((err: unknown) => {
@@ -371,7 +424,8 @@ export class PgBatchStore implements BatchStore {
         if (heldBy === essayId) return { kind: 'recorded', completed: false };
         return { kind: 'conflict', detail: `failure ${f.originalFileName} holds ${heldBy}, cache offered ${essayId}` };
       }
-      if (batch.status !== 'open') return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+      if (batch.status !== 'open')
+        return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
       const upd = await tx.query(
         `UPDATE slots SET state = 'failed', original_file_name = $3, failure_reason = $4, correlation_id = $5, settled_at = now()
           WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
@@ -397,7 +451,11 @@ export class PgBatchStore implements BatchStore {
         `SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2`,
         [c.batchId, c.textStorageId],
       );
-      if (held.rows[0]) return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${held.rows[0].essay_id}, cache said excess` };
+      if (held.rows[0])
+        return {
+          kind: 'conflict',
+          detail: `content ${c.textStorageId} holds ${held.rows[0].essay_id}, cache said excess`,
+        };
       const prior = await tx.query<{ reason: ExcessReason }>(
         'SELECT reason FROM excess_contents WHERE batch_id = $1 AND text_storage_id = $2',
         [c.batchId, c.textStorageId],
@@ -405,7 +463,9 @@ export class PgBatchStore implements BatchStore {
       let reason = prior.rows[0]?.reason;
       if (reason === undefined) {
         if (batch.status === 'open') {
-          const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [c.batchId]);
+          const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [
+            c.batchId,
+          ]);
           if (free.rowCount) return { kind: 'conflict', detail: `cache said ${proposed} but a slot is free` };
           reason = 'no_free_slot';
         } else {
@@ -478,12 +538,20 @@ export class PgBatchStore implements BatchStore {
       const row = upd.rows[0];
       if (!row) return false;
       const { essays, failures, free } = PgBatchStore.partition(await this.slots(tx, batchId));
-      await this.enqueue(tx, this.opts.topics.batchTimedOut, batchId, EventType.BatchTimedOut, eventIds.batchTimedOut(batchId), row.correlation_id, {
-        batch_id: batchId,
-        essays,
-        validation_failures: failures,
-        missing_essay_ids: free,
-      });
+      await this.enqueue(
+        tx,
+        this.opts.topics.batchTimedOut,
+        batchId,
+        EventType.BatchTimedOut,
+        eventIds.batchTimedOut(batchId),
+        row.correlation_id,
+        {
+          batch_id: batchId,
+          essays,
+          validation_failures: failures,
+          missing_essay_ids: free,
+        },
+      );
       return true;
     });
   }
@@ -491,13 +559,21 @@ export class PgBatchStore implements BatchStore {
   async deadLetter(d: DeadLetterInput): Promise<void> {
     await this.run('dead_letter', async () => {
       const id = eventIds.deadLetter(d.sourceTopic, d.sourcePartition, d.sourceOffset);
-      await this.enqueue(this.pool as unknown as pg.ClientBase, this.opts.topics.deadLetter, d.key, EventType.DeadLetter, id, id, {
-        reason: d.reason,
-        source_topic: d.sourceTopic,
-        source_partition: d.sourcePartition,
-        source_offset: d.sourceOffset,
-        raw: d.raw.slice(0, DEAD_LETTER_RAW_LIMIT),
-      });
+      await this.enqueue(
+        this.pool as unknown as pg.ClientBase,
+        this.opts.topics.deadLetter,
+        d.key,
+        EventType.DeadLetter,
+        id,
+        id,
+        {
+          reason: d.reason,
+          source_topic: d.sourceTopic,
+          source_partition: d.sourcePartition,
+          source_offset: d.sourceOffset,
+          raw: d.raw.slice(0, DEAD_LETTER_RAW_LIMIT),
+        },
+      );
       this.afterCommit?.();
     });
   }
@@ -510,7 +586,9 @@ export class PgBatchStore implements BatchStore {
       );
       const row = b.rows[0];
       if (!row) return undefined;
-      const { essays, failures, free } = PgBatchStore.partition(await this.slots(this.pool as unknown as pg.ClientBase, batchId));
+      const { essays, failures, free } = PgBatchStore.partition(
+        await this.slots(this.pool as unknown as pg.ClientBase, batchId),
+      );
       const excess = await this.pool.query<{ text_storage_id: string; reason: string }>(
         'SELECT text_storage_id, reason FROM excess_contents WHERE batch_id = $1 ORDER BY text_storage_id',
         [batchId],
@@ -551,7 +629,9 @@ export class PgBatchStore implements BatchStore {
         );
         if (r.rows.length > 0) {
           await publish(r.rows);
-          await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [r.rows.map((x) => x.id)]);
+          await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
+            r.rows.map((x) => x.id),
+          ]);
         }
         await tx.query('COMMIT');
         return r.rows.length;
