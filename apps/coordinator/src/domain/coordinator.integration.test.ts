@@ -204,3 +204,39 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(await query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'failed'`, [b])).toHaveLength(1);
   });
 });
+
+describe('GET /v1/batches/:id', () => {
+  it('reports a batch from Postgres, 404 for an unknown one and 400 for a bad id', async () => {
+    const { startHttp } = await import('../http/server.js');
+    const { coordinator, store } = instance('h');
+    const b = 'viewed';
+    await coordinator.registerBatch({ batchId: b, essayIds: essays(b, 2), deadline: undefined, correlationId: 'c' });
+    await coordinator.provisionContent(content(b, 'v1'));
+    const http = await startHttp('127.0.0.1', 0, {
+      registry: createMetrics('h').registry,
+      readiness: async () => ({}),
+      batch: (id) => store.view(id),
+    });
+    try {
+      const base = `http://127.0.0.1:${http.port}`;
+      const r = await fetch(`${base}/v1/batches/${b}`);
+      expect(r.status).toBe(200);
+      const view = (await r.json()) as {
+        status: string;
+        essays: { text_storage_id: string }[];
+        freeEssayIds: string[];
+      };
+      expect(view.status).toBe('open');
+      expect(view.essays.map((e) => e.text_storage_id)).toEqual(['v1']);
+      expect(view.freeEssayIds).toHaveLength(1);
+      expect((await fetch(`${base}/v1/batches/nope`)).status).toBe(404);
+      const bad = await fetch(`${base}/v1/batches/${encodeURIComponent('a b')}`);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toContain('"a b"');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('coordinator_events_consumed_total');
+    } finally {
+      await new Promise<void>((r) => http.server.close(() => r()));
+    }
+  });
+});

@@ -49,6 +49,9 @@ export function coordinatorEntry(): string {
   return entry;
 }
 
+/** Seeds run when neither `--seed`/`--seeds` nor `LAB_SEEDS` is given. */
+export const defaultSeeds = '1..3';
+
 export async function runScenarioMain(
   def: ScenarioDefinition,
   argv: string[] = process.argv.slice(2),
@@ -65,7 +68,7 @@ export async function runScenarioMain(
       return 0;
     }
     seeds = [...(values.seed ?? []).flatMap(parseSeeds), ...(values.seeds ? parseSeeds(values.seeds) : [])];
-    if (seeds.length === 0) seeds = process.env.LAB_SEEDS ? parseSeeds(process.env.LAB_SEEDS) : [1];
+    if (seeds.length === 0) seeds = parseSeeds(process.env.LAB_SEEDS ?? defaultSeeds);
   } catch (err) {
     process.stderr.write(`${def.name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
@@ -83,7 +86,7 @@ export async function runScenarioMain(
   }
   if (results.length > 1) {
     const table = new Table({
-      head: ['seed', 'verdict', 'wall s', 'contents/s', 'run'],
+      head: ['seed', 'verdict', 'wall s', 'group ready s', 'contents/s', 'run'],
       style: { head: [], border: [] },
     });
     for (const r of results) {
