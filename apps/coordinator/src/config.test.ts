@@ -59,3 +59,18 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, COORDINATOR_KAFKA_IDEMPOTENT: 'no' }).variable).toBe('COORDINATOR_KAFKA_IDEMPOTENT');
   });
 });
+
+describe('COORDINATOR_FAILPOINTS', () => {
+  it('is empty (inert) by default and parses name=N', () => {
+    expect(loadConfig(base).failpoints.size).toBe(0);
+    expect([...loadConfig({ ...base, COORDINATOR_FAILPOINTS: 'after-commit-before-offset=3' }).failpoints]).toEqual([
+      ['after-commit-before-offset', 3],
+    ]);
+  });
+
+  it('names the variable and the bad part', () => {
+    const e = errorOf({ ...base, COORDINATOR_FAILPOINTS: 'crash-everything=1' });
+    expect(e.variable).toBe('COORDINATOR_FAILPOINTS');
+    expect(e.message).toContain('"crash-everything=1" is not name=N');
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { parseFailpoints, type FailpointName } from './failpoints.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -44,6 +45,18 @@ const spec = {
   COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
   COORDINATOR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   COORDINATOR_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(20_000),
+  /** Test-harness fail-points (see failpoints.ts); never set in a deployment. */
+  COORDINATOR_FAILPOINTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseFailpoints(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 } as const;
 
 export interface CoordinatorConfig {
@@ -66,6 +79,7 @@ export interface CoordinatorConfig {
   readonly sweepIntervalMs: number;
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
+  readonly failpoints: Map<FailpointName, number>;
 }
 
 /** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
@@ -116,5 +130,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     sweepIntervalMs: c.COORDINATOR_SWEEP_INTERVAL_MS,
     logLevel: c.COORDINATOR_LOG_LEVEL,
     shutdownTimeoutMs: c.COORDINATOR_SHUTDOWN_TIMEOUT_MS,
+    failpoints: c.COORDINATOR_FAILPOINTS,
   };
 }

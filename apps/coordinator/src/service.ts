@@ -14,6 +14,7 @@ import { PgBatchStore } from './adapters/postgres/pg-store.js';
 import { InputConsumer } from './adapters/kafka/consumer.js';
 import { OutboxRelay } from './adapters/kafka/outbox-relay.js';
 import { startHttp } from './http/server.js';
+import { createFailpoints } from './failpoints.js';
 
 export interface RunningCoordinator {
   readonly httpPort: number;
@@ -47,8 +48,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     await relay.start();
     cleanup.push(() => relay.stop());
 
+    const failpoints = createFailpoints(config.failpoints, (name) =>
+      log.warn({ failpoint: name }, 'fail-point reached: crashing on purpose (COORDINATOR_FAILPOINTS)'),
+    );
     const consumer = new InputConsumer(
-      { ...config.kafka, topics },
+      { ...config.kafka, topics, failpoints },
       domain,
       store,
       metrics,

@@ -24,6 +24,7 @@ import type { Coordinator, Outcome } from '../../domain/coordinator.js';
 import { parseInput } from '../../domain/input.js';
 import type { BatchStore } from '../../domain/ports.js';
 import { isRetriable } from '../../errors.js';
+import type { Failpoints } from '../../failpoints.js';
 import type { Metrics } from '../../metrics.js';
 
 export interface ConsumerOptions {
@@ -35,6 +36,8 @@ export interface ConsumerOptions {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly partitionsConcurrently: number;
+  /** Test-harness crash points; inert unless the lab sets COORDINATOR_FAILPOINTS. */
+  readonly failpoints?: Failpoints;
 }
 
 /** Attempts for a valid message that fails with a non-retriable error before it is dead-lettered. */
@@ -168,6 +171,7 @@ export class InputConsumer {
         heartbeat,
       );
       if (!done) break;
+      this.opts.failpoints?.('after-commit-before-offset');
       resolveOffset(message.offset);
       const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
       this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
