@@ -35,7 +35,10 @@ export function parseFailpoints(spec: string | undefined): Map<FailpointName, nu
   return out;
 }
 
-export function createFailpoints(spec: Map<FailpointName, number>, beforeCrash: (name: string) => void = () => {}): Failpoints {
+export function createFailpoints(
+  spec: Map<FailpointName, number>,
+  beforeCrash: (name: string) => void = () => {},
+): Failpoints {
   if (spec.size === 0) return inert;
   const hits = new Map<FailpointName, number>();
   return (name) => {

@@ -4,6 +4,7 @@
  * and the reverse on shutdown: stop fetching, finish in-flight work, commit,
  * leave the group, flush the outbox, close the pools.
  */
+import { writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { topics as topicNames } from '@chaos-lab/contracts';
 import type { CoordinatorConfig } from './config.js';
@@ -49,7 +50,17 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     cleanup.push(() => relay.stop());
 
     const failpoints = createFailpoints(config.failpoints, (name) =>
-      log.warn({ failpoint: name }, 'fail-point reached: crashing on purpose (COORDINATOR_FAILPOINTS)'),
+      // Synchronous: pino writes asynchronously and the process is about to be SIGKILLed.
+      writeSync(
+        1,
+        JSON.stringify({
+          level: 40,
+          time: new Date().toISOString(),
+          instanceId: config.instanceId,
+          failpoint: name,
+          msg: 'fail-point reached: crashing on purpose',
+        }) + '\n',
+      ),
     );
     const consumer = new InputConsumer(
       { ...config.kafka, topics, failpoints },

@@ -33,8 +33,16 @@ try {
   for (let i = 0; i < runs; i++) warm.push(await once());
   const table = new Table({ head: ['environment', 'up (ms)', 'stop (ms)'], style: { head: [], border: [] } });
   table.push(['cold (template cache empty: initdb)', cold.total.toFixed(0), cold.stop.toFixed(0)]);
-  table.push([`warm, median of ${runs}`, median(warm.map((w) => w.total)).toFixed(0), median(warm.map((w) => w.stop)).toFixed(0)]);
-  table.push([`warm, min–max`, `${Math.min(...warm.map((w) => w.total)).toFixed(0)}–${Math.max(...warm.map((w) => w.total)).toFixed(0)}`, '']);
+  table.push([
+    `warm, median of ${runs}`,
+    median(warm.map((w) => w.total)).toFixed(0),
+    median(warm.map((w) => w.stop)).toFixed(0),
+  ]);
+  table.push([
+    `warm, min–max`,
+    `${Math.min(...warm.map((w) => w.total)).toFixed(0)}–${Math.max(...warm.map((w) => w.total)).toFixed(0)}`,
+    '',
+  ]);
   process.stdout.write(table.toString() + '\n');
 } finally {
   rmSync(logDir, { recursive: true, force: true });

@@ -48,3 +48,20 @@ export {
   type RunStats,
 } from './scenario/scenario.js';
 export { runScenarioMain, parseSeeds, coordinatorEntry } from './scenario/main.js';
+export { Links, LINKS, type LinkName, type ToxicSpec, type ToxicType, type InstanceLinks } from './links/links.js';
+export {
+  planFaults,
+  type FaultMaker,
+  type FaultDrawContext,
+  type FaultScheduleOptions,
+} from './schedule/fault-schedule.js';
+export {
+  runNemesis,
+  faultLabel,
+  type FaultSpec,
+  type FaultKind,
+  type PlannedFault,
+  type FaultEvidence,
+  type NemesisContext,
+} from './nemesis/index.js';
+export { probeLink, type ProbeResult } from './nemesis/probes.js';

@@ -17,4 +17,5 @@ export { nothingLost, checkNothingLost, NOTHING_LOST } from './nothing-lost.js';
 export { everyBatchFinished, checkEveryBatchFinished, EVERY_BATCH_FINISHED } from './every-batch-finished.js';
 export { storesAgree, checkStoresAgree, STORES_AGREE } from './stores-agree.js';
 export { deadLetters, checkDeadLetters, DEAD_LETTERS } from './dead-letters.js';
+export { faultsTookEffect, checkFaultsTookEffect, FAULTS_TOOK_EFFECT } from './faults-took-effect.js';
 export { outputsWellFormed, checkOutputsWellFormed, OUTPUTS_WELL_FORMED } from './outputs-well-formed.js';

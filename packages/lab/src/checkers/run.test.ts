@@ -15,6 +15,7 @@ describe('runCheckers', () => {
       'stores-agree',
       'dead-letters',
       'outputs-well-formed',
+      'faults-took-effect',
     ]);
     expect(defaultCheckers.map((c) => c.id)).toEqual(verdicts.map((v) => v.checker));
     for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });

@@ -236,8 +236,15 @@ export class LabSim {
     this.history.push({ type: 'observe', time: this.tick(), topic, partition: 0, offset: this.nextOffset(topic), raw });
   }
 
-  nemesis(phase: 'start' | 'end', fault: string): void {
-    this.history.push({ type: 'nemesis', time: this.tick(), phase, fault });
+  /** A fault; its end carries the evidence the nemesis records (`tookEffect`, default true). */
+  nemesis(phase: 'start' | 'end', fault: string, tookEffect = true): void {
+    this.history.push({
+      type: 'nemesis',
+      time: this.tick(),
+      phase,
+      fault,
+      ...(phase === 'end' && { detail: { label: fault, tookEffect } }),
+    });
   }
 
   // ---- store access for mutations --------------------------------------------

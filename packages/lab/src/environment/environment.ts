@@ -15,6 +15,8 @@ import { RedisServer, type StartedRedisServer, type RedisPersistence } from '../
 import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
 import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
+import { startFaultProxyProcess, type StartedFaultProxy } from './fault-proxy-process.js';
+import { Links } from '../links/links.js';
 
 export type ProviderName = 'local' | 'docker';
 
@@ -41,6 +43,10 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly redis: StartedRedisServer;
   readonly postgres: StartedPostgresServer;
   readonly kafka: StartedKafkaMock;
+  /** The Toxiproxy-API fault proxy every instance's Redis and Postgres links go through. */
+  readonly faultProxy: StartedFaultProxy;
+  /** Per-instance proxied links on the fault proxy. */
+  readonly links: Links;
   /** The temporary folder holding the servers' data (removed by `stop()`). */
   readonly workDir: string;
   /** Milliseconds from the call to `startEnvironment` to every component ready. */
@@ -77,7 +83,7 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
   const work: WorkDir = await createWorkDir();
   // allSettled, not all: when one component fails, the others must have
   // finished starting before they are stopped, or one would slip through.
-  const [r, p, k] = await Promise.allSettled([
+  const [r, p, k, f] = await Promise.allSettled([
     RedisServer.start({
       workDir: join(work.path, 'redis'),
       logFile: join(opts.logDir, 'redis.log'),
@@ -85,19 +91,25 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     }),
     PostgresServer.start({ workDir: join(work.path, 'postgres'), logFile: join(opts.logDir, 'postgres.log') }),
     KafkaMockCluster.start({ brokers: opts.kafkaBrokers ?? 3, logFile: join(opts.logDir, 'kafka.log') }),
+    startFaultProxyProcess(join(opts.logDir, 'fault-proxy.log')),
   ]);
-  if (r.status === 'rejected' || p.status === 'rejected' || k.status === 'rejected') {
-    await Promise.allSettled([r, p, k].flatMap((x) => (x.status === 'fulfilled' ? [x.value.stop()] : [])));
+  if (r.status === 'rejected' || p.status === 'rejected' || k.status === 'rejected' || f.status === 'rejected') {
+    await Promise.allSettled([r, p, k, f].flatMap((x) => (x.status === 'fulfilled' ? [x.value.stop()] : [])));
     await work.remove();
-    throw [r, p, k].find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
+    throw [r, p, k, f].find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
   }
-  const [redis, postgres, kafka] = [r.value, p.value, k.value];
+  const [redis, postgres, kafka, faultProxy] = [r.value, p.value, k.value, f.value];
+  const links = new Links(faultProxy.url, {
+    redis: `127.0.0.1:${redis.port}`,
+    postgres: `127.0.0.1:${postgres.port}`,
+    postgresUser: postgres.user,
+  });
   {
     const startupMs = performance.now() - t0;
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        await Promise.allSettled([kafka.stop(), redis.stop(), postgres.stop()]);
+        await Promise.allSettled([faultProxy.stop(), kafka.stop(), redis.stop(), postgres.stop()]);
         await work.remove();
       })());
     return {
@@ -105,6 +117,8 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       redis,
       postgres,
       kafka,
+      faultProxy,
+      links,
       startupMs,
       workDir: work.path,
       endpoints: {

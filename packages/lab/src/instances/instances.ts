@@ -56,7 +56,13 @@ export class CoordinatorInstance {
     return this.proc?.running ?? false;
   }
 
-  async start(): Promise<void> {
+  /** Resolves when the current process exits (immediately if none runs). */
+  async exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.proc ? this.proc.exited : { code: null, signal: null };
+  }
+
+  /** Starts the process; `extraEnv` applies to this start only (e.g. a fail-point for one life). */
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
     if (this.running) return;
     this.proc = await ManagedProcess.spawn({
       name: this.id,
@@ -72,6 +78,7 @@ export class CoordinatorInstance {
         COORDINATOR_INSTANCE_ID: this.id,
         COORDINATOR_HTTP_HOST: '127.0.0.1',
         COORDINATOR_HTTP_PORT: String(this.httpPort),
+        ...extraEnv,
       },
     });
   }
@@ -104,9 +111,9 @@ export class CoordinatorInstance {
     this.proc?.resume();
   }
 
-  async restart(): Promise<void> {
+  async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     await this.stop();
-    await this.start();
+    await this.start(extraEnv);
     await this.waitReady();
   }
 

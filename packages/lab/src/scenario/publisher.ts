@@ -4,6 +4,7 @@
  * it before the error reached us (Jepsen's indeterminate outcome).
  */
 import { Kafka, logLevel, type Producer, type Message } from 'kafkajs';
+import { EventType } from '@chaos-lab/contracts';
 import type { HistoryRecorder } from '../history/history.js';
 import type { PlannedPublish } from '../workload/assignment-workload.js';
 
@@ -30,19 +31,33 @@ export class Publisher implements AsyncDisposable {
 
   /** Sends the publishes in one request per topic; all are recorded as one group of operations. */
   async send(items: readonly PlannedPublish[]): Promise<void> {
-    const indices = items.map((p) =>
-      this.recorder.invoke(this.process, { topic: p.topic, key: p.key, event: p.event, meta: { role: p.role } }),
+    const now = Date.now();
+    // A relative deadline becomes absolute now; the history records the event as sent.
+    const events = items.map((p) =>
+      p.event && p.deadlineInMs !== undefined && p.event.event_type === EventType.BatchRegistered
+        ? { ...p.event, data: { ...p.event.data, deadline: new Date(now + p.deadlineInMs).toISOString() } }
+        : p.event,
     );
+    const indices = items.map((p, i) => {
+      const event = events[i];
+      return this.recorder.invoke(this.process, {
+        topic: p.topic,
+        key: p.key,
+        ...(event ? { event } : { raw: p.raw ?? '' }),
+        meta: { role: p.role, ...(p.raw !== undefined && { poison: true }) },
+      });
+    });
     const byTopic = new Map<string, Message[]>();
-    for (const p of items) {
+    items.forEach((p, i) => {
       const l = byTopic.get(p.topic) ?? [];
+      const event = events[i];
       l.push({
         key: p.key,
-        value: JSON.stringify(p.event),
+        value: event ? JSON.stringify(event) : (p.raw ?? ''),
         ...(p.partition !== undefined && { partition: p.partition }),
       });
       byTopic.set(p.topic, l);
-    }
+    });
     try {
       await this.producer.sendBatch({
         acks: -1,

@@ -20,6 +20,9 @@ import {
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import { HistoryRecorder } from '../history/history.js';
+import { SeededRandom } from '../schedule/random.js';
+import type { FaultDrawContext } from '../schedule/fault-schedule.js';
+import { runNemesis, type PlannedFault } from '../nemesis/index.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import { OutputObserver } from './observer.js';
@@ -46,6 +49,15 @@ export interface ScenarioDefinition {
   readonly timeoutMs?: number;
   /** The workload, a pure function of the seed. */
   plan(seed: number, ctx: ScenarioContext): AssignmentPlan;
+  /**
+   * The faults, drawn from their own random stream of the same seed (so
+   * adding a fault never changes the workload). Default: none.
+   */
+  faults?(ctx: FaultDrawContext): PlannedFault[];
+  /** Spread the publishes over this many ms (so faults meet traffic). Default 0: as fast as possible. */
+  readonly paceMs?: number;
+  /** Extra coordinator settings for this scenario. */
+  readonly coordinatorEnv?: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -94,6 +106,10 @@ export function defaultRunsDir(from = process.cwd()): string {
   }
 }
 
+/** Faults draw from the seed xor this, so the workload's stream is untouched by them. */
+const FAULT_STREAM = 0x5eed_fa17;
+const PACE_TICK_MS = 100;
+
 export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Promise<RunResult> {
   if (!Number.isSafeInteger(opts.seed) || opts.seed < 0)
     throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
@@ -109,7 +125,17 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   const prefix = `lab.${opts.seed}.`;
   const t = topicNames(prefix);
   const plan = def.plan(opts.seed, { idPrefix: `s${opts.seed}`, topics: t, partitions });
-  await writeFile(join(runDir, 'plan.json'), JSON.stringify(plan, null, 1));
+  const instanceCount = def.instances ?? 3;
+  const instanceIds = Array.from({ length: instanceCount }, (_, i) => `coordinator-${i + 1}`);
+  const faults =
+    def.faults?.({
+      rng: new SeededRandom((opts.seed ^ FAULT_STREAM) >>> 0),
+      instanceIds,
+      brokerIds: [1, 2, 3],
+      inputTopics: inputTopics(t),
+      partitions,
+    }) ?? [];
+  await writeFile(join(runDir, 'plan.json'), JSON.stringify({ ...plan, faults }, null, 1));
   progress(
     `lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
   );
@@ -123,6 +149,8 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   let tReady = 0;
   let tWorkStart = 0;
   let tLastSettled = 0;
+  let nemesisDone: Promise<void> | undefined;
+  let abortNemesis: (() => void) | undefined;
   try {
     env = await startEnvironment({ logDir });
     progress(
@@ -133,10 +161,17 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
 
     const tInst = performance.now();
     const groupId = `coordinator-${runId}`;
+    // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
+    const linked = new Map<number, Record<string, string>>();
+    for (const [i, id] of instanceIds.entries()) {
+      const l = await env.links.create(id);
+      linked.set(i, { COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
+    }
     instances = await CoordinatorInstances.start({
       entry: opts.coordinatorEntry,
-      count: def.instances ?? 3,
+      count: instanceCount,
       logDir,
+      envFor: (i) => linked.get(i) ?? {},
       env: {
         ...env.coordinatorEnv(),
         COORDINATOR_TOPIC_PREFIX: prefix,
@@ -144,8 +179,8 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
         // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
         COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
         COORDINATOR_SWEEP_INTERVAL_MS: '500',
-        COORDINATOR_KAFKA_MAX_WAIT_MS: process.env.XW ?? '100',
         COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
+        ...def.coordinatorEnv,
       },
     });
     await instances.waitForBalancedGroup(inputTopics(t).length * partitions);
@@ -154,11 +189,14 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
 
     // What "done" means, tracked from the outputs as they arrive.
     const registered = new Set(
-      plan.publishes.filter((p) => p.event.event_type === EventType.BatchRegistered).map((p) => p.key),
+      plan.publishes.flatMap((p) => (p.event?.event_type === EventType.BatchRegistered ? [p.key] : [])),
     );
+    // Contents of batches nobody registers stay parked: they never settle and are not waited for.
     const contentKeys = new Set(
       plan.publishes.flatMap((p) =>
-        p.event.event_type === EventType.ContentProvisioned ? [`${p.key}/${p.event.data.text_storage_id}`] : [],
+        p.event?.event_type === EventType.ContentProvisioned && registered.has(p.event.data.batch_id)
+          ? [`${p.event.data.batch_id}/${p.event.data.text_storage_id}`]
+          : [],
       ),
     );
     const finished = new Set<string>();
@@ -186,27 +224,48 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     await publisher.start();
 
     tWorkStart = performance.now();
+    // Paced runs send a chunk every PACE_TICK_MS so that the faults meet traffic.
+    const pace = def.paceMs ?? 0;
+    const maxChunk = pace > 0 ? Math.max(1, Math.ceil(plan.publishes.length / (pace / PACE_TICK_MS))) : 200;
     const chunks: (typeof plan.publishes)[] = [];
     for (const p of plan.publishes) {
       const last = chunks.at(-1);
       const sameGroup = last && p.group !== undefined && last[0]?.group === p.group;
-      if (last && (sameGroup || (p.group === undefined && last[0]?.group === undefined && last.length < 200)))
+      if (last && (sameGroup || (p.group === undefined && last[0]?.group === undefined && last.length < maxChunk)))
         last.push(p);
       else chunks.push([p]);
     }
+    const nemesisAbort = new AbortController();
+    const nemesis = runNemesis(faults, { env, instances, links: env.links, inputTopics: inputTopics(t) }, recorder, {
+      t0: tWorkStart,
+      signal: nemesisAbort.signal,
+      progress,
+    });
+    nemesisDone = nemesis.finally(() => undefined);
+    abortNemesis = () => nemesisAbort.abort();
     let sent = 0;
     let lastProgress = performance.now();
     const report = () =>
       progress(
         `lab: published ${sent}/${plan.publishes.length}, settled ${settled.size}/${contentKeys.size} contents, finished ${finished.size}/${registered.size} batches, ${observer?.count ?? 0} outputs`,
       );
-    for (const c of chunks) {
+    for (const [i, c] of chunks.entries()) {
+      if (pace > 0) {
+        const due = tWorkStart + i * PACE_TICK_MS - performance.now();
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
+      }
       await publisher.send(c);
       sent += c.length;
       if (performance.now() - lastProgress > 2000) {
         report();
         lastProgress = performance.now();
       }
+    }
+    await nemesis;
+    if (faults.length > 0) {
+      // Whatever a fault left behind (a toxic, a disabled proxy) must not outlive the nemesis.
+      await env.links.reset();
+      progress(`lab: nemesis done (${faults.length} faults); waiting for the pipeline to finish`);
     }
     const deadline = performance.now() + (def.timeoutMs ?? 120_000);
     while (finished.size < registered.size || settled.size < contentKeys.size) {
@@ -277,6 +336,8 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     if (opts.replayCommand) out(`replay: ${opts.replayCommand}`);
     return { runId, runDir, valid, verdicts, stats };
   } finally {
+    abortNemesis?.();
+    await nemesisDone?.catch(() => {});
     await observer?.stop();
     await publisher?.stop();
     await instances?.stop();

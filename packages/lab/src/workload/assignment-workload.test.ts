@@ -16,10 +16,10 @@ describe('planAssignmentWorkload', () => {
 
   it('registers every batch once and provisions one content per unfailed slot plus the excess', () => {
     const p = planAssignmentWorkload(7, { ...opts, duplicateRatio: 0, burstCopies: 0 });
-    const regs = p.publishes.filter((x) => x.event.event_type === EventType.BatchRegistered);
+    const regs = p.publishes.filter((x) => x.event?.event_type === EventType.BatchRegistered);
     expect(regs).toHaveLength(10);
-    const contents = p.publishes.filter((x) => x.event.event_type === EventType.ContentProvisioned);
-    const failures = p.publishes.filter((x) => x.event.event_type === EventType.ValidationFailed);
+    const contents = p.publishes.filter((x) => x.event?.event_type === EventType.ContentProvisioned);
+    const failures = p.publishes.filter((x) => x.event?.event_type === EventType.ValidationFailed);
     expect(contents).toHaveLength(p.expected.contents);
     expect(contents.length + failures.length).toBe(10 * 8 + p.expected.excessContents);
   });
@@ -28,7 +28,7 @@ describe('planAssignmentWorkload', () => {
     const p = planAssignmentWorkload(3, { ...opts, lateRegistrationRatio: 1 });
     expect(p.publishes.some((x) => x.role === 'late-registration')).toBe(true);
     const firstSeen = new Map<string, string>();
-    for (const x of p.publishes) if (!firstSeen.has(x.key)) firstSeen.set(x.key, x.event.event_type);
+    for (const x of p.publishes) if (!firstSeen.has(x.key)) firstSeen.set(x.key, x.event?.event_type ?? 'poison');
     expect([...firstSeen.values()].some((t) => t !== EventType.BatchRegistered)).toBe(true);
   });
 
@@ -37,7 +37,7 @@ describe('planAssignmentWorkload', () => {
     const dups = p.publishes.filter((x) => x.role === 'duplicate');
     expect(dups.length).toBe(p.expected.duplicates);
     for (const d of dups) {
-      const originals = p.publishes.filter((x) => x.role !== 'duplicate' && x.event.event_id === d.event.event_id);
+      const originals = p.publishes.filter((x) => x.role !== 'duplicate' && x.event?.event_id === d.event?.event_id);
       expect(originals).toHaveLength(1);
       expect(p.publishes.indexOf(originals[0]!)).toBeLessThan(p.publishes.indexOf(d));
     }
@@ -48,7 +48,7 @@ describe('planAssignmentWorkload', () => {
     const burst = p.publishes.filter((x) => x.role === 'burst');
     expect(burst).toHaveLength(12);
     expect(new Set(burst.map((x) => x.partition))).toEqual(new Set([0, 1, 2, 3]));
-    expect(new Set(burst.map((x) => x.event.event_id)).size).toBe(1);
+    expect(new Set(burst.map((x) => x.event?.event_id)).size).toBe(1);
   });
 
   it('rejects bad options naming the field and the value', () => {
@@ -59,5 +59,34 @@ describe('planAssignmentWorkload', () => {
     expect(() => planAssignmentWorkload(1, { ...opts, duplicateRatio: 1.5 })).toThrow(/^duplicateRatio/);
     expect(() => planAssignmentWorkload(1, { ...opts, idPrefix: 'has space' })).toThrow(/^idPrefix/);
     expect(() => planAssignmentWorkload(-1, opts)).toThrow(/^seed/);
+  });
+});
+
+describe('planAssignmentWorkload extras', () => {
+  it('adds poison of every kind, orphans, deadline batches with a withheld content, and late contents', () => {
+    const p = planAssignmentWorkload(21, {
+      ...opts,
+      poisonPerKind: 2,
+      orphanContents: 4,
+      timeoutBatches: 2,
+      lateContents: 3,
+      deadlineMs: 1500,
+    });
+    const roles = (r: string) => p.publishes.filter((x) => x.role === r);
+    for (const kind of ['poison-bad-json', 'poison-unknown-type', 'poison-schema', 'poison-oversized']) {
+      expect(roles(kind)).toHaveLength(2);
+      for (const x of roles(kind)) expect(x.event).toBeUndefined();
+    }
+    expect(p.expected.poison).toBe(8);
+    expect(roles('orphan')).toHaveLength(4);
+    const deadlines = roles('deadline-registration');
+    expect(deadlines).toHaveLength(2);
+    for (const d of deadlines) {
+      expect(d.deadlineInMs).toBe(1500);
+      const slots = d.event?.event_type === EventType.BatchRegistered ? d.event.data.essay_ids.length : 0;
+      const contents = p.publishes.filter((x) => x.key === d.key && x.role === 'content');
+      expect(contents).toHaveLength(slots - 1);
+    }
+    expect(p.publishes.slice(-3).map((x) => x.role)).toEqual(['late', 'late', 'late']);
   });
 });

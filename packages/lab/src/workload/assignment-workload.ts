@@ -32,6 +32,16 @@ export interface AssignmentWorkloadOptions {
   readonly burstCopies?: number;
   /** Number of partitions of the input topics (the burst spreads over them). Default 6. */
   readonly partitions?: number;
+  /** Contents for batches that are never registered (parked for ever). Default 0. */
+  readonly orphanContents?: number;
+  /** Contents published at the very end for batches that are complete by then (excess). Default 0. */
+  readonly lateContents?: number;
+  /** Malformed messages of each poison kind (bad JSON, unknown type, schema mismatch, oversized). Default 0. */
+  readonly poisonPerKind?: number;
+  /** Batches registered with a deadline and missing one content, so they must time out. Default 0. */
+  readonly timeoutBatches?: number;
+  /** Deadline of those batches, relative to their registration's publish. Default 3000 ms. */
+  readonly deadlineMs?: number;
   /** Prefix of every batch id, so runs sharing a store never collide. */
   readonly idPrefix: string;
   readonly topics?: Topics;
@@ -42,7 +52,16 @@ export interface PlannedPublish {
   readonly key: string;
   /** Explicit partition (the burst); otherwise the producer partitions by key. */
   readonly partition?: number;
-  readonly event: InputEvent;
+  /** The event (absent for poison, which is `raw`). */
+  readonly event?: InputEvent;
+  /** A message value that is deliberately not a valid event (poison); must be dead-lettered. */
+  readonly raw?: string;
+  /**
+   * The registration's deadline, relative to the moment it is published: the
+   * plan stays independent of the wall clock; the publisher stamps the
+   * absolute time.
+   */
+  readonly deadlineInMs?: number;
   /** Publishes with the same `group` are sent together in one request. */
   readonly group?: string;
   /** Why this publish is in the plan (for the report): `registration`, `content`, `duplicate`, `burst`… */
@@ -59,6 +78,8 @@ export interface AssignmentPlan {
     readonly excessContents: number;
     readonly failures: number;
     readonly duplicates: number;
+    readonly poison: number;
+    readonly timeoutBatches: number;
   };
 }
 
@@ -78,8 +99,18 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     lateRegistrationRatio: o.lateRegistrationRatio ?? 0.3,
     burstCopies: o.burstCopies ?? 20,
     partitions: o.partitions ?? 6,
+    orphanContents: o.orphanContents ?? 0,
+    lateContents: o.lateContents ?? 0,
+    poisonPerKind: o.poisonPerKind ?? 0,
+    timeoutBatches: o.timeoutBatches ?? 0,
+    deadlineMs: o.deadlineMs ?? 3000,
     idPrefix: o.idPrefix,
   };
+  check('orphanContents', opts.orphanContents, 0, 100_000, true);
+  check('lateContents', opts.lateContents, 0, 100_000, true);
+  check('poisonPerKind', opts.poisonPerKind, 0, 10_000, true);
+  check('timeoutBatches', opts.timeoutBatches, 0, 100_000, true);
+  check('deadlineMs', opts.deadlineMs, 100, 3_600_000, true);
   check('batches', opts.batches, 0, 100_000, true);
   check('slotsPerBatch', opts.slotsPerBatch, 1, 10_000, true);
   check('duplicateRatio', opts.duplicateRatio, 0, 1);
@@ -232,16 +263,133 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     duplicates += opts.burstCopies - 1;
   }
 
+  // Batches that must time out: registered with a deadline, one slot never filled.
+  for (let b = 0; b < opts.timeoutBatches; b++) {
+    const batchId = `${opts.idPrefix}-deadline${b}`;
+    const corr = `${batchId}-corr`;
+    const n = Math.max(2, Math.min(opts.slotsPerBatch, 5));
+    const essayIds = Array.from({ length: n }, (_, i) => `${batchId}-e${i}`);
+    const reg: PlannedPublish = {
+      topic: t.batchRegistered,
+      key: batchId,
+      role: 'deadline-registration',
+      deadlineInMs: opts.deadlineMs,
+      event: envelope(EventType.BatchRegistered, corr, { batch_id: batchId, essay_ids: essayIds }),
+    };
+    const pos = rng.int(0, Math.floor(ordered.length / 2));
+    const withheld = rng.int(0, n - 1);
+    const parts: PlannedPublish[] = [reg];
+    for (let c = 0; c < n; c++) {
+      if (c === withheld) continue;
+      parts.push({
+        topic: t.contentProvisioned,
+        key: batchId,
+        role: 'content',
+        event: envelope(EventType.ContentProvisioned, corr, {
+          batch_id: batchId,
+          text_storage_id: `${batchId}-t${c}`,
+          original_file_name: `${batchId}-essay-${c}.txt`,
+        }),
+      });
+      contents++;
+    }
+    ordered = [...ordered.slice(0, pos), ...parts, ...ordered.slice(pos)];
+  }
+
+  // Orphans: contents of batches nobody registers; they stay parked.
+  for (let i = 0; i < opts.orphanContents; i++) {
+    const batchId = `${opts.idPrefix}-orphan${i % 3}`;
+    const pos = rng.int(0, ordered.length);
+    const p: PlannedPublish = {
+      topic: t.contentProvisioned,
+      key: batchId,
+      role: 'orphan',
+      event: envelope(EventType.ContentProvisioned, `${batchId}-corr`, {
+        batch_id: batchId,
+        text_storage_id: `${batchId}-t${i}`,
+        original_file_name: `orphan-${i}.txt`,
+      }),
+    };
+    ordered = [...ordered.slice(0, pos), p, ...ordered.slice(pos)];
+  }
+
+  // Poison: messages no coordinator may accept, spread through the plan.
+  const poisonKinds: { role: string; topic: string; raw: (i: number) => string }[] = [
+    { role: 'poison-bad-json', topic: t.contentProvisioned, raw: (i) => `{"event_id": "broken-${i}", ` },
+    {
+      role: 'poison-unknown-type',
+      topic: t.batchRegistered,
+      raw: () =>
+        JSON.stringify({
+          event_id: rng.uuid(),
+          event_type: 'batch.deleted.v9',
+          correlation_id: 'p',
+          occurred_at: at(n++),
+          data: {},
+        }),
+    },
+    {
+      role: 'poison-schema',
+      topic: t.contentProvisioned,
+      raw: () =>
+        JSON.stringify({
+          event_id: rng.uuid(),
+          event_type: EventType.ContentProvisioned,
+          correlation_id: 'p',
+          occurred_at: at(n++),
+          data: { batch_id: 'x' },
+        }),
+    },
+    {
+      role: 'poison-oversized',
+      topic: t.validationFailed,
+      raw: (i) => JSON.stringify({ pad: 'x'.repeat(300 * 1024), i }),
+    },
+  ];
+  let poison = 0;
+  for (const kind of poisonKinds) {
+    for (let i = 0; i < opts.poisonPerKind; i++) {
+      const pos = rng.int(0, ordered.length);
+      const p: PlannedPublish = {
+        topic: kind.topic,
+        key: `${opts.idPrefix}-poison`,
+        role: kind.role,
+        raw: kind.raw(i),
+      };
+      ordered = [...ordered.slice(0, pos), p, ...ordered.slice(pos)];
+      poison++;
+    }
+  }
+
+  // Late contents: at the very end, for batches that are complete by then (excess).
+  for (let i = 0; i < opts.lateContents && opts.batches > 0; i++) {
+    const batchId = `${opts.idPrefix}-b${rng.int(0, opts.batches - 1)}`;
+    ordered.push({
+      topic: t.contentProvisioned,
+      key: batchId,
+      role: 'late',
+      event: envelope(EventType.ContentProvisioned, `${batchId}-corr`, {
+        batch_id: batchId,
+        text_storage_id: `${batchId}-late${i}`,
+        original_file_name: `late-${i}.txt`,
+      }),
+    });
+    contents++;
+    excessContents++;
+  }
+
   return {
     seed,
     options: opts,
     publishes: ordered,
     expected: {
-      batches: opts.batches + (opts.burstCopies > 0 ? 1 : 0),
+      batches: opts.batches + (opts.burstCopies > 0 ? 1 : 0) + opts.timeoutBatches,
       contents,
       excessContents,
       failures,
       duplicates,
+      poison,
+      timeoutBatches: opts.timeoutBatches,
     },
   };
 }

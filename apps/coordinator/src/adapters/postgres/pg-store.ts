@@ -83,9 +83,32 @@ export class PgBatchStore implements BatchStore {
     this.pool.on('error', () => {});
   }
 
+  /**
+   * Checks a client out of the pool with an 'error' listener attached. A
+   * checked-out client whose connection dies between two queries emits
+   * 'error'; the pool only listens on idle clients, and an 'error' event with
+   * no listener kills the process. (The lab found this: a Postgres restart
+   * took down every instance.) The failure itself surfaces on the next query.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
+    const release = client.release.bind(client);
+    client.release = (destroy?: boolean | Error) => {
+      client.removeListener('error', onError);
+      // A client whose connection died must not go back to the pool.
+      return release(broken || destroy);
+    };
+    return client;
+  }
+
   async migrate(): Promise<number[]> {
     return this.run('migrate', async () => {
-      const client = await this.pool.connect();
+      const client = await this.checkout();
       try {
         return await migrate(client);
       } finally {
@@ -115,7 +138,7 @@ export class PgBatchStore implements BatchStore {
   /** Runs `fn` in a transaction holding the batch's advisory lock. */
   private inBatch<T>(op: string, batchId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.run(op, async () => {
-      const tx = await this.pool.connect();
+      const tx = await this.checkout();
       let broken = false;
       try {
         await tx.query('BEGIN');
@@ -245,7 +268,7 @@ export class PgBatchStore implements BatchStore {
 
   async snapshot(batchId: string): Promise<BatchSnapshot | undefined> {
     return this.run('snapshot', async () => {
-      const c = await this.pool.connect();
+      const c = await this.checkout();
       try {
         // One consistent view across the three tables.
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -618,7 +641,7 @@ export class PgBatchStore implements BatchStore {
    */
   async relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.run('relay_outbox', async () => {
-      const tx = await this.pool.connect();
+      const tx = await this.checkout();
       let broken = false;
       try {
         await tx.query('BEGIN');

@@ -1,0 +1,3 @@
+export * from './types.js';
+export { implementationOf, faultLabel } from './catalogue.js';
+export { runNemesis } from './runner.js';

@@ -1,0 +1,87 @@
+/**
+ * Infrastructure faults: Redis restarted empty (all coordination state
+ * gone), PostgreSQL restarted, a Kafka broker down, a partition leader moved.
+ * Evidence is read from the infrastructure itself.
+ */
+import { connect } from 'node:net';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import type { ActiveFault, FaultImplementation } from './types.js';
+import { InvalidArgumentError } from '../errors.js';
+
+function refused(hostPort: string): Promise<boolean> {
+  const i = hostPort.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect({ host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) });
+    const t = setTimeout(() => (s.destroy(), resolve(false)), 1000);
+    s.once('connect', () => (clearTimeout(t), s.destroy(), resolve(false)));
+    s.once('error', () => (clearTimeout(t), resolve(true)));
+  });
+}
+
+export const redisRestart: FaultImplementation<'redis-restart'> = {
+  kind: 'redis-restart',
+  label: () => 'redis restart, data lost',
+  async start(_spec, ctx): Promise<ActiveFault> {
+    const r = new Redis(ctx.env.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await r.connect();
+    const keysBefore = await r.dbsize();
+    r.disconnect();
+    await ctx.env.redis.restart({ keepData: false });
+    const r2 = new Redis(ctx.env.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await r2.connect();
+    const keysAfter = await r2.dbsize();
+    r2.disconnect();
+    return { end: async () => ({ tookEffect: keysAfter === 0, detail: { keysBefore, keysAfter } }) };
+  },
+};
+
+export const postgresRestart: FaultImplementation<'postgres-restart'> = {
+  kind: 'postgres-restart',
+  label: () => 'postgres restart',
+  async start(_spec, ctx): Promise<ActiveFault> {
+    const pid = ctx.env.postgres.pid;
+    await ctx.env.postgres.restart();
+    const newPid = ctx.env.postgres.pid;
+    return { end: async () => ({ tookEffect: pid !== newPid, detail: { pid, newPid } }) };
+  },
+};
+
+export const brokerDown: FaultImplementation<'broker-down'> = {
+  kind: 'broker-down',
+  label: (s) => `kafka broker ${s.broker} down`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const k = ctx.env.kafka;
+    const idx = k.brokerIds.indexOf(spec.broker);
+    if (idx < 0) throw new InvalidArgumentError('broker', spec.broker, `one of ${k.brokerIds.join(', ')}`);
+    await k.setBrokerDown(spec.broker);
+    const wasRefused = await refused(k.bootstrapServers[idx]!);
+    return {
+      async end() {
+        await k.setBrokerUp(spec.broker);
+        return {
+          tookEffect: wasRefused,
+          detail: { broker: spec.broker, address: k.bootstrapServers[idx], refused: wasRefused },
+        };
+      },
+    };
+  },
+};
+
+export const leaderMove: FaultImplementation<'leader-move'> = {
+  kind: 'leader-move',
+  label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    await ctx.env.kafka.setPartitionLeader(spec.topic, spec.partition, spec.broker);
+    const admin = new Kafka({ brokers: [...ctx.env.endpoints.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    let leader: number | undefined;
+    try {
+      const md = await admin.fetchTopicMetadata({ topics: [spec.topic] });
+      leader = md.topics[0]?.partitions.find((p) => p.partitionId === spec.partition)?.leader;
+    } finally {
+      await admin.disconnect();
+    }
+    return { end: async () => ({ tookEffect: leader === spec.broker, detail: { reportedLeader: leader } }) };
+  },
+};

@@ -1,0 +1,54 @@
+/**
+ * Reading the instances' Prometheus metrics, to see whether a fault had an
+ * effect (errors or latency on a dependency during its window). A minimal
+ * text-format reader: counters, gauges and histogram sums/counts are enough.
+ */
+import type { CoordinatorInstance } from '../instances/instances.js';
+
+export type Samples = Map<string, number>;
+
+export function parsePrometheus(text: string): Samples {
+  const out: Samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    const v = Number(line.slice(i + 1));
+    if (Number.isFinite(v)) out.set(line.slice(0, i), v);
+  }
+  return out;
+}
+
+/** Sum of the samples of `metric` whose labels include every `key="value"` given. */
+export function sum(samples: Samples, metric: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const [key, v] of samples) {
+    if (!(key === metric || key.startsWith(metric + '{'))) continue;
+    if (Object.entries(labels).every(([k, val]) => key.includes(`${k}="${val}"`))) total += v;
+  }
+  return total;
+}
+
+/** Metrics of the given instances (an instance that does not answer contributes nothing). */
+export async function snapshot(instances: readonly CoordinatorInstance[]): Promise<Samples[]> {
+  return Promise.all(instances.map(async (x) => parsePrometheus(await x.metrics().catch(() => ''))));
+}
+
+/** Errors and mean latency on one dependency between two snapshots of the same instances. */
+export function dependencyDelta(before: Samples[], after: Samples[], dependency: string) {
+  let errors = 0;
+  let seconds = 0;
+  let calls = 0;
+  after.forEach((a, i) => {
+    const b = before[i] ?? new Map();
+    errors +=
+      sum(a, 'coordinator_dependency_errors_total', { dependency }) -
+      sum(b, 'coordinator_dependency_errors_total', { dependency });
+    seconds +=
+      sum(a, 'coordinator_dependency_duration_seconds_sum', { dependency }) -
+      sum(b, 'coordinator_dependency_duration_seconds_sum', { dependency });
+    calls +=
+      sum(a, 'coordinator_dependency_duration_seconds_count', { dependency }) -
+      sum(b, 'coordinator_dependency_duration_seconds_count', { dependency });
+  });
+  return { errors, calls, meanMs: calls > 0 ? (seconds / calls) * 1000 : 0 };
+}

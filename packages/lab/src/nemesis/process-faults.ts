@@ -1,0 +1,118 @@
+/**
+ * Process faults on coordinator instances: kill -9, pause (SIGSTOP) longer
+ * than the Kafka session timeout — the zombie that wakes up still believing
+ * it owns its partitions — graceful and rolling restarts, and the crash at
+ * the commit boundary: the instance dies after its database transaction
+ * committed and before its Kafka offset did, through the coordinator's
+ * `after-commit-before-offset` fail-point.
+ */
+import { readFileSync } from 'node:fs';
+import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
+import { InvalidArgumentError } from '../errors.js';
+
+function instance(ctx: NemesisContext, id: string) {
+  const x = ctx.instances.all.find((i) => i.id === id);
+  if (!x) throw new InvalidArgumentError('target', id, `one of ${ctx.instances.all.map((i) => i.id).join(', ')}`);
+  return x;
+}
+
+function procState(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return t.slice(t.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export const kill: FaultImplementation<'kill'> = {
+  kind: 'kill',
+  label: (s) => `kill -9 ${s.target}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const x = instance(ctx, spec.target);
+    const pid = x.pid;
+    await x.kill();
+    const exit = await x.exited();
+    return {
+      async end() {
+        await x.start();
+        await x.waitReady();
+        return { tookEffect: exit.signal === 'SIGKILL', detail: { pid, exit, restartedPid: x.pid } };
+      },
+    };
+  },
+};
+
+export const pause: FaultImplementation<'pause'> = {
+  kind: 'pause',
+  label: (s) => `pause ${s.target}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const x = instance(ctx, spec.target);
+    x.pause();
+    // Give the kernel a moment to deliver the signal before looking.
+    await new Promise((r) => setTimeout(r, 50));
+    const state = procState(x.pid);
+    return {
+      async end() {
+        x.resume();
+        return { tookEffect: state === 'T', detail: { pid: x.pid, stateWhilePaused: state } };
+      },
+    };
+  },
+};
+
+export const restart: FaultImplementation<'restart'> = {
+  kind: 'restart',
+  label: (s) => `restart ${s.target}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const x = instance(ctx, spec.target);
+    const pid = x.pid;
+    const code = await x.stop();
+    await x.start();
+    await x.waitReady();
+    return {
+      end: async () => ({
+        tookEffect: code === 0 && x.pid !== pid,
+        detail: { oldPid: pid, exitCode: code, newPid: x.pid },
+      }),
+    };
+  },
+};
+
+export const rollingRestart: FaultImplementation<'rolling-restart'> = {
+  kind: 'rolling-restart',
+  label: () => 'rolling restart',
+  async start(_spec, ctx): Promise<ActiveFault> {
+    const before = ctx.instances.all.map((x) => x.pid);
+    await ctx.instances.rollingRestart();
+    const after = ctx.instances.all.map((x) => x.pid);
+    return { end: async () => ({ tookEffect: after.every((p, i) => p !== before[i]), detail: { before, after } }) };
+  },
+};
+
+export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> = {
+  kind: 'commit-boundary-crash',
+  label: (s) => `crash after commit #${s.nth}, before offset, ${s.target}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const x = instance(ctx, spec.target);
+    await x.restart({ COORDINATOR_FAILPOINTS: `after-commit-before-offset=${spec.nth}` });
+    const exited = x.exited();
+    return {
+      async end() {
+        const crashed = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 0))]);
+        const log = readFileSync(x.logFile, 'utf8');
+        const reached = log.includes('fail-point reached');
+        // Back to a clean life either way: a fail-point never reached (no traffic) is reported, not hidden.
+        if (x.running) await x.stop();
+        await x.start();
+        await x.waitReady();
+        // The lab sent no signal during this window, so a SIGKILL exit is the fail-point's own.
+        return {
+          tookEffect: crashed?.signal === 'SIGKILL',
+          detail: { exit: crashed ?? null, failpointReached: reached },
+        };
+      },
+    };
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * The nemesis: faults as data. A {@link FaultSpec} is a plain JSON object —
+ * it goes into the run's plan, so a replay injects exactly the same faults —
+ * and each kind has one implementation (in the module of its family) that
+ * starts it and returns an {@link ActiveFault} that ends it.
+ *
+ * Every fault must show that it took effect: its implementation returns
+ * evidence (an error count that rose, a latency measured through the proxy,
+ * a process that is really gone or stopped, a store that is really empty).
+ * A fault without evidence fails the run — a chaos test whose faults silently
+ * did nothing proves nothing.
+ */
+import type { LinkName, ToxicSpec } from '../links/links.js';
+import type { Links } from '../links/links.js';
+import type { StartedEnvironment } from '../environment/environment.js';
+import type { CoordinatorInstances } from '../instances/instances.js';
+
+export type FaultSpec =
+  /** A Toxiproxy toxic on one instance's link (`target` = instance id) or on every instance's (`all`). */
+  | { readonly kind: 'link-toxic'; readonly link: LinkName; readonly target: string; readonly toxic: ToxicSpec }
+  /** The link's proxy disabled: open connections closed, new ones refused. */
+  | { readonly kind: 'link-down'; readonly link: LinkName; readonly target: string }
+  /** SIGKILL; the instance is started again when the fault ends. */
+  | { readonly kind: 'kill'; readonly target: string }
+  /** SIGSTOP for the whole window (longer than the session timeout: a zombie), SIGCONT at the end. */
+  | { readonly kind: 'pause'; readonly target: string }
+  /** Graceful restart (SIGTERM, start, ready). */
+  | { readonly kind: 'restart'; readonly target: string }
+  /** Every instance restarted in turn, each ready before the next goes down. */
+  | { readonly kind: 'rolling-restart' }
+  /** The instance restarts with a fail-point that SIGKILLs it after its `nth` commit and before the offset commit; started clean at the end. */
+  | { readonly kind: 'commit-boundary-crash'; readonly target: string; readonly nth: number }
+  /** Redis restarted without persistence: all coordination state gone. */
+  | { readonly kind: 'redis-restart' }
+  /** PostgreSQL restarted (fast shutdown, same data). */
+  | { readonly kind: 'postgres-restart' }
+  /** A Kafka broker refuses connections for the window. */
+  | { readonly kind: 'broker-down'; readonly broker: number }
+  /** Partition leadership moves to another broker. */
+  | { readonly kind: 'leader-move'; readonly topic: string; readonly partition: number; readonly broker: number }
+  /** The broker answers the next requests of an API with these errors. */
+  | { readonly kind: 'request-errors'; readonly api: string; readonly errors: readonly string[] };
+
+export type FaultKind = FaultSpec['kind'];
+
+export interface PlannedFault {
+  /** Milliseconds after the workload starts. */
+  readonly at: number;
+  /** How long the fault lasts. */
+  readonly durationMs: number;
+  readonly spec: FaultSpec;
+}
+
+export interface NemesisContext {
+  readonly env: StartedEnvironment;
+  readonly instances: CoordinatorInstances;
+  readonly links: Links;
+  /** Input topic names of the run (for leader moves). */
+  readonly inputTopics: readonly string[];
+}
+
+/** What a fault observed about itself; `took effect` is judged from it. */
+export interface FaultEvidence {
+  readonly tookEffect: boolean;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface ActiveFault {
+  /** Ends the fault; resolves with the evidence gathered over its window. */
+  end(): Promise<FaultEvidence>;
+}
+
+export interface FaultImplementation<K extends FaultKind = FaultKind> {
+  readonly kind: K;
+  /** A short label for the timeline, e.g. `latency 200ms redis@coordinator-2`. */
+  label(spec: Extract<FaultSpec, { kind: K }>): string;
+  start(spec: Extract<FaultSpec, { kind: K }>, ctx: NemesisContext): Promise<ActiveFault>;
+}

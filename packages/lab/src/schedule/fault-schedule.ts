@@ -1,0 +1,51 @@
+/**
+ * The fault half of a plan: from a seed and a menu of fault makers, a list
+ * of faults with start times and durations over the workload's horizon.
+ * Faults never overlap (one nemesis, like Jepsen's default), and each starts
+ * after the previous one ended plus a recovery gap, so that a failure can be
+ * pinned on one fault.
+ */
+import type { FaultSpec, PlannedFault } from '../nemesis/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { SeededRandom } from './random.js';
+
+export interface FaultDrawContext {
+  readonly rng: SeededRandom;
+  /** Instance ids, e.g. coordinator-1..3. */
+  readonly instanceIds: readonly string[];
+  readonly brokerIds: readonly number[];
+  readonly inputTopics: readonly string[];
+  readonly partitions: number;
+}
+
+/** Draws one fault; the menu of a scenario is a list of these. */
+export type FaultMaker = (ctx: FaultDrawContext) => FaultSpec;
+
+export interface FaultScheduleOptions {
+  readonly menu: readonly FaultMaker[];
+  /** How many faults. */
+  readonly count: number;
+  /** First fault not before this (ms after the workload starts). Default 500. */
+  readonly startMs?: number;
+  /** Duration range of each fault. Default 1500–3000 ms. */
+  readonly durationMs?: readonly [number, number];
+  /** Quiet time after each fault. Default 1000–2000 ms. */
+  readonly gapMs?: readonly [number, number];
+}
+
+export function planFaults(ctx: FaultDrawContext, o: FaultScheduleOptions): PlannedFault[] {
+  if (o.menu.length === 0 && o.count > 0) throw new InvalidArgumentError('menu', [], 'at least one fault maker');
+  if (!Number.isInteger(o.count) || o.count < 0 || o.count > 1000)
+    throw new InvalidArgumentError('count', o.count, 'an integer from 0 to 1000');
+  const [dMin, dMax] = o.durationMs ?? [1500, 3000];
+  const [gMin, gMax] = o.gapMs ?? [1000, 2000];
+  const out: PlannedFault[] = [];
+  let t = o.startMs ?? 500;
+  for (let i = 0; i < o.count; i++) {
+    const spec = ctx.rng.pick(o.menu)(ctx);
+    const durationMs = ctx.rng.int(dMin, dMax);
+    out.push({ at: t, durationMs, spec });
+    t += durationMs + ctx.rng.int(gMin, gMax);
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * Scenario "instance-crash": instances die mid-work — kill -9, graceful
+ * restarts, and the crash at the commit boundary (after the database
+ * transaction committed, before the Kafka offset did), which makes the
+ * group redeliver work that is already durable.
+ */
+import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+
+const menu: FaultMaker[] = [
+  ({ rng, instanceIds }) => ({ kind: 'kill', target: rng.pick(instanceIds) }),
+  ({ rng, instanceIds }) => ({ kind: 'commit-boundary-crash', target: rng.pick(instanceIds), nth: rng.int(3, 15) }),
+  ({ rng, instanceIds }) => ({ kind: 'restart', target: rng.pick(instanceIds) }),
+];
+
+export const scenario: ScenarioDefinition = {
+  name: 'instance-crash',
+  description: 'kill -9, restart, and crash after commit before offset commit',
+  paceMs: 8000,
+  plan: (seed, ctx) =>
+    planAssignmentWorkload(seed, {
+      batches: 15,
+      slotsPerBatch: 10,
+      burstCopies: 6,
+      partitions: ctx.partitions,
+      idPrefix: ctx.idPrefix,
+      topics: ctx.topics,
+    }),
+  faults: (ctx) =>
+    planFaults(ctx, {
+      // The commit-boundary crash always comes first, while traffic is certain to flow.
+      menu,
+      count: 2,
+      startMs: 800,
+      durationMs: [1500, 2500],
+      gapMs: [500, 1000],
+    }).map((f, i) =>
+      i === 0
+        ? {
+            ...f,
+            spec: { kind: 'commit-boundary-crash', target: ctx.rng.pick(ctx.instanceIds), nth: ctx.rng.int(2, 6) },
+          }
+        : f,
+    ),
+};
