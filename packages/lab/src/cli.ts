@@ -7,19 +7,79 @@
  *   lab reap                       stop servers and remove work dirs left by a lab process that was killed
  */
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { startEnvironment } from './environment/environment.js';
 import { CoordinatorInstances } from './instances/instances.js';
 import { reapStaleWorkDirs } from './env/work-dir.js';
-import { coordinatorEntry, runScenarioMain } from './scenario/main.js';
+import { coordinatorEntry, parseSeeds, runScenarioMain } from './scenario/main.js';
+import { formatMutantTable, runMutantMatrix } from './scenario/mutants.js';
 import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
 
 const usage = `usage:
   lab env up [--instances N]      environment + N coordinator instances (default 3) until Ctrl-C
   lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
+  lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y]
+                                  run known-bad coordinator variants against the scenarios; print the matrix
   lab reap                        clean up after a lab process that was killed
 `;
+
+/** Scenario packages of the workspace: scenarios/<name>/package.json named @chaos-lab/scenario-<name>. */
+function workspaceScenarioNames(): string[] {
+  const root = dirname(defaultRunsDir());
+  const dir = join(root, 'scenarios');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, 'package.json')))
+    .sort();
+}
+
+async function loadScenario(name: string): Promise<ScenarioDefinition> {
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new InvalidArgumentError('scenario', name, 'a scenario name such as "pipeline"');
+  let mod: { scenario?: ScenarioDefinition };
+  try {
+    mod = (await import(`@chaos-lab/scenario-${name}`)) as { scenario?: ScenarioDefinition };
+  } catch (err) {
+    throw new LabError(
+      `no scenario "${name}": the package @chaos-lab/scenario-${name} could not be loaded (${(err as Error).message})`,
+    );
+  }
+  if (!mod.scenario) throw new LabError(`@chaos-lab/scenario-${name} does not export \`scenario\``);
+  return mod.scenario;
+}
+
+/** The variant names, from the coordinator's lab-only entry point itself (`--list`). */
+function variantNames(): string[] {
+  const r = spawnSync(process.execPath, [coordinatorEntry('any'), '--list'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new LabError(`could not list the coordinator variants: ${r.stderr.trim()}`);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+async function mutants(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seeds: { type: 'string', default: '1..3' },
+      scenarios: { type: 'string' },
+      variants: { type: 'string' },
+    },
+    strict: true,
+  });
+  const names = values.scenarios ? values.scenarios.split(',') : workspaceScenarioNames();
+  const scenarios = await Promise.all(names.map(loadScenario));
+  const variants = values.variants ? values.variants.split(',') : variantNames();
+  const cells = await runMutantMatrix({ scenarios, variants, seeds: parseSeeds(values.seeds) });
+  process.stdout.write(`\n${formatMutantTable(cells)}\n`);
+  const missed = variants.filter((v) => !cells.some((c) => c.variant === v && c.caught));
+  if (missed.length > 0) process.stdout.write(`not caught by any scenario: ${missed.join(', ')}\n`);
+  return missed.length === 0 ? 0 : 1;
+}
 
 async function envUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { instances: { type: 'string', default: '3' } }, strict: true });
@@ -57,24 +117,14 @@ async function envUp(argv: string[]): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || !/^[a-z0-9-]+$/.test(name))
-    throw new InvalidArgumentError('scenario', name ?? null, 'a scenario name such as "pipeline"');
-  let mod: { scenario?: ScenarioDefinition };
-  try {
-    mod = (await import(`@chaos-lab/scenario-${name}`)) as { scenario?: ScenarioDefinition };
-  } catch (err) {
-    throw new LabError(
-      `no scenario "${name}": the package @chaos-lab/scenario-${name} could not be loaded (${(err as Error).message})`,
-    );
-  }
-  if (!mod.scenario) throw new LabError(`@chaos-lab/scenario-${name} does not export \`scenario\``);
-  return runScenarioMain(mod.scenario, rest);
+  return runScenarioMain(await loadScenario(name ?? ''), rest);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'env' && rest[0] === 'up') return envUp(rest.slice(1));
   if (cmd === 'run') return run(rest);
+  if (cmd === 'mutants') return mutants(rest);
   if (cmd === 'reap') {
     const reaped = await reapStaleWorkDirs();
     process.stdout.write(

@@ -40,6 +40,7 @@ export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';
 export {
   runScenario,
+  planOf,
   defaultRunsDir,
   type ScenarioDefinition,
   type ScenarioContext,
@@ -65,3 +66,4 @@ export {
   type NemesisContext,
 } from './nemesis/index.js';
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
+export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/mutants.js';

@@ -30,20 +30,23 @@ export function parseSeeds(text: string): number[] {
   return seeds;
 }
 
-/** The coordinator's built entry point: `LAB_COORDINATOR_ENTRY`, else the workspace package's `dist/main.js`. */
-export function coordinatorEntry(): string {
+/**
+ * The coordinator's built entry point: `LAB_COORDINATOR_ENTRY`, else the
+ * workspace package's `dist/main.js` — or, for a known-bad variant, its
+ * lab-only entry point `dist/variants/main.js`.
+ */
+export function coordinatorEntry(variant?: string): string {
   const fromEnv = process.env.LAB_COORDINATOR_ENTRY;
-  if (fromEnv) {
+  if (fromEnv && variant === undefined) {
     if (!existsSync(fromEnv)) throw new InvalidArgumentError('LAB_COORDINATOR_ENTRY', fromEnv, 'an existing file');
     return fromEnv;
   }
+  const specifier = variant === undefined ? '@chaos-lab/coordinator/main' : '@chaos-lab/coordinator/variants/main';
   let entry: string;
   try {
-    entry = fileURLToPath(import.meta.resolve('@chaos-lab/coordinator/main'));
+    entry = fileURLToPath(import.meta.resolve(specifier));
   } catch (err) {
-    throw new LabError('cannot find the coordinator (@chaos-lab/coordinator); run npm install at the repository root', {
-      cause: err,
-    });
+    throw new LabError(`cannot find ${specifier}; run npm install at the repository root`, { cause: err });
   }
   if (!existsSync(entry)) throw new LabError(`the coordinator is not built (${entry} is missing); run npm run build`);
   return entry;
@@ -57,30 +60,43 @@ export async function runScenarioMain(
   argv: string[] = process.argv.slice(2),
 ): Promise<number> {
   let seeds: number[];
+  let variant: string | undefined;
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { seed: { type: 'string', multiple: true }, seeds: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        seed: { type: 'string', multiple: true },
+        seeds: { type: 'string' },
+        variant: { type: 'string' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     });
     if (values.help) {
-      process.stdout.write(`usage: ${def.name} [--seed N]... [--seeds A..B|N,M]\n${def.description}\n`);
+      process.stdout.write(
+        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--variant NAME]\n${def.description}\n`,
+      );
       return 0;
     }
     seeds = [...(values.seed ?? []).flatMap(parseSeeds), ...(values.seeds ? parseSeeds(values.seeds) : [])];
     if (seeds.length === 0) seeds = parseSeeds(process.env.LAB_SEEDS ?? defaultSeeds);
+    variant = values.variant;
+    if (variant !== undefined && !/^[a-z0-9-]{1,50}$/.test(variant)) {
+      throw new InvalidArgumentError('--variant', variant, 'a variant name such as "check-then-act"');
+    }
   } catch (err) {
     process.stderr.write(`${def.name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
-  const entry = coordinatorEntry();
+  const entry = coordinatorEntry(variant);
   const results: RunResult[] = [];
   for (const seed of seeds) {
     results.push(
       await runScenario(def, {
         seed,
         coordinatorEntry: entry,
-        replayCommand: `npm run lab -- run ${def.name} --seed ${seed}`,
+        ...(variant !== undefined && { variant }),
+        replayCommand: `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
       }),
     );
   }
@@ -94,6 +110,7 @@ export async function runScenarioMain(
         r.stats.seed,
         r.valid ? 'VALID' : 'INVALID',
         (r.stats.wallMs / 1000).toFixed(1),
+        (r.stats.instancesReadyMs / 1000).toFixed(1),
         r.stats.contentsPerSecond,
         r.runId,
       ]);

@@ -54,6 +54,8 @@ export interface ScenarioDefinition {
    * adding a fault never changes the workload). Default: none.
    */
   faults?(ctx: FaultDrawContext): PlannedFault[];
+  /** Give up when nothing settles or finishes for this long after the nemesis is done. Default 30 000 ms. */
+  readonly stallTimeoutMs?: number;
   /** Spread the publishes over this many ms (so faults meet traffic). Default 0: as fast as possible. */
   readonly paceMs?: number;
   /** Extra coordinator settings for this scenario. */
@@ -71,6 +73,12 @@ export interface RunOptions {
   readonly progress?: (line: string) => void;
   /** The command that replays this run, printed at the end. */
   readonly replayCommand?: string;
+  /**
+   * A known-bad variant of the coordinator to run instead of the production
+   * one (`COORDINATOR_VARIANT` of its lab-only entry point); `coordinatorEntry`
+   * must then be that entry point.
+   */
+  readonly variant?: string;
 }
 
 export interface RunResult {
@@ -93,6 +101,8 @@ export interface RunStats {
   /** Distinct contents settled (assigned or excess) per second, first publish to last settlement. */
   readonly contentsPerSecond: number;
   readonly timedOut: boolean;
+  /** True when the run gave up because nothing progressed for the stall timeout. */
+  readonly stalled: boolean;
   /** Exit code of each instance after SIGTERM (0 = clean shutdown). */
   readonly instanceExitCodes: (number | null)[];
 }
@@ -106,6 +116,28 @@ export function defaultRunsDir(from = process.cwd()): string {
   }
 }
 
+/**
+ * Everything a run will do, from the scenario and the seed alone: the
+ * workload and the faults. Runs and replays call this; so do the tests that
+ * check a seed always gives the same plan.
+ */
+export function planOf(def: ScenarioDefinition, seed: number) {
+  const partitions = def.partitions ?? 6;
+  const prefix = `lab.${seed}.`;
+  const t = topicNames(prefix);
+  const plan = def.plan(seed, { idPrefix: `s${seed}`, topics: t, partitions });
+  const instanceIds = Array.from({ length: def.instances ?? 3 }, (_, i) => `coordinator-${i + 1}`);
+  const faults =
+    def.faults?.({
+      rng: new SeededRandom((seed ^ FAULT_STREAM) >>> 0),
+      instanceIds,
+      brokerIds: [1, 2, 3],
+      inputTopics: inputTopics(t),
+      partitions,
+    }) ?? [];
+  return { plan, faults, topics: t, instanceIds, partitions, prefix };
+}
+
 /** Faults draw from the seed xor this, so the workload's stream is untouched by them. */
 const FAULT_STREAM = 0x5eed_fa17;
 const PACE_TICK_MS = 100;
@@ -117,24 +149,12 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  const runId = `${def.name}-seed${opts.seed}-${stamp}`;
+  const runId = `${def.name}${opts.variant ? `-${opts.variant}` : ''}-seed${opts.seed}-${stamp}`;
   const runDir = resolve(opts.runsDir ?? defaultRunsDir(), runId);
   const logDir = join(runDir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const partitions = def.partitions ?? 6;
-  const prefix = `lab.${opts.seed}.`;
-  const t = topicNames(prefix);
-  const plan = def.plan(opts.seed, { idPrefix: `s${opts.seed}`, topics: t, partitions });
-  const instanceCount = def.instances ?? 3;
-  const instanceIds = Array.from({ length: instanceCount }, (_, i) => `coordinator-${i + 1}`);
-  const faults =
-    def.faults?.({
-      rng: new SeededRandom((opts.seed ^ FAULT_STREAM) >>> 0),
-      instanceIds,
-      brokerIds: [1, 2, 3],
-      inputTopics: inputTopics(t),
-      partitions,
-    }) ?? [];
+  const { plan, faults, topics: t, instanceIds, partitions, prefix } = planOf(def, opts.seed);
+  const instanceCount = instanceIds.length;
   await writeFile(join(runDir, 'plan.json'), JSON.stringify({ ...plan, faults }, null, 1));
   progress(
     `lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
@@ -146,6 +166,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
   let observer: OutputObserver | undefined;
   let publisher: Publisher | undefined;
   let timedOut = false;
+  let stalled = false;
   let tReady = 0;
   let tWorkStart = 0;
   let tLastSettled = 0;
@@ -181,6 +202,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
         COORDINATOR_SWEEP_INTERVAL_MS: '500',
         COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
         ...def.coordinatorEnv,
+        ...(opts.variant !== undefined && { COORDINATOR_VARIANT: opts.variant }),
       },
     });
     await instances.waitForBalancedGroup(inputTopics(t).length * partitions);
@@ -268,10 +290,24 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       progress(`lab: nemesis done (${faults.length} faults); waiting for the pipeline to finish`);
     }
     const deadline = performance.now() + (def.timeoutMs ?? 120_000);
+    // A pipeline that stops making progress is a finding, not a reason to wait out the whole timeout.
+    const stallMs = def.stallTimeoutMs ?? 30_000;
+    let lastCount = -1;
+    let lastChange = performance.now();
     while (finished.size < registered.size || settled.size < contentKeys.size) {
-      if (performance.now() > deadline) {
+      const count = finished.size + settled.size;
+      if (count !== lastCount) {
+        lastCount = count;
+        lastChange = performance.now();
+      }
+      if (performance.now() > deadline || performance.now() - lastChange > stallMs) {
         timedOut = true;
-        progress(`lab: gave up waiting after ${def.timeoutMs ?? 120_000} ms; checking what there is`);
+        stalled = performance.now() - lastChange > stallMs;
+        progress(
+          stalled
+            ? `lab: no progress for ${stallMs} ms: the pipeline is stuck; checking what there is`
+            : `lab: gave up waiting after ${def.timeoutMs ?? 120_000} ms; checking what there is`,
+        );
         break;
       }
       if (performance.now() - lastProgress > 2000) {
@@ -315,6 +351,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       observed: observer.count,
       contentsPerSecond: Math.round((settled.size / settleMs) * 1000),
       timedOut,
+      stalled,
       instanceExitCodes: codes,
     };
     await writeFile(join(runDir, 'history.jsonl'), recorder.toJSONL());
@@ -322,7 +359,11 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     await writeFile(join(runDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
     await writeFile(
       join(runDir, 'summary.json'),
-      JSON.stringify({ runId, scenario: def.name, valid, stats, replay: opts.replayCommand }, null, 2),
+      JSON.stringify(
+        { runId, scenario: def.name, variant: opts.variant ?? null, valid, stats, replay: opts.replayCommand },
+        null,
+        2,
+      ),
     );
 
     out('');

@@ -1,0 +1,82 @@
+/**
+ * The mutant matrix: does the lab catch known bugs? Every known-bad variant
+ * of the coordinator runs against every scenario (seed after seed until a
+ * violation is found, up to the seeds given), and the table says, per
+ * variant × scenario, whether it was caught, by which checker, with which
+ * seed, and how long the catching run took from start to verdict.
+ */
+import Table from 'cli-table3';
+import { runScenario, type ScenarioDefinition } from './scenario.js';
+import { coordinatorEntry } from './main.js';
+
+export interface MutantCell {
+  readonly variant: string;
+  readonly scenario: string;
+  readonly caught: boolean;
+  readonly seed?: number;
+  /** Checkers that failed in the catching run. */
+  readonly checkers?: string[];
+  /** Start of the catching run to its verdict. */
+  readonly detectionMs?: number;
+  readonly runId?: string;
+}
+
+export async function runMutantMatrix(opts: {
+  scenarios: readonly ScenarioDefinition[];
+  variants: readonly string[];
+  seeds: readonly number[];
+  progress?: (line: string) => void;
+}): Promise<MutantCell[]> {
+  const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
+  const entry = coordinatorEntry(opts.variants[0]);
+  const cells: MutantCell[] = [];
+  for (const variant of opts.variants) {
+    for (const def of opts.scenarios) {
+      let cell: MutantCell = { variant, scenario: def.name, caught: false };
+      for (const seed of opts.seeds) {
+        const r = await runScenario(def, {
+          seed,
+          variant,
+          coordinatorEntry: entry,
+          out: () => {},
+          progress: () => {},
+          replayCommand: `npm run lab -- run ${def.name} --seed ${seed} --variant ${variant}`,
+        });
+        if (!r.valid) {
+          const failed = r.verdicts.filter((v) => v.valid !== true).map((v) => v.checker);
+          cell = {
+            variant,
+            scenario: def.name,
+            caught: true,
+            seed,
+            checkers: r.stats.stalled ? ['stalled', ...failed] : failed,
+            detectionMs: r.stats.wallMs,
+            runId: r.runId,
+          };
+          break;
+        }
+      }
+      progress(
+        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s)` : 'missed'}`,
+      );
+      cells.push(cell);
+    }
+  }
+  return cells;
+}
+
+export function formatMutantTable(cells: readonly MutantCell[]): string {
+  const scenarios = [...new Set(cells.map((c) => c.scenario))];
+  const variants = [...new Set(cells.map((c) => c.variant))];
+  const table = new Table({ head: ['variant', ...scenarios, 'caught by'], style: { head: [], border: [] } });
+  for (const v of variants) {
+    const row = scenarios.map((s) => {
+      const c = cells.find((x) => x.variant === v && x.scenario === s);
+      if (!c) return '';
+      return c.caught ? `caught ${((c.detectionMs ?? 0) / 1000).toFixed(0)}s\n${c.checkers?.[0] ?? ''}` : 'missed';
+    });
+    const n = cells.filter((x) => x.variant === v && x.caught).length;
+    table.push([v, ...row, `${n}/${scenarios.length}`]);
+  }
+  return table.toString();
+}
