@@ -17,6 +17,7 @@ export interface Metrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly consumerRestarts: Counter<'reason'>;
   readonly assignedPartitions: Gauge;
+  readonly kafkaClientErrors: Counter<'component'>;
 }
 
 export function createMetrics(instanceId: string): Metrics {
@@ -85,6 +86,12 @@ export function createMetrics(instanceId: string): Metrics {
       name: 'coordinator_consumer_restarts_total',
       help: 'Times the Kafka consumer was recreated after a crash kafkajs would not restart from',
       labelNames: ['reason'],
+      registers: r,
+    }),
+    kafkaClientErrors: new Counter({
+      name: 'coordinator_kafka_client_errors_total',
+      help: 'Errors the Kafka client reported (error responses from brokers, failed connections), by client',
+      labelNames: ['component'],
       registers: r,
     }),
     assignedPartitions: new Gauge({

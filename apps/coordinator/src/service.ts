@@ -22,11 +22,31 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
-export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<RunningCoordinator> {
+/**
+ * Substitutes for the adapters, used only by the chaos lab's known-bad
+ * variants (`src/variants/`, started through `dist/variants/main.js`); the
+ * production entry point passes none. Each factory receives exactly the
+ * arguments the production constructor would, and returns a subclass.
+ */
+export interface CoordinatorOverrides {
+  /** Default: `new RedisSlotCache(...)`. */
+  readonly cache?: (...args: ConstructorParameters<typeof RedisSlotCache>) => RedisSlotCache;
+  /** Default: `new PgBatchStore(...)`. */
+  readonly store?: (...args: ConstructorParameters<typeof PgBatchStore>) => PgBatchStore;
+  /** Default: `new InputConsumer(...)`. */
+  readonly consumer?: (...args: ConstructorParameters<typeof InputConsumer>) => InputConsumer;
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  log: Logger,
+  overrides: CoordinatorOverrides = {},
+): Promise<RunningCoordinator> {
   const metrics = createMetrics(config.instanceId);
   const topics = topicNames(config.kafka.topicPrefix);
-  const cache = new RedisSlotCache(config.redis, metrics);
-  const store = new PgBatchStore({ ...config.postgres, topics }, metrics);
+  const cache = overrides.cache ? overrides.cache(config.redis, metrics) : new RedisSlotCache(config.redis, metrics);
+  const storeOpts = { ...config.postgres, topics };
+  const store = overrides.store ? overrides.store(storeOpts, metrics) : new PgBatchStore(storeOpts, metrics);
   const cleanup: (() => Promise<void>)[] = [() => cache.quit(), () => store.close()];
   const closeAll = async () => {
     for (const c of cleanup.reverse()) await c().catch((err) => log.warn({ err: String(err) }, 'shutdown step failed'));
@@ -62,13 +82,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         }) + '\n',
       ),
     );
-    const consumer = new InputConsumer(
+    const consumerArgs = [
       { ...config.kafka, topics, failpoints },
       domain,
       store,
       metrics,
       log.child({ component: 'consumer' }),
-    );
+    ] as const;
+    const consumer = overrides.consumer ? overrides.consumer(...consumerArgs) : new InputConsumer(...consumerArgs);
     await consumer.start();
     cleanup.push(() => consumer.stop());
 

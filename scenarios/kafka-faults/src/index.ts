@@ -1,8 +1,9 @@
 /**
  * Scenario "kafka-faults": a broker down (its partitions unreachable until
- * it returns), partition leadership moved between brokers, and a rolling
- * restart of every instance (a storm of rebalances, each redelivering
- * whatever was not committed).
+ * it returns), partition leadership moved between brokers, offset commits
+ * refused, heartbeats answered "rebalance in progress" (every member
+ * rejoins), and a rolling restart of every instance (a storm of rebalances,
+ * each redelivering whatever was not committed).
  */
 import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
 
@@ -14,13 +15,18 @@ const menu: FaultMaker[] = [
     partition: rng.int(0, partitions - 1),
     broker: rng.pick(brokerIds),
   }),
-  () => ({ kind: 'rolling-restart' }),
+  () => ({
+    kind: 'request-errors',
+    api: 'OffsetCommit',
+    errors: ['REQUEST_TIMED_OUT', 'NOT_COORDINATOR', 'REQUEST_TIMED_OUT'],
+  }),
+  () => ({ kind: 'request-errors', api: 'Heartbeat', errors: ['REBALANCE_IN_PROGRESS', 'REBALANCE_IN_PROGRESS'] }),
 ];
 
 export const scenario: ScenarioDefinition = {
   name: 'kafka-faults',
-  description: 'a broker down, a leader move, a rolling restart (rebalance storm)',
-  paceMs: 9000,
+  description: 'a broker down, a leader move, commit and heartbeat errors, a rolling restart (rebalance storm)',
+  paceMs: 14_000,
   timeoutMs: 150_000,
   plan: (seed, ctx) =>
     planAssignmentWorkload(seed, {
@@ -32,9 +38,12 @@ export const scenario: ScenarioDefinition = {
       topics: ctx.topics,
     }),
   faults: (ctx) => {
+    // Faults that need traffic to show come first, in a seeded order, while the workload runs; the rolling
+    // restart (which takes several seconds and holds the nemesis) comes last.
     const order = ctx.rng.shuffle(menu);
-    return [0, 1, 2].flatMap((i) =>
-      planFaults(ctx, { menu: [order[i]!], count: 1, startMs: 500 + i * 3000, durationMs: [1500, 2000] }),
+    const timed = order.map(
+      (make, i) => planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * 2800, durationMs: [1500, 2000] })[0]!,
     );
+    return [...timed, { at: 500 + order.length * 2800, durationMs: 500, spec: { kind: 'rolling-restart' } }];
   },
 };

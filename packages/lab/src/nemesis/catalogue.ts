@@ -6,7 +6,7 @@
 import type { FaultImplementation, FaultKind, FaultSpec } from './types.js';
 import { linkDown, linkToxic } from './link-faults.js';
 import { commitBoundaryCrash, kill, pause, restart, rollingRestart } from './process-faults.js';
-import { brokerDown, leaderMove, postgresRestart, redisRestart } from './infra-faults.js';
+import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
 
 const catalogue: { [K in FaultKind]?: FaultImplementation<K> } = {
   'link-toxic': linkToxic,
@@ -20,6 +20,7 @@ const catalogue: { [K in FaultKind]?: FaultImplementation<K> } = {
   'postgres-restart': postgresRestart,
   'broker-down': brokerDown,
   'leader-move': leaderMove,
+  'request-errors': requestErrors,
 };
 
 export function implementationOf<K extends FaultKind>(spec: Extract<FaultSpec, { kind: K }>): FaultImplementation<K> {

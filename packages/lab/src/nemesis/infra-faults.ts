@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ActiveFault, FaultImplementation } from './types.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
+import { snapshot, sum } from './metrics.js';
 
 function refused(hostPort: string): Promise<boolean> {
   const i = hostPort.lastIndexOf(':');
@@ -83,5 +85,34 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
       await admin.disconnect();
     }
     return { end: async () => ({ tookEffect: leader === spec.broker, detail: { reportedLeader: leader } }) };
+  },
+};
+
+/**
+ * The broker answers the next requests of one API with the given errors
+ * (cluster-wide, whichever client sends them). Evidence: the Kafka client
+ * errors the instances report (`coordinator_kafka_client_errors_total`)
+ * rose during the window — kafkajs logs every error response it receives,
+ * retried or not.
+ */
+export const requestErrors: FaultImplementation<'request-errors'> = {
+  kind: 'request-errors',
+  label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
+  async start(spec, ctx): Promise<ActiveFault> {
+    const before = await snapshot(ctx.instances.all);
+    await ctx.env.kafka.pushRequestErrors(spec.api as KafkaApi, spec.errors as KafkaErrorName[]);
+    return {
+      async end() {
+        const after = await snapshot(ctx.instances.all);
+        const errors = after.reduce(
+          (n, a, i) =>
+            n +
+            sum(a, 'coordinator_kafka_client_errors_total') -
+            sum(before[i] ?? new Map(), 'coordinator_kafka_client_errors_total'),
+          0,
+        );
+        return { tookEffect: errors > 0, detail: { api: spec.api, errors: spec.errors, kafkaClientErrors: errors } };
+      },
+    };
   },
 };

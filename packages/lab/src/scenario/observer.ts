@@ -50,6 +50,9 @@ export class OutputObserver implements AsyncDisposable {
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
     await consumer.run({
+      // The observer reads from the beginning in its own group and never needs its offsets; not committing also
+      // keeps it from consuming OffsetCommit errors the nemesis injects for the coordinators.
+      autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
         const raw = message.value?.toString('utf8') ?? '';
         let event: OutputEvent | undefined;

@@ -43,17 +43,31 @@ export interface ConsumerOptions {
 /** Attempts for a valid message that fails with a non-retriable error before it is dead-lettered. */
 const MAX_NON_RETRIABLE_ATTEMPTS = 3;
 
-export function kafkaLogCreator(log: Logger) {
+/**
+ * kafkajs logs through this. Its ERROR entries (error responses from a
+ * broker, retried or not, failed connections) are also counted by component,
+ * so faults on the Kafka side show up in the metrics, not only in the logs.
+ */
+export function kafkaLogCreator(
+  log: Logger,
+  errors?: { inc(labels: { component: string }): void },
+  component = 'kafka',
+) {
   return () =>
     ({ level, label, log: entry }: LogEntry) => {
       const { message, ...extra } = entry;
       const fields = { kafkajs: label, ...extra };
+      if (level === logLevel.ERROR) errors?.inc({ component });
       if (level === logLevel.ERROR) log.error(fields, message);
       else if (level === logLevel.WARN) log.warn(fields, message);
       else log.debug(fields, message);
     };
 }
 
+/**
+ * Members a subclass may use are `protected` only so that the lab's known-bad
+ * variants (`src/variants/`) can replace one step; production never subclasses.
+ */
 export class InputConsumer {
   private consumer: Consumer | undefined;
   private stopping = false;
@@ -62,17 +76,17 @@ export class InputConsumer {
   private connected = false;
 
   constructor(
-    private readonly opts: ConsumerOptions,
+    protected readonly opts: ConsumerOptions,
     private readonly coordinator: Coordinator,
     private readonly store: BatchStore,
-    private readonly metrics: Metrics,
+    protected readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
     this.kafka = new Kafka({
       clientId: opts.clientId,
       brokers: opts.brokers,
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(log.child({ component: 'kafka-consumer' })),
+      logCreator: kafkaLogCreator(log.child({ component: 'kafka-consumer' }), metrics.kafkaClientErrors, 'consumer'),
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
     });
   }
@@ -148,7 +162,7 @@ export class InputConsumer {
     this.connected = false;
   }
 
-  private async eachBatch({
+  protected async eachBatch({
     batch,
     resolveOffset,
     heartbeat,
@@ -185,7 +199,7 @@ export class InputConsumer {
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
-  private async handleWithRetry(
+  protected async handleWithRetry(
     topic: string,
     partition: number,
     message: KafkaMessage,

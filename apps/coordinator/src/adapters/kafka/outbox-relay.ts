@@ -42,7 +42,7 @@ export class OutboxRelay {
       clientId: `${opts.clientId}-relay`,
       brokers: opts.brokers,
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(log.child({ component: 'kafka-producer' })),
+      logCreator: kafkaLogCreator(log.child({ component: 'kafka-producer' }), metrics.kafkaClientErrors, 'producer'),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
     this.producer = kafka.producer({

@@ -16,6 +16,7 @@ import {
   EventType,
   DEAD_LETTER_RAW_LIMIT,
   type AssignedEssay,
+  type BatchReady,
   type ExcessReason,
   type Topics,
   type ValidationFailure,
@@ -62,13 +63,17 @@ export function isRetriablePgError(err: unknown): boolean {
   return RETRIABLE_SQLSTATE.test(code);
 }
 
+/**
+ * Members a subclass may use are `protected` only so that the lab's known-bad
+ * variants (`src/variants/`) can replace one step; production never subclasses.
+ */
 export class PgBatchStore implements BatchStore {
-  private readonly pool: pg.Pool;
+  protected readonly pool: pg.Pool;
   /** Called after every committed write (which may have enqueued outbox rows). */
   afterCommit: (() => void) | undefined;
 
   constructor(
-    private readonly opts: PgStoreOptions,
+    protected readonly opts: PgStoreOptions,
     private readonly metrics: Metrics,
   ) {
     this.pool = new pg.Pool({
@@ -122,7 +127,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   /** Wraps a call with latency/error metrics and maps connection-level failures to a retriable error. */
-  private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  protected async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const end = this.metrics.dependencyLatency.startTimer({ dependency: 'postgres', operation: op });
     try {
       return await fn();
@@ -136,7 +141,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   /** Runs `fn` in a transaction holding the batch's advisory lock. */
-  private inBatch<T>(op: string, batchId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  protected inBatch<T>(op: string, batchId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.run(op, async () => {
       const tx = await this.checkout();
       let broken = false;
@@ -160,7 +165,7 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
-  private envelope(type: EventType, eventId: string, correlationId: string, data: unknown) {
+  protected envelope(type: EventType, eventId: string, correlationId: string, data: unknown) {
     return {
       event_id: eventId,
       event_type: type,
@@ -170,7 +175,7 @@ export class PgBatchStore implements BatchStore {
     };
   }
 
-  private async enqueue(
+  protected async enqueue(
     tx: pg.ClientBase,
     topic: string,
     key: string | null,
@@ -186,7 +191,7 @@ export class PgBatchStore implements BatchStore {
     );
   }
 
-  private async batchRow(tx: Tx, batchId: string) {
+  protected async batchRow(tx: Tx, batchId: string) {
     const r = await tx.query<{
       status: BatchStatus;
       expected_count: number;
@@ -224,16 +229,36 @@ export class PgBatchStore implements BatchStore {
   }
 
   /** Closes the batch as ready when every slot is settled; true if this call closed it. */
-  private async completeIfSettled(tx: Tx, batchId: string, correlationId: string): Promise<boolean> {
+  protected async completeIfSettled(tx: Tx, batchId: string, correlationId: string): Promise<boolean> {
     // Under the batch lock nobody else settles a slot, so "none free" cannot change before COMMIT.
     const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [batchId]);
     if (free.rowCount) return false;
+    return this.closeReady(tx, batchId, correlationId);
+  }
+
+  /** Marks an open batch ready and announces it; true if this call closed it. */
+  protected async closeReady(tx: Tx, batchId: string, correlationId: string): Promise<boolean> {
     const r = await tx.query(
       `UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = $1 AND status = 'open'`,
       [batchId],
     );
     if (r.rowCount !== 1) return false;
     const { essays, failures } = PgBatchStore.partition(await this.slots(tx, batchId));
+    await this.announceReady(tx, batchId, correlationId, {
+      batch_id: batchId,
+      essays,
+      validation_failures: failures,
+    });
+    return true;
+  }
+
+  /** Queues the batch-ready event in the outbox, in the transaction that closed the batch. */
+  protected async announceReady(
+    tx: Tx,
+    batchId: string,
+    correlationId: string,
+    data: BatchReady['data'],
+  ): Promise<void> {
     await this.enqueue(
       tx,
       this.opts.topics.batchReady,
@@ -241,13 +266,8 @@ export class PgBatchStore implements BatchStore {
       EventType.BatchReady,
       eventIds.batchReady(batchId),
       correlationId,
-      {
-        batch_id: batchId,
-        essays,
-        validation_failures: failures,
-      },
+      data,
     );
-    return true;
   }
 
   async register(r: Registration): Promise<BatchSnapshot> {

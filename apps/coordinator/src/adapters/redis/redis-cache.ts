@@ -28,12 +28,16 @@ export interface RedisCacheOptions {
   readonly closedTtlSeconds?: number;
 }
 
+/**
+ * Members a subclass may use are `protected` only so that the lab's known-bad
+ * variants (`src/variants/`) can replace one step; production never subclasses.
+ */
 export class RedisSlotCache implements SlotCache {
-  private readonly redis: ScriptedRedis;
+  protected readonly redis: ScriptedRedis;
   private readonly closedTtl: number;
 
   constructor(
-    private readonly opts: RedisCacheOptions,
+    protected readonly opts: RedisCacheOptions,
     private readonly metrics: Metrics,
   ) {
     const redis = new Redis(opts.url, {
@@ -63,7 +67,7 @@ export class RedisSlotCache implements SlotCache {
     return batchKeyList(batchKeys(batchId, this.opts.keyPrefix));
   }
 
-  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  protected async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const end = this.metrics.dependencyLatency.startTimer({ dependency: 'redis', operation: op });
     try {
       return await fn();

@@ -1,0 +1,61 @@
+/**
+ * Known-bad variant `early-offset-commit` — LAB ONLY, never deployed.
+ *
+ * Seed bug: the consumer acknowledges input before doing the work. For each
+ * fetched batch it resolves the last offset and commits it to Kafka at once,
+ * then processes the messages one by one.
+ *
+ * Why it is wrong: DESIGN §3 — "a Kafka offset is committed only after the
+ * work it covers is durable". A kill -9 (or a lost partition) after the
+ * commit and before a message's transaction commits loses that message for
+ * good: the group resumes after it, nothing redelivers it. The
+ * `after-commit-before-offset` fail-point stays where production has it
+ * (after each message's transaction): a crash there loses the rest of the
+ * fetched batch, exactly as the fail-point's documentation predicts for a
+ * consumer that commits offsets early.
+ *
+ * Caught by: `nothing-lost` (an input published `ok` with no fate in
+ * Postgres and no output event), and usually `every-batch-finished`.
+ */
+import type { EachBatchPayload } from 'kafkajs';
+import { InputConsumer } from '../adapters/kafka/consumer.js';
+
+export class EarlyOffsetCommitConsumer extends InputConsumer {
+  protected override async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload): Promise<void> {
+    const last = batch.messages.at(-1);
+    if (!last) return;
+    // THE BUG: acknowledge the whole fetch first (Kafka stores the next offset to read)…
+    resolveOffset(last.offset);
+    await commitOffsetsIfNecessary({
+      topics: [
+        {
+          topic: batch.topic,
+          partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+        },
+      ],
+    });
+    // …then do the work it covers.
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const done = await this.handleWithRetry(
+        batch.topic,
+        batch.partition,
+        message,
+        () => isRunning() && !isStale(),
+        heartbeat,
+      );
+      if (!done) break;
+      this.opts.failpoints?.('after-commit-before-offset');
+      const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
+      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
+      await heartbeat();
+    }
+  }
+}
