@@ -48,7 +48,7 @@ export {
   type RunResult,
   type RunStats,
 } from './scenario/scenario.js';
-export { runScenarioMain, parseSeeds, coordinatorEntry } from './scenario/main.js';
+export { runScenarioMain, parseSeeds, coordinatorEntry, chaosTestsEnabled } from './scenario/main.js';
 export { Links, LINKS, type LinkName, type ToxicSpec, type ToxicType, type InstanceLinks } from './links/links.js';
 export {
   planFaults,

@@ -121,3 +121,8 @@ export async function runScenarioMain(
   }
   return results.every((r) => r.valid) ? 0 : 1;
 }
+
+/** Whether the scenario suites run as part of `npm test`: in CI, or when `LAB_CHAOS_TESTS=1`. */
+export function chaosTestsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1' || env.LAB_CHAOS_TESTS === '1';
+}
