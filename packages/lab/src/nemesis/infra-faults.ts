@@ -25,16 +25,20 @@ export const redisRestart: FaultImplementation<'redis-restart'> = {
   kind: 'redis-restart',
   label: () => 'redis restart, data lost',
   async start(_spec, ctx): Promise<ActiveFault> {
+    // A sentinel key shows the data really went: the coordinators start rebuilding their own keys within
+    // milliseconds of the restart, so counting keys afterwards would race them.
+    const sentinel = `lab:sentinel:${Date.now()}`;
     const r = new Redis(ctx.env.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await r.connect();
     const keysBefore = await r.dbsize();
+    await r.set(sentinel, '1');
     r.disconnect();
     await ctx.env.redis.restart({ keepData: false });
     const r2 = new Redis(ctx.env.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await r2.connect();
-    const keysAfter = await r2.dbsize();
+    const sentinelSurvived = (await r2.exists(sentinel)) === 1;
     r2.disconnect();
-    return { end: async () => ({ tookEffect: keysAfter === 0, detail: { keysBefore, keysAfter } }) };
+    return { end: async () => ({ tookEffect: !sentinelSurvived, detail: { keysBefore, sentinelSurvived } }) };
   },
 };
 
@@ -90,7 +94,10 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
 
 /**
  * The broker answers the next requests of one API with the given errors
- * (cluster-wide, whichever client sends them). Evidence: the Kafka client
+ * (cluster-wide, whichever client sends them — so only APIs the lab's own
+ * clients never call hit the system under test alone: the observer never
+ * commits offsets, so OffsetCommit is such an API; Heartbeat and Fetch are
+ * not). Evidence: the Kafka client
  * errors the instances report (`coordinator_kafka_client_errors_total`)
  * rose during the window — kafkajs logs every error response it receives,
  * retried or not.

@@ -42,8 +42,12 @@ export async function runMutantMatrix(opts: {
           progress: () => {},
           replayCommand: `npm run lab -- run ${def.name} --seed ${seed} --variant ${variant}`,
         });
-        if (!r.valid) {
-          const failed = r.verdicts.filter((v) => v.valid !== true).map((v) => v.checker);
+        // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
+        // effect says something about the run, not about the variant, so it alone is no catch.
+        const failed = r.verdicts
+          .filter((v) => v.valid !== true && v.checker !== 'faults-took-effect')
+          .map((v) => v.checker);
+        if (failed.length > 0 || r.stats.stalled) {
           cell = {
             variant,
             scenario: def.name,
