@@ -15,7 +15,7 @@ const menu: FaultMaker[] = [
 export const scenario: ScenarioDefinition = {
   name: 'instance-crash',
   description: 'kill -9, restart, and crash after commit before offset commit',
-  paceMs: 8000,
+  paceMs: 14_000,
   plan: (seed, ctx) =>
     planAssignmentWorkload(seed, {
       batches: 15,
@@ -37,7 +37,7 @@ export const scenario: ScenarioDefinition = {
       i === 0
         ? {
             ...f,
-            spec: { kind: 'commit-boundary-crash', target: ctx.rng.pick(ctx.instanceIds), nth: ctx.rng.int(2, 6) },
+            spec: { kind: 'commit-boundary-crash', target: ctx.rng.pick(ctx.instanceIds), nth: ctx.rng.int(1, 3) },
           }
         : f,
     ),

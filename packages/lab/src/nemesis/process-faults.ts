@@ -91,6 +91,9 @@ export const rollingRestart: FaultImplementation<'rolling-restart'> = {
   },
 };
 
+/** How long after its window a commit-boundary fault may still wait for the crash. */
+const COMMIT_CRASH_GRACE_MS = 15_000;
+
 export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> = {
   kind: 'commit-boundary-crash',
   label: (s) => `crash after commit #${s.nth}, before offset, ${s.target}`,
@@ -100,7 +103,12 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
     const exited = x.exited();
     return {
       async end() {
-        const crashed = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 0))]);
+        // The restarted instance first waits for its group to settle before it gets messages, so the crash may
+        // come after the nominal window; give it a grace period rather than judging too early.
+        const crashed = await Promise.race([
+          exited,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), COMMIT_CRASH_GRACE_MS)),
+        ]);
         const log = readFileSync(x.logFile, 'utf8');
         const reached = log.includes('fail-point reached');
         // Back to a clean life either way: a fail-point never reached (no traffic) is reported, not hidden.
