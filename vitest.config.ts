@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// With the scenario suites in the run (CI, or LAB_CHAOS_TESTS=1), test files run one at a time: every suite
+// With the scenario suites in the run (LAB_CHAOS_TESTS=1), test files run one at a time: every suite
 // starts its own servers and three coordinators, and two at once on two cores would measure contention.
-const chaos = process.env.CI === 'true' || process.env.CI === '1' || process.env.LAB_CHAOS_TESTS === '1';
+const chaos = process.env.LAB_CHAOS_TESTS === '1';
 
 export default defineConfig({
   resolve: { conditions: ['chaos-lab-source'] },

@@ -1,7 +1,6 @@
 /**
- * The suite itself, seeds 1..3, as tests: run by CI (`CI=true`) and when
- * `LAB_CHAOS_TESTS=1`; a developer's plain `npm test` leaves these to
- * `npm run chaos`, which runs the same thing. Each seed is one test, so the
+ * The suite itself, seeds 1..3, as tests, when `LAB_CHAOS_TESTS=1`; a plain
+ * `npm test` leaves these to `npm run chaos`, which runs the same thing. Each seed is one test, so the
  * JSON report counts scenario runs.
  */
 import { describe, expect, it } from 'vitest';

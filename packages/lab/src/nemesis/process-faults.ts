@@ -99,7 +99,10 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
   label: (s) => `crash after commit #${s.nth}, before offset, ${s.target}`,
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
-    await x.restart({ COORDINATOR_FAILPOINTS: `after-commit-before-offset=${spec.nth}` });
+    // Not restart(): that waits for readiness, and the crash may well come first (its first messages can be
+    // processed before /readyz answers).
+    await x.stop();
+    await x.start({ COORDINATOR_FAILPOINTS: `after-commit-before-offset=${spec.nth}` });
     const exited = x.exited();
     return {
       async end() {

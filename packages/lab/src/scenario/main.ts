@@ -122,7 +122,11 @@ export async function runScenarioMain(
   return results.every((r) => r.valid) ? 0 : 1;
 }
 
-/** Whether the scenario suites run as part of `npm test`: in CI, or when `LAB_CHAOS_TESTS=1`. */
+/**
+ * Whether the scenario suites run as part of `npm test`: when `LAB_CHAOS_TESTS=1`.
+ * Not yet in CI by default: two of their evidence checks proved timing-sensitive
+ * this week, and a suite must hold over 20 seeds before it may gate a merge.
+ */
 export function chaosTestsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CI === 'true' || env.CI === '1' || env.LAB_CHAOS_TESTS === '1';
+  return env.LAB_CHAOS_TESTS === '1';
 }
