@@ -15,6 +15,15 @@ const cleanups = new Set<Cleanup>();
 let installed = false;
 let exiting = false;
 
+/**
+ * True once a signal started the cleanup: from then on nothing may start a
+ * new process (a fault ending at that moment would otherwise restart an
+ * instance after its cleanup ran, and it would outlive the lab).
+ */
+export function isExiting(): boolean {
+  return exiting;
+}
+
 /** Registers a cleanup; returns a function that unregisters it (call it once the resource is released). */
 export function registerCleanup(c: Cleanup): () => void {
   install();

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { registerCleanup } from './cleanup.js';
+import { isExiting, registerCleanup } from './cleanup.js';
 import { LabTimeoutError, ProviderStartError } from '../errors.js';
 
 export interface ManagedProcessOptions {
@@ -91,6 +91,7 @@ export class ManagedProcess implements AsyncDisposable {
 
   /** Spawns the process; rejects if the OS could not start it (e.g. missing binary). */
   static async spawn(opts: ManagedProcessOptions): Promise<ManagedProcess> {
+    if (isExiting()) throw new ProviderStartError(opts.name, 'the lab is shutting down; nothing new is started');
     const p = new ManagedProcess(opts);
     await new Promise<void>((resolve, reject) => {
       p.child.once('spawn', () => resolve());
