@@ -91,14 +91,21 @@ export async function runScenarioMain(
   const entry = coordinatorEntry(variant);
   const results: RunResult[] = [];
   for (const seed of seeds) {
-    results.push(
-      await runScenario(def, {
-        seed,
-        coordinatorEntry: entry,
-        ...(variant !== undefined && { variant }),
-        replayCommand: `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
-      }),
-    );
+    // A run that cannot even start (e.g. the consumer group never settles) is reported in one line and fails
+    // the suite; runScenario has already stopped its processes on the way out.
+    const r = await runScenario(def, {
+      seed,
+      coordinatorEntry: entry,
+      ...(variant !== undefined && { variant }),
+      replayCommand: `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
+    }).catch((err: unknown) => {
+      process.stderr.write(
+        `${def.name} (seed ${seed}): could not run: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      return undefined;
+    });
+    if (!r) return 1;
+    results.push(r);
   }
   if (results.length > 1) {
     const table = new Table({
