@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { topics } from '@chaos-lab/contracts';
+import { batchKeys, topics } from '@chaos-lab/contracts';
 import {
   createWorkDir,
   PostgresServer,
@@ -178,6 +178,36 @@ describe('Coordinator on real Redis and Postgres', () => {
     );
     expect(rows.map((r) => r.text_storage_id)).toEqual(['first', 'second']);
     expect(rows[0]!.essay_id).not.toBe(rows[1]!.essay_id);
+  });
+
+  it('closes in Redis a batch that a rebuild raced with its completion (found by redis-faults)', async () => {
+    const x = instance('r1');
+    const y = instance('r2');
+    const b = 'raced';
+    await x.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 2), deadline: undefined, correlationId: 'c' });
+    await x.coordinator.provisionContent(content(b, 'first'));
+    // y reads Postgres for a rebuild while the batch is still open…
+    const before = await y.store.snapshot(b);
+    // …x completes it, Redis loses everything, and y loads what it read: the batch open, one slot free.
+    await x.coordinator.provisionContent(content(b, 'last'));
+    const raw = new Redis(redis.url);
+    await raw.flushall();
+    const held = (
+      await query<{ essay_id: string }>('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [
+        b,
+        'last',
+      ])
+    )[0]!.essay_id;
+    expect(before!.free).toEqual([held]);
+    await y.cache.load(before!);
+    // The redelivered last content fills that slot again: an idempotent success in Postgres, which says ready.
+    await y.coordinator.provisionContent(content(b, 'last'));
+    try {
+      expect(await raw.hget(batchKeys(b, 'it:').meta, 'status')).toBe('ready');
+    } finally {
+      raw.disconnect();
+    }
+    expect(await query('SELECT status FROM batches WHERE batch_id = $1', [b])).toEqual([{ status: 'ready' }]);
   });
 
   it('settles validation failures once and times a batch out once across instances', async () => {

@@ -59,7 +59,7 @@ export class Coordinator {
           break;
       }
       if (write.kind === 'recorded') {
-        if (write.completed) await this.closed(c.batchId, 'ready');
+        await this.settled(c.batchId, write);
         return proposal.kind;
       }
       await this.onConflict(c.batchId, write);
@@ -86,7 +86,7 @@ export class Coordinator {
           break;
       }
       if (write.kind === 'recorded') {
-        if (write.completed) await this.closed(f.batchId, 'ready');
+        await this.settled(f.batchId, write);
         return proposal.kind === 'settled' ? 'failure_settled' : 'failure_excess';
       }
       await this.onConflict(f.batchId, write);
@@ -128,6 +128,21 @@ export class Coordinator {
     const detail = write.kind === 'conflict' ? write.detail : 'batch not registered in postgres';
     this.log.warn({ batchId, detail }, 'cache disagrees with postgres; rebuilding the batch entry');
     await this.cache.invalidate(batchId);
+  }
+
+  /**
+   * After a recorded write: close the batch in the cache if this write
+   * completed it — or if Postgres says it is final while the cache may not
+   * know: a rebuild that read Postgres just before another instance completed
+   * the batch (that instance's close found no entry, Redis having just lost
+   * it) loads the batch as open, and the redelivered content that fills its
+   * last slot is then an idempotent success that completes nothing. The close
+   * script is a no-op on an entry already closed.
+   */
+  private async settled(batchId: string, write: Extract<StoreWrite, { kind: 'recorded' }>): Promise<void> {
+    if (write.completed) await this.closed(batchId, 'ready');
+    else if (write.status !== 'open' && (await this.cache.close(batchId, write.status)))
+      this.log.warn({ batchId, status: write.status }, 'cache had a final batch as open; closed it');
   }
 
   private async closed(batchId: string, status: 'ready' | 'timed_out'): Promise<void> {

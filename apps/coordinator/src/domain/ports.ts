@@ -73,8 +73,12 @@ export interface FailureInput {
 }
 
 export type StoreWrite =
-  /** Written now, or found already written exactly so (an idempotent success). */
-  | { readonly kind: 'recorded'; readonly completed: boolean }
+  /**
+   * Written now, or found already written exactly so (an idempotent success).
+   * `completed`: this write completed the batch; `status`: the batch's status
+   * after it (a redelivery into a batch completed earlier sees `ready`).
+   */
+  | { readonly kind: 'recorded'; readonly completed: boolean; readonly status: BatchStatus }
   /** The cache's answer contradicts the store: drop the cache entry and retry. */
   | { readonly kind: 'conflict'; readonly detail: string }
   /** The batch is not registered (its cache entry cannot exist either). */

@@ -93,7 +93,8 @@ export class CacheTrustingStore extends PgBatchStore {
         [c.batchId, essayId],
       );
       // The proposed slot already holds this content: a redelivery the cache answered consistently.
-      if (proposed.rows[0]?.text_storage_id === c.textStorageId) return { kind: 'recorded', completed: false };
+      if (proposed.rows[0]?.text_storage_id === c.textStorageId)
+        return { kind: 'recorded', completed: false, status: batch.status };
       if (batch.status !== 'open')
         return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
       const upd = await tx.query(
@@ -120,7 +121,8 @@ export class CacheTrustingStore extends PgBatchStore {
           original_file_name: c.originalFileName,
         },
       );
-      return { kind: 'recorded', completed: await this.completeIfSettled(tx, c.batchId, batch.correlation_id) };
+      const completed = await this.completeIfSettled(tx, c.batchId, batch.correlation_id);
+      return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
     });
   }
 }

@@ -417,7 +417,7 @@ export class PgBatchStore implements BatchStore {
       const heldBy = held.rows[0]?.essay_id;
       if (heldBy !== undefined) {
         // Already recorded: an idempotent success if the cache agrees.
-        if (heldBy === essayId) return { kind: 'recorded', completed: false };
+        if (heldBy === essayId) return { kind: 'recorded', completed: false, status: batch.status };
         return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${heldBy}, cache offered ${essayId}` };
       }
       if (batch.status !== 'open')
@@ -446,7 +446,8 @@ export class PgBatchStore implements BatchStore {
           original_file_name: c.originalFileName,
         },
       );
-      return { kind: 'recorded', completed: await this.completeIfSettled(tx, c.batchId, batch.correlation_id) };
+      const completed = await this.completeIfSettled(tx, c.batchId, batch.correlation_id);
+      return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
     }).catch((err: unknown) => {
       // The constraints are the last line: a unique violation means someone else recorded it; re-check.
       if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' } as const;
@@ -464,7 +465,7 @@ export class PgBatchStore implements BatchStore {
       );
       const heldBy = held.rows[0]?.essay_id;
       if (heldBy !== undefined) {
-        if (heldBy === essayId) return { kind: 'recorded', completed: false };
+        if (heldBy === essayId) return { kind: 'recorded', completed: false, status: batch.status };
         return { kind: 'conflict', detail: `failure ${f.originalFileName} holds ${heldBy}, cache offered ${essayId}` };
       }
       if (batch.status !== 'open')
@@ -479,7 +480,8 @@ export class PgBatchStore implements BatchStore {
         f.batchId,
         f.originalFileName,
       ]);
-      return { kind: 'recorded', completed: await this.completeIfSettled(tx, f.batchId, batch.correlation_id) };
+      const completed = await this.completeIfSettled(tx, f.batchId, batch.correlation_id);
+      return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
     }).catch((err: unknown) => {
       if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' } as const;
       throw err;
@@ -532,7 +534,7 @@ export class PgBatchStore implements BatchStore {
         c.correlationId,
         { batch_id: c.batchId, text_storage_id: c.textStorageId, original_file_name: c.originalFileName, reason },
       );
-      return { kind: 'recorded', completed: false };
+      return { kind: 'recorded', completed: false, status: batch.status };
     });
   }
 
@@ -557,7 +559,7 @@ export class PgBatchStore implements BatchStore {
         f.batchId,
         f.originalFileName,
       ]);
-      return { kind: 'recorded', completed: false };
+      return { kind: 'recorded', completed: false, status: batch.status };
     });
   }
 
