@@ -17,6 +17,7 @@ export interface Metrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly consumerRestarts: Counter<'reason'>;
   readonly assignedPartitions: Gauge;
+  readonly groupJoinedAt: Gauge;
   readonly kafkaClientErrors: Counter<'component'>;
 }
 
@@ -97,6 +98,11 @@ export function createMetrics(instanceId: string): Metrics {
     assignedPartitions: new Gauge({
       name: 'coordinator_assigned_partitions',
       help: 'Input partitions this instance owns in the consumer group (0 while rebalancing or disconnected)',
+      registers: r,
+    }),
+    groupJoinedAt: new Gauge({
+      name: 'coordinator_group_joined_timestamp_seconds',
+      help: 'When this instance last joined the consumer group (Unix time); members of one generation joined together',
       registers: r,
     }),
   };

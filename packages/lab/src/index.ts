@@ -40,6 +40,9 @@ export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';
 export {
   runScenario,
+  runSuite,
+  type SuiteOptions,
+  type SuiteResult,
   planOf,
   defaultRunsDir,
   type ScenarioDefinition,

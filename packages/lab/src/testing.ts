@@ -4,11 +4,11 @@
  * and the suite itself run over seeds 1..3 — written once. Imports vitest,
  * so it is a separate entry point that only test files load.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planOf, runScenario, type ScenarioDefinition } from './scenario/scenario.js';
+import { planOf, runSuite, type ScenarioDefinition, type SuiteResult } from './scenario/scenario.js';
 import { chaosTestsEnabled, coordinatorEntry, parseSeeds } from './scenario/main.js';
 
 /** Same seed, same plan (workload and faults); another seed, another plan. */
@@ -24,27 +24,41 @@ export function describePlanDeterminism(scenario: ScenarioDefinition): void {
 }
 
 /**
- * The suite itself, seeds `LAB_SEEDS` (default 1..3), one test per seed, when
- * `LAB_CHAOS_TESTS=1`; a plain `npm test` leaves these to `npm run chaos`.
+ * The suite itself, seeds `LAB_SEEDS` (default 1..3) on one shared session as
+ * `npm run chaos` runs them, one test per seed, when `LAB_CHAOS_TESTS=1`.
  */
 export function describeChaosSuite(scenario: ScenarioDefinition): void {
   describe.runIf(chaosTestsEnabled())(`chaos: ${scenario.name}`, () => {
-    const runsDir = process.env.LAB_RUNS_DIR ?? mkdtempSync(join(tmpdir(), `chaos-${scenario.name}-`));
-    it.each(parseSeeds(process.env.LAB_SEEDS ?? '1..3'))(
+    const seeds = parseSeeds(process.env.LAB_SEEDS ?? '1..3');
+    const lines = new Map<number, string[]>();
+    let suite: Promise<SuiteResult>;
+    beforeAll(() => {
+      const runsDir = process.env.LAB_RUNS_DIR ?? mkdtempSync(join(tmpdir(), `chaos-${scenario.name}-`));
+      let current: string[] = [];
+      suite = runSuite(scenario, {
+        seeds,
+        coordinatorEntry: coordinatorEntry(),
+        runsDir,
+        out: (l) => current.push(l),
+        progress: () => {},
+        onResult: (r) => {
+          lines.set(r.stats.seed, current);
+          current = [];
+        },
+        replayCommand: (seed) => `npm run lab -- run ${scenario.name} --seed ${seed}`,
+      });
+      // Each seed's test reports the outcome; an unhandled rejection here would be reported twice.
+      suite.catch(() => {});
+    });
+    it.each(seeds)(
       'seed %i: every checker passes',
       async (seed) => {
-        const lines: string[] = [];
-        const r = await runScenario(scenario, {
-          seed,
-          coordinatorEntry: coordinatorEntry(),
-          runsDir,
-          out: (l) => lines.push(l),
-          progress: () => {},
-          replayCommand: `npm run lab -- run ${scenario.name} --seed ${seed}`,
-        });
-        expect(r.valid, lines.join('\n')).toBe(true);
+        const r = (await suite).results.find((x) => x.stats.seed === seed);
+        expect(r, `seed ${seed} did not run`).toBeDefined();
+        expect(r!.valid, (lines.get(seed) ?? []).join('\n')).toBe(true);
       },
-      300_000,
+      // The first seed's test waits for the whole suite.
+      300_000 * seeds.length,
     );
   });
 }

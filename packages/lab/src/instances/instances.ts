@@ -165,31 +165,54 @@ export class CoordinatorInstances implements AsyncDisposable {
    * settled. On the mock broker every join or leave costs a rebalance of about
    * (session timeout − 1 s), and simultaneous joins can crash a member that
    * then rejoins; a workload published before this point measures rebalances.
-   * Reads the `coordinator_assigned_partitions` metric of each instance.
+   * Reads each instance's `coordinator_assigned_partitions` and
+   * `coordinator_group_joined_timestamp_seconds` metrics.
+   *
+   * Seen on the mock broker at start-up: a member that missed a rebalance
+   * keeps reporting its old assignment while the others settle in a newer
+   * generation (owned 9, 9, 9 of 18), and nothing tells it so for as long as
+   * it stays idle. When the members claim more partitions than exist for
+   * `staleMs`, the one that joined longest ago is the stale one: it is
+   * restarted, and `onStale` says so (the caller reports it; it is not hidden).
    */
-  async waitForBalancedGroup(partitions: number, opts: { timeoutMs?: number; holdMs?: number } = {}): Promise<void> {
+  async waitForBalancedGroup(
+    partitions: number,
+    opts: { timeoutMs?: number; holdMs?: number; staleMs?: number; onStale?: (line: string) => void } = {},
+  ): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const holdMs = opts.holdMs ?? 1000;
+    const staleMs = opts.staleMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     let since: number | undefined;
-    let last: number[] = [];
+    let overSince: number | undefined;
+    let last: { owned: number; joinedAt: number }[] = [];
     for (;;) {
-      last = await Promise.all(
-        this.all.map(async (x) => {
-          const m = /^coordinator_assigned_partitions\{[^}]*\} (\d+)/m.exec(await x.metrics().catch(() => ''));
-          return m ? Number(m[1]) : 0;
-        }),
-      );
-      const balanced = last.every((n) => n > 0) && last.reduce((a, b) => a + b, 0) === partitions;
+      last = await Promise.all(this.all.map(async (x) => groupState(await x.metrics().catch(() => ''))));
+      const total = last.reduce((a, b) => a + b.owned, 0);
+      const balanced = last.every((s) => s.owned > 0) && total === partitions;
       if (balanced) {
         since ??= Date.now();
         if (Date.now() - since >= holdMs) return;
       } else {
         since = undefined;
       }
+      if (total > partitions) {
+        overSince ??= Date.now();
+        if (Date.now() - overSince >= staleMs) {
+          const stalest = last.reduce((a, s, i) => (s.owned > 0 && s.joinedAt < last[a]!.joinedAt ? i : a), 0);
+          const x = this.all[stalest]!;
+          opts.onStale?.(
+            `the members claim ${total} of ${partitions} partitions (${last.map((s) => s.owned).join(', ')}) for ${staleMs} ms: ${x.id}, which joined longest ago, holds a stale assignment; restarting it`,
+          );
+          await x.restart();
+          overSince = undefined;
+        }
+      } else {
+        overSince = undefined;
+      }
       if (Date.now() > deadline) {
         throw new LabTimeoutError(
-          `the consumer group to settle on ${partitions} partitions (owned: ${last.join(', ')})`,
+          `the consumer group to settle on ${partitions} partitions (owned: ${last.map((s) => s.owned).join(', ')})`,
           timeoutMs,
         );
       }
@@ -209,4 +232,11 @@ export class CoordinatorInstances implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** The two group gauges of one instance's metrics text (0 when absent or unreachable). */
+function groupState(text: string): { owned: number; joinedAt: number } {
+  const owned = /^coordinator_assigned_partitions(?:\{[^}]*\})? (\d+)/m.exec(text);
+  const joined = /^coordinator_group_joined_timestamp_seconds(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text);
+  return { owned: owned ? Number(owned[1]) : 0, joinedAt: joined ? Number(joined[1]) : 0 };
 }

@@ -8,20 +8,39 @@ import { Redis } from 'ioredis';
 import { batchKeys } from '@chaos-lab/contracts';
 import type { FinalState, RedisBatch } from '../checkers/types.js';
 
-export async function readFinalState(postgresUrl: string, redisUrl: string, keyPrefix = 'bc:'): Promise<FinalState> {
+/**
+ * `batchIdPrefix` limits the read to the batches whose id starts with it (the
+ * seeds of a suite share the stores; each seed's ids carry its own prefix).
+ */
+export async function readFinalState(
+  postgresUrl: string,
+  redisUrl: string,
+  keyPrefix = 'bc:',
+  batchIdPrefix = '',
+): Promise<FinalState> {
   const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
   let postgres: FinalState['postgres'];
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const batches = await client.query('SELECT batch_id, expected_count, status FROM batches ORDER BY batch_id');
-    const slots = await client.query(
-      'SELECT batch_id, essay_id, state, text_storage_id, original_file_name FROM slots ORDER BY batch_id, essay_id',
+    const mine = [batchIdPrefix];
+    const batches = await client.query(
+      'SELECT batch_id, expected_count, status FROM batches WHERE starts_with(batch_id, $1) ORDER BY batch_id',
+      mine,
     );
-    const excess = await client.query('SELECT batch_id, text_storage_id, reason FROM excess_contents ORDER BY 1, 2');
+    const slots = await client.query(
+      `SELECT batch_id, essay_id, state, text_storage_id, original_file_name FROM slots
+        WHERE starts_with(batch_id, $1) ORDER BY batch_id, essay_id`,
+      mine,
+    );
+    const excess = await client.query(
+      'SELECT batch_id, text_storage_id, reason FROM excess_contents WHERE starts_with(batch_id, $1) ORDER BY 1, 2',
+      mine,
+    );
     const pending = await client.query(
       `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name
-         FROM pending_inputs ORDER BY 1, 2`,
+         FROM pending_inputs WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
+      mine,
     );
     await client.query('COMMIT');
     postgres = { batches: batches.rows, slots: slots.rows, excess: excess.rows, pending: pending.rows };
@@ -35,7 +54,13 @@ export async function readFinalState(postgresUrl: string, redisUrl: string, keyP
     const metaKeys: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}{b:*}:meta`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${keyPrefix}{b:${globEscape(batchIdPrefix)}*}:meta`,
+        'COUNT',
+        1000,
+      );
       cursor = next;
       metaKeys.push(...keys);
     } while (cursor !== '0');
@@ -64,4 +89,9 @@ export async function readFinalState(postgresUrl: string, redisUrl: string, keyP
   } finally {
     redis.disconnect();
   }
+}
+
+/** A literal for a Redis glob pattern. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

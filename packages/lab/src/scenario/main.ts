@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { InvalidArgumentError, LabError } from '../errors.js';
-import { runScenario, type RunResult, type ScenarioDefinition } from './scenario.js';
+import { relative } from 'node:path';
+import { runSuite, type ScenarioDefinition } from './scenario.js';
 
 /** Parses `7`, `1,2,3` or `1..5` into seeds. */
 export function parseSeeds(text: string): number[] {
@@ -89,27 +90,22 @@ export async function runScenarioMain(
     return 2;
   }
   const entry = coordinatorEntry(variant);
-  const results: RunResult[] = [];
-  for (const seed of seeds) {
-    // A run that cannot even start (e.g. the consumer group never settles) is reported in one line and fails
-    // the suite; runScenario has already stopped its processes on the way out.
-    const r = await runScenario(def, {
-      seed,
-      coordinatorEntry: entry,
-      ...(variant !== undefined && { variant }),
-      replayCommand: `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
-    }).catch((err: unknown) => {
-      process.stderr.write(
-        `${def.name} (seed ${seed}): could not run: ${err instanceof Error ? err.message : String(err)}\n`,
-      );
-      return undefined;
-    });
-    if (!r) return 1;
-    results.push(r);
-  }
+  // A suite that cannot even start (e.g. the consumer group never settles) is reported in one line and fails;
+  // runSuite has already stopped its processes on the way out.
+  const suite = await runSuite(def, {
+    seeds,
+    coordinatorEntry: entry,
+    ...(variant !== undefined && { variant }),
+    replayCommand: (seed) => `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
+  }).catch((err: unknown) => {
+    process.stderr.write(`${def.name}: could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+    return undefined;
+  });
+  if (!suite) return 1;
+  const results = suite.results;
   if (results.length > 1) {
     const table = new Table({
-      head: ['seed', 'verdict', 'wall s', 'group ready s', 'contents/s', 'run'],
+      head: ['seed', 'verdict', 'wall s', 'group ready s', 'workload s', 'contents/s', 'run folder'],
       style: { head: [], border: [] },
     });
     for (const r of results) {
@@ -118,12 +114,13 @@ export async function runScenarioMain(
         r.valid ? 'VALID' : 'INVALID',
         (r.stats.wallMs / 1000).toFixed(1),
         (r.stats.instancesReadyMs / 1000).toFixed(1),
+        (r.stats.workloadMs / 1000).toFixed(1),
         r.stats.contentsPerSecond,
-        r.runId,
+        relative(process.cwd(), r.runDir),
       ]);
     }
     process.stdout.write(
-      `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid\n${table.toString()}\n`,
+      `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid in ${(suite.wallMs / 1000).toFixed(1)} s (${suite.sessions} session${suite.sessions === 1 ? '' : 's'})\n${table.toString()}\n`,
     );
   }
   return results.every((r) => r.valid) ? 0 : 1;

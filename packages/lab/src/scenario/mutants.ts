@@ -6,7 +6,7 @@
  * seed, and how long the catching run took from start to verdict.
  */
 import Table from 'cli-table3';
-import { runScenario, type ScenarioDefinition } from './scenario.js';
+import { runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
 import { coordinatorEntry } from './main.js';
 
 export interface MutantCell {
@@ -32,33 +32,37 @@ export async function runMutantMatrix(opts: {
   const cells: MutantCell[] = [];
   for (const variant of opts.variants) {
     for (const def of opts.scenarios) {
+      // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
+      // effect says something about the run, not about the variant, so it alone is no catch.
+      const failedCheckers = (r: RunResult) =>
+        r.verdicts.filter((v) => v.valid !== true && v.checker !== 'faults-took-effect').map((v) => v.checker);
+      const caught = (r: RunResult) => failedCheckers(r).length > 0 || r.stats.stalled;
       let cell: MutantCell = { variant, scenario: def.name, caught: false };
-      for (const seed of opts.seeds) {
-        const r = await runScenario(def, {
-          seed,
+      const suite = await runSuite(def, {
+        seeds: opts.seeds,
+        variant,
+        coordinatorEntry: entry,
+        out: () => {},
+        progress: () => {},
+        replayCommand: (seed) => `npm run lab -- run ${def.name} --seed ${seed} --variant ${variant}`,
+        stopWhen: caught,
+      }).catch((err: unknown) => {
+        progress(
+          `lab: mutant ${variant} × ${def.name}: could not run: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return undefined;
+      });
+      const r = suite?.results.find(caught);
+      if (r) {
+        cell = {
           variant,
-          coordinatorEntry: entry,
-          out: () => {},
-          progress: () => {},
-          replayCommand: `npm run lab -- run ${def.name} --seed ${seed} --variant ${variant}`,
-        });
-        // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
-        // effect says something about the run, not about the variant, so it alone is no catch.
-        const failed = r.verdicts
-          .filter((v) => v.valid !== true && v.checker !== 'faults-took-effect')
-          .map((v) => v.checker);
-        if (failed.length > 0 || r.stats.stalled) {
-          cell = {
-            variant,
-            scenario: def.name,
-            caught: true,
-            seed,
-            checkers: r.stats.stalled ? ['stalled', ...failed] : failed,
-            detectionMs: r.stats.wallMs,
-            runId: r.runId,
-          };
-          break;
-        }
+          scenario: def.name,
+          caught: true,
+          seed: r.stats.seed,
+          checkers: r.stats.stalled ? ['stalled', ...failedCheckers(r)] : failedCheckers(r),
+          detectionMs: r.stats.wallMs,
+          runId: r.runId,
+        };
       }
       progress(
         `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s)` : 'missed'}`,

@@ -2,10 +2,21 @@
  * Reads every output topic from the beginning and records each message in
  * the history as an `observe` entry, parsed against the contract when it can
  * be. The observer is the lab's eye on what the system under test said.
+ *
+ * When several seeds share the topics, `accept` keeps what belongs to this
+ * seed (see the suite runner); everything else is counted as `skipped`.
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { OutputEvent } from '@chaos-lab/contracts';
 import type { HistoryRecorder } from '../history/history.js';
+
+/** One message read from an output topic; `event` when it parsed against the contract. */
+export interface ObservedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly event: OutputEvent | undefined;
+}
 
 export class OutputObserver implements AsyncDisposable {
   private consumer: Consumer | undefined;
@@ -13,6 +24,7 @@ export class OutputObserver implements AsyncDisposable {
   private joined = false;
   private restartTimer: NodeJS.Timeout | undefined;
   count = 0;
+  skipped = 0;
 
   constructor(
     private readonly brokers: readonly string[],
@@ -20,6 +32,7 @@ export class OutputObserver implements AsyncDisposable {
     private readonly groupId: string,
     private readonly recorder: HistoryRecorder,
     private readonly onEvent: (e: OutputEvent) => void = () => {},
+    private readonly accept: (m: ObservedMessage) => boolean = () => true,
   ) {}
 
   async start(timeoutMs = 30_000): Promise<void> {
@@ -61,6 +74,10 @@ export class OutputObserver implements AsyncDisposable {
           if (r.success) event = r.data;
         } catch {
           // recorded raw below: a malformed output is itself a finding for the checkers
+        }
+        if (!this.accept({ topic, partition, offset: message.offset, event })) {
+          this.skipped++;
+          return;
         }
         this.count++;
         this.recorder.observe(

@@ -2,12 +2,17 @@
  * Scenarios and the runner. A scenario declares what to run — a workload
  * plan drawn from a seed, how many instances, how long to wait — and the
  * runner does the rest the same way for every scenario: environment up,
- * topics created, instances started, the plan published while the outputs
- * are recorded, the final state read, the checkers run, everything written
- * to the run folder, and a replay command printed.
+ * topics created, instances started, then for each seed the plan published
+ * while the outputs are recorded and the nemesis runs, the final state read,
+ * the checkers run, everything written to the seed's run folder, and a
+ * replay command printed.
+ *
+ * The seeds of a suite share one session (environment, instances, consumer
+ * group; see session.ts). A replay of one seed runs it on a fresh session:
+ * same plan, same faults, same checkers.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { copyFile, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import {
   EventType,
@@ -17,15 +22,14 @@ import {
   type OutputEvent,
   type Topics,
 } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
-import { CoordinatorInstances } from '../instances/instances.js';
 import { HistoryRecorder } from '../history/history.js';
 import { SeededRandom } from '../schedule/random.js';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, type PlannedFault } from '../nemesis/index.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
-import { OutputObserver } from './observer.js';
+import { OutputObserver, type ObservedMessage } from './observer.js';
+import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';
 import { readFinalState } from './final-state.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -123,7 +127,8 @@ export function defaultRunsDir(from = process.cwd()): string {
  */
 export function planOf(def: ScenarioDefinition, seed: number) {
   const partitions = def.partitions ?? 6;
-  const prefix = `lab.${seed}.`;
+  // One set of topics for every seed (the seeds of a suite share them); the ids carry the seed.
+  const prefix = TOPIC_PREFIX;
   const t = topicNames(prefix);
   const plan = def.plan(seed, { idPrefix: `s${seed}`, topics: t, partitions });
   const instanceIds = Array.from({ length: def.instances ?? 3 }, (_, i) => `coordinator-${i + 1}`);
@@ -138,76 +143,154 @@ export function planOf(def: ScenarioDefinition, seed: number) {
   return { plan, faults, topics: t, instanceIds, partitions, prefix };
 }
 
+const TOPIC_PREFIX = 'lab.';
+
 /** Faults draw from the seed xor this, so the workload's stream is untouched by them. */
 const FAULT_STREAM = 0x5eed_fa17;
 const PACE_TICK_MS = 100;
 
+export interface SuiteOptions extends Omit<RunOptions, 'seed' | 'replayCommand'> {
+  readonly seeds: readonly number[];
+  /** The command that replays one seed, printed after its verdict. */
+  readonly replayCommand?: (seed: number) => string;
+  /** Called with each seed's result as soon as it is known. */
+  readonly onResult?: (r: RunResult) => void;
+  /** Stop after the first seed for which this holds (the mutant matrix stops at the first catch). */
+  readonly stopWhen?: (r: RunResult) => boolean;
+}
+
+export interface SuiteResult {
+  /** The suite's folder: session logs, and one `seed-<N>` folder per seed. */
+  readonly suiteDir: string;
+  readonly results: RunResult[];
+  readonly wallMs: number;
+  /** How many sessions (environment + instances) the seeds needed: 1 unless a seed failed. */
+  readonly sessions: number;
+}
+
+/** One seed on a fresh session: what `lab run <suite> --seed N` does. */
 export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Promise<RunResult> {
-  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0)
-    throw new InvalidArgumentError('seed', opts.seed, 'a non-negative integer');
-  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const { seed, replayCommand, ...rest } = opts;
+  const r = await runSuite(def, {
+    ...rest,
+    seeds: [seed],
+    ...(replayCommand !== undefined && { replayCommand: () => replayCommand }),
+  });
+  return r.results[0]!;
+}
+
+/**
+ * Runs the seeds one after another on a shared session. A seed that is not
+ * valid closes its session; the next seed gets a fresh one. A session that
+ * cannot start (the environment fails, the group never settles) rejects.
+ */
+export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Promise<SuiteResult> {
+  if (opts.seeds.length === 0) throw new InvalidArgumentError('seeds', '[]', 'at least one seed');
+  for (const seed of opts.seeds)
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError('seed', seed, 'a non-negative integer');
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  const runId = `${def.name}${opts.variant ? `-${opts.variant}` : ''}-seed${opts.seed}-${stamp}`;
-  const runDir = resolve(opts.runsDir ?? defaultRunsDir(), runId);
-  const logDir = join(runDir, 'logs');
-  await mkdir(logDir, { recursive: true });
-  const { plan, faults, topics: t, instanceIds, partitions, prefix } = planOf(def, opts.seed);
-  const instanceCount = instanceIds.length;
-  await writeFile(join(runDir, 'plan.json'), JSON.stringify({ ...plan, faults }, null, 1));
+  const name = `${def.name}${opts.variant ? `-${opts.variant}` : ''}`;
+  const seedsLabel = opts.seeds.length === 1 ? `seed${opts.seeds[0]}` : `${opts.seeds.length}seeds`;
+  const suiteDir = resolve(opts.runsDir ?? defaultRunsDir(), `${name}-${seedsLabel}-${stamp}`);
+  await mkdir(suiteDir, { recursive: true });
+  const { topics: t, partitions, prefix } = planOf(def, opts.seeds[0]!);
+  const results: RunResult[] = [];
+  let session: SuiteSession | undefined;
+  let sessions = 0;
+  try {
+    for (const [i, seed] of opts.seeds.entries()) {
+      let opened = false;
+      const tSeed = performance.now();
+      if (!session) {
+        sessions++;
+        session = await SuiteSession.open(def, {
+          coordinatorEntry: opts.coordinatorEntry,
+          ...(opts.variant !== undefined && { variant: opts.variant }),
+          dir: suiteDir,
+          logName: sessions === 1 ? 'logs' : `logs-${sessions}`,
+          topics: t,
+          topicPrefix: prefix,
+          partitions,
+          groupId: `coordinator-${name}-${stamp}-${sessions}`,
+          progress,
+        });
+        opened = true;
+      }
+      const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, ...rest } = opts;
+      const r = await runSeed(def, session, {
+        ...rest,
+        seed,
+        runId: `${name}-seed${seed}-${stamp}`,
+        seedDir: join(suiteDir, `seed-${seed}`),
+        opened,
+        t0: tSeed,
+        last: i === opts.seeds.length - 1,
+        progress,
+        ...(replay !== undefined && { replayCommand: replay(seed) }),
+      });
+      if (r.stats.instanceExitCodes.length > 0) session = undefined; // the seed closed it
+      results.push(r);
+      opts.onResult?.(r);
+      if (stopWhen?.(r)) break;
+    }
+  } finally {
+    await session?.close();
+  }
+  return { suiteDir, results, wallMs: performance.now() - t0, sessions };
+}
+
+interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
+  readonly runId: string;
+  readonly seedDir: string;
+  /** This seed opened the session (its wall time includes the start-up). */
+  readonly opened: boolean;
+  /** No seed follows: close the session at the end. */
+  readonly last: boolean;
+  /** When this seed began (before its session opened, if it opened one). */
+  readonly t0: number;
+  readonly progress: (line: string) => void;
+}
+
+async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: SeedOptions): Promise<RunResult> {
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const progress = opts.progress;
+  const t0 = opts.t0;
+  const { runId, seedDir } = opts;
+  await mkdir(join(seedDir, 'logs'), { recursive: true });
+  const { plan, faults, topics: t } = planOf(def, opts.seed);
+  const idPrefix = `s${opts.seed}-`;
+  await writeFile(join(seedDir, 'plan.json'), JSON.stringify({ ...plan, faults }, null, 1));
   progress(
     `lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
   );
+  const { env, instances } = session;
 
   const recorder = new HistoryRecorder();
-  let env: StartedEnvironment | undefined;
-  let instances: CoordinatorInstances | undefined;
   let observer: OutputObserver | undefined;
   let publisher: Publisher | undefined;
   let timedOut = false;
   let stalled = false;
-  let tReady = 0;
   let tWorkStart = 0;
   let tLastSettled = 0;
   let nemesisDone: Promise<void> | undefined;
   let abortNemesis: (() => void) | undefined;
+  let closeSession = opts.last;
   try {
-    env = await startEnvironment({ logDir });
+    // The logs of a seed: everything from the session's start for the seed that opened it, else what was appended.
+    const logMarks = opts.opened ? new Map<string, number>() : await logSizes(session.logDir);
+    const waitMs = await session.ready(progress);
+    const readyMs = (opts.opened ? session.instancesStartMs : 0) + waitMs;
     progress(
-      `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
+      `lab: ${instances.all.length} instances ready, consumer group settled, in ${readyMs.toFixed(0)} ms${opts.opened ? '' : ' (session reused)'}`,
     );
-    for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, partitions);
-    for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
 
-    const tInst = performance.now();
-    const groupId = `coordinator-${runId}`;
-    // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
-    const linked = new Map<number, Record<string, string>>();
-    for (const [i, id] of instanceIds.entries()) {
-      const l = await env.links.create(id);
-      linked.set(i, { COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
-    }
-    instances = await CoordinatorInstances.start({
-      entry: opts.coordinatorEntry,
-      count: instanceCount,
-      logDir,
-      envFor: (i) => linked.get(i) ?? {},
-      env: {
-        ...env.coordinatorEnv(),
-        COORDINATOR_TOPIC_PREFIX: prefix,
-        COORDINATOR_KAFKA_GROUP_ID: groupId,
-        // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
-        COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
-        COORDINATOR_SWEEP_INTERVAL_MS: '500',
-        COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
-        ...def.coordinatorEnv,
-        ...(opts.variant !== undefined && { COORDINATOR_VARIANT: opts.variant }),
-      },
-    });
-    await instances.waitForBalancedGroup(inputTopics(t).length * partitions);
-    tReady = performance.now() - tInst;
-    progress(`lab: ${instances.all.length} instances ready, consumer group settled, in ${tReady.toFixed(0)} ms`);
+    // What belongs to this seed on the shared topics: outputs after the offsets the topics had before it, about
+    // its own batches; a dead letter is about the input it quarantines, so about an input offset of this seed.
+    const outputStart = await session.endOffsets(outputTopics(t));
+    const inputStart = await session.endOffsets(inputTopics(t));
+    const accept = (m: ObservedMessage) => belongsToSeed(m, idPrefix, outputStart, inputStart);
 
     // What "done" means, tracked from the outputs as they arrive.
     const registered = new Set(
@@ -240,6 +323,7 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       `lab-observer-${runId}`,
       recorder,
       onEvent,
+      accept,
     );
     await observer.start();
     publisher = new Publisher(env.kafka.bootstrapServers, recorder);
@@ -323,27 +407,37 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
 
     await observer.stop();
     await publisher.stop();
-    // Each instance's final metrics go to the run folder (the report and a reader use them; nothing parses logs).
+    // Each instance's metrics at the end of the seed go to the run folder (cumulative over the session).
     await Promise.all(
       instances.all.map(async (x) =>
         writeFile(
-          join(runDir, 'logs', `${x.id}.metrics.txt`),
+          join(seedDir, 'logs', `${x.id}.metrics.txt`),
           await x.metrics().catch((e: Error) => `# unavailable: ${e.message}\n`),
         ),
       ),
     );
-    const codes = await Promise.all(instances.all.map((x) => x.stop()));
-    const badExits = codes.flatMap((c, i) => (c === 0 ? [] : [`${instances!.all[i]!.id} exited ${c}`]));
-    if (badExits.length) progress(`lab: unclean instance exits: ${badExits.join(', ')}`);
-    const final = await readFinalState(env.endpoints.postgresUrl, env.endpoints.redisUrl);
+    const final = await readFinalState(env.endpoints.postgresUrl, env.endpoints.redisUrl, 'bc:', idPrefix);
     const verdicts = runCheckers({ history: recorder.entries, final });
+    const progressOfGroup = await session
+      .groupProgress(inputTopics(t))
+      .catch((e: Error) => ({ unavailable: e.message }));
+    await writeFile(join(seedDir, 'kafka-offsets.json'), JSON.stringify(progressOfGroup, null, 1));
     const valid = verdicts.every((v) => v.valid === true) && !timedOut;
+    // A seed that found something ends its session: the next seed must not inherit a broken system.
+    if (!valid) closeSession = true;
+    let codes: (number | null)[] = [];
+    if (closeSession) {
+      codes = await session.close();
+      const badExits = codes.flatMap((c, i) => (c === 0 ? [] : [`${instances.all[i]!.id} exited ${c}`]));
+      if (badExits.length) progress(`lab: unclean instance exits: ${badExits.join(', ')}`);
+    }
+    await copyLogSlices(session.logDir, logMarks, join(seedDir, 'logs'));
 
     const settleMs = (tLastSettled || performance.now()) - tWorkStart;
     const stats: RunStats = {
       seed: opts.seed,
-      environmentStartupMs: Math.round(env.startupMs),
-      instancesReadyMs: Math.round(tReady),
+      environmentStartupMs: opts.opened ? Math.round(session.environmentStartupMs) : 0,
+      instancesReadyMs: Math.round(readyMs),
       workloadMs: Math.round(workloadMs),
       wallMs: Math.round(performance.now() - t0),
       published: plan.publishes.length,
@@ -354,13 +448,22 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
       stalled,
       instanceExitCodes: codes,
     };
-    await writeFile(join(runDir, 'history.jsonl'), recorder.toJSONL());
-    await writeFile(join(runDir, 'final-state.json'), JSON.stringify(final, null, 1));
-    await writeFile(join(runDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
+    await writeFile(join(seedDir, 'history.jsonl'), recorder.toJSONL());
+    await writeFile(join(seedDir, 'final-state.json'), JSON.stringify(final, null, 1));
+    await writeFile(join(seedDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
     await writeFile(
-      join(runDir, 'summary.json'),
+      join(seedDir, 'summary.json'),
       JSON.stringify(
-        { runId, scenario: def.name, variant: opts.variant ?? null, valid, stats, replay: opts.replayCommand },
+        {
+          runId,
+          scenario: def.name,
+          variant: opts.variant ?? null,
+          valid,
+          stats,
+          sessionLogs: session.logDir,
+          outputsOfOtherSeedsSkipped: observer.skipped,
+          replay: opts.replayCommand,
+        },
         null,
         2,
       ),
@@ -371,17 +474,73 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
     out(formatVerdictTable(verdicts));
     if (timedOut) out(`pipeline did not finish within ${def.timeoutMs ?? 120_000} ms`);
     out(
-      `wall ${(stats.wallMs / 1000).toFixed(1)} s · environment ${stats.environmentStartupMs} ms · instances ready ${stats.instancesReadyMs} ms · workload ${(stats.workloadMs / 1000).toFixed(1)} s · ${stats.contentsPerSecond} contents/s`,
+      `wall ${(stats.wallMs / 1000).toFixed(1)} s · environment ${opts.opened ? `${stats.environmentStartupMs} ms` : 'reused'} · group ready ${stats.instancesReadyMs} ms · workload ${(stats.workloadMs / 1000).toFixed(1)} s · ${stats.contentsPerSecond} contents/s`,
     );
-    out(`run folder: ${runDir}`);
+    out(`run folder: ${seedDir}`);
     if (opts.replayCommand) out(`replay: ${opts.replayCommand}`);
-    return { runId, runDir, valid, verdicts, stats };
+    return { runId, runDir: seedDir, valid, verdicts, stats };
+  } catch (err) {
+    // A seed that could not run leaves its session in an unknown state.
+    closeSession = true;
+    throw err;
   } finally {
     abortNemesis?.();
     await nemesisDone?.catch(() => {});
     await observer?.stop();
     await publisher?.stop();
-    await instances?.stop();
-    await env?.stop();
+    if (closeSession) await session.close();
+  }
+}
+
+/**
+ * Whether an output read from the shared topics belongs to the seed: it came
+ * after the offsets the topic had when the seed began, and it is about one of
+ * the seed's batches — or, for a dead letter, about an input published during
+ * the seed. An unparseable output cannot be attributed and is kept (the
+ * checkers report it).
+ */
+function belongsToSeed(
+  m: ObservedMessage,
+  idPrefix: string,
+  outputStart: OffsetSnapshot,
+  inputStart: OffsetSnapshot,
+): boolean {
+  if (BigInt(m.offset) < (outputStart.get(`${m.topic}/${m.partition}`) ?? 0n)) return false;
+  const e = m.event;
+  if (!e) return true;
+  if (e.event_type === EventType.DeadLetter) {
+    const from = inputStart.get(`${e.data.source_topic}/${e.data.source_partition}`) ?? 0n;
+    return /^\d+$/.test(e.data.source_offset) ? BigInt(e.data.source_offset) >= from : true;
+  }
+  return e.data.batch_id.startsWith(idPrefix);
+}
+
+/** Size of every file in a log folder, to cut out what one seed appended. */
+async function logSizes(dir: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const st = await stat(join(dir, f)).catch(() => undefined);
+    if (st?.isFile()) sizes.set(f, st.size);
+  }
+  return sizes;
+}
+
+/** Copies what each log file gained since `marks` into `to` (a whole file when it is new). */
+async function copyLogSlices(dir: string, marks: Map<string, number>, to: string): Promise<void> {
+  for (const [f, size] of await logSizes(dir)) {
+    const from = marks.get(f) ?? 0;
+    if (from === 0) {
+      await copyFile(join(dir, f), join(to, basename(f)));
+      continue;
+    }
+    if (size <= from) continue;
+    const fh = await open(join(dir, f), 'r');
+    try {
+      const buf = Buffer.alloc(size - from);
+      await fh.read(buf, 0, buf.length, from);
+      await writeFile(join(to, basename(f)), buf);
+    } finally {
+      await fh.close();
+    }
   }
 }

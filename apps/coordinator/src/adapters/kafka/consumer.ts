@@ -118,6 +118,7 @@ export class InputConsumer {
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.connected = true;
+      this.metrics.groupJoinedAt.set(Date.now() / 1000);
       this.metrics.assignedPartitions.set(
         Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0),
       );

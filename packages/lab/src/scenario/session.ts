@@ -1,0 +1,172 @@
+/**
+ * A suite session: one environment, its topics, the coordinator instances
+ * (each behind its own Redis/Postgres proxies) and a settled consumer group,
+ * shared by the seeds of a suite run one after another. Every seed's ids
+ * carry the seed (`s<seed>-…`), so seeds never collide in the stores, and
+ * each seed's history and final read are cut to its own ids and offsets.
+ *
+ * Paying the start-up (environment, three processes, a consumer group that
+ * takes several mock-broker rebalances to settle) once per suite rather than
+ * once per seed is what makes several seeds per suite affordable. A seed that
+ * finds a violation ends its session: the next seed starts on fresh ones, so
+ * a broken system under test never contaminates another seed's verdict.
+ */
+import { join } from 'node:path';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
+import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { CoordinatorInstances } from '../instances/instances.js';
+import type { ScenarioDefinition } from './scenario.js';
+
+/** Offsets of each partition of some topics, `topic/partition` → offset. */
+export type OffsetSnapshot = ReadonlyMap<string, bigint>;
+
+export interface SessionOptions {
+  readonly coordinatorEntry: string;
+  readonly variant?: string;
+  /** The suite's folder; this session's server and instance logs go to `<dir>/<logName>`. */
+  readonly dir: string;
+  readonly logName: string;
+  readonly topics: Topics;
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly groupId: string;
+  readonly progress: (line: string) => void;
+}
+
+export class SuiteSession {
+  private stopping: Promise<(number | null)[]> | undefined;
+
+  private constructor(
+    readonly env: StartedEnvironment,
+    readonly instances: CoordinatorInstances,
+    private readonly admin: Admin,
+    readonly logDir: string,
+    readonly topics: Topics,
+    readonly partitions: number,
+    readonly environmentStartupMs: number,
+    /** From the environment being up to every instance answering /readyz. */
+    readonly instancesStartMs: number,
+    /** The coordinators' consumer group. */
+    readonly groupId: string,
+  ) {}
+
+  static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
+    const logDir = join(o.dir, o.logName);
+    const env = await startEnvironment({ logDir });
+    let instances: CoordinatorInstances | undefined;
+    let admin: Admin | undefined;
+    try {
+      o.progress(
+        `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
+      );
+      for (const topic of inputTopics(o.topics)) await env.kafka.createTopic(topic, o.partitions);
+      for (const topic of outputTopics(o.topics)) await env.kafka.createTopic(topic, 3);
+      // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
+      const tInstances = performance.now();
+      const ids = Array.from({ length: def.instances ?? 3 }, (_, i) => `coordinator-${i + 1}`);
+      const linked: Record<string, string>[] = [];
+      for (const id of ids) {
+        const l = await env.links.create(id);
+        linked.push({ COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
+      }
+      instances = await CoordinatorInstances.start({
+        entry: o.coordinatorEntry,
+        count: ids.length,
+        logDir,
+        envFor: (i) => linked[i] ?? {},
+        env: {
+          ...env.coordinatorEnv(),
+          COORDINATOR_TOPIC_PREFIX: o.topicPrefix,
+          COORDINATOR_KAFKA_GROUP_ID: o.groupId,
+          // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
+          COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
+          COORDINATOR_SWEEP_INTERVAL_MS: '500',
+          COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
+          ...def.coordinatorEnv,
+          ...(o.variant !== undefined && { COORDINATOR_VARIANT: o.variant }),
+        },
+      });
+      const instancesStartMs = performance.now() - tInstances;
+      admin = new Kafka({
+        clientId: 'lab-admin',
+        brokers: [...env.kafka.bootstrapServers],
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      return new SuiteSession(
+        env,
+        instances,
+        admin,
+        logDir,
+        o.topics,
+        o.partitions,
+        env.startupMs,
+        instancesStartMs,
+        o.groupId,
+      );
+    } catch (err) {
+      await admin?.disconnect().catch(() => {});
+      await instances?.stop();
+      await env.stop();
+      throw err;
+    }
+  }
+
+  /**
+   * Before a seed: every instance running (a fault ends by bringing back what
+   * it stopped; this is the backstop) and the consumer group settled.
+   * Returns how long it took.
+   */
+  async ready(progress: (line: string) => void): Promise<number> {
+    const t0 = performance.now();
+    for (const x of this.instances.all) {
+      if (!x.running) {
+        progress(`lab: ${x.id} is not running before the seed; starting it`);
+        await x.start();
+      }
+    }
+    await this.instances.waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
+      onStale: (line) => progress(`lab: ${line}`),
+    });
+    return performance.now() - t0;
+  }
+
+  /** The next offset of every partition of the given topics (where a seed's messages will start). */
+  async endOffsets(topics: readonly string[]): Promise<OffsetSnapshot> {
+    const snapshot = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const p of await this.admin.fetchTopicOffsets(topic))
+        snapshot.set(`${topic}/${p.partition}`, BigInt(p.high));
+    }
+    return snapshot;
+  }
+
+  /**
+   * Where the coordinators' group stands on each input partition: its
+   * committed offset against the partition's end. Written to every seed's
+   * folder: when a published input was never handled, this tells whether the
+   * group committed past it or never got there.
+   */
+  async groupProgress(topics: readonly string[]): Promise<{ partition: string; committed: string; end: string }[]> {
+    const ends = await this.endOffsets(topics);
+    const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [...topics] });
+    return committed.flatMap((t) =>
+      t.partitions.map((p) => ({
+        partition: `${t.topic}/${p.partition}`,
+        committed: p.offset,
+        end: String(ends.get(`${t.topic}/${p.partition}`) ?? '?'),
+      })),
+    );
+  }
+
+  /** Stops the instances (SIGTERM, their exit codes returned), then the environment. Idempotent. */
+  close(): Promise<(number | null)[]> {
+    return (this.stopping ??= (async () => {
+      await this.admin.disconnect().catch(() => {});
+      const codes = await Promise.all(this.instances.all.map((x) => x.stop()));
+      await this.env.stop();
+      return codes;
+    })());
+  }
+}
