@@ -10,6 +10,8 @@
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import { freePort } from '../process/ports.js';
 import { InvalidArgumentError, LabTimeoutError, ProviderStartError } from '../errors.js';
@@ -38,10 +40,15 @@ export class CoordinatorInstance {
   constructor(
     readonly index: number,
     readonly id: string,
-    readonly httpPort: number,
+    private port: number,
     private readonly opts: InstanceOptions,
   ) {
     this.logFile = join(opts.logDir, `${id}.log`);
+  }
+
+  /** The HTTP port; a new one if the chosen one was taken before the instance could bind it. */
+  get httpPort(): number {
+    return this.port;
   }
 
   get url(): string {
@@ -113,8 +120,33 @@ export class CoordinatorInstance {
 
   async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     await this.stop();
-    await this.start(extraEnv);
-    await this.waitReady();
+    await this.startReady(extraEnv);
+  }
+
+  /**
+   * Starts the process and waits for /readyz. A port picked by `freePort()`
+   * can be taken by another process (another suite's broker, say) before the
+   * instance binds it: when the instance exits saying EADDRINUSE, it gets a
+   * fresh port, at most MAX_PORT_ATTEMPTS times in all. Any other failure is
+   * reported as it is.
+   */
+  async startReady(extraEnv: Record<string, string> = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.start(extraEnv);
+      try {
+        await this.waitReady();
+        return;
+      } catch (err) {
+        const taken =
+          !this.running &&
+          attempt < MAX_PORT_ATTEMPTS &&
+          (await readFile(this.logFile, 'utf8').catch(() => '')).includes(
+            `EADDRINUSE: address already in use 127.0.0.1:${this.port}`,
+          );
+        if (!taken) throw err;
+        this.port = await freePort();
+      }
+    }
   }
 
   /** Fetches the instance's Prometheus exposition text. */
@@ -144,8 +176,7 @@ export class CoordinatorInstances implements AsyncDisposable {
       list.push(new CoordinatorInstance(i, `coordinator-${i + 1}`, await freePort(), opts));
     const set = new CoordinatorInstances(list);
     try {
-      await Promise.all(list.map((x) => x.start()));
-      await Promise.all(list.map((x) => x.waitReady()));
+      await Promise.all(list.map((x) => x.startReady()));
     } catch (err) {
       await set.stop();
       throw err;

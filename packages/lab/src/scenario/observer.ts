@@ -3,8 +3,10 @@
  * the history as an `observe` entry, parsed against the contract when it can
  * be. The observer is the lab's eye on what the system under test said.
  *
- * When several seeds share the topics, `accept` keeps what belongs to this
- * seed (see the suite runner); everything else is counted as `skipped`.
+ * One observer serves a whole suite session: each seed attaches its own
+ * history, and `accept` keeps what belongs to that seed (see the suite
+ * runner); the rest is counted as `skipped`. Joining a new consumer group
+ * costs the mock broker's initial rebalance delay (3 s), paid once.
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { OutputEvent } from '@chaos-lab/contracts';
@@ -18,11 +20,20 @@ export interface ObservedMessage {
   readonly event: OutputEvent | undefined;
 }
 
+/** Where the observed messages of one seed go. */
+export interface ObserverSink {
+  readonly recorder: HistoryRecorder;
+  readonly onEvent?: (e: OutputEvent) => void;
+  readonly accept?: (m: ObservedMessage) => boolean;
+}
+
 export class OutputObserver implements AsyncDisposable {
   private consumer: Consumer | undefined;
   private stopped = false;
   private joined = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private sink: ObserverSink | undefined;
+  /** Messages recorded / skipped since the current sink was attached. */
   count = 0;
   skipped = 0;
 
@@ -30,10 +41,18 @@ export class OutputObserver implements AsyncDisposable {
     private readonly brokers: readonly string[],
     private readonly topics: readonly string[],
     private readonly groupId: string,
-    private readonly recorder: HistoryRecorder,
-    private readonly onEvent: (e: OutputEvent) => void = () => {},
-    private readonly accept: (m: ObservedMessage) => boolean = () => true,
   ) {}
+
+  /** Sends what is read from now on to `sink` (and nothing to the previous one). */
+  attach(sink: ObserverSink): void {
+    this.sink = sink;
+    this.count = 0;
+    this.skipped = 0;
+  }
+
+  detach(): void {
+    this.sink = undefined;
+  }
 
   async start(timeoutMs = 30_000): Promise<void> {
     await this.connect();
@@ -67,6 +86,8 @@ export class OutputObserver implements AsyncDisposable {
       // keeps it from consuming OffsetCommit errors the nemesis injects for the coordinators.
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
+        const sink = this.sink;
+        if (!sink) return;
         const raw = message.value?.toString('utf8') ?? '';
         let event: OutputEvent | undefined;
         try {
@@ -75,23 +96,24 @@ export class OutputObserver implements AsyncDisposable {
         } catch {
           // recorded raw below: a malformed output is itself a finding for the checkers
         }
-        if (!this.accept({ topic, partition, offset: message.offset, event })) {
+        if (sink.accept && !sink.accept({ topic, partition, offset: message.offset, event })) {
           this.skipped++;
           return;
         }
         this.count++;
-        this.recorder.observe(
+        sink.recorder.observe(
           event
             ? { topic, partition, offset: message.offset, event }
             : { topic, partition, offset: message.offset, raw },
         );
-        if (event) this.onEvent(event);
+        if (event) sink.onEvent?.(event);
       },
     });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.sink = undefined;
     clearTimeout(this.restartTimer);
     await this.consumer?.disconnect().catch(() => {});
   }

@@ -28,7 +28,7 @@ import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, type PlannedFault } from '../nemesis/index.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
-import { OutputObserver, type ObservedMessage } from './observer.js';
+import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';
 import { readFinalState } from './final-state.js';
@@ -317,15 +317,8 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         }
       }
     };
-    observer = new OutputObserver(
-      env.kafka.bootstrapServers,
-      outputTopics(t),
-      `lab-observer-${runId}`,
-      recorder,
-      onEvent,
-      accept,
-    );
-    await observer.start();
+    observer = session.observer;
+    observer.attach({ recorder, onEvent, accept });
     publisher = new Publisher(env.kafka.bootstrapServers, recorder);
     await publisher.start();
 
@@ -405,7 +398,9 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     await new Promise((r) => setTimeout(r, 500));
     const workloadMs = performance.now() - tWorkStart;
 
-    await observer.stop();
+    observer.detach();
+    const observed = observer.count;
+    const skipped = observer.skipped;
     await publisher.stop();
     // Each instance's metrics at the end of the seed go to the run folder (cumulative over the session).
     await Promise.all(
@@ -442,7 +437,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       wallMs: Math.round(performance.now() - t0),
       published: plan.publishes.length,
       contents: contentKeys.size,
-      observed: observer.count,
+      observed,
       contentsPerSecond: Math.round((settled.size / settleMs) * 1000),
       timedOut,
       stalled,
@@ -461,7 +456,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
           valid,
           stats,
           sessionLogs: session.logDir,
-          outputsOfOtherSeedsSkipped: observer.skipped,
+          outputsOfOtherSeedsSkipped: skipped,
           replay: opts.replayCommand,
         },
         null,
@@ -486,7 +481,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   } finally {
     abortNemesis?.();
     await nemesisDone?.catch(() => {});
-    await observer?.stop();
+    observer?.detach();
     await publisher?.stop();
     if (closeSession) await session.close();
   }

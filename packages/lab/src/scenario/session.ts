@@ -17,6 +17,7 @@ import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import type { ScenarioDefinition } from './scenario.js';
+import { OutputObserver } from './observer.js';
 
 /** Offsets of each partition of some topics, `topic/partition` → offset. */
 export type OffsetSnapshot = ReadonlyMap<string, bigint>;
@@ -49,6 +50,8 @@ export class SuiteSession {
     readonly instancesStartMs: number,
     /** The coordinators' consumer group. */
     readonly groupId: string,
+    /** Reads the output topics for the whole session; each seed attaches its history. */
+    readonly observer: OutputObserver,
   ) {}
 
   static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
@@ -56,6 +59,7 @@ export class SuiteSession {
     const env = await startEnvironment({ logDir });
     let instances: CoordinatorInstances | undefined;
     let admin: Admin | undefined;
+    let observer: OutputObserver | undefined;
     try {
       o.progress(
         `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
@@ -94,6 +98,8 @@ export class SuiteSession {
         logLevel: logLevel.NOTHING,
       }).admin();
       await admin.connect();
+      observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(o.topics), `lab-observer-${o.groupId}`);
+      await observer.start();
       return new SuiteSession(
         env,
         instances,
@@ -104,8 +110,10 @@ export class SuiteSession {
         env.startupMs,
         instancesStartMs,
         o.groupId,
+        observer,
       );
     } catch (err) {
+      await observer?.stop();
       await admin?.disconnect().catch(() => {});
       await instances?.stop();
       await env.stop();
@@ -163,6 +171,7 @@ export class SuiteSession {
   /** Stops the instances (SIGTERM, their exit codes returned), then the environment. Idempotent. */
   close(): Promise<(number | null)[]> {
     return (this.stopping ??= (async () => {
+      await this.observer.stop();
       await this.admin.disconnect().catch(() => {});
       const codes = await Promise.all(this.instances.all.map((x) => x.stop()));
       await this.env.stop();
