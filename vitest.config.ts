@@ -1,18 +1,38 @@
 import { defineConfig } from 'vitest/config';
 
-// With the scenario suites in the run (LAB_CHAOS_TESTS=1), test files run one at a time: every suite
-// starts its own servers and three coordinators, and two at once on two cores would measure contention.
-const chaos = process.env.LAB_CHAOS_TESTS === '1';
+// Two projects. `unit`: every test file but the scenario suites, files in parallel as usual. `chaos`: the
+// scenario suites (`scenarios/*/src/chaos.test.ts`, active in CI or with LAB_CHAOS_TESTS=1), after the unit
+// project has finished, four files at a time as `npm run chaos` runs them: each suite starts its own servers
+// and three coordinators, and more at once on two cores would measure contention.
+const chaosSuites = 'scenarios/*/src/chaos.test.ts';
 
 export default defineConfig({
   resolve: { conditions: ['chaos-lab-source'] },
   ssr: { resolve: { conditions: ['chaos-lab-source'] } },
   test: {
-    include: ['{apps,packages,scenarios}/*/src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    fileParallelism: !chaos,
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{apps,packages,scenarios}/*/src/**/*.test.ts'],
+          exclude: [chaosSuites],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chaos',
+          include: [chaosSuites],
+          maxWorkers: 4,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -21,7 +21,7 @@ import { InvalidArgumentError, LabError } from './errors.js';
 const usage = `usage:
   lab env up [--instances N]      environment + N coordinator instances (default 3) until Ctrl-C
   lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
-  lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y]
+  lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab reap                        clean up after a lab process that was killed
 `;
@@ -68,13 +68,21 @@ async function mutants(argv: string[]): Promise<number> {
       seeds: { type: 'string', default: '1..3' },
       scenarios: { type: 'string' },
       variants: { type: 'string' },
+      concurrency: { type: 'string', default: '3' },
     },
     strict: true,
   });
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8)
+    throw new InvalidArgumentError('--concurrency', values.concurrency, 'an integer from 1 to 8');
   const names = values.scenarios ? values.scenarios.split(',') : workspaceScenarioNames();
   const scenarios = await Promise.all(names.map(loadScenario));
   const variants = values.variants ? values.variants.split(',') : variantNames();
-  const cells = await runMutantMatrix({ scenarios, variants, seeds: parseSeeds(values.seeds) });
+  const t0 = performance.now();
+  const cells = await runMutantMatrix({ scenarios, variants, seeds: parseSeeds(values.seeds), concurrency });
+  process.stdout.write(
+    `\nmutant matrix: ${cells.length} cells in ${((performance.now() - t0) / 60_000).toFixed(1)} min\n`,
+  );
   process.stdout.write(`\n${formatMutantTable(cells)}\n`);
   const missed = variants.filter((v) => !cells.some((c) => c.variant === v && c.caught));
   if (missed.length > 0) process.stdout.write(`not caught by any scenario: ${missed.join(', ')}\n`);

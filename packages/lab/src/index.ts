@@ -41,6 +41,7 @@ export { readFinalState } from './scenario/final-state.js';
 export {
   runScenario,
   runSuite,
+  ENVIRONMENT_HELD,
   type SuiteOptions,
   type SuiteResult,
   planOf,
@@ -70,3 +71,4 @@ export {
 } from './nemesis/index.js';
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
 export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/mutants.js';
+export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';

@@ -8,7 +8,8 @@ import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefin
 
 const menu: FaultMaker[] = [
   ({ rng, instanceIds }) => ({ kind: 'kill', target: rng.pick(instanceIds) }),
-  ({ rng, instanceIds }) => ({ kind: 'commit-boundary-crash', target: rng.pick(instanceIds), nth: rng.int(3, 15) }),
+  // A low count: the restarted member must still see that many messages of its own before the workload ends.
+  ({ rng, instanceIds }) => ({ kind: 'commit-boundary-crash', target: rng.pick(instanceIds), nth: rng.int(1, 5) }),
   ({ rng, instanceIds }) => ({ kind: 'restart', target: rng.pick(instanceIds) }),
 ];
 

@@ -12,6 +12,7 @@ import { LabTimeoutError, ProviderStartError } from '../errors.js';
 export interface StartedFaultProxy {
   readonly url: string;
   readonly pid: number | undefined;
+  readonly running: boolean;
   stop(): Promise<void>;
 }
 
@@ -59,6 +60,9 @@ export async function startFaultProxyProcess(logFile: string, timeoutMs = 10_000
     url: url!,
     get pid() {
       return proc.pid;
+    },
+    get running() {
+      return proc.running;
     },
     stop: async () => {
       await proc.stop();

@@ -6,7 +6,7 @@
  * committed and before its Kafka offset did, through the coordinator's
  * `after-commit-before-offset` fail-point.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -102,6 +102,8 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
     // Not restart(): that waits for readiness, and the crash may well come first (its first messages can be
     // processed before /readyz answers).
     await x.stop();
+    // The log is the instance's for the whole session: only what this life writes counts as evidence.
+    const logFrom = statSync(x.logFile, { throwIfNoEntry: false })?.size ?? 0;
     await x.start({ COORDINATOR_FAILPOINTS: `after-commit-before-offset=${spec.nth}` });
     const exited = x.exited();
     return {
@@ -112,8 +114,7 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
           exited,
           new Promise<undefined>((r) => setTimeout(() => r(undefined), COMMIT_CRASH_GRACE_MS)),
         ]);
-        const log = readFileSync(x.logFile, 'utf8');
-        const reached = log.includes('fail-point reached');
+        const reached = readFileSync(x.logFile).subarray(logFrom).toString('utf8').includes('fail-point reached');
         // Back to a clean life either way: a fail-point never reached (no traffic) is reported, not hidden.
         if (x.running) await x.stop();
         await x.start();

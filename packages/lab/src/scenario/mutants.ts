@@ -6,7 +6,7 @@
  * seed, and how long the catching run took from start to verdict.
  */
 import Table from 'cli-table3';
-import { runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
+import { ENVIRONMENT_HELD, runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
 import { coordinatorEntry } from './main.js';
 
 export interface MutantCell {
@@ -25,18 +25,26 @@ export async function runMutantMatrix(opts: {
   scenarios: readonly ScenarioDefinition[];
   variants: readonly string[];
   seeds: readonly number[];
+  /** Cells run at once, each on its own session. Default 1. */
+  concurrency?: number;
   progress?: (line: string) => void;
 }): Promise<MutantCell[]> {
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const entry = coordinatorEntry(opts.variants[0]);
-  const cells: MutantCell[] = [];
-  for (const variant of opts.variants) {
-    for (const def of opts.scenarios) {
+  const todo = opts.variants.flatMap((variant) => opts.scenarios.map((def) => ({ variant, def })));
+  const cells: MutantCell[] = new Array<MutantCell>(todo.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < todo.length; i = next++) {
+      const { variant, def } = todo[i]!;
       // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
       // effect says something about the run, not about the variant, so it alone is no catch.
       const failedCheckers = (r: RunResult) =>
-        r.verdicts.filter((v) => v.valid !== true && v.checker !== 'faults-took-effect').map((v) => v.checker);
-      const caught = (r: RunResult) => failedCheckers(r).length > 0 || r.stats.stalled;
+        r.verdicts
+          .filter((v) => v.valid !== true && v.checker !== 'faults-took-effect' && v.checker !== ENVIRONMENT_HELD)
+          .map((v) => v.checker);
+      const brokeEnvironment = (r: RunResult) => r.verdicts.some((v) => v.checker === ENVIRONMENT_HELD);
+      const caught = (r: RunResult) => !brokeEnvironment(r) && (failedCheckers(r).length > 0 || r.stats.stalled);
       let cell: MutantCell = { variant, scenario: def.name, caught: false };
       const suite = await runSuite(def, {
         seeds: opts.seeds,
@@ -67,9 +75,10 @@ export async function runMutantMatrix(opts: {
       progress(
         `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s)` : 'missed'}`,
       );
-      cells.push(cell);
+      cells[i] = cell;
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, lane));
   return cells;
 }
 

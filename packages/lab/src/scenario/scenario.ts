@@ -145,6 +145,13 @@ export function planOf(def: ScenarioDefinition, seed: number) {
 
 const TOPIC_PREFIX = 'lab.';
 
+/**
+ * The verdict row added when the test bed itself broke during a seed (a
+ * server died on its own). It fails the seed, and is never counted as a
+ * finding about the coordinator (the mutant matrix ignores it).
+ */
+export const ENVIRONMENT_HELD = 'environment-held';
+
 /** Faults draw from the seed xor this, so the workload's stream is untouched by them. */
 const FAULT_STREAM = 0x5eed_fa17;
 const PACE_TICK_MS = 100;
@@ -413,6 +420,33 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     );
     const final = await readFinalState(env.endpoints.postgresUrl, env.endpoints.redisUrl, 'bc:', idPrefix);
     const verdicts = runCheckers({ history: recorder.entries, final });
+    // A test bed that broke under the run voids the verdicts: said as such, never as a finding about the system.
+    const broken = session.environmentProblems();
+    // Acknowledged publishes that the broker does not hold were lost by the broker, not by the coordinator.
+    const inputEnds = await session.endOffsets(inputTopics(t)).catch(() => undefined);
+    if (inputEnds && (await session.inputLog.caughtUp(inputEnds))) {
+      const lost = session.inputLog.missing(recorder.entries, inputStart);
+      if (lost.length > 0) {
+        const first = lost[0]!;
+        broken.push(
+          `the broker lost ${lost.length} acknowledged publish(es): #${first.index} to ${first.topic} (key ${first.key ?? '-'}) was acknowledged, but its topic does not hold it`,
+        );
+      }
+    } else {
+      broken.push('the input topics could not be read back to their end, so no acknowledged publish could be verified');
+    }
+    if (broken.length > 0) {
+      const errors = broken.map((message) => ({ message }));
+      verdicts.push({
+        checker: ENVIRONMENT_HELD,
+        valid: false,
+        errorCount: errors.length,
+        firstError: errors[0]!,
+        errors,
+        stats: {},
+      });
+      progress(`lab: the environment broke during the run; its verdicts say nothing about the coordinator`);
+    }
     const progressOfGroup = await session
       .groupProgress(inputTopics(t))
       .catch((e: Error) => ({ unavailable: e.message }));

@@ -12,12 +12,17 @@
  * a broken system under test never contaminates another seed's verdict.
  */
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';
+import { InputLog } from './input-log.js';
+
+/** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
+export const GROUP_COORDINATOR_BROKER = 1;
 
 /** Offsets of each partition of some topics, `topic/partition` → offset. */
 export type OffsetSnapshot = ReadonlyMap<string, bigint>;
@@ -52,6 +57,8 @@ export class SuiteSession {
     readonly groupId: string,
     /** Reads the output topics for the whole session; each seed attaches its history. */
     readonly observer: OutputObserver,
+    /** Reads the input topics for the whole session: what the broker really stored. */
+    readonly inputLog: InputLog,
   ) {}
 
   static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
@@ -60,12 +67,18 @@ export class SuiteSession {
     let instances: CoordinatorInstances | undefined;
     let admin: Admin | undefined;
     let observer: OutputObserver | undefined;
+    let inputLog: InputLog | undefined;
     try {
       o.progress(
         `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
       );
       for (const topic of inputTopics(o.topics)) await env.kafka.createTopic(topic, o.partitions);
       for (const topic of outputTopics(o.topics)) await env.kafka.createTopic(topic, 3);
+      // The groups' coordinator is pinned to the first broker, so a suite knows which broker a
+      // broker-down fault may take without taking the group coordinator (see kafka-faults).
+      await env.kafka.setCoordinator('group', o.groupId, GROUP_COORDINATOR_BROKER);
+      await env.kafka.setCoordinator('group', `lab-observer-${o.groupId}`, GROUP_COORDINATOR_BROKER);
+      await env.kafka.setCoordinator('group', `lab-input-log-${o.groupId}`, GROUP_COORDINATOR_BROKER);
       // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
       const tInstances = performance.now();
       const ids = Array.from({ length: def.instances ?? 3 }, (_, i) => `coordinator-${i + 1}`);
@@ -99,7 +112,8 @@ export class SuiteSession {
       }).admin();
       await admin.connect();
       observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(o.topics), `lab-observer-${o.groupId}`);
-      await observer.start();
+      inputLog = new InputLog(env.kafka.bootstrapServers, inputTopics(o.topics), `lab-input-log-${o.groupId}`);
+      await Promise.all([observer.start(), inputLog.start()]);
       return new SuiteSession(
         env,
         instances,
@@ -111,8 +125,10 @@ export class SuiteSession {
         instancesStartMs,
         o.groupId,
         observer,
+        inputLog,
       );
     } catch (err) {
+      await inputLog?.stop();
       await observer?.stop();
       await admin?.disconnect().catch(() => {});
       await instances?.stop();
@@ -168,14 +184,42 @@ export class SuiteSession {
     );
   }
 
+  /**
+   * What went wrong with the environment itself during a seed: a server the
+   * lab did not stop on purpose that is no longer running. Faults restart
+   * what they stop, so anything down now died on its own — a finding about
+   * the test bed, not about the coordinator.
+   */
+  environmentProblems(): string[] {
+    const problems: string[] = [];
+    if (!this.env.kafka.running) {
+      const why = lastLine(this.env.kafka.logFile);
+      problems.push(`the Kafka mock cluster process died${why ? `: ${why}` : ''} (log: ${this.env.kafka.logFile})`);
+    }
+    if (!this.env.faultProxy.running) problems.push('the fault proxy process died');
+    return problems;
+  }
+
   /** Stops the instances (SIGTERM, their exit codes returned), then the environment. Idempotent. */
   close(): Promise<(number | null)[]> {
     return (this.stopping ??= (async () => {
       await this.observer.stop();
+      await this.inputLog.stop();
       await this.admin.disconnect().catch(() => {});
       const codes = await Promise.all(this.instances.all.map((x) => x.stop()));
       await this.env.stop();
       return codes;
     })());
+  }
+}
+
+function lastLine(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .at(-1);
+  } catch {
+    return undefined;
   }
 }
