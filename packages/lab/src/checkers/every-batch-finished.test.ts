@@ -8,13 +8,20 @@ describe('every-batch-finished', () => {
     lab.register('b-5', ['e-50'], { outcome: 'info', delivered: false });
     const v = everyBatchFinished(lab.input);
     expect(v).toMatchObject({ checker: 'every-batch-finished', valid: true, errorCount: 0 });
-    expect(v.stats).toEqual({ batchesToFinish: 2, finished: 2, unfinished: 0, infoRegistrationsIgnored: 1 });
+    expect(v.stats).toEqual({
+      batchesToFinish: 2,
+      finished: 2,
+      unfinished: 0,
+      notClosable: 0,
+      infoRegistrationsIgnored: 1,
+    });
   });
 
-  it('finds a batch that hung open', () => {
+  it('finds a batch that hung open although every one of its contents was delivered', () => {
     const lab = correctRun();
     lab.register('b-3', ['e-7', 'e-8']);
     lab.content('b-3', 't-7');
+    lab.publish(input.content('b-3', 't-8', 't-8.txt')); // acknowledged, never handled
     const v = checkEveryBatchFinished(lab.input);
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(1);
@@ -35,6 +42,7 @@ describe('every-batch-finished', () => {
   it('finds a registration (ok) that never reached Postgres', () => {
     const lab = correctRun();
     lab.publish(input.registered('b-3', ['e-7']));
+    lab.publish(input.content('b-3', 't-7', 't-7.txt'));
     const v = checkEveryBatchFinished(lab.input);
     expect(v.errorCount).toBe(1);
     expect(v.firstError?.message).toBe(
@@ -42,9 +50,20 @@ describe('every-batch-finished', () => {
     );
   });
 
+  it('does not ask a batch to finish when too few of its inputs were definitely delivered and it has no deadline', () => {
+    const lab = correctRun();
+    lab.register('b-3', ['e-7', 'e-8']);
+    lab.content('b-3', 't-7');
+    lab.content('b-3', 't-8', { outcome: 'info', delivered: false }); // e.g. acknowledged, then lost by the broker
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.valid).toBe(true);
+    expect(v.stats).toMatchObject({ notClosable: 1, unfinished: 0 });
+  });
+
   it('holds an indeterminate registration that was processed to the same rule', () => {
     const lab = correctRun();
     lab.register('b-6', ['e-60'], { outcome: 'info' });
+    lab.publish(input.content('b-6', 't-60', 't-60.txt'));
     lab.observe(ev.slotAssigned('b-6', 'e-60', 't-60'));
     const v = checkEveryBatchFinished(lab.input);
     expect(v.errorCount).toBe(1);

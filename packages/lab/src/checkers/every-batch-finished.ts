@@ -8,8 +8,13 @@
  * announced closed (a `batch.ready` or `batch.timed_out` event) and have a
  * Postgres status other than `open`.
  *
- * This assumes the workload makes every batch closable: it either provides
- * all contents or sets a deadline that has passed before the final read.
+ * Only a closable batch must finish: one with a deadline (which the workload
+ * lets pass before the final read), or one whose definitely delivered
+ * (`ok`) distinct contents and validation failures are enough to fill its
+ * slots. A batch left short because some of its inputs were indeterminate
+ * (`info`: a publish that failed, or one the broker acknowledged and lost)
+ * cannot be asked to finish. A batch that shows any sign of having closed
+ * (announced, or not open in Postgres) must show both.
  */
 import { EventType } from '@chaos-lab/contracts';
 import { publishedEvents } from '../history/history.js';
@@ -32,17 +37,42 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
 
   const ok = new Set<string>();
   const maybe = new Set<string>();
+  const closable = new Set<string>();
+  const slotsOf = new Map<string, number>();
+  const delivered = new Map<string, Set<string>>();
   for (const p of publishedEvents(history)) {
-    if (p.poison || p.event?.event_type !== EventType.BatchRegistered) continue;
-    const b = p.event.data.batch_id;
-    if (p.outcome === 'ok') ok.add(b);
-    else if (p.outcome === 'info') maybe.add(b);
+    if (p.poison || p.event === undefined) continue;
+    const e = p.event;
+    if (e.event_type === EventType.BatchRegistered) {
+      const b = e.data.batch_id;
+      if (p.outcome === 'ok') ok.add(b);
+      else if (p.outcome === 'info') maybe.add(b);
+      slotsOf.set(b, e.data.essay_ids.length);
+      if (e.data.deadline !== undefined) closable.add(b);
+    } else if (p.outcome === 'ok') {
+      const input =
+        e.event_type === EventType.ContentProvisioned
+          ? `content:${e.data.text_storage_id}`
+          : `failure:${e.data.original_file_name}`;
+      const set = delivered.get(e.data.batch_id) ?? new Set<string>();
+      delivered.set(e.data.batch_id, set.add(input));
+    }
   }
+  for (const [b, slots] of slotsOf) if ((delivered.get(b)?.size ?? 0) >= slots) closable.add(b);
+  // A batch that left a trace of closing (announced, or not open in Postgres) must have closed on both sides,
+  // whatever was delivered to it.
+  for (const b of slotsOf.keys()) {
+    const row = pg.batches.get(b);
+    if (closedByEvent.has(b) || (row !== undefined && row.status !== 'open')) closable.add(b);
+  }
+  const excused = [...ok].filter((b) => !closable.has(b));
   const mustFinish = sortedUnique([
-    ...ok,
+    ...[...ok].filter((b) => closable.has(b)),
     // An indeterminate registration that left a trace was delivered after all.
     ...[...maybe].filter(
-      (b) => pg.batches.has(b) || closedByEvent.has(b) || out.slotAssigned.some((x) => x.event.data.batch_id === b),
+      (b) =>
+        closable.has(b) &&
+        (pg.batches.has(b) || closedByEvent.has(b) || out.slotAssigned.some((x) => x.event.data.batch_id === b)),
     ),
   ]);
 
@@ -73,6 +103,7 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
   v.stat('batchesToFinish', mustFinish.length);
   v.stat('finished', finished);
   v.stat('unfinished', mustFinish.length - finished);
+  v.stat('notClosable', excused.length);
   v.stat('infoRegistrationsIgnored', [...maybe].filter((b) => !mustFinish.includes(b)).length);
   return v.build();
 }

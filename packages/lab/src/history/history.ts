@@ -438,3 +438,19 @@ export function messageValue(p: Pick<PublishedEvent, 'raw' | 'event'>): string {
 export function observedEvents(history: readonly HistoryEntry[]): (Observed & { event: OutputEvent })[] {
   return history.filter((e): e is Observed & { event: OutputEvent } => e.type === 'observe' && e.event !== undefined);
 }
+
+/**
+ * The history as the system under test could have seen it: publishes the
+ * broker acknowledged but does not hold in its topic become `info` (did not
+ * happen, as far as anyone downstream can tell), with `reason` as their error.
+ * A new array; the entries not concerned are shared.
+ */
+export function withUnstoredPublishes(
+  history: readonly HistoryEntry[],
+  indices: ReadonlySet<number>,
+  reason: string,
+): HistoryEntry[] {
+  return history.map((e) =>
+    e.type === 'ok' && e.f === 'publish' && indices.has(e.index) ? { ...e, type: 'info', error: reason } : e,
+  );
+}
