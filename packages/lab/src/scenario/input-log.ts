@@ -11,64 +11,32 @@
  * produced to a partition while its leadership moved was acknowledged and
  * never stored.
  */
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { messageValue, publishedEvents, type HistoryEntry } from '../history/history.js';
 import type { OffsetSnapshot } from './session.js';
+import { TopicReader, type ReadMessage } from './topic-reader.js';
 
 export class InputLog implements AsyncDisposable {
-  private consumer: Consumer | undefined;
-  private joined = false;
-  private stopped = false;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly reader: TopicReader;
   /** Per `topic/partition`: offset → message value. */
   private readonly logs = new Map<string, Map<bigint, string>>();
   /** Per `topic/partition`: the next offset not yet read. */
   private readonly positions = new Map<string, bigint>();
 
-  constructor(
-    private readonly brokers: readonly string[],
-    private readonly topics: readonly string[],
-    private readonly groupId: string,
-  ) {}
-
-  async start(timeoutMs = 30_000): Promise<void> {
-    await this.connect();
-    const deadline = Date.now() + timeoutMs;
-    while (!this.joined) {
-      if (Date.now() > deadline) throw new Error(`input log reader did not join its group within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  constructor(brokers: readonly string[], topics: readonly string[], groupId: string) {
+    this.reader = new TopicReader(brokers, topics, groupId, 'lab-input-log', (m) => this.read(m));
   }
 
-  private async connect(): Promise<void> {
-    const kafka = new Kafka({ clientId: 'lab-input-log', brokers: [...this.brokers], logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (e.payload.restart || this.stopped) return;
-      clearTimeout(this.restartTimer);
-      this.restartTimer = setTimeout(() => {
-        void consumer
-          .disconnect()
-          .catch(() => {})
-          .then(() => (this.stopped ? undefined : this.connect()));
-      }, 200);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
-    await consumer.run({
-      // Never commits: it cannot absorb OffsetCommit errors the nemesis injects for the coordinators.
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        const k = `${topic}/${partition}`;
-        const offset = BigInt(message.offset);
-        let log = this.logs.get(k);
-        if (!log) this.logs.set(k, (log = new Map()));
-        log.set(offset, message.value?.toString('utf8') ?? '');
-        if (offset + 1n > (this.positions.get(k) ?? 0n)) this.positions.set(k, offset + 1n);
-      },
-    });
+  start(timeoutMs = 30_000): Promise<void> {
+    return this.reader.start(timeoutMs);
+  }
+
+  private read({ topic, partition, message }: ReadMessage): void {
+    const k = `${topic}/${partition}`;
+    const offset = BigInt(message.offset);
+    let log = this.logs.get(k);
+    if (!log) this.logs.set(k, (log = new Map()));
+    log.set(offset, message.value?.toString('utf8') ?? '');
+    if (offset + 1n > (this.positions.get(k) ?? 0n)) this.positions.set(k, offset + 1n);
   }
 
   /** Waits until every partition has been read up to `ends`; false if that did not happen in time. */
@@ -109,9 +77,7 @@ export class InputLog implements AsyncDisposable {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
-    await this.consumer?.disconnect().catch(() => {});
+    await this.reader.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
