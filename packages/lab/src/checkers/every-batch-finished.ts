@@ -17,7 +17,7 @@
  * (announced, or not open in Postgres) must show both.
  */
 import { EventType } from '@chaos-lab/contracts';
-import { publishedEvents } from '../history/history.js';
+import { publishedEvents, type HistoryEntry } from '../history/history.js';
 import { digestOutputs, digestPostgres, list, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
@@ -37,31 +37,15 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
 
   const ok = new Set<string>();
   const maybe = new Set<string>();
-  const closable = new Set<string>();
-  const slotsOf = new Map<string, number>();
-  const delivered = new Map<string, Set<string>>();
   for (const p of publishedEvents(history)) {
-    if (p.poison || p.event === undefined) continue;
-    const e = p.event;
-    if (e.event_type === EventType.BatchRegistered) {
-      const b = e.data.batch_id;
-      if (p.outcome === 'ok') ok.add(b);
-      else if (p.outcome === 'info') maybe.add(b);
-      slotsOf.set(b, e.data.essay_ids.length);
-      if (e.data.deadline !== undefined) closable.add(b);
-    } else if (p.outcome === 'ok') {
-      const input =
-        e.event_type === EventType.ContentProvisioned
-          ? `content:${e.data.text_storage_id}`
-          : `failure:${e.data.original_file_name}`;
-      const set = delivered.get(e.data.batch_id) ?? new Set<string>();
-      delivered.set(e.data.batch_id, set.add(input));
-    }
+    if (p.poison || p.event?.event_type !== EventType.BatchRegistered) continue;
+    if (p.outcome === 'ok') ok.add(p.event.data.batch_id);
+    else if (p.outcome === 'info') maybe.add(p.event.data.batch_id);
   }
-  for (const [b, slots] of slotsOf) if ((delivered.get(b)?.size ?? 0) >= slots) closable.add(b);
+  const closable = closableBatches(history);
   // A batch that left a trace of closing (announced, or not open in Postgres) must have closed on both sides,
   // whatever was delivered to it.
-  for (const b of slotsOf.keys()) {
+  for (const b of [...ok, ...maybe]) {
     const row = pg.batches.get(b);
     if (closedByEvent.has(b) || (row !== undefined && row.status !== 'open')) closable.add(b);
   }
@@ -109,3 +93,31 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
 }
 
 export const everyBatchFinished = defineChecker(EVERY_BATCH_FINISHED, checkEveryBatchFinished);
+
+/**
+ * The batches the inputs of a history can close: registered with a deadline,
+ * or given enough definitely delivered (`ok`) distinct contents and
+ * validation failures to fill every slot. The runner waits for these only.
+ */
+export function closableBatches(history: readonly HistoryEntry[]): Set<string> {
+  const closable = new Set<string>();
+  const slotsOf = new Map<string, number>();
+  const delivered = new Map<string, Set<string>>();
+  for (const p of publishedEvents(history)) {
+    if (p.poison || p.event === undefined) continue;
+    const e = p.event;
+    if (e.event_type === EventType.BatchRegistered) {
+      slotsOf.set(e.data.batch_id, e.data.essay_ids.length);
+      if (e.data.deadline !== undefined) closable.add(e.data.batch_id);
+    } else if (p.outcome === 'ok') {
+      const input =
+        e.event_type === EventType.ContentProvisioned
+          ? `content:${e.data.text_storage_id}`
+          : `failure:${e.data.original_file_name}`;
+      const set = delivered.get(e.data.batch_id) ?? new Set<string>();
+      delivered.set(e.data.batch_id, set.add(input));
+    }
+  }
+  for (const [b, slots] of slotsOf) if ((delivered.get(b)?.size ?? 0) >= slots) closable.add(b);
+  return closable;
+}

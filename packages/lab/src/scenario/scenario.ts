@@ -19,15 +19,15 @@ import {
   inputTopics,
   outputTopics,
   topics as topicNames,
-  type InputEvent,
   type OutputEvent,
   type Topics,
 } from '@chaos-lab/contracts';
-import { HistoryRecorder, withUnstoredPublishes, type HistoryEntry } from '../history/history.js';
+import { HistoryRecorder, publishedEvents, withUnstoredPublishes, type HistoryEntry } from '../history/history.js';
 import { SeededRandom } from '../schedule/random.js';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, type PlannedFault } from '../nemesis/index.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
+import { closableBatches } from '../checkers/every-batch-finished.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
@@ -379,43 +379,32 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     const stallMs = def.stallTimeoutMs ?? 30_000;
     let lastCount = -1;
     let lastChange = performance.now();
-    // An input the broker acknowledged but never stored will not be handled by anyone: once progress pauses,
-    // ask the input log, and stop waiting for what only such inputs would have produced.
-    const copies = new Map<string, number>();
-    for (const p of plan.publishes) {
-      const k = expectationKey(p.event);
-      if (k) copies.set(k, (copies.get(k) ?? 0) + 1);
-    }
-    let lostSeen = 0;
+    // Once progress pauses, wait only for what the inputs can still produce: a publish that failed (`info`), or
+    // that the broker acknowledged but never stored, will be handled by no one, and a batch short of definitely
+    // delivered inputs and without a deadline cannot close — the checkers ask no more (every-batch-finished).
     let lastAudit = 0;
-    const forgetLost = async () => {
+    const reexpect = async () => {
       const ends = await session.endOffsets(inputTopics(t)).catch(() => undefined);
       if (!ends || !(await session.inputLog.caughtUp(ends, 2000))) return;
       const lost = session.inputLog.missing(recorder.entries, inputStart);
-      if (lost.length === lostSeen) return;
-      lostSeen = lost.length;
-      const invokes = new Map(recorder.entries.flatMap((e) => (e.type === 'invoke' ? [[e.index, e] as const] : [])));
-      const lostCopies = new Map<string, number>();
-      for (const l of lost) {
-        const k = expectationKey(invokes.get(l.index)?.event);
-        if (k) lostCopies.set(k, (lostCopies.get(k) ?? 0) + 1);
+      const seen = withUnstoredPublishes(recorder.entries, new Set(lost.map((l) => l.index)), 'lost by the broker');
+      const closable = closableBatches(seen);
+      const okRegistered = new Set<string>();
+      const okContents = new Set<string>();
+      for (const p of publishedEvents(seen, { outcomes: ['ok'] })) {
+        if (p.event?.event_type === EventType.BatchRegistered) okRegistered.add(p.event.data.batch_id);
+        if (p.event?.event_type === EventType.ContentProvisioned)
+          okContents.add(`${p.event.data.batch_id}/${p.event.data.text_storage_id}`);
       }
-      for (const [k, n] of lostCopies) {
-        if (n < (copies.get(k) ?? 0)) continue; // another copy is in the topic
-        if (k.startsWith('batch:')) {
-          const batchId = k.slice('batch:'.length);
-          registered.delete(batchId);
-          for (const c of contentKeys) if (c.startsWith(`${batchId}/`)) contentKeys.delete(c);
-        } else {
-          // Its batch cannot fill up any more: only a deadline would close it, and the checker knows that too.
-          const content = k.slice('content:'.length);
-          contentKeys.delete(content);
-          registered.delete(content.slice(0, content.lastIndexOf('/')));
-        }
-      }
-      progress(
-        `lab: ${lost.length} acknowledged publish(es) are not in their topic (lost by the broker); not waiting for them`,
-      );
+      const before = registered.size + contentKeys.size;
+      for (const b of registered) if (!closable.has(b) || !okRegistered.has(b)) registered.delete(b);
+      for (const k of contentKeys)
+        if (!okContents.has(k) || !okRegistered.has(k.slice(0, k.lastIndexOf('/')))) contentKeys.delete(k);
+      const dropped = before - registered.size - contentKeys.size;
+      if (dropped > 0)
+        progress(
+          `lab: not waiting for ${dropped} batch(es)/content(s) their inputs cannot produce (${lost.length} acknowledged publish(es) lost by the broker)`,
+        );
     };
     const done = () => [...registered].every((b) => finished.has(b)) && [...contentKeys].every((k) => settled.has(k));
     while (!done()) {
@@ -426,7 +415,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       }
       if (performance.now() - lastChange > 3000 && performance.now() - lastAudit > 3000) {
         lastAudit = performance.now();
-        await forgetLost();
+        await reexpect();
         continue;
       }
       if (performance.now() > deadline || performance.now() - lastChange > stallMs) {
@@ -574,14 +563,6 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     await publisher?.stop();
     if (closeSession) await session.close();
   }
-}
-
-/** What a publish is waited for as: its batch's completion, or its content's settlement. */
-function expectationKey(event: InputEvent | undefined): string | undefined {
-  if (event?.event_type === EventType.BatchRegistered) return `batch:${event.data.batch_id}`;
-  if (event?.event_type === EventType.ContentProvisioned)
-    return `content:${event.data.batch_id}/${event.data.text_storage_id}`;
-  return undefined;
 }
 
 /**
