@@ -96,6 +96,9 @@ export class InputConsumer {
     return this.connected;
   }
 
+  /** Consecutive crashes without a successful join in between (the restart backoff grows with it). */
+  private crashStreak = 0;
+
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
@@ -112,12 +115,23 @@ export class InputConsumer {
       this.metrics.assignedPartitions.set(0);
       if (restart || this.stopping) return;
       this.metrics.consumerRestarts.inc({ reason: error.name || 'error' });
-      this.log.warn({ err: error.message }, 'consumer crashed and kafkajs will not restart it; recreating it');
-      // Jitter: members that crashed together must not rejoin together, or they race again.
-      this.scheduleRestart(consumer, 200 + Math.floor(Math.random() * 600));
+      this.crashStreak++;
+      // Jitter: members that crashed together must not rejoin together, or they race again. Backoff: a member
+      // whose rejoin keeps crashing (it lands in the rebalance its own leave started) waits for the group to
+      // settle before trying again, up to a session timeout.
+      const delayMs = Math.min(
+        (200 + Math.floor(Math.random() * 600)) * 2 ** Math.min(this.crashStreak - 1, 5),
+        this.opts.sessionTimeoutMs,
+      );
+      this.log.warn(
+        { err: error.message, streak: this.crashStreak, delayMs },
+        'consumer crashed and kafkajs will not restart it; recreating it',
+      );
+      this.scheduleRestart(consumer, delayMs);
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.connected = true;
+      this.crashStreak = 0;
       this.metrics.groupJoinedAt.set(Date.now() / 1000);
       this.metrics.assignedPartitions.set(
         Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0),
