@@ -42,12 +42,21 @@ export class ManagedProcess implements AsyncDisposable {
   private exitInfo: ExitInfo | undefined;
   private readonly unregister: () => void;
   private readonly stopTimeoutMs: number;
+  private logFailed = false;
+  /** Resolves when the child's stdio streams have closed (after 'exit', possibly later). */
+  private readonly stdioClosed: Promise<void>;
 
   private constructor(opts: ManagedProcessOptions) {
     this.name = opts.name;
     this.logFile = opts.logFile;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
     this.log = createWriteStream(opts.logFile, { flags: 'a' });
+    // A log that cannot be written must not take the lab down with an unhandled 'error'.
+    this.log.on('error', (err) => {
+      if (this.logFailed) return;
+      this.logFailed = true;
+      process.stderr.write(`lab: ${opts.name}: cannot write its log ${opts.logFile}: ${err.message}\n`);
+    });
     const spawnOpts: SpawnOptions = {
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,12 +77,13 @@ export class ManagedProcess implements AsyncDisposable {
       const onLine = opts.onStdoutLine;
       const rl = createInterface({ input: this.child.stdout });
       rl.on('line', (line) => {
-        this.log.write(line + '\n');
+        if (!this.log.writableEnded) this.log.write(line + '\n');
         onLine(line);
       });
     } else {
       this.child.stdout?.pipe(this.log, { end: false });
     }
+    this.stdioClosed = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
     this.exited = new Promise<ExitInfo>((resolve) => {
       const done = (info: ExitInfo) => {
         if (this.exitInfo) return;
@@ -97,7 +107,7 @@ export class ManagedProcess implements AsyncDisposable {
       p.child.once('spawn', () => resolve());
       p.child.once('error', (err) => {
         const e = new ProviderStartError(opts.name, `could not spawn ${opts.command}: ${String(err)}`, { cause: err });
-        p.log.end(() => reject(e));
+        void p.closeLog().then(() => reject(e));
       });
     });
     return p;
@@ -161,8 +171,23 @@ export class ManagedProcess implements AsyncDisposable {
       }
     }
     const info = await this.exited;
-    await new Promise<void>((r) => this.log.end(r));
+    await this.closeLog();
     return info;
+  }
+
+  /**
+   * Ends the log once the child's output has drained: 'exit' can come before the last of its stdout and stderr,
+   * and a write after the end would be lost (or, unhandled, fatal). A grandchild that inherited the pipes can
+   * hold them open for ever, so the wait is bounded; whatever comes later is dropped.
+   */
+  private async closeLog(): Promise<void> {
+    if (this.log.writableEnded) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.stdioClosed, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    this.child.stdout?.unpipe(this.log);
+    this.child.stderr?.unpipe(this.log);
+    if (!this.log.writableEnded) await new Promise<void>((r) => this.log.end(r));
   }
 
   /** Waits until `predicate` resolves true, polling, or the process exits, or the timeout passes. */
