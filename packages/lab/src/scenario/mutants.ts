@@ -16,7 +16,7 @@ export interface MutantCell {
   readonly seed?: number;
   /** Checkers that failed in the catching run. */
   readonly checkers?: string[];
-  /** Start of the catching run to its verdict. */
+  /** Start of the suite (its first seed) to the catching seed's verdict. */
   readonly detectionMs?: number;
   readonly runId?: string;
 }
@@ -68,7 +68,8 @@ export async function runMutantMatrix(opts: {
           caught: true,
           seed: r.stats.seed,
           checkers: r.stats.stalled ? ['stalled', ...failedCheckers(r)] : failedCheckers(r),
-          detectionMs: r.stats.wallMs,
+          // From the start of the suite to the catching verdict: the seeds before it count too.
+          detectionMs: suite!.results.slice(0, suite!.results.indexOf(r) + 1).reduce((ms, x) => ms + x.stats.wallMs, 0),
           runId: r.runId,
         };
       }
