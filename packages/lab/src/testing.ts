@@ -5,9 +5,6 @@
  * so it is a separate entry point that only test files load.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { planOf, runSuite, type ScenarioDefinition, type SuiteResult } from './scenario/scenario.js';
 import { chaosTestsEnabled, coordinatorEntry, parseSeeds } from './scenario/main.js';
 
@@ -25,7 +22,9 @@ export function describePlanDeterminism(scenario: ScenarioDefinition): void {
 
 /**
  * The suite itself, seeds `LAB_SEEDS` (default 1..3) on one shared session as
- * `npm run chaos` runs them, one test per seed, when `LAB_CHAOS_TESTS=1`.
+ * `npm run chaos` runs them, one test per seed, when {@link chaosTestsEnabled}
+ * (in CI, or with `LAB_CHAOS_TESTS=1`). Run folders go where `npm run chaos`
+ * puts them (`LAB_RUNS_DIR`, else `runs/`), to be read after a failure.
  */
 export function describeChaosSuite(scenario: ScenarioDefinition): void {
   describe.runIf(chaosTestsEnabled())(`chaos: ${scenario.name}`, () => {
@@ -33,12 +32,10 @@ export function describeChaosSuite(scenario: ScenarioDefinition): void {
     const lines = new Map<number, string[]>();
     let suite: Promise<SuiteResult>;
     beforeAll(() => {
-      const runsDir = process.env.LAB_RUNS_DIR ?? mkdtempSync(join(tmpdir(), `chaos-${scenario.name}-`));
       let current: string[] = [];
       suite = runSuite(scenario, {
         seeds,
         coordinatorEntry: coordinatorEntry(),
-        runsDir,
         out: (l) => current.push(l),
         progress: () => {},
         onResult: (r) => {

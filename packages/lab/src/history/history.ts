@@ -361,7 +361,7 @@ export class HistoryRecorder {
 
   /** One JSON object per line, newline-terminated; `readHistory` reads it back. */
   toJSONL(): string {
-    return this.log.map((e) => JSON.stringify(e) + '\n').join('');
+    return historyToJSONL(this.log);
   }
 }
 
@@ -453,4 +453,9 @@ export function withUnstoredPublishes(
   return history.map((e) =>
     e.type === 'ok' && e.f === 'publish' && indices.has(e.index) ? { ...e, type: 'info', error: reason } : e,
   );
+}
+
+/** A history as JSONL, one entry per line (what {@link parseHistory} reads back). */
+export function historyToJSONL(history: readonly HistoryEntry[]): string {
+  return history.map((e) => JSON.stringify(e) + '\n').join('');
 }

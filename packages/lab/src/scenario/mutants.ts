@@ -31,20 +31,20 @@ export async function runMutantMatrix(opts: {
 }): Promise<MutantCell[]> {
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const entry = coordinatorEntry(opts.variants[0]);
+  // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
+  // effect says something about the run, not about the variant, so it alone is no catch.
+  const failedCheckers = (r: RunResult) =>
+    r.verdicts
+      .filter((v) => v.valid !== true && v.checker !== 'faults-took-effect' && v.checker !== ENVIRONMENT_HELD)
+      .map((v) => v.checker);
+  const brokeEnvironment = (r: RunResult) => r.verdicts.some((v) => v.checker === ENVIRONMENT_HELD);
+  const caught = (r: RunResult) => !brokeEnvironment(r) && (failedCheckers(r).length > 0 || r.stats.stalled);
   const todo = opts.variants.flatMap((variant) => opts.scenarios.map((def) => ({ variant, def })));
   const cells: MutantCell[] = new Array<MutantCell>(todo.length);
   let next = 0;
   const lane = async () => {
     for (let i = next++; i < todo.length; i = next++) {
       const { variant, def } = todo[i]!;
-      // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
-      // effect says something about the run, not about the variant, so it alone is no catch.
-      const failedCheckers = (r: RunResult) =>
-        r.verdicts
-          .filter((v) => v.valid !== true && v.checker !== 'faults-took-effect' && v.checker !== ENVIRONMENT_HELD)
-          .map((v) => v.checker);
-      const brokeEnvironment = (r: RunResult) => r.verdicts.some((v) => v.checker === ENVIRONMENT_HELD);
-      const caught = (r: RunResult) => !brokeEnvironment(r) && (failedCheckers(r).length > 0 || r.stats.stalled);
       let cell: MutantCell = { variant, scenario: def.name, caught: false };
       const suite = await runSuite(def, {
         seeds: opts.seeds,

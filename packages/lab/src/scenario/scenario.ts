@@ -12,7 +12,7 @@
  * same plan, same faults, same checkers.
  */
 import { copyFile, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import {
   EventType,
@@ -22,7 +22,13 @@ import {
   type OutputEvent,
   type Topics,
 } from '@chaos-lab/contracts';
-import { HistoryRecorder, publishedEvents, withUnstoredPublishes, type HistoryEntry } from '../history/history.js';
+import {
+  HistoryRecorder,
+  historyToJSONL,
+  publishedEvents,
+  withUnstoredPublishes,
+  type HistoryEntry,
+} from '../history/history.js';
 import { SeededRandom } from '../schedule/random.js';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, type PlannedFault } from '../nemesis/index.js';
@@ -207,6 +213,7 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
   const results: RunResult[] = [];
   let session: SuiteSession | undefined;
   let sessions = 0;
+  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, ...rest } = opts;
   try {
     for (const [i, seed] of opts.seeds.entries()) {
       let opened = false;
@@ -226,7 +233,6 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
         });
         opened = true;
       }
-      const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, ...rest } = opts;
       const r = await runSeed(def, session, {
         ...rest,
         seed,
@@ -238,7 +244,7 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
         progress,
         ...(replay !== undefined && { replayCommand: replay(seed) }),
       });
-      if (r.stats.instanceExitCodes.length > 0) session = undefined; // the seed closed it
+      if (session.closed) session = undefined; // the seed found something (or was the last): the next gets a fresh one
       results.push(r);
       opts.onResult?.(r);
       if (stopWhen?.(r)) break;
@@ -382,16 +388,30 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     // Once progress pauses, wait only for what the inputs can still produce: a publish that failed (`info`), or
     // that the broker acknowledged but never stored, will be handled by no one, and a batch short of definitely
     // delivered inputs and without a deadline cannot close — the checkers ask no more (every-batch-finished).
+    // The broker's side: which acknowledged publishes of this seed its topics do not hold, and the history as the
+    // coordinator could have seen it (those publishes as not sent). Undefined when the topics cannot be read back.
+    const auditInputs = async (waitMs?: number) => {
+      const ends = await session.endOffsets(inputTopics(t)).catch(() => undefined);
+      if (!ends || !(await session.inputLog.caughtUp(ends, waitMs))) return undefined;
+      const lost = session.inputLog.missing(recorder.entries, inputStart);
+      const seen =
+        lost.length === 0
+          ? recorder.entries
+          : withUnstoredPublishes(
+              recorder.entries,
+              new Set(lost.map((l) => l.index)),
+              'acknowledged by the broker, but not in its topic: the broker lost it',
+            );
+      return { ends, lost, seen };
+    };
     let lastAudit = 0;
     const reexpect = async () => {
-      const ends = await session.endOffsets(inputTopics(t)).catch(() => undefined);
-      if (!ends || !(await session.inputLog.caughtUp(ends, 2000))) return;
-      const lost = session.inputLog.missing(recorder.entries, inputStart);
-      const seen = withUnstoredPublishes(recorder.entries, new Set(lost.map((l) => l.index)), 'lost by the broker');
-      const closable = closableBatches(seen);
+      const audit = await auditInputs(2000);
+      if (!audit) return;
+      const closable = closableBatches(audit.seen);
       const okRegistered = new Set<string>();
       const okContents = new Set<string>();
-      for (const p of publishedEvents(seen, { outcomes: ['ok'] })) {
+      for (const p of publishedEvents(audit.seen, { outcomes: ['ok'] })) {
         if (p.event?.event_type === EventType.BatchRegistered) okRegistered.add(p.event.data.batch_id);
         if (p.event?.event_type === EventType.ContentProvisioned)
           okContents.add(`${p.event.data.batch_id}/${p.event.data.text_storage_id}`);
@@ -403,7 +423,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       const dropped = before - registered.size - contentKeys.size;
       if (dropped > 0)
         progress(
-          `lab: not waiting for ${dropped} batch(es)/content(s) their inputs cannot produce (${lost.length} acknowledged publish(es) lost by the broker)`,
+          `lab: not waiting for ${dropped} batch(es)/content(s) their inputs cannot produce (${audit.lost.length} acknowledged publish(es) lost by the broker)`,
         );
     };
     const done = () => [...registered].every((b) => finished.has(b)) && [...contentKeys].every((k) => settled.has(k));
@@ -457,24 +477,16 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     // write produced to a partition while its leadership moves. The coordinator is judged on what the topics hold
     // — those publishes count as not sent (`info`) — and the loss is reported as the broker's, never hidden.
     const broken = session.environmentProblems();
-    let history: readonly HistoryEntry[] = recorder.entries;
-    let brokerLost: { index: number; topic: string; key: string | undefined }[] = [];
-    const inputEnds = await session.endOffsets(inputTopics(t)).catch(() => undefined);
-    if (inputEnds && (await session.inputLog.caughtUp(inputEnds))) {
-      brokerLost = session.inputLog.missing(recorder.entries, inputStart);
-      if (brokerLost.length > 0) {
-        const first = brokerLost[0]!;
-        progress(
-          `lab: the broker lost ${brokerLost.length} acknowledged publish(es) (first: #${first.index} to ${first.topic}, key ${first.key ?? '-'}): not in their topic, so judged as not sent — a defect of the test bed's broker, not of the coordinator`,
-        );
-        history = withUnstoredPublishes(
-          recorder.entries,
-          new Set(brokerLost.map((l) => l.index)),
-          'acknowledged by the broker, but not in its topic: the broker lost it',
-        );
-      }
-    } else {
+    const audit = await auditInputs();
+    const history: readonly HistoryEntry[] = audit?.seen ?? recorder.entries;
+    const brokerLost = audit?.lost ?? [];
+    if (!audit)
       broken.push('the input topics could not be read back to their end, so no acknowledged publish could be verified');
+    else if (brokerLost.length > 0) {
+      const first = brokerLost[0]!;
+      progress(
+        `lab: the broker lost ${brokerLost.length} acknowledged publish(es) (first: #${first.index} to ${first.topic}, key ${first.key ?? '-'}): not in their topic, so judged as not sent — a defect of the test bed's broker, not of the coordinator`,
+      );
     }
     const verdicts = runCheckers({ history, final });
     // A test bed that broke under the run voids the verdicts: said as such, never as a finding about the system.
@@ -490,9 +502,9 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       });
       progress(`lab: the environment broke during the run; its verdicts say nothing about the coordinator`);
     }
-    const progressOfGroup = await session
-      .groupProgress(inputTopics(t))
-      .catch((e: Error) => ({ unavailable: e.message }));
+    const progressOfGroup = audit
+      ? await session.groupProgress(inputTopics(t), audit.ends).catch((e: Error) => ({ unavailable: e.message }))
+      : { unavailable: 'the input topics could not be read' };
     await writeFile(join(seedDir, 'kafka-offsets.json'), JSON.stringify(progressOfGroup, null, 1));
     const valid = verdicts.every((v) => v.valid === true) && !timedOut;
     // A seed that found something ends its session: the next seed must not inherit a broken system.
@@ -520,7 +532,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       stalled,
       instanceExitCodes: codes,
     };
-    await writeFile(join(seedDir, 'history.jsonl'), history.map((e) => JSON.stringify(e) + '\n').join(''));
+    await writeFile(join(seedDir, 'history.jsonl'), historyToJSONL(history));
     await writeFile(join(seedDir, 'final-state.json'), JSON.stringify(final, null, 1));
     await writeFile(join(seedDir, 'verdicts.json'), JSON.stringify(verdicts, null, 2));
     await writeFile(
@@ -603,7 +615,7 @@ async function copyLogSlices(dir: string, marks: Map<string, number>, to: string
   for (const [f, size] of await logSizes(dir)) {
     const from = marks.get(f) ?? 0;
     if (from === 0) {
-      await copyFile(join(dir, f), join(to, basename(f)));
+      await copyFile(join(dir, f), join(to, f));
       continue;
     }
     if (size <= from) continue;
@@ -611,7 +623,7 @@ async function copyLogSlices(dir: string, marks: Map<string, number>, to: string
     try {
       const buf = Buffer.alloc(size - from);
       await fh.read(buf, 0, buf.length, from);
-      await writeFile(join(to, basename(f)), buf);
+      await writeFile(join(to, f), buf);
     } finally {
       await fh.close();
     }

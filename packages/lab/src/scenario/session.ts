@@ -172,8 +172,10 @@ export class SuiteSession {
    * folder: when a published input was never handled, this tells whether the
    * group committed past it or never got there.
    */
-  async groupProgress(topics: readonly string[]): Promise<{ partition: string; committed: string; end: string }[]> {
-    const ends = await this.endOffsets(topics);
+  async groupProgress(
+    topics: readonly string[],
+    ends: OffsetSnapshot,
+  ): Promise<{ partition: string; committed: string; end: string }[]> {
     const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [...topics] });
     return committed.flatMap((t) =>
       t.partitions.map((p) => ({
@@ -201,6 +203,11 @@ export class SuiteSession {
   }
 
   /** Stops the instances (SIGTERM, their exit codes returned), then the environment. Idempotent. */
+  /** Whether {@link close} has been called. */
+  get closed(): boolean {
+    return this.stopping !== undefined;
+  }
+
   close(): Promise<(number | null)[]> {
     return (this.stopping ??= (async () => {
       await this.observer.stop();
