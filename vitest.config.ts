@@ -19,7 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{apps,packages,scenarios}/*/src/**/*.test.ts'],
+          include: ['{apps,packages,scenarios}/*/src/**/*.test.ts', 'dashboards/src/**/*.test.ts'],
           exclude: [chaosSuites],
           sequence: { groupOrder: 0 },
         },
