@@ -1,0 +1,72 @@
+/**
+ * The ingest service's error tree: one base with `retriable` and `cause`.
+ * The HTTP layer maps each class to a status: a {@link RequestError} is the
+ * client's mistake (400/413/415), a {@link ConflictError} a contradiction
+ * with what is already stored (409), a {@link DependencyError} an outage the
+ * client should retry (503).
+ */
+export class IngestError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** An `INGEST_*` variable is missing or invalid. */
+export class ConfigError extends IngestError {
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly problem: string,
+  ) {
+    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${problem}`);
+  }
+}
+
+/** Longest rendering of an offending value echoed back to a client. */
+export const VALUE_ECHO_LIMIT = 200;
+
+/** Renders a value for an error body: JSON, cut to {@link VALUE_ECHO_LIMIT} characters. */
+export function echoValue(value: unknown): string | null {
+  if (value === undefined) return null;
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return s.length > VALUE_ECHO_LIMIT ? `${s.slice(0, VALUE_ECHO_LIMIT)}… (${s.length} characters)` : s;
+}
+
+/** A malformed request: names the field (a dotted path, a header or `body`) and the offending value. */
+export class RequestError extends IngestError {
+  readonly value: string | null;
+  constructor(
+    readonly field: string,
+    value: unknown,
+    readonly problem: string,
+    readonly status: 400 | 413 | 415 = 400,
+  ) {
+    super(`${field}: ${problem}`);
+    this.value = echoValue(value);
+  }
+}
+
+/** The request contradicts what is stored under the same id (a batch, an Idempotency-Key). */
+export class ConflictError extends IngestError {
+  constructor(
+    readonly resource: 'batch' | 'content',
+    readonly id: string,
+    /** The fields that differ from the stored version. */
+    readonly differences: readonly string[],
+  ) {
+    super(`${resource} ${id} already exists with a different ${differences.join(' and ')}`);
+  }
+}
+
+/** Postgres or Kafka failed; the request may be retried as it is. */
+export class DependencyError extends IngestError {
+  constructor(
+    readonly dependency: 'postgres' | 'kafka',
+    cause: unknown,
+  ) {
+    super(`${dependency}: ${cause instanceof Error ? cause.message : String(cause)}`, { retriable: true, cause });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics (prom-client), one registry per service. The names are
+ * an interface: the Grafana dashboard queries them as they are.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly eventsPublished: Counter<'event_type'>;
+  readonly publishErrors: Counter<'event_type'>;
+  readonly contentBytes: Histogram;
+}
+
+export function createMetrics(instanceId: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance_id: instanceId });
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'ingest_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers: r,
+    }),
+    httpDuration: new Histogram({
+      name: 'ingest_http_request_duration_seconds',
+      help: 'Time from request received to response sent, by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
+    eventsPublished: new Counter({
+      name: 'ingest_events_published_total',
+      help: 'Events acknowledged by Kafka (acks=-1), by event type; a client retry counts again',
+      labelNames: ['event_type'],
+      registers: r,
+    }),
+    publishErrors: new Counter({
+      name: 'ingest_publish_errors_total',
+      help: 'Sends Kafka did not acknowledge (answered 503), by event type',
+      labelNames: ['event_type'],
+      registers: r,
+    }),
+    contentBytes: new Histogram({
+      name: 'ingest_content_bytes',
+      help: 'UTF-8 size of each newly stored essay text',
+      buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304],
+      registers: r,
+    }),
+  };
+}
