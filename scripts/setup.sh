@@ -9,6 +9,9 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 ldconfig -p 2>/dev/null | grep -q 'librdkafka.so.1 ' || [ -e /usr/lib/x86_64-linux-gnu/librdkafka.so.1 ] || need+=(librdkafka1)
+# Each environment runs a Prometheus; the report's browser test runs Chromium (headless, through playwright-core).
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -18,6 +21,8 @@ if [ ${#need[@]} -gt 0 ]; then
   if command -v service >/dev/null 2>&1; then
     $SUDO service redis-server stop >/dev/null 2>&1 || true
     $SUDO service postgresql stop >/dev/null 2>&1 || true
+    $SUDO service prometheus stop >/dev/null 2>&1 || true
+    $SUDO service prometheus-node-exporter stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -14,6 +14,7 @@ export interface Metrics {
   readonly deadLetters: Counter<'reason'>;
   readonly outboxPublished: Counter<'topic'>;
   readonly outboxPending: Gauge;
+  readonly outboxLag: Gauge;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly consumerRestarts: Counter<'reason'>;
   readonly assignedPartitions: Gauge;
@@ -26,7 +27,7 @@ export function createMetrics(instanceId: string): Metrics {
   registry.setDefaultLabels({ instance_id: instanceId });
   collectDefaultMetrics({ register: registry });
   const r = [registry];
-  return {
+  const metrics: Metrics = {
     registry,
     eventsConsumed: new Counter({
       name: 'coordinator_events_consumed_total',
@@ -77,6 +78,11 @@ export function createMetrics(instanceId: string): Metrics {
       help: 'Unpublished outbox rows seen by the last relay pass',
       registers: r,
     }),
+    outboxLag: new Gauge({
+      name: 'coordinator_outbox_lag_seconds',
+      help: 'Age of the oldest unpublished outbox row seen by the last relay pass (0 when the outbox is drained)',
+      registers: r,
+    }),
     consumerLag: new Gauge({
       name: 'coordinator_consumer_lag',
       help: 'High watermark minus the offset of the last message processed, per partition',
@@ -106,4 +112,8 @@ export function createMetrics(instanceId: string): Metrics {
       registers: r,
     }),
   };
+  // "No batch has timed out" is an answer a dashboard should show as 0, not as missing data (a counter with
+  // labels has no series until it is first incremented).
+  for (const status of ['ready', 'timed_out']) metrics.batchesClosed.inc({ status }, 0);
+  return metrics;
 }

@@ -7,6 +7,11 @@
  *   mock Kafka cluster, as child processes on free loopback ports, with their
  *   data in one temporary work dir that is removed on every exit path.
  * - `docker`: the same services as containers (not available yet).
+ *
+ * Each environment also runs a Prometheus (unless `prometheus: false` or
+ * `LAB_PROMETHEUS=0`) that scrapes the fault proxy and the Kafka host from
+ * the start; whoever starts instances adds them as targets
+ * (`prometheus.setTargets`). Reports and the dashboard test query it.
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -17,6 +22,7 @@ import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { startFaultProxyProcess, type StartedFaultProxy } from './fault-proxy-process.js';
 import { Links } from '../links/links.js';
+import { PrometheusServer, type StartedPrometheus } from '../env/prometheus-server.js';
 
 export type ProviderName = 'local' | 'docker';
 
@@ -29,6 +35,10 @@ export interface EnvironmentOptions {
   readonly redisPersistence?: RedisPersistence;
   /** Default: `LAB_PROVIDER`, else `local`. */
   readonly provider?: ProviderName;
+  /** Start a Prometheus scraping the environment. Default: true unless `LAB_PROMETHEUS=0`. */
+  readonly prometheus?: boolean;
+  /** Prometheus' scrape interval. Default 1000 ms. */
+  readonly scrapeIntervalMs?: number;
 }
 
 export interface Endpoints {
@@ -47,6 +57,8 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly faultProxy: StartedFaultProxy;
   /** Per-instance proxied links on the fault proxy. */
   readonly links: Links;
+  /** The environment's Prometheus (absent when turned off). */
+  readonly prometheus: StartedPrometheus | undefined;
   /** The temporary folder holding the servers' data (removed by `stop()`). */
   readonly workDir: string;
   /** Milliseconds from the call to `startEnvironment` to every component ready. */
@@ -67,6 +79,13 @@ export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderN
   return v;
 }
 
+/** `LAB_PROMETHEUS`: `0`/`false` turns the environment's Prometheus off. */
+export function prometheusFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.LAB_PROMETHEUS ?? '1';
+  if (!['0', '1', 'true', 'false'].includes(v)) throw new InvalidArgumentError('LAB_PROMETHEUS', v, '1, 0, true or false');
+  return v === '1' || v === 'true';
+}
+
 export async function startEnvironment(opts: EnvironmentOptions): Promise<StartedEnvironment> {
   const provider = opts.provider ?? providerFromEnv();
   if (provider === 'docker') {
@@ -83,7 +102,8 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
   const work: WorkDir = await createWorkDir();
   // allSettled, not all: when one component fails, the others must have
   // finished starting before they are stopped, or one would slip through.
-  const [r, p, k, f] = await Promise.allSettled([
+  const withPrometheus = opts.prometheus ?? prometheusFromEnv();
+  const [r, p, k, f, m] = await Promise.allSettled([
     RedisServer.start({
       workDir: join(work.path, 'redis'),
       logFile: join(opts.logDir, 'redis.log'),
@@ -92,13 +112,31 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     PostgresServer.start({ workDir: join(work.path, 'postgres'), logFile: join(opts.logDir, 'postgres.log') }),
     KafkaMockCluster.start({ brokers: opts.kafkaBrokers ?? 3, logFile: join(opts.logDir, 'kafka.log') }),
     startFaultProxyProcess(join(opts.logDir, 'fault-proxy.log')),
+    withPrometheus
+      ? PrometheusServer.start({
+          workDir: join(work.path, 'prometheus'),
+          logFile: join(opts.logDir, 'prometheus.log'),
+          ...(opts.scrapeIntervalMs !== undefined && { scrapeIntervalMs: opts.scrapeIntervalMs }),
+        })
+      : Promise.resolve(undefined),
   ]);
-  if (r.status === 'rejected' || p.status === 'rejected' || k.status === 'rejected' || f.status === 'rejected') {
-    await Promise.allSettled([r, p, k, f].flatMap((x) => (x.status === 'fulfilled' ? [x.value.stop()] : [])));
+  const all = [r, p, k, f, m] as const;
+  if (all.some((x) => x.status === 'rejected')) {
+    await Promise.allSettled(all.flatMap((x) => (x.status === 'fulfilled' && x.value ? [x.value.stop()] : [])));
     await work.remove();
-    throw [r, p, k, f].find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
+    throw all.find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
   }
-  const [redis, postgres, kafka, faultProxy] = [r.value, p.value, k.value, f.value];
+  const [redis, postgres, kafka, faultProxy, prometheus] = all.map((x) => (x as PromiseFulfilledResult<unknown>).value) as [
+    StartedRedisServer,
+    StartedPostgresServer,
+    StartedKafkaMock,
+    StartedFaultProxy,
+    StartedPrometheus | undefined,
+  ];
+  if (prometheus) {
+    await prometheus.setTargets('fault-proxy', [{ address: new URL(faultProxy.url).host }]);
+    await prometheus.setTargets('kafka', [{ address: new URL(kafka.controlUrl).host }]);
+  }
   const links = new Links(faultProxy.url, {
     redis: `127.0.0.1:${redis.port}`,
     postgres: `127.0.0.1:${postgres.port}`,
@@ -109,7 +147,13 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        await Promise.allSettled([faultProxy.stop(), kafka.stop(), redis.stop(), postgres.stop()]);
+        await Promise.allSettled([
+          faultProxy.stop(),
+          kafka.stop(),
+          redis.stop(),
+          postgres.stop(),
+          prometheus?.stop(),
+        ]);
         await work.remove();
       })());
     return {
@@ -119,6 +163,7 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       kafka,
       faultProxy,
       links,
+      prometheus,
       startupMs,
       workDir: work.path,
       endpoints: {

@@ -13,9 +13,15 @@
  * (or KAFKA_MOCK_BROKERS, KAFKA_MOCK_RTT_MS, KAFKA_MOCK_PORT, KAFKA_MOCK_LIBRDKAFKA).
  * When ready it prints one JSON line on stdout:
  *   {"ready":true,"bootstrapServers":"127.0.0.1:P1,...","controlUrl":"http://127.0.0.1:P","brokers":[1,2,3]}
+ *
+ * `GET /metrics` serves the cluster's state for Prometheus: which brokers are
+ * up, their added round-trip time, the faults injected so far by kind, and
+ * the host process' own metrics. The mock exposes no broker-side counters
+ * (bytes, requests), so these are what the lab set, not what the brokers saw.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   KAFKA_APIS,
   KAFKA_ERRORS,
@@ -228,6 +234,13 @@ class MockHost {
   /** librdkafka's names for every code it knows, so the control API also accepts those. */
   private readonly errorNames = new Map<string, number>();
   private destroyed = false;
+  readonly registry = new Registry();
+  private readonly faults = new Counter({
+    name: 'kafka_mock_faults_injected_total',
+    help: 'Faults injected through the control API, by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
 
   constructor(
     private readonly rd: Librdkafka,
@@ -244,6 +257,52 @@ class MockHost {
       if (name && !name.startsWith('ERR_')) this.errorNames.set(name, code);
     }
     if (defaultRttMs > 0) for (const id of this.brokers) this.setRtt(id, defaultRttMs);
+    this.defineMetrics();
+  }
+
+  private defineMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+    const r = [this.registry];
+    // Gauges read the host's state when scraped, so they can never disagree with /status.
+    const host = this;
+    new Gauge({
+      name: 'kafka_mock_broker_up',
+      help: 'Whether each mock broker is up (1) or set down by a fault (0)',
+      labelNames: ['broker'],
+      registers: r,
+      collect() {
+        for (const id of host.brokers) this.set({ broker: String(id) }, host.down.has(id) ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'kafka_mock_broker_rtt_seconds',
+      help: 'Round-trip time added to each mock broker',
+      labelNames: ['broker'],
+      registers: r,
+      collect() {
+        for (const id of host.brokers) this.set({ broker: String(id) }, (host.rtt.get(id) ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'kafka_mock_topic_partitions',
+      help: 'Partitions of each topic created through the control API',
+      labelNames: ['topic'],
+      registers: r,
+      collect() {
+        for (const [name, t] of host.topics) this.set({ topic: name }, t.partitions);
+      },
+    });
+    for (const kind of ['broker_down', 'broker_up', 'rtt', 'leader', 'request_errors', 'coordinator', 'topic_error'])
+      this.faults.inc({ kind }, 0);
+  }
+
+  countFault(kind: string): void {
+    this.faults.inc({ kind });
+  }
+
+  private counted<T>(kind: string, result: T): T {
+    this.countFault(kind);
+    return result;
   }
 
   destroy(): void {
@@ -382,26 +441,37 @@ class MockHost {
       const method = req.method ?? 'GET';
       const path = url.pathname.replace(/\/+$/, '') || '/';
       if (method === 'GET' && (path === '/status' || path === '/')) return send(res, 200, this.status());
+      if (method === 'GET' && path === '/metrics') {
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(await this.registry.metrics());
+        return;
+      }
       if (method !== 'POST') throw new HttpError(method === 'GET' ? 404 : 405, `no route ${method} ${path}`);
       const body = await readBody(req);
       const broker = /^\/brokers\/([^/]+)\/(down|up|rtt)$/.exec(path);
       if (broker) {
         const idText = decodeURIComponent(broker[1] ?? '');
         const id = this.brokerId(/^-?\d+$/.test(idText) ? Number(idText) : idText);
-        if (broker[2] === 'rtt') return send(res, 200, this.setRtt(id, int(body, 'ms', 0, 60_000)));
-        return send(res, 200, this.setDown(id, broker[2] === 'down'));
+        if (broker[2] === 'rtt') {
+          const r = this.setRtt(id, int(body, 'ms', 0, 60_000));
+          this.countFault('rtt');
+          return send(res, 200, r);
+        }
+        const r = this.setDown(id, broker[2] === 'down');
+        this.countFault(broker[2] === 'down' ? 'broker_down' : 'broker_up');
+        return send(res, 200, r);
       }
       switch (path) {
         case '/topics':
           return send(res, 200, this.createTopic(body));
         case '/partitions/leader':
-          return send(res, 200, this.setLeader(body));
+          return send(res, 200, this.counted('leader', this.setLeader(body)));
         case '/request-errors':
-          return send(res, 200, this.pushErrors(body));
+          return send(res, 200, this.counted('request_errors', this.pushErrors(body)));
         case '/coordinators':
-          return send(res, 200, this.setCoordinator(body));
+          return send(res, 200, this.counted('coordinator', this.setCoordinator(body)));
         case '/topic-errors':
-          return send(res, 200, this.setTopicError(body));
+          return send(res, 200, this.counted('topic_error', this.setTopicError(body)));
         default:
           throw new HttpError(404, `no route ${method} ${path}`);
       }

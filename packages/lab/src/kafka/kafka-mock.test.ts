@@ -168,6 +168,23 @@ describe('KafkaMockCluster', () => {
     }
   }, 20_000);
 
+  it('serves the state the lab set as Prometheus metrics: brokers up, added RTT, faults by kind', async () => {
+    await using mock = await startMock();
+    await mock.setBrokerDown(3);
+    await mock.setBrokerRtt(1, 250);
+    await mock.pushRequestErrors('Produce', ['NOT_LEADER_OR_FOLLOWER']);
+    const text = await (await fetch(`${mock.controlUrl}/metrics`)).text();
+    expect(text).toContain('kafka_mock_broker_up{broker="3"} 0');
+    expect(text).toContain('kafka_mock_broker_up{broker="2"} 1');
+    expect(text).toContain('kafka_mock_broker_rtt_seconds{broker="1"} 0.25');
+    expect(text).toContain('kafka_mock_faults_injected_total{kind="broker_down"} 1');
+    expect(text).toContain('kafka_mock_faults_injected_total{kind="request_errors"} 1');
+    expect(text).toContain('kafka_mock_faults_injected_total{kind="leader"} 0');
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    await mock.setBrokerUp(3);
+    expect(await (await fetch(`${mock.controlUrl}/metrics`)).text()).toContain('kafka_mock_broker_up{broker="3"} 1');
+  }, 20_000);
+
   it('pushed Produce errors are retried by kafkajs: the send succeeds, later and with the errors logged', async () => {
     await using mock = await startMock();
     const topic = unique('errors');

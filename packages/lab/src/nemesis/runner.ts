@@ -14,7 +14,13 @@ export async function runNemesis(
   plan: readonly PlannedFault[],
   ctx: NemesisContext,
   recorder: HistoryRecorder,
-  opts: { t0: number; signal?: AbortSignal; progress?: (line: string) => void },
+  opts: {
+    t0: number;
+    signal?: AbortSignal;
+    progress?: (line: string) => void;
+    /** Told when a fault becomes active and when it ends (live metrics). */
+    onFault?: (f: { label: string; kind: string; target?: string }, active: boolean) => void;
+  },
 ): Promise<void> {
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -33,10 +39,13 @@ export async function runNemesis(
       detail: { label, spec: f.spec },
     });
     opts.progress?.(`lab: nemesis: ${label} for ${f.durationMs} ms`);
+    const labels = { label, kind: f.spec.kind, ...(target !== undefined && { target }) };
+    opts.onFault?.(labels, true);
     let active: ActiveFault | undefined;
     try {
       active = await impl.start(f.spec as never, ctx);
     } catch (err) {
+      opts.onFault?.(labels, false);
       recorder.nemesis('end', f.spec.kind, {
         ...(target !== undefined && { target }),
         detail: { label, tookEffect: false, error: err instanceof Error ? err.message : String(err) },
@@ -45,6 +54,8 @@ export async function runNemesis(
     }
     await sleep(f.durationMs);
     try {
+      // Marked ended before the evidence is gathered: the fault's effect stops when it is undone.
+      opts.onFault?.(labels, false);
       const evidence = await active.end();
       recorder.nemesis('end', f.spec.kind, {
         ...(target !== undefined && { target }),

@@ -353,6 +353,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       t0: tWorkStart,
       signal: nemesisAbort.signal,
       progress,
+      onFault: (f, active) => session.labMetrics.fault(f, active),
     });
     nemesisDone = nemesis.finally(() => undefined);
     abortNemesis = () => nemesisAbort.abort();

@@ -20,6 +20,7 @@ import { CoordinatorInstances } from '../instances/instances.js';
 import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';
 import { InputLog } from './input-log.js';
+import { LabMetricsServer } from '../observability/lab-metrics.js';
 
 /** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
 export const GROUP_COORDINATOR_BROKER = 1;
@@ -59,7 +60,17 @@ export class SuiteSession {
     readonly observer: OutputObserver,
     /** Reads the input topics for the whole session: what the broker really stored. */
     readonly inputLog: InputLog,
+    /** The lab's live metrics (fault windows, the running seed) for the environment's Prometheus. */
+    readonly labMetrics: LabMetricsServer,
   ) {}
+
+  /** Points the environment's Prometheus at the instances where they listen now (a restart may move one). */
+  async publishTargets(): Promise<void> {
+    await this.env.prometheus?.setTargets(
+      'coordinator',
+      this.instances.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
+    );
+  }
 
   static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
     const logDir = join(o.dir, o.logName);
@@ -68,6 +79,7 @@ export class SuiteSession {
     let admin: Admin | undefined;
     let observer: OutputObserver | undefined;
     let inputLog: InputLog | undefined;
+    let labMetrics: LabMetricsServer | undefined;
     try {
       o.progress(
         `lab: environment up in ${env.startupMs.toFixed(0)} ms (redis ${env.redis.port}, postgres ${env.postgres.port}, kafka ${env.kafka.bootstrapServers.join(',')})`,
@@ -114,7 +126,9 @@ export class SuiteSession {
       observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(o.topics), `lab-observer-${o.groupId}`);
       inputLog = new InputLog(env.kafka.bootstrapServers, inputTopics(o.topics), `lab-input-log-${o.groupId}`);
       await Promise.all([observer.start(), inputLog.start()]);
-      return new SuiteSession(
+      labMetrics = await LabMetricsServer.start();
+      await env.prometheus?.setTargets('lab', [{ address: labMetrics.address }]);
+      const session = new SuiteSession(
         env,
         instances,
         admin,
@@ -126,8 +140,12 @@ export class SuiteSession {
         o.groupId,
         observer,
         inputLog,
+        labMetrics,
       );
+      await session.publishTargets();
+      return session;
     } catch (err) {
+      await labMetrics?.stop();
       await inputLog?.stop();
       await observer?.stop();
       await admin?.disconnect().catch(() => {});
@@ -153,6 +171,7 @@ export class SuiteSession {
     await this.instances.waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
       onStale: (line) => progress(`lab: ${line}`),
     });
+    await this.publishTargets();
     return performance.now() - t0;
   }
 
@@ -213,6 +232,7 @@ export class SuiteSession {
       await this.observer.stop();
       await this.inputLog.stop();
       await this.admin.disconnect().catch(() => {});
+      await this.labMetrics.stop();
       const codes = await Promise.all(this.instances.all.map((x) => x.stop()));
       await this.env.stop();
       return codes;

@@ -96,7 +96,9 @@ export class OutboxRelay {
       // The backlog gauge costs a query; once a second is plenty for a scrape interval.
       if (Date.now() - this.lastGauge > 1000) {
         this.lastGauge = Date.now();
-        this.metrics.outboxPending.set(await this.store.outboxPending());
+        const backlog = await this.store.outboxPending();
+        this.metrics.outboxPending.set(backlog.rows);
+        this.metrics.outboxLag.set(backlog.oldestAgeSeconds);
       }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox relay pass failed; will retry');

@@ -689,10 +689,14 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
-  async outboxPending(): Promise<number> {
+  /** Unpublished outbox rows and the age of the oldest one (0 when none): the relay's backlog and lag. */
+  async outboxPending(): Promise<{ rows: number; oldestAgeSeconds: number }> {
     return this.run('outbox_pending', async () => {
-      const r = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
-      return Number(r.rows[0]?.n ?? 0);
+      const r = await this.pool.query<{ n: string; age: number | null }>(
+        `SELECT count(*) AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+           FROM outbox WHERE published_at IS NULL`,
+      );
+      return { rows: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, r.rows[0]?.age ?? 0) };
     });
   }
 }
