@@ -19,7 +19,9 @@ describe('ingest entry point', () => {
       timeout: 10_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('ingest: invalid configuration: INGEST_HTTP_PORT="eighty": must be an integer from 0 to 65535');
+    expect(r.stderr.trim()).toBe(
+      'ingest: invalid configuration: INGEST_HTTP_PORT="eighty": must be an integer from 0 to 65535',
+    );
   });
 
   it('exits 1 with a fatal log line when Postgres is unreachable at start', () => {

@@ -50,7 +50,12 @@ export interface UploadContentInput {
 }
 
 export type UploadContentResult =
-  | { readonly outcome: 'provisioned'; readonly textStorageId: string; readonly eventId: string; readonly firstSeen: boolean }
+  | {
+      readonly outcome: 'provisioned';
+      readonly textStorageId: string;
+      readonly eventId: string;
+      readonly firstSeen: boolean;
+    }
   | {
       readonly outcome: 'validation_failed';
       readonly textStorageId: string;
@@ -123,7 +128,12 @@ export class Ingest {
     }
     await this.publish(this.opts.topics.batchRegistered, input.batchId, stored.event);
     this.log.debug(
-      { batchId: input.batchId, eventId: stored.event.event_id, firstSeen: inserted, correlationId: stored.event.correlation_id },
+      {
+        batchId: input.batchId,
+        eventId: stored.event.event_id,
+        firstSeen: inserted,
+        correlationId: stored.event.correlation_id,
+      },
       'batch registered',
     );
     return { batchId: input.batchId, eventId: stored.event.event_id, essayIds: stored.essayIds, firstSeen: inserted };
@@ -140,7 +150,11 @@ export class Ingest {
             ...envelope,
             event_id: eventIds.provisioned(input.batchId, textStorageId),
             event_type: EventType.ContentProvisioned,
-            data: { batch_id: input.batchId, text_storage_id: textStorageId, original_file_name: input.originalFileName },
+            data: {
+              batch_id: input.batchId,
+              text_storage_id: textStorageId,
+              original_file_name: input.originalFileName,
+            },
           })
         : checked(ValidationFailed, {
             ...envelope,

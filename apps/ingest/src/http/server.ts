@@ -106,11 +106,13 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
       idempotencyKey,
       correlationId,
     });
-    return reply.code(202).send(
-      r.outcome === 'provisioned'
-        ? { outcome: r.outcome, text_storage_id: r.textStorageId, event_id: r.eventId }
-        : { outcome: r.outcome, reason: r.reason, event_id: r.eventId, text_storage_id: r.textStorageId },
-    );
+    return reply
+      .code(202)
+      .send(
+        r.outcome === 'provisioned'
+          ? { outcome: r.outcome, text_storage_id: r.textStorageId, event_id: r.eventId }
+          : { outcome: r.outcome, reason: r.reason, event_id: r.eventId, text_storage_id: r.textStorageId },
+      );
   });
 
   route('GET', '/healthz', async () => ({ status: 'ok' }));
@@ -148,7 +150,10 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
       return reply.code(409).send({ error: err.message, [`${err.resource}_id`]: err.id, differences: err.differences });
     }
     if (err instanceof DependencyError) {
-      log.warn({ dependency: err.dependency, err: err.message, route: req.routeOptions.url }, 'request failed on a dependency');
+      log.warn(
+        { dependency: err.dependency, err: err.message, route: req.routeOptions.url },
+        'request failed on a dependency',
+      );
       return reply.code(503).send({ error: err.message, retriable: true });
     }
     if (err instanceof MethodNotAllowed) {
@@ -172,7 +177,8 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
       });
     }
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message, field: 'request', value: null });
+    if (status >= 400 && status < 500)
+      return reply.code(status).send({ error: err.message, field: 'request', value: null });
     log.error({ err: err.message, stack: err.stack, route: req.routeOptions.url }, 'request failed');
     return reply.code(500).send({ error: err.message });
   });

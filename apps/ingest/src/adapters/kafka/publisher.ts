@@ -100,7 +100,10 @@ export class KafkaPublisher implements EventPublisher {
       await Promise.race([
         this.admin.describeCluster(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no broker answered within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`no broker answered within ${PING_TIMEOUT_MS} ms`)),
+            PING_TIMEOUT_MS,
+          );
         }),
       ]);
     } catch (err) {
