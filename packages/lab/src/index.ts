@@ -10,6 +10,7 @@ export * from './errors.js';
 export {
   startEnvironment,
   providerFromEnv,
+  prometheusFromEnv,
   type EnvironmentOptions,
   type StartedEnvironment,
   type Endpoints,
@@ -23,6 +24,20 @@ export {
 } from './env/redis-server.js';
 export { PostgresServer, type PostgresServerOptions, type StartedPostgresServer } from './env/postgres-server.js';
 export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './env/work-dir.js';
+export {
+  PrometheusServer,
+  type PrometheusServerOptions,
+  type StartedPrometheus,
+  type ScrapeTarget,
+  type PromSample,
+  type PromSeries,
+} from './env/prometheus-server.js';
+export {
+  startPipelineStack,
+  type PipelineStackOptions,
+  type StartedPipelineStack,
+  type BatchClosed,
+} from './stack/pipeline-stack.js';
 export * from './kafka/index.js';
 export { CoordinatorInstances, CoordinatorInstance, type InstanceOptions } from './instances/instances.js';
 export { ManagedProcess, type ManagedProcessOptions } from './process/managed-process.js';
@@ -52,7 +67,7 @@ export {
   type RunResult,
   type RunStats,
 } from './scenario/scenario.js';
-export { runScenarioMain, parseSeeds, coordinatorEntry, chaosTestsEnabled } from './scenario/main.js';
+export { runScenarioMain, parseSeeds, coordinatorEntry, ingestEntry, chaosTestsEnabled } from './scenario/main.js';
 export { Links, LINKS, type LinkName, type ToxicSpec, type ToxicType, type InstanceLinks } from './links/links.js';
 export {
   planFaults,

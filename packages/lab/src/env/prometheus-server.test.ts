@@ -91,7 +91,11 @@ describe('PrometheusServer', () => {
 
   it('tells how to install a missing binary', async () => {
     await expect(
-      PrometheusServer.start({ workDir: join(work.path, 'x'), logFile: join(work.path, 'x.log'), binary: 'no-such-prom' }),
+      PrometheusServer.start({
+        workDir: join(work.path, 'x'),
+        logFile: join(work.path, 'x.log'),
+        binary: 'no-such-prom',
+      }),
     ).rejects.toThrow(MissingDependencyError);
   });
 

@@ -82,7 +82,8 @@ export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderN
 /** `LAB_PROMETHEUS`: `0`/`false` turns the environment's Prometheus off. */
 export function prometheusFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.LAB_PROMETHEUS ?? '1';
-  if (!['0', '1', 'true', 'false'].includes(v)) throw new InvalidArgumentError('LAB_PROMETHEUS', v, '1, 0, true or false');
+  if (!['0', '1', 'true', 'false'].includes(v))
+    throw new InvalidArgumentError('LAB_PROMETHEUS', v, '1, 0, true or false');
   return v === '1' || v === 'true';
 }
 
@@ -126,13 +127,9 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     await work.remove();
     throw all.find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
   }
-  const [redis, postgres, kafka, faultProxy, prometheus] = all.map((x) => (x as PromiseFulfilledResult<unknown>).value) as [
-    StartedRedisServer,
-    StartedPostgresServer,
-    StartedKafkaMock,
-    StartedFaultProxy,
-    StartedPrometheus | undefined,
-  ];
+  const [redis, postgres, kafka, faultProxy, prometheus] = all.map(
+    (x) => (x as PromiseFulfilledResult<unknown>).value,
+  ) as [StartedRedisServer, StartedPostgresServer, StartedKafkaMock, StartedFaultProxy, StartedPrometheus | undefined];
   if (prometheus) {
     await prometheus.setTargets('fault-proxy', [{ address: new URL(faultProxy.url).host }]);
     await prometheus.setTargets('kafka', [{ address: new URL(kafka.controlUrl).host }]);
@@ -147,13 +144,7 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        await Promise.allSettled([
-          faultProxy.stop(),
-          kafka.stop(),
-          redis.stop(),
-          postgres.stop(),
-          prometheus?.stop(),
-        ]);
+        await Promise.allSettled([faultProxy.stop(), kafka.stop(), redis.stop(), postgres.stop(), prometheus?.stop()]);
         await work.remove();
       })());
     return {

@@ -31,6 +31,13 @@ export interface InstanceOptions {
   readonly readyTimeoutMs?: number;
   /** Graceful stop timeout before SIGKILL. Default 15 000 ms. */
   readonly stopTimeoutMs?: number;
+  /**
+   * The service's configuration prefix: the lab sets `<PREFIX>_INSTANCE_ID`, `_HTTP_HOST` and `_HTTP_PORT`.
+   * Default `COORDINATOR`; the ingest service (same process model, `/readyz`, `/metrics`) uses `INGEST`.
+   */
+  readonly envPrefix?: string;
+  /** Instance ids are `<idPrefix>-<n>`. Default `coordinator`. */
+  readonly idPrefix?: string;
 }
 
 export class CoordinatorInstance {
@@ -47,6 +54,10 @@ export class CoordinatorInstance {
   }
 
   /** The HTTP port; a new one if the chosen one was taken before the instance could bind it. */
+  private get envPrefix(): string {
+    return this.opts.envPrefix ?? 'COORDINATOR';
+  }
+
   get httpPort(): number {
     return this.port;
   }
@@ -82,9 +93,9 @@ export class CoordinatorInstance {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         ...this.opts.env,
         ...this.opts.envFor?.(this.index),
-        COORDINATOR_INSTANCE_ID: this.id,
-        COORDINATOR_HTTP_HOST: '127.0.0.1',
-        COORDINATOR_HTTP_PORT: String(this.httpPort),
+        [`${this.envPrefix}_INSTANCE_ID`]: this.id,
+        [`${this.envPrefix}_HTTP_HOST`]: '127.0.0.1',
+        [`${this.envPrefix}_HTTP_PORT`]: String(this.httpPort),
         ...extraEnv,
       },
     });
@@ -168,12 +179,14 @@ export class CoordinatorInstances implements AsyncDisposable {
       throw new InvalidArgumentError(
         'entry',
         opts.entry,
-        'the built coordinator entry point (run `npm run build` first)',
+        'the built entry point of the service (run `npm run build` first)',
       );
     }
+    if (opts.envPrefix !== undefined && !/^[A-Z][A-Z0-9_]*$/.test(opts.envPrefix))
+      throw new InvalidArgumentError('envPrefix', opts.envPrefix, 'an upper-case variable prefix such as INGEST');
     const list: CoordinatorInstance[] = [];
     for (let i = 0; i < count; i++)
-      list.push(new CoordinatorInstance(i, `coordinator-${i + 1}`, await freePort(), opts));
+      list.push(new CoordinatorInstance(i, `${opts.idPrefix ?? 'coordinator'}-${i + 1}`, await freePort(), opts));
     const set = new CoordinatorInstances(list);
     try {
       await Promise.all(list.map((x) => x.startReady()));

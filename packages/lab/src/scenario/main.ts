@@ -53,6 +53,24 @@ export function coordinatorEntry(variant?: string): string {
   return entry;
 }
 
+/** The ingest service's built entry point: `LAB_INGEST_ENTRY`, else the workspace package's `dist/main.js`. */
+export function ingestEntry(): string {
+  const fromEnv = process.env.LAB_INGEST_ENTRY;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new InvalidArgumentError('LAB_INGEST_ENTRY', fromEnv, 'an existing file');
+    return fromEnv;
+  }
+  let entry: string;
+  try {
+    entry = fileURLToPath(import.meta.resolve('@chaos-lab/ingest/main'));
+  } catch (err) {
+    throw new LabError('cannot find @chaos-lab/ingest/main; run npm install at the repository root', { cause: err });
+  }
+  if (!existsSync(entry))
+    throw new LabError(`the ingest service is not built (${entry} is missing); run npm run build`);
+  return entry;
+}
+
 /** Seeds run when neither `--seed`/`--seeds` nor `LAB_SEEDS` is given. */
 export const defaultSeeds = '1..3';
 
