@@ -1,0 +1,221 @@
+// The report page's script, inlined by renderReport after uPlot. It draws every chart from the JSON block
+// #report-data on one shared time axis, shades the fault windows on each, lines the fault timeline up with the
+// charts' plot area and marks each chart with what it drew (data-drawn, data-points) for the browser checks.
+// A failure is never silent: it is logged with console.error and shown in place of the chart.
+(() => {
+  'use strict';
+
+  const root = document.documentElement;
+  const data = JSON.parse(document.getElementById('report-data').textContent);
+  const CHART_HEIGHT = 240;
+  /** The y axis is wide so every chart's plot area starts at the same x, under the timeline's lane labels. */
+  const Y_AXIS_SIZE = 120;
+  const tickLabel = new Map(data.ticks.map((t) => [t.t, t.label]));
+  const tickTimes = data.ticks.map((t) => t.t);
+
+  const pad = (n, w = 2) => String(n).padStart(w, '0');
+  const clock = (ms) => {
+    const d = new Date(ms);
+    const base = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    return d.getUTCMilliseconds() ? `${base}.${pad(d.getUTCMilliseconds(), 3)}` : base;
+  };
+  const offset = (ms) => {
+    const s = (ms - data.runStart) / 1000;
+    return `T${s < 0 ? '−' : '+'}${Math.abs(s).toFixed(Math.abs(s) < 10 ? 2 : 1)} s`;
+  };
+
+  /** A compact number: 0.25, 12.5, 1.2k, 3.4M. */
+  const compact = (v) => {
+    const a = Math.abs(v);
+    if (a >= 1e9) return `${+(v / 1e9).toFixed(2)}G`;
+    if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
+    if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
+    if (a >= 100) return `${Math.round(v)}`;
+    if (a >= 1 || a === 0) return `${+v.toFixed(2)}`;
+    return `${+v.toPrecision(2)}`;
+  };
+  const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const bytes = (v) => {
+    let i = 0;
+    let x = Math.abs(v);
+    while (x >= 1024 && i < BYTE_UNITS.length - 1) {
+      x /= 1024;
+      i++;
+    }
+    return `${v < 0 ? '-' : ''}${+x.toFixed(x < 10 && i > 0 ? 1 : 0)} ${BYTE_UNITS[i]}`;
+  };
+  const formatValue = (unit, v) => {
+    if (v == null) return '—';
+    if (unit === 'bytes') return bytes(v);
+    return unit ? `${compact(v)} ${unit}` : compact(v);
+  };
+  const formatTick = (unit, v) => (unit === 'bytes' ? bytes(v) : compact(v));
+
+  const shade = (hex, alpha) =>
+    hex +
+    Math.round(alpha * 255)
+      .toString(16)
+      .padStart(2, '0');
+
+  /** Fault windows under the grid and the lines (drawClear runs before both). */
+  function shadeFaults(u) {
+    const { ctx } = u;
+    const { top, height } = u.bbox;
+    const px = uPlot.pxRatio;
+    ctx.save();
+    for (const f of data.faults) {
+      const x0 = u.valToPos(f.start, 'x', true);
+      const x1 = u.valToPos(f.end, 'x', true);
+      ctx.fillStyle = shade(f.color, 0.13);
+      ctx.fillRect(x0, top, Math.max(x1 - x0, 2 * px), height);
+      ctx.fillStyle = shade(f.color, 0.8);
+      ctx.fillRect(x0, top, px, height);
+      ctx.font = `600 ${10 * px}px system-ui, sans-serif`;
+      ctx.textBaseline = 'top';
+      ctx.fillText(String(f.n), x0 + 3 * px, top + 3 * px);
+    }
+    ctx.restore();
+  }
+
+  const timeline = document.getElementById('fault-timeline');
+  const cursorLine = timeline && timeline.querySelector('.tl-cursor');
+
+  function followCursor(u) {
+    if (!cursorLine) return;
+    const left = u.cursor.left;
+    if (left == null || left < 0) {
+      cursorLine.hidden = true;
+      return;
+    }
+    const t = u.posToVal(left, 'x');
+    cursorLine.hidden = false;
+    cursorLine.style.left = `${((t - data.start) / (data.end - data.start)) * 100}%`;
+  }
+
+  function makeChart(spec, el) {
+    const tables = spec.series.map((s) => [s.points.map((p) => p[0]), s.points.map((p) => p[1])]);
+    // join leaves alignment gaps undefined (bridged) and keeps the producer's nulls (real gaps in the line).
+    const aligned = uPlot.join(tables);
+
+    const opts = {
+      width: el.clientWidth,
+      height: CHART_HEIGHT,
+      // Room on the right for the last time label, which uPlot would otherwise cut at the canvas edge.
+      padding: [12, 28, 0, 0],
+      ms: 1,
+      cursor: { sync: { key: 'run' }, drag: { x: false, y: false }, points: { size: 7 } },
+      scales: {
+        x: { time: true, auto: false, range: [data.start, data.end] },
+        y: { range: (u, min, max) => uPlot.rangeNum(Math.min(0, min), Math.max(max, 0), 0.1, true) },
+      },
+      series: [
+        { label: 'time (UTC)', value: (u, v) => (v == null ? '—' : `${clock(v)} · ${offset(v)}`) },
+        ...spec.series.map((s) => ({
+          label: s.name,
+          stroke: s.color,
+          width: 2,
+          value: (u, v) => formatValue(spec.unit, v),
+        })),
+      ],
+      axes: [
+        {
+          splits: () => tickTimes,
+          values: (u, splits) => splits.map((t) => tickLabel.get(t) ?? clock(t)),
+          grid: { stroke: '#e5e7eb', width: 1 },
+          ticks: { stroke: '#d1d5db', width: 1 },
+          stroke: '#4b5563',
+        },
+        {
+          size: Y_AXIS_SIZE,
+          values: (u, splits) => splits.map((v) => formatTick(spec.unit, v)),
+          grid: { stroke: '#e5e7eb', width: 1 },
+          ticks: { stroke: '#d1d5db', width: 1 },
+          stroke: '#4b5563',
+        },
+      ],
+      hooks: {
+        drawClear: [shadeFaults],
+        draw: [
+          (u) => {
+            el.dataset.drawn = 'true';
+            el.dataset.points = String(spec.points);
+            const b = u.bbox;
+            el.dataset.plot = [b.left, b.top, b.width, b.height].map(Math.round).join(',');
+          },
+        ],
+        setCursor: [followCursor],
+      },
+    };
+    el.replaceChildren();
+    return { el, plot: new uPlot(opts, aligned, el) };
+  }
+
+  /** The timeline's lanes start and end where the charts' plot areas do, so a fault sits above its shading. */
+  function alignTimeline(first) {
+    if (!first) return;
+    const b = first.plot.bbox;
+    const px = uPlot.pxRatio;
+    const left = b.left / px;
+    const right = first.el.clientWidth - (b.left + b.width) / px;
+    // On the root: the charts' legends line up with the plot area too.
+    root.style.setProperty('--plot-left', `${left}px`);
+    root.style.setProperty('--plot-right', `${Math.max(right, 0)}px`);
+  }
+
+  const drawn = [];
+  for (const spec of data.charts) {
+    const el = document.querySelector(`.chart[data-chart-id="${CSS.escape(spec.id)}"]`);
+    if (!el) {
+      console.error(`report: no element for chart ${spec.id}`);
+      continue;
+    }
+    try {
+      drawn.push(makeChart(spec, el));
+    } catch (err) {
+      el.dataset.drawn = 'false';
+      el.dataset.error = 'true';
+      const msg = document.createElement('div');
+      msg.className = 'not-drawn';
+      msg.textContent = `Chart not drawn: ${err && err.message ? err.message : String(err)}`;
+      el.replaceChildren(msg);
+      console.error(`report: chart ${spec.id} failed`, err);
+    }
+  }
+  alignTimeline(drawn[0]);
+
+  let resizeTimer;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const c of drawn) c.plot.setSize({ width: c.el.clientWidth, height: CHART_HEIGHT });
+      alignTimeline(drawn[0]);
+    }, 100);
+  });
+
+  for (const button of document.querySelectorAll('button[data-copy]')) {
+    button.addEventListener('click', () => {
+      const source = document.getElementById(button.dataset.copy);
+      const text = source ? source.textContent : '';
+      const done = (label) => {
+        button.textContent = label;
+        setTimeout(() => (button.textContent = 'Copy'), 1500);
+      };
+      // file:// pages may be refused the clipboard; then the text is selected for Ctrl+C instead.
+      const fallback = () => {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        done('Selected');
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(() => done('Copied'), fallback);
+      } else {
+        fallback();
+      }
+    });
+  }
+
+  root.dataset.reportReady = 'true';
+})();

@@ -1,0 +1,215 @@
+/**
+ * Opens a written report in headless Chromium and says what a reviewer would see: whether the page's script
+ * finished, every console error or warning and uncaught exception, each chart's state (drawn, empty, points,
+ * and whether its canvas holds any pixel of a series colour) and how many faults the timeline shows. The
+ * package's own browser test uses it on sample data; a test on a real run's report can use the same checks.
+ *
+ * Exported as `@chaos-lab/report/browser` so that importing the renderer never loads playwright-core.
+ */
+import { access, constants, mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { ChromiumNotFoundError, ReportError } from './errors.js';
+
+/** Where Debian's `chromium` package puts the browser. */
+export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * The lab's machines have no network: without these Chromium keeps trying (updates, sync, QUIC probes) and
+ * floods the log with refused connections.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface LaunchChromiumOptions {
+  /** Default {@link DEFAULT_CHROMIUM_PATH}. */
+  readonly executablePath?: string;
+  /** How long Chromium may take to start, in ms. Default 30 000. */
+  readonly timeoutMs?: number;
+}
+
+/** Starts headless Chromium; throws {@link ChromiumNotFoundError} (naming the path and the apt package) if absent. */
+export async function launchChromium(options: LaunchChromiumOptions = {}): Promise<Browser> {
+  const executablePath = options.executablePath ?? DEFAULT_CHROMIUM_PATH;
+  try {
+    await access(executablePath, constants.X_OK);
+  } catch (cause) {
+    throw new ChromiumNotFoundError(executablePath, { cause });
+  }
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    timeout: options.timeoutMs ?? 30_000,
+  });
+}
+
+export interface CheckReportOptions {
+  /** Where to save a full-page PNG; its folder is created. Default: no screenshot. */
+  readonly screenshotPath?: string;
+  /** A browser to open the page in (left open). Default: one is launched and closed again. */
+  readonly browser?: Browser;
+  /** Used only when no `browser` is given. Default {@link DEFAULT_CHROMIUM_PATH}. */
+  readonly executablePath?: string;
+  /** How long loading and drawing may take, in ms. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Default 1280 × 900 (the page is at most 1240 px wide). */
+  readonly viewport?: { readonly width: number; readonly height: number };
+}
+
+export interface ChartCheck {
+  readonly id: string;
+  /** The page's script drew the chart (`data-drawn="true"`). */
+  readonly drawn: boolean;
+  /** The report rendered the chart as having no data (`data-empty="true"`). */
+  readonly empty: boolean;
+  /** Points with a value the chart drew (`data-points`). */
+  readonly points: number;
+  /** No pixel of any series colour in the plot area: nothing of the data is visible. */
+  readonly blank: boolean;
+  /** How many plot-area pixels have a series colour. */
+  readonly seriesPixels: number;
+  /** The "no data" message is on screen. */
+  readonly noDataShown: boolean;
+  /** The script failed on this chart (`data-error="true"`). */
+  readonly error: boolean;
+}
+
+export interface ReportCheck {
+  /** The page's script ran to its end (`<html data-report-ready="true">`). */
+  readonly ready: boolean;
+  /** Console errors and warnings, uncaught exceptions, and any request that left the file (the page must not). */
+  readonly consoleErrors: string[];
+  readonly charts: ChartCheck[];
+  /** Fault bars visible on the timeline. */
+  readonly faultsShown: number;
+  /** Faults the report says it has (`data-faults` on the timeline). */
+  readonly faultsExpected: number;
+  /** Labels of the visible fault bars, in page order. */
+  readonly faultLabels: string[];
+}
+
+/** Runs in the page; a string, so the package's TypeScript does not need the DOM library. */
+const IN_PAGE_CHECK = String.raw`(() => {
+  const visible = (el) => {
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.display !== 'none' && s.visibility !== 'hidden' && Number(s.opacity) > 0;
+  };
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const charts = [];
+  for (const el of document.querySelectorAll('.chart[data-chart-id]')) {
+    const colors = (el.dataset.colors || '').split(',').filter((c) => /^#[0-9a-f]{6}$/i.test(c)).map(rgb);
+    const canvas = el.querySelector('canvas');
+    let seriesPixels = 0;
+    if (canvas && canvas.width > 0 && canvas.height > 0 && colors.length > 0) {
+      const plot = (el.dataset.plot || '').split(',').map(Number);
+      const [x, y, w, h] = plot.length === 4 && plot.every(Number.isFinite) ? plot : [0, 0, canvas.width, canvas.height];
+      const px = canvas.getContext('2d').getImageData(x, y, Math.max(1, w), Math.max(1, h)).data;
+      for (let i = 0; i < px.length; i += 4) {
+        if (px[i + 3] < 200) continue;
+        for (const [r, g, b] of colors) {
+          if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) <= 48) {
+            seriesPixels++;
+            break;
+          }
+        }
+      }
+    }
+    charts.push({
+      id: el.dataset.chartId,
+      drawn: el.dataset.drawn === 'true',
+      empty: el.dataset.empty === 'true',
+      points: Number(el.dataset.points || 0) || 0,
+      blank: seriesPixels === 0,
+      seriesPixels,
+      noDataShown: visible(el.querySelector('.no-data')),
+      error: el.dataset.error === 'true',
+    });
+  }
+  const timeline = document.getElementById('fault-timeline');
+  const bars = [...document.querySelectorAll('#fault-timeline .fault-bar')].filter(visible);
+  return {
+    charts,
+    faultsShown: bars.length,
+    faultsExpected: Number(timeline ? timeline.dataset.faults : 0) || 0,
+    faultLabels: bars.map((b) => b.dataset.label || ''),
+  };
+})()`;
+
+/** Opens `htmlPath` (a file) in Chromium and reports what it shows; see {@link ReportCheck}. */
+export async function checkReportInBrowser(htmlPath: string, options: CheckReportOptions = {}): Promise<ReportCheck> {
+  const timeout = options.timeoutMs ?? 30_000;
+  const browser = options.browser ?? (await launchChromium({ executablePath: options.executablePath, timeoutMs: timeout }));
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(timeout);
+    const consoleErrors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') consoleErrors.push(`console.${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.stack ?? err.message}`));
+    page.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith('file:') && !url.startsWith('data:') && !url.startsWith('blob:')) {
+        consoleErrors.push(`request outside the file: ${url}`);
+      }
+    });
+
+    await page.goto(pathToFileURL(resolve(htmlPath)).href, { waitUntil: 'load', timeout });
+    let ready = true;
+    try {
+      await page.waitForFunction(`document.documentElement.dataset.reportReady === 'true'`, undefined, { timeout });
+    } catch {
+      ready = false;
+      consoleErrors.push(`the page's script did not finish within ${timeout} ms`);
+    }
+    // uPlot draws in a microtask after construction; one frame later every chart has run its draw hook.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+    const found = (await page.evaluate(IN_PAGE_CHECK)) as Omit<ReportCheck, 'ready' | 'consoleErrors'>;
+    if (!found || !Array.isArray(found.charts)) throw new ReportError(`the in-page check returned ${String(found)}`);
+
+    if (options.screenshotPath) {
+      await mkdir(dirname(options.screenshotPath), { recursive: true });
+      await page.screenshot({ path: options.screenshotPath, fullPage: true, timeout });
+    }
+    return { ready, consoleErrors, ...found };
+  } finally {
+    await context.close();
+    if (!options.browser) await browser.close();
+  }
+}
+
+/**
+ * Everything wrong with a checked report, one sentence each; empty when the page is fine. A chart that is
+ * honestly marked empty (and says so on screen) is not a problem; one that should have drawn and did not is.
+ */
+export function reportProblems(check: ReportCheck): string[] {
+  const problems = [...check.consoleErrors];
+  if (!check.ready && !problems.some((p) => p.includes('did not finish'))) problems.push("the page's script did not finish");
+  for (const c of check.charts) {
+    if (c.error) problems.push(`chart ${c.id}: the script failed to draw it`);
+    if (c.empty) {
+      if (!c.noDataShown) problems.push(`chart ${c.id}: marked empty but no "no data" message is visible`);
+      continue;
+    }
+    if (!c.drawn) problems.push(`chart ${c.id}: not drawn`);
+    else if (c.points === 0) problems.push(`chart ${c.id}: drawn with 0 points`);
+    else if (c.blank) problems.push(`chart ${c.id}: canvas shows no series pixel (${c.points} points)`);
+  }
+  if (check.faultsShown !== check.faultsExpected) {
+    problems.push(`fault timeline shows ${check.faultsShown} of ${check.faultsExpected} faults`);
+  }
+  return problems;
+}

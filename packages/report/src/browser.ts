@@ -1,0 +1,13 @@
+/** `@chaos-lab/report/browser`: checks a written report in headless Chromium (see browser-check.ts). */
+export {
+  checkReportInBrowser,
+  launchChromium,
+  reportProblems,
+  DEFAULT_CHROMIUM_PATH,
+  CHROMIUM_ARGS,
+  type CheckReportOptions,
+  type LaunchChromiumOptions,
+  type ReportCheck,
+  type ChartCheck,
+} from './browser-check.js';
+export { ChromiumNotFoundError } from './errors.js';

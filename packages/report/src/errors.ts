@@ -1,0 +1,64 @@
+/**
+ * The report's error tree. Every error says whether trying again could help (`retriable`) and carries what the
+ * caller needs in readonly fields.
+ */
+export class ReportError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** One problem with a report's input: where it is, what was there, and what was expected. */
+export interface InputProblem {
+  /** A path such as `charts[0].series[1].points[3][0]`. */
+  readonly field: string;
+  /** The value found there (`undefined` when the field is missing). */
+  readonly value: unknown;
+  readonly expectation: string;
+}
+
+/** The input to `renderReport` did not match the model. `field` and `value` name the first problem. */
+export class ReportInputError extends ReportError {
+  readonly field: string;
+  readonly value: unknown;
+  constructor(readonly problems: readonly [InputProblem, ...InputProblem[]]) {
+    const [first] = problems;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).map(describe).join('; ')})` : '';
+    super(`invalid report input: ${describe(first)}${more}`);
+    this.field = first.field;
+    this.value = first.value;
+  }
+}
+
+/** Chromium is not where the browser checks expect it. */
+export class ChromiumNotFoundError extends ReportError {
+  constructor(
+    readonly executablePath: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      `Chromium not found at ${executablePath}: the report's browser checks need it (Debian: apt-get install chromium)`,
+      options,
+    );
+  }
+}
+
+function describe(p: InputProblem): string {
+  return `${p.field}: expected ${p.expectation} (got ${showValue(p.value)})`;
+}
+
+/** Long values (a whole points array) are cut so the message stays readable. */
+function showValue(value: unknown): string {
+  // JSON would show NaN and Infinity as null, hiding the very value that was rejected.
+  if (value === undefined || typeof value === 'number' || typeof value === 'bigint') return String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

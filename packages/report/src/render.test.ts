@@ -1,0 +1,173 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { escapeHtml, formatDuration, jsonForScript, timeTicks } from './format.js';
+import type { ReportInput } from './model.js';
+import { renderReport, writeReport } from './render.js';
+import { sampleReportInput } from './sample.js';
+
+const ATTACK = `</script><script>alert("x")</script><img src=x onerror=alert(1)>"'&`;
+
+/** Every string the page shows, set to an injection attempt. */
+function hostileInput(): ReportInput {
+  const input = sampleReportInput();
+  return {
+    ...input,
+    title: ATTACK,
+    runId: ATTACK,
+    replayCommand: `${ATTACK} && rm -rf /`,
+    facts: [{ label: ATTACK, value: ATTACK }],
+    faults: input.faults.map((f) => ({ ...f, label: ATTACK, kind: ATTACK, target: ATTACK, effect: ATTACK })),
+    charts: input.charts.map((c, i) => ({
+      ...c,
+      title: ATTACK,
+      unit: ATTACK,
+      note: ATTACK,
+      series: c.series.map((s, j) => ({ ...s, name: `${ATTACK}${i}.${j}` })),
+    })),
+    verdicts: [{ checker: ATTACK, valid: false, summary: ATTACK, counterexamples: [{ note: ATTACK }, ATTACK] }],
+    thresholds: [{ metric: ATTACK, expression: ATTACK, ok: false, actual: ATTACK }],
+    textSummary: ATTACK,
+    logs: [{ name: ATTACK, href: `logs/${ATTACK}` }],
+  };
+}
+
+/** The embedded data block, cut where an HTML parser would end it: at the first `</script`. */
+function dataBlock(html: string): string {
+  const open = '<script type="application/json" id="report-data">';
+  const start = html.indexOf(open);
+  expect(start).toBeGreaterThan(0);
+  const from = start + open.length;
+  return html.slice(from, html.toLowerCase().indexOf('</script', from));
+}
+
+describe('renderReport escaping', () => {
+  const html = renderReport(hostileInput());
+
+  it('lets no markup from the input through', () => {
+    // Matches are compared rather than the page, so a failure prints the offending snippet, not 100 kB of HTML.
+    expect(html.match(/<img[^>]*/i)?.[0]).toBeUndefined();
+    expect(html.match(/<script>alert[^<]*/i)?.[0]).toBeUndefined();
+    // Exactly the page's own three scripts: the data block, uPlot, the report's script.
+    expect(html.match(/<script\b/gi)).toHaveLength(3);
+    expect(html.match(/<\/script>/gi)).toHaveLength(3);
+    // Inside tags, only the page's own quotes: an input quote would end an attribute value early.
+    const attributes = html.match(/ (title|href|data-label)="[^"]*"/g) ?? [];
+    expect(attributes.length).toBeGreaterThan(5);
+    expect(attributes.filter((a) => a.includes('<'))).toEqual([]);
+  });
+
+  it('shows the attack as text', () => {
+    expect(html).toContain(escapeHtml(ATTACK));
+    expect(escapeHtml(ATTACK)).toBe(
+      '&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;',
+    );
+  });
+
+  it('keeps the JSON block whole and its strings intact', () => {
+    const data = JSON.parse(dataBlock(html)) as { charts: { series: { name: string }[] }[]; faults: { label: string }[] };
+    expect(data.charts[0]?.series[0]?.name).toBe(`${ATTACK}0.0`);
+    expect(data.faults[1]?.label).toBe(ATTACK);
+  });
+
+  it('escapes what would end or confuse a script element', () => {
+    const json = jsonForScript({ s: '</script><!-- \u2028 &' });
+    expect(json).not.toMatch(/[<>&\u2028]/);
+    expect(JSON.parse(json)).toEqual({ s: '</script><!-- \u2028 &' });
+  });
+});
+
+describe('renderReport', () => {
+  it('is self-contained: no external script, stylesheet or image', () => {
+    const html = renderReport(sampleReportInput());
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+    expect(html).not.toMatch(/<link\b/i);
+    expect(html).not.toMatch(/<img\b/i);
+    expect(html).not.toMatch(/url\(\s*['"]?https?:/i);
+    expect(html).toContain('uPlot'); // inlined from node_modules
+  });
+
+  it('is deterministic', () => {
+    expect(renderReport(sampleReportInput())).toBe(renderReport(sampleReportInput()));
+  });
+
+  it('shows the outcome, times, duration and the replay command', () => {
+    const html = renderReport(sampleReportInput());
+    expect(html).toContain('<span class="badge badge-bad">INVALID</span>');
+    expect(html).toContain('2025-06-01 12:00:00 UTC');
+    expect(html).toContain('5 min 00 s');
+    expect(html).toContain('<pre id="replay-command"><code>npm run lab -- run pipeline --seed 3</code></pre>');
+  });
+
+  it('marks a chart without points as empty and says why, in the HTML itself', () => {
+    const input = sampleReportInput();
+    input.charts[2]!.series = [{ name: 'lag', points: [] }];
+    input.charts[1]!.series = input.charts[1]!.series.map((s) => ({ ...s, points: s.points.map(([t]) => [t, null]) }));
+    const html = renderReport(input);
+    const lag = html.slice(html.indexOf('data-chart-id="consumer-lag"'));
+    expect(lag).toMatch(/^data-chart-id="consumer-lag" data-empty="true" data-drawn="false" data-points="0"/);
+    expect(lag).toContain('<b>No data</b><span>No points for lag.</span>');
+    expect(html).toContain('Every point of p50, p99 is null.');
+    expect(html).toMatch(/data-chart-id="throughput" data-empty="false" data-drawn="false"/);
+    const data = JSON.parse(dataBlock(html)) as { charts: { id: string }[] };
+    expect(data.charts.map((c) => c.id)).toEqual(['throughput']);
+  });
+
+  it('counts points outside the run window as no data', () => {
+    const input = sampleReportInput();
+    input.charts[2]!.series[0]!.points = [[input.startedAt - 10_000, 5]];
+    const html = renderReport(input);
+    expect(html.includes("1 point, all outside the run&#39;s time window.")).toBe(true);
+  });
+
+  it('draws a fault without an end as lasting until the run ends', () => {
+    const input = sampleReportInput();
+    delete input.faults[1]!.end;
+    const html = renderReport(input);
+    expect(html).toMatch(/class="fault-bar open[^"]*"[^>]*data-fault="2"[^>]*style="left:50\.000%;width:50\.000%/);
+    expect(html).toContain('until the end');
+    const data = JSON.parse(dataBlock(html)) as { faults: { end: number }[] };
+    expect(data.faults[1]?.end).toBe(input.endedAt);
+  });
+
+  it('puts one lane per target and kind', () => {
+    const input = sampleReportInput();
+    input.faults.push({ ...input.faults[0]!, label: 'again', start: input.startedAt + 200_000, end: input.startedAt + 210_000 });
+    const html = renderReport(input);
+    expect(html.match(/class="tl-lane"/g)).toHaveLength(2);
+    expect(html.match(/class="fault-bar[ "]/g)).toHaveLength(3);
+  });
+});
+
+describe('writeReport', () => {
+  it('writes dir/report.html and returns its path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'report-write-'));
+    try {
+      const path = await writeReport(join(dir, 'nested'), sampleReportInput());
+      expect(path).toBe(join(dir, 'nested', 'report.html'));
+      expect(await readFile(path, 'utf8')).toBe(renderReport(sampleReportInput()));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('formats', () => {
+  it.each([
+    [850, '850 ms'],
+    [1500, '1.5 s'],
+    [12_340, '12.3 s'],
+    [252_000, '4 min 12 s'],
+    [3_720_000, '1 h 02 min'],
+  ])('formatDuration(%d) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+
+  it('puts time ticks on round clock times inside the window', () => {
+    const start = Date.UTC(2025, 0, 1, 12, 0, 7);
+    const ticks = timeTicks(start, start + 300_000);
+    expect(ticks[0]).toBe(Date.UTC(2025, 0, 1, 12, 1, 0));
+    expect(ticks.every((t) => t >= start && t <= start + 300_000 && t % 60_000 === 0)).toBe(true);
+    expect(ticks.length).toBeGreaterThanOrEqual(4);
+    expect(ticks.length).toBeLessThanOrEqual(8);
+  });
+});
