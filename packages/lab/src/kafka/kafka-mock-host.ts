@@ -264,14 +264,14 @@ class MockHost {
     collectDefaultMetrics({ register: this.registry });
     const r = [this.registry];
     // Gauges read the host's state when scraped, so they can never disagree with /status.
-    const host = this;
+    const { brokers, down, rtt, topics } = this;
     new Gauge({
       name: 'kafka_mock_broker_up',
       help: 'Whether each mock broker is up (1) or set down by a fault (0)',
       labelNames: ['broker'],
       registers: r,
       collect() {
-        for (const id of host.brokers) this.set({ broker: String(id) }, host.down.has(id) ? 0 : 1);
+        for (const id of brokers) this.set({ broker: String(id) }, down.has(id) ? 0 : 1);
       },
     });
     new Gauge({
@@ -280,7 +280,7 @@ class MockHost {
       labelNames: ['broker'],
       registers: r,
       collect() {
-        for (const id of host.brokers) this.set({ broker: String(id) }, (host.rtt.get(id) ?? 0) / 1000);
+        for (const id of brokers) this.set({ broker: String(id) }, (rtt.get(id) ?? 0) / 1000);
       },
     });
     new Gauge({
@@ -289,7 +289,7 @@ class MockHost {
       labelNames: ['topic'],
       registers: r,
       collect() {
-        for (const [name, t] of host.topics) this.set({ topic: name }, t.partitions);
+        for (const [name, t] of topics) this.set({ topic: name }, t.partitions);
       },
     });
     for (const kind of ['broker_down', 'broker_up', 'rtt', 'leader', 'request_errors', 'coordinator', 'topic_error'])

@@ -17,35 +17,38 @@ export interface FaultLabels {
 }
 
 export class LabMetricsServer {
-  readonly registry = new Registry();
-  private readonly faultActive = new Gauge({
-    name: 'lab_fault_active',
-    help: 'A fault of the nemesis: 1 while active, 0 once ended',
-    labelNames: ['fault', 'kind', 'target'],
-    registers: [this.registry],
-  });
-  private readonly seedRunning = new Gauge({
-    name: 'lab_seed_running',
-    help: 'The seed being run: 1 while it runs, 0 after',
-    labelNames: ['suite', 'seed'],
-    registers: [this.registry],
-  });
+  private readonly faultActive: Gauge<'fault' | 'kind' | 'target'>;
+  private readonly seedRunning: Gauge<'suite' | 'seed'>;
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
-  ) {}
+    readonly registry: Registry,
+  ) {
+    this.faultActive = new Gauge({
+      name: 'lab_fault_active',
+      help: 'A fault of the nemesis: 1 while active, 0 once ended',
+      labelNames: ['fault', 'kind', 'target'],
+      registers: [registry],
+    });
+    this.seedRunning = new Gauge({
+      name: 'lab_seed_running',
+      help: 'The seed being run: 1 while it runs, 0 after',
+      labelNames: ['suite', 'seed'],
+      registers: [registry],
+    });
+  }
 
   /** Starts the endpoint on a free loopback port. */
   static async start(): Promise<LabMetricsServer> {
-    let self: LabMetricsServer | undefined;
+    const registry = new Registry();
     const server = createServer((req, res) => {
-      if (req.url !== '/metrics' || !self) {
+      if (req.url !== '/metrics') {
         res.writeHead(404).end();
         return;
       }
-      void self.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': self!.registry.contentType }).end(text),
+      void registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );
     });
@@ -55,9 +58,8 @@ export class LabMetricsServer {
       server.once('error', reject);
       server.listen(0, LOOPBACK, resolve);
     });
-    self = new LabMetricsServer(server, (server.address() as { port: number }).port);
-    collectDefaultMetrics({ register: self.registry, prefix: 'lab_' });
-    return self;
+    collectDefaultMetrics({ register: registry, prefix: 'lab_' });
+    return new LabMetricsServer(server, (server.address() as { port: number }).port, registry);
   }
 
   /** `host:port` to scrape. */

@@ -293,6 +293,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   let closeSession = opts.last;
   try {
     // The logs of a seed: everything from the session's start for the seed that opened it, else what was appended.
+    session.labMetrics.seed(def.name, opts.seed, true);
     const logMarks = opts.opened ? new Map<string, number>() : await logSizes(session.logDir);
     const waitMs = await session.ready(progress);
     const readyMs = (opts.opened ? session.instancesStartMs : 0) + waitMs;
@@ -570,6 +571,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     closeSession = true;
     throw err;
   } finally {
+    session.labMetrics.seed(def.name, opts.seed, false);
     abortNemesis?.();
     await nemesisDone?.catch(() => {});
     observer?.detach();
