@@ -12,6 +12,8 @@ ldconfig -p 2>/dev/null | grep -q 'librdkafka.so.1 ' || [ -e /usr/lib/x86_64-lin
 # Each environment runs a Prometheus; the report's browser test runs Chromium (headless, through playwright-core).
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
+# The benchmark measures raw Kafka produce with librdkafka's own client.
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
