@@ -66,6 +66,17 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
     }
   });
 
+  // close() reaps idle keep-alive sockets once, when it starts; a request in flight then would leave its
+  // socket open (idle) for the keep-alive timeout and hold the shutdown. Its reply closes the socket instead.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -7,7 +7,7 @@
  * event id) is the recovery path once a send gives up, so a broker outage
  * turns into 503s within a few seconds instead of requests hanging.
  */
-import { CompressionTypes, Kafka, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { InputEvent } from '@chaos-lab/contracts';
 import { DependencyError } from '../../errors.js';
@@ -61,6 +61,8 @@ export class KafkaPublisher implements EventPublisher {
       // waits for its own ack, so a client that waits before its next request gets its order kept.
       ...(opts.idempotent ? { maxInFlightRequests: 5 } : {}),
       allowAutoTopicCreation: false,
+      // kafkajs 2's default (murmur2, as the Java client); naming it silences kafkajs's warning about the change.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
