@@ -12,6 +12,7 @@ export const CHAOS_TIMELINE_UID = 'chaos-timeline';
 
 const coordinatorPresent = 'coordinator_assigned_partitions';
 const brokersPresent = 'kafka_mock_broker_up';
+const labPresent = 'lab_process_start_time_seconds';
 
 /**
  * Grafana turns consecutive samples of one series that are no further apart
@@ -44,11 +45,14 @@ export function chaosTimeline(): Dashboard {
     .withPanel(
       stateTimeline(ids, {
         title: 'Fault windows',
-        description: 'lab_fault_active: one row per fault the lab injected, red while it is active.',
+        description:
+          'lab_fault_active: one row per fault the lab injected (its label, kind and target), red while it is active.',
         unit: 'none',
         height: 7,
         states: { '0': { text: 'off', color: 'transparent' }, '1': { text: 'active', color: 'red' } },
-        queries: [q('max by (fault, kind, target) (lab_fault_active)', '{{fault}} ({{kind}} → {{target}})')],
+        // A fault has a series from its first window on; before any, a "none" row says the lab reports and nothing
+        // was injected (the lab's default process metrics carry its `lab_` prefix).
+        queries: [q(orZeroWhile('max by (fault, kind, target) (lab_fault_active)', labPresent, 'fault'), '{{fault}}')],
       }),
     )
     .withRow(row(ids, 'Coordinator'))
