@@ -53,6 +53,7 @@ export class RequestError extends IngestError {
 export class ConflictError extends IngestError {
   constructor(
     readonly resource: 'batch' | 'content',
+    /** The batch id, or the content's text_storage_id. */
     readonly id: string,
     /** The fields that differ from the stored version. */
     readonly differences: readonly string[],

@@ -254,7 +254,10 @@ describe('POST /v1/batches/:batch_id/contents', () => {
     ).toBe(202);
     const r = await post(svc.url, `/v1/batches/${b}/contents`, { original_file_name: 'a.txt', text: 'two' }, h);
     expect(r.status).toBe(409);
-    expect(r.body.differences).toEqual(['text']);
+    expect(r.body).toMatchObject({
+      text_storage_id: `ts-${derivedEventId('ingest', 'content-key', b, 'k')}`,
+      differences: ['text'],
+    });
   });
 
   it.each([
@@ -387,6 +390,20 @@ describe('malformed requests', () => {
     else if (field === 'Idempotency-Key') expect(String(r.body.value)).toContain('(201 characters)');
     else if (status === 413) expect(r.body.value).toMatch(/^\d+ bytes$/);
     expect(String(r.body.error)).toContain(field);
+  });
+
+  it('accepts a JSON content type with parameters, and refuses a JSON body that is not an object', async () => {
+    const ok = await post(
+      svc.url,
+      '/v1/batches',
+      { batch_id: 'charset', essay_count: 1 },
+      {
+        'content-type': 'application/json; charset=utf-8',
+      },
+    );
+    expect(ok.status).toBe(202);
+    const nul = await post(svc.url, '/v1/batches', 'null');
+    expect(nul).toMatchObject({ status: 400, body: { field: 'body', value: 'null' } });
   });
 
   it('answers 404 on an unknown route and 405 with Allow on a wrong method', async () => {

@@ -158,7 +158,11 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
       return reply.code(err.status).send({ error: err.message, field: err.field, value: err.value });
     }
     if (err instanceof ConflictError) {
-      return reply.code(409).send({ error: err.message, [`${err.resource}_id`]: err.id, differences: err.differences });
+      return reply.code(409).send({
+        error: err.message,
+        [err.resource === 'batch' ? 'batch_id' : 'text_storage_id']: err.id,
+        differences: err.differences,
+      });
     }
     if (err instanceof DependencyError) {
       log.warn(
