@@ -19,9 +19,18 @@
     const base = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
     return d.getUTCMilliseconds() ? `${base}.${pad(d.getUTCMilliseconds(), 3)}` : base;
   };
+  // The same wording as the page's server-side text (format.ts: formatDuration, formatOffset).
+  const duration = (ms) => {
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    if (ms < 60000) return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1).replace(/\.?0+$/, '')} s`;
+    const s = Math.round(ms / 1000);
+    if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+    const min = Math.round(s / 60);
+    return `${Math.floor(min / 60)} h ${pad(min % 60)} min`;
+  };
   const offset = (ms) => {
-    const s = (ms - data.runStart) / 1000;
-    return `T${s < 0 ? '−' : '+'}${Math.abs(s).toFixed(Math.abs(s) < 10 ? 2 : 1)} s`;
+    const delta = ms - data.runStart;
+    return delta < 0 ? `T−${duration(-delta)}` : `T+${duration(delta)}`;
   };
 
   /** A compact number: 0.25, 12.5, 1.2k, 3.4M. */

@@ -150,14 +150,16 @@ const IN_PAGE_CHECK = String.raw`(() => {
 /** Opens `htmlPath` (a file) in Chromium and reports what it shows; see {@link ReportCheck}. */
 export async function checkReportInBrowser(htmlPath: string, options: CheckReportOptions = {}): Promise<ReportCheck> {
   const timeout = options.timeoutMs ?? 30_000;
-  const browser = options.browser ?? (await launchChromium({ executablePath: options.executablePath, timeoutMs: timeout }));
+  const browser =
+    options.browser ?? (await launchChromium({ executablePath: options.executablePath, timeoutMs: timeout }));
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     page.setDefaultTimeout(timeout);
     const consoleErrors: string[] = [];
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') consoleErrors.push(`console.${msg.type()}: ${msg.text()}`);
+      if (msg.type() === 'error' || msg.type() === 'warning')
+        consoleErrors.push(`console.${msg.type()}: ${msg.text()}`);
     });
     page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.stack ?? err.message}`));
     page.on('request', (req) => {
@@ -197,7 +199,8 @@ export async function checkReportInBrowser(htmlPath: string, options: CheckRepor
  */
 export function reportProblems(check: ReportCheck): string[] {
   const problems = [...check.consoleErrors];
-  if (!check.ready && !problems.some((p) => p.includes('did not finish'))) problems.push("the page's script did not finish");
+  if (!check.ready && !problems.some((p) => p.includes('did not finish')))
+    problems.push("the page's script did not finish");
   for (const c of check.charts) {
     if (c.error) problems.push(`chart ${c.id}: the script failed to draw it`);
     if (c.empty) {

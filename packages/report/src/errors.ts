@@ -26,7 +26,8 @@ export class ReportInputError extends ReportError {
   readonly value: unknown;
   constructor(readonly problems: readonly [InputProblem, ...InputProblem[]]) {
     const [first] = problems;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).map(describe).join('; ')})` : '';
+    const more =
+      problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).map(describe).join('; ')})` : '';
     super(`invalid report input: ${describe(first)}${more}`);
     this.field = first.field;
     this.value = first.value;

@@ -91,7 +91,11 @@ export const reportInputSchema = z
     }
     input.faults.forEach((fault, i) => {
       if (fault.end !== undefined && fault.end < fault.start) {
-        ctx.addIssue({ code: 'custom', path: ['faults', i, 'end'], message: `a time at or after start (${fault.start})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'end'],
+          message: `a time at or after start (${fault.start})`,
+        });
       }
     });
     const seen = new Set<string>();
@@ -120,7 +124,9 @@ export function parseReportInput(raw: unknown): ReportInput {
   const problems = result.error.issues.flatMap((issue) => toProblems(raw, issue));
   const [first, ...rest] = problems;
   // zod never fails without an issue; the fallback keeps the error's shape total anyway.
-  throw new ReportInputError(first ? [first, ...rest] : [{ field: '(input)', value: raw, expectation: 'a report input' }]);
+  throw new ReportInputError(
+    first ? [first, ...rest] : [{ field: '(input)', value: raw, expectation: 'a report input' }],
+  );
 }
 
 function toProblems(raw: unknown, issue: z.core.$ZodIssue): InputProblem[] {

@@ -33,6 +33,15 @@ function hostileInput(): ReportInput {
   };
 }
 
+/** `toContain` on a 100 kB page prints the page on failure; this prints the missing snippet only. */
+function expectIn(html: string, snippet: string): void {
+  expect(html.includes(snippet), `page should contain ${snippet}`).toBe(true);
+}
+
+function expectMatch(html: string, pattern: RegExp): void {
+  expect(pattern.test(html), `page should match ${String(pattern)}`).toBe(true);
+}
+
 /** The embedded data block, cut where an HTML parser would end it: at the first `</script`. */
 function dataBlock(html: string): string {
   const open = '<script type="application/json" id="report-data">';
@@ -59,14 +68,17 @@ describe('renderReport escaping', () => {
   });
 
   it('shows the attack as text', () => {
-    expect(html).toContain(escapeHtml(ATTACK));
+    expectIn(html, escapeHtml(ATTACK));
     expect(escapeHtml(ATTACK)).toBe(
       '&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;',
     );
   });
 
   it('keeps the JSON block whole and its strings intact', () => {
-    const data = JSON.parse(dataBlock(html)) as { charts: { series: { name: string }[] }[]; faults: { label: string }[] };
+    const data = JSON.parse(dataBlock(html)) as {
+      charts: { series: { name: string }[] }[];
+      faults: { label: string }[];
+    };
     expect(data.charts[0]?.series[0]?.name).toBe(`${ATTACK}0.0`);
     expect(data.faults[1]?.label).toBe(ATTACK);
   });
@@ -81,11 +93,11 @@ describe('renderReport escaping', () => {
 describe('renderReport', () => {
   it('is self-contained: no external script, stylesheet or image', () => {
     const html = renderReport(sampleReportInput());
-    expect(html).not.toMatch(/<script[^>]+src=/i);
-    expect(html).not.toMatch(/<link\b/i);
-    expect(html).not.toMatch(/<img\b/i);
-    expect(html).not.toMatch(/url\(\s*['"]?https?:/i);
-    expect(html).toContain('uPlot'); // inlined from node_modules
+    expect(/<script[^>]+src=/i.exec(html)?.[0]).toBeUndefined();
+    expect(/<link\b/i.exec(html)?.[0]).toBeUndefined();
+    expect(/<img\b/i.exec(html)?.[0]).toBeUndefined();
+    expect(/url\(\s*['"]?https?:/i.exec(html)?.[0]).toBeUndefined();
+    expectIn(html, 'uPlot'); // inlined from node_modules
   });
 
   it('is deterministic', () => {
@@ -94,10 +106,10 @@ describe('renderReport', () => {
 
   it('shows the outcome, times, duration and the replay command', () => {
     const html = renderReport(sampleReportInput());
-    expect(html).toContain('<span class="badge badge-bad">INVALID</span>');
-    expect(html).toContain('2025-06-01 12:00:00 UTC');
-    expect(html).toContain('5 min 00 s');
-    expect(html).toContain('<pre id="replay-command"><code>npm run lab -- run pipeline --seed 3</code></pre>');
+    expectIn(html, '<span class="badge badge-bad">INVALID</span>');
+    expectIn(html, '2025-06-01 12:00:00 UTC');
+    expectIn(html, '5 min 00 s');
+    expectIn(html, '<pre id="replay-command"><code>npm run lab -- run pipeline --seed 3</code></pre>');
   });
 
   it('marks a chart without points as empty and says why, in the HTML itself', () => {
@@ -106,10 +118,10 @@ describe('renderReport', () => {
     input.charts[1]!.series = input.charts[1]!.series.map((s) => ({ ...s, points: s.points.map(([t]) => [t, null]) }));
     const html = renderReport(input);
     const lag = html.slice(html.indexOf('data-chart-id="consumer-lag"'));
-    expect(lag).toMatch(/^data-chart-id="consumer-lag" data-empty="true" data-drawn="false" data-points="0"/);
-    expect(lag).toContain('<b>No data</b><span>No points for lag.</span>');
-    expect(html).toContain('Every point of p50, p99 is null.');
-    expect(html).toMatch(/data-chart-id="throughput" data-empty="false" data-drawn="false"/);
+    expectMatch(lag, /^data-chart-id="consumer-lag" data-empty="true" data-drawn="false" data-points="0"/);
+    expectIn(lag, '<b>No data</b><span>No points for lag.</span>');
+    expectIn(html, 'Every point of p50, p99 is null.');
+    expectMatch(html, /data-chart-id="throughput" data-empty="false" data-drawn="false"/);
     const data = JSON.parse(dataBlock(html)) as { charts: { id: string }[] };
     expect(data.charts.map((c) => c.id)).toEqual(['throughput']);
   });
@@ -118,22 +130,27 @@ describe('renderReport', () => {
     const input = sampleReportInput();
     input.charts[2]!.series[0]!.points = [[input.startedAt - 10_000, 5]];
     const html = renderReport(input);
-    expect(html.includes("1 point, all outside the run&#39;s time window.")).toBe(true);
+    expectIn(html, '1 point, all outside the run&#39;s time window.');
   });
 
   it('draws a fault without an end as lasting until the run ends', () => {
     const input = sampleReportInput();
     delete input.faults[1]!.end;
     const html = renderReport(input);
-    expect(html).toMatch(/class="fault-bar open[^"]*"[^>]*data-fault="2"[^>]*style="left:50\.000%;width:50\.000%/);
-    expect(html).toContain('until the end');
+    expectMatch(html, /class="fault-bar open[^"]*"[^>]*data-fault="2"[^>]*style="left:50\.000%;width:50\.000%/);
+    expectIn(html, 'until the end');
     const data = JSON.parse(dataBlock(html)) as { faults: { end: number }[] };
     expect(data.faults[1]?.end).toBe(input.endedAt);
   });
 
   it('puts one lane per target and kind', () => {
     const input = sampleReportInput();
-    input.faults.push({ ...input.faults[0]!, label: 'again', start: input.startedAt + 200_000, end: input.startedAt + 210_000 });
+    input.faults.push({
+      ...input.faults[0]!,
+      label: 'again',
+      start: input.startedAt + 200_000,
+      end: input.startedAt + 210_000,
+    });
     const html = renderReport(input);
     expect(html.match(/class="tl-lane"/g)).toHaveLength(2);
     expect(html.match(/class="fault-bar[ "]/g)).toHaveLength(3);

@@ -347,20 +347,20 @@ function verdictsSection(verdicts: readonly Verdict[]): string {
           : v.valid === false
             ? (['bad', 'invalid'] as const)
             : (['unknown', 'unknown'] as const);
-      return `<tr class="verdict-${cls}"><td><code>${esc(v.checker)}</code></td><td>${badge(cls, text)}</td><td>${esc(v.summary)}</td><td>${counterexamples(v)}</td></tr>`;
+      return `<tr class="verdict-${cls}"><td><code>${esc(v.checker)}</code></td><td>${badge(cls, text)}</td><td>${esc(v.summary)}${counterexamples(v)}</td></tr>`;
     })
     .join('');
-  return `<section id="verdicts"><h2>Verdicts</h2><div class="panel flush"><table class="verdicts"><thead><tr><th>Checker</th><th>Verdict</th><th>Summary</th><th>Counterexamples</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+  return `<section id="verdicts"><h2>Verdicts</h2><div class="panel flush"><table class="verdicts"><thead><tr><th>Checker</th><th>Verdict</th><th>Summary and counterexamples</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
 }
 
 function counterexamples(v: Verdict): string {
   const n = v.counterexamples.length;
-  if (n === 0) return '<span class="muted">none</span>';
+  if (n === 0) return '';
   const shown = v.counterexamples.slice(0, COUNTEREXAMPLES_SHOWN);
-  const label = n > shown.length ? `${n} (first ${shown.length} shown)` : `${n}`;
+  const label = `${n} counterexample${n === 1 ? '' : 's'}${n > shown.length ? ` (first ${shown.length} shown)` : ''}`;
   const blocks = shown.map((c) => `<pre class="json">${esc(prettyJson(c))}</pre>`).join('');
   // A failing checker's evidence is what the reviewer came for: open by default.
-  return `<details${v.valid === false ? ' open' : ''}><summary>${label}</summary>${blocks}</details>`;
+  return `<details class="counterexamples"${v.valid === false ? ' open' : ''}><summary>${label}</summary><div class="cx-grid">${blocks}</div></details>`;
 }
 
 /** Counterexamples are `unknown`: anything JSON cannot hold (a bigint, a cycle) is shown rather than thrown. */

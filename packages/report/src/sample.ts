@@ -32,7 +32,8 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
 
   const p99 = seconds.map((s): [number, number] => {
     const t = at(s);
-    const base = t >= latency.start && t < latency.end ? 0.23 : t >= kill.start && t < kill.start + 25_000 ? 0.09 : 0.018;
+    const base =
+      t >= latency.start && t < latency.end ? 0.23 : t >= kill.start && t < kill.start + 25_000 ? 0.09 : 0.018;
     return [t, Math.max(0.002, base + noise() * base * 0.5)];
   });
   const p50 = p99.map(([t, v]): [number, number] => [t, v * 0.35 + Math.abs(noise()) * 0.002]);
@@ -110,7 +111,12 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
       },
     ],
     verdicts: [
-      { checker: 'no-double-assignment', valid: true, summary: 'each of 1 000 contents went to exactly one slot', counterexamples: [] },
+      {
+        checker: 'no-double-assignment',
+        valid: true,
+        summary: 'each of 1 000 contents went to exactly one slot',
+        counterexamples: [],
+      },
       {
         checker: 'no-lost-content',
         valid: false,
@@ -130,7 +136,12 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
           },
         ],
       },
-      { checker: 'batch-completed-once', valid: true, summary: '50 batches completed, none twice', counterexamples: [] },
+      {
+        checker: 'batch-completed-once',
+        valid: true,
+        summary: '50 batches completed, none twice',
+        counterexamples: [],
+      },
       {
         checker: 'every-batch-finished',
         valid: 'unknown',
