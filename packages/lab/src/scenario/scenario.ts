@@ -32,6 +32,14 @@ import {
 import { SeededRandom } from '../schedule/random.js';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, type PlannedFault } from '../nemesis/index.js';
+import {
+  CHAOS_CHARTS,
+  collectCharts,
+  faultsFromHistory,
+  logLinks,
+  verdictRows,
+  writeRunReport,
+} from '../report/run-report.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
 import { closableBatches } from '../checkers/every-batch-finished.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
@@ -282,6 +290,9 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   const { env, instances } = session;
 
   const recorder = new HistoryRecorder();
+  // The history counts from here; the report places it on the wall clock Prometheus uses.
+  const recorderEpoch = Date.now();
+  let workStartEpoch = recorderEpoch;
   let observer: OutputObserver | undefined;
   let publisher: Publisher | undefined;
   let timedOut = false;
@@ -338,6 +349,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     await publisher.start();
 
     tWorkStart = performance.now();
+    workStartEpoch = Date.now();
     // Paced runs send a chunk every PACE_TICK_MS so that the faults meet traffic.
     const pace = def.paceMs ?? 0;
     const maxChunk = pace > 0 ? Math.max(1, Math.ceil(plan.publishes.length / (pace / PACE_TICK_MS))) : 200;
@@ -509,6 +521,8 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       : { unavailable: 'the input topics could not be read' };
     await writeFile(join(seedDir, 'kafka-offsets.json'), JSON.stringify(progressOfGroup, null, 1));
     const valid = verdicts.every((v) => v.valid === true) && !timedOut;
+    // Asked now: a session closed below takes its Prometheus with it.
+    const charts = await collectCharts(env.prometheus, CHAOS_CHARTS, workStartEpoch, Date.now());
     // A seed that found something ends its session: the next seed must not inherit a broken system.
     if (!valid) closeSession = true;
     let codes: (number | null)[] = [];
@@ -556,6 +570,38 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       ),
     );
 
+    const reportPath = await writeRunReport(seedDir, {
+      kind: 'chaos',
+      title: `${def.name} — seed ${opts.seed}${opts.variant ? ` — variant ${opts.variant}` : ''}`,
+      runId: `${runId}/seed-${opts.seed}`,
+      startedAt: workStartEpoch,
+      endedAt: Math.max(workStartEpoch, Date.now()),
+      outcome: valid ? 'valid' : 'invalid',
+      ...(opts.replayCommand !== undefined && { replayCommand: opts.replayCommand }),
+      facts: [
+        { label: 'scenario', value: def.name },
+        { label: 'seed', value: String(opts.seed) },
+        ...(opts.variant ? [{ label: 'variant', value: opts.variant }] : []),
+        { label: 'instances', value: String(instances.all.length) },
+        { label: 'faults', value: String(faults.length) },
+        { label: 'publishes', value: String(stats.published) },
+        { label: 'contents settled', value: `${settled.size} of ${stats.contents}` },
+        { label: 'throughput', value: `${stats.contentsPerSecond} contents/s` },
+        { label: 'workload', value: `${(stats.workloadMs / 1000).toFixed(1)} s` },
+        ...(timedOut ? [{ label: 'gave up waiting', value: stalled ? 'stalled' : 'timeout' }] : []),
+        ...(brokerLost.length > 0
+          ? [{ label: 'acknowledged publishes the broker lost', value: String(brokerLost.length) }]
+          : []),
+      ],
+      faults: faultsFromHistory(history, recorderEpoch),
+      charts,
+      verdicts: verdictRows(verdicts),
+      logs: await logLinks(seedDir, join(seedDir, 'logs')),
+    }).catch((err: Error) => {
+      progress(`lab: the run report could not be written: ${err.message}`);
+      return undefined;
+    });
+
     out('');
     out(`${def.name} (seed ${opts.seed}): ${valid ? 'VALID' : 'INVALID'}`);
     out(formatVerdictTable(verdicts));
@@ -564,6 +610,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       `wall ${(stats.wallMs / 1000).toFixed(1)} s · environment ${opts.opened ? `${stats.environmentStartupMs} ms` : 'reused'} · group ready ${stats.instancesReadyMs} ms · workload ${(stats.workloadMs / 1000).toFixed(1)} s · ${stats.contentsPerSecond} contents/s`,
     );
     out(`run folder: ${seedDir}`);
+    if (reportPath) out(`report: ${reportPath}`);
     if (opts.replayCommand) out(`replay: ${opts.replayCommand}`);
     return { runId, runDir: seedDir, valid, verdicts, stats };
   } catch (err) {

@@ -6,9 +6,10 @@
  * can tell when each batch it sent finished and how long after its last
  * upload.
  *
- * Unlike a chaos session there are no per-instance fault proxies here: the
- * coordinators talk to Redis and Postgres directly, since a load run measures
- * the system, not the system behind a proxy.
+ * By default the coordinators talk to Redis and Postgres directly, since a
+ * load run measures the system, not the system behind a proxy; with
+ * `throughFaultProxy` each goes through its own proxied links as in a chaos
+ * session, so faults can be injected during a load (`stack.nemesisContext`).
  */
 import { EventType, inputTopics, outputTopics, topics as topicNames, type Topics } from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
@@ -17,6 +18,8 @@ import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 import { InvalidArgumentError } from '../errors.js';
+import { LabMetricsServer } from '../observability/lab-metrics.js';
+import type { NemesisContext } from '../nemesis/types.js';
 
 export interface PipelineStackOptions {
   /** Folder for every server's and instance's log. */
@@ -29,6 +32,8 @@ export interface PipelineStackOptions {
   readonly partitions?: number;
   /** Extra coordinator settings (COORDINATOR_*), e.g. for a benchmark. */
   readonly coordinatorEnv?: Readonly<Record<string, string>>;
+  /** Route each coordinator's Redis and Postgres links through the fault proxy. Default false. */
+  readonly throughFaultProxy?: boolean;
   /** Told what is happening during the start (a line each). */
   readonly progress?: (line: string) => void;
 }
@@ -47,6 +52,10 @@ export interface StartedPipelineStack extends AsyncDisposable {
   readonly coordinators: CoordinatorInstances;
   readonly ingest: CoordinatorInstances;
   readonly topics: Topics;
+  /** The lab's live metrics (fault windows) for the stack's Prometheus. */
+  readonly labMetrics: LabMetricsServer;
+  /** What the nemesis needs to inject faults into this stack. */
+  readonly nemesisContext: NemesisContext;
   /** Base URL of the first ingest instance. */
   readonly ingestUrl: string;
   /** Batches closed so far, by batch id (first closing event only). */
@@ -74,18 +83,27 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
   let coordinators: CoordinatorInstances | undefined;
   let ingest: CoordinatorInstances | undefined;
   let reader: TopicReader | undefined;
+  let labMetrics: LabMetricsServer | undefined;
   try {
     progress(`lab: environment up in ${env.startupMs.toFixed(0)} ms (prometheus ${env.prometheus?.url ?? 'off'})`);
     for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, partitions);
     for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
     await env.kafka.setCoordinator('group', GROUP_ID, GROUP_COORDINATOR_BROKER);
     await env.kafka.setCoordinator('group', 'lab-closing-reader', GROUP_COORDINATOR_BROKER);
+    const linked: Record<string, string>[] = [];
+    if (opts.throughFaultProxy) {
+      for (let n = 1; n <= count; n++) {
+        const l = await env.links.create(`coordinator-${n}`);
+        linked.push({ COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
+      }
+    }
     // allSettled: when one set fails to start, the other must be there to be stopped.
     const [cs, is] = await Promise.allSettled([
       CoordinatorInstances.start({
         entry: coordinatorMain,
         count,
         logDir: opts.logDir,
+        envFor: (n) => linked[n] ?? {},
         env: {
           ...env.coordinatorEnv(),
           COORDINATOR_TOPIC_PREFIX: PREFIX,
@@ -149,7 +167,9 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
       },
     );
     await reader.start();
+    labMetrics = await LabMetricsServer.start();
     if (env.prometheus) {
+      await env.prometheus.setTargets('lab', [{ address: labMetrics.address }]);
       await env.prometheus.setTargets(
         'coordinator',
         c.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
@@ -159,11 +179,12 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
         i.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
       );
     }
-    const r = reader;
+    const [r, m] = [reader, labMetrics];
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         await r.stop();
+        await m.stop();
         await Promise.all([i.stop(), c.stop()]);
         await env.stop();
       })());
@@ -172,6 +193,8 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
       coordinators: c,
       ingest: i,
       topics: t,
+      labMetrics: m,
+      nemesisContext: { env, instances: c, links: env.links, inputTopics: inputTopics(t) },
       ingestUrl: i.get(0).url,
       closed,
       get assignedCount() {
@@ -194,6 +217,7 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
       [Symbol.asyncDispose]: stop,
     };
   } catch (err) {
+    await labMetrics?.stop();
     await reader?.stop();
     await Promise.allSettled([coordinators?.stop(), ingest?.stop()]);
     await env.stop();
