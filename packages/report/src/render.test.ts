@@ -157,6 +157,35 @@ describe('renderReport', () => {
   });
 });
 
+describe('renderReport for a load run', () => {
+  it('shows the thresholds, the text summary and the outcome', () => {
+    const input: ReportInput = {
+      ...sampleReportInput(),
+      kind: 'load',
+      title: 'ingest — 200 rps',
+      outcome: 'failed',
+      faults: [],
+      verdicts: [],
+      thresholds: [
+        { metric: 'http_req_duration', expression: 'p(95)<250', ok: false, actual: 'p(95)=312ms' },
+        { metric: 'http_req_failed', expression: 'rate<0.01', ok: true, actual: 'rate=0.002' },
+      ],
+      textSummary: '     http_req_duration..: avg=81ms p(95)=312ms\n     http_reqs..........: 60000 200/s',
+    };
+    const html = renderReport(input);
+    expectIn(html, '<div class="kicker">Load run');
+    expectIn(html, '<span class="badge badge-bad">FAILED</span>');
+    expectIn(html, 'thresholds: <b class="t-bad">1 of 2 held</b>');
+    expectMatch(
+      html,
+      /<code>p\(95\)&lt;250<\/code><\/td><td class="num">p\(95\)=312ms<\/td><td><span class="badge badge-bad">crossed/,
+    );
+    expectIn(html, '<pre class="text-summary">     http_req_duration..: avg=81ms p(95)=312ms\n');
+    expectIn(html, 'No faults were injected in this run.');
+    expectIn(html, 'id="fault-timeline" data-faults="0"');
+  });
+});
+
 describe('writeReport', () => {
   it('writes dir/report.html and returns its path', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'report-write-'));

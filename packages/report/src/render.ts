@@ -302,7 +302,7 @@ function faultBar(f: PlacedFault, input: ReportInput, axis: TimeAxis): string {
   // A tooltip near the right edge opens leftwards, so it stays on the page.
   const side = left > 55 ? ' tip-left' : '';
   const tip = `<span class="fault-tip" role="tooltip"><b>${f.n}. ${esc(f.fault.label)}</b><span>${esc(f.fault.kind)}${f.fault.target === undefined ? '' : ` → ${esc(f.fault.target)}`}</span><span>${esc(formatOffset(f.fault.start, input.startedAt))} – ${f.open ? 'end of run' : esc(formatOffset(end, input.startedAt))} (${esc(formatDuration(end - f.fault.start))})</span><span class="fault-effect">${f.fault.effect === undefined ? 'effect not recorded' : `Effect: ${esc(f.fault.effect)}`}</span></span>`;
-  return `<div class="fault-bar${f.open ? ' open' : ''}${width < 0.5 ? ' instant' : ''}${side}" tabindex="0" data-fault="${f.n}" data-label="${esc(f.fault.label)}" style="left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;--fault-color:${f.color}"><span class="fault-bar-text"><span class="fault-num">${f.n}</span>${esc(f.fault.label)}</span>${tip}</div>`;
+  return `<div class="fault-bar${f.open ? ' open' : ''}${side}" tabindex="0" data-fault="${f.n}" data-label="${esc(f.fault.label)}" style="left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;--fault-color:${f.color}"><span class="fault-bar-text"><span class="fault-num">${f.n}</span>${esc(f.fault.label)}</span>${tip}</div>`;
 }
 
 function chartsSection(charts: readonly { chart: Chart; points: number }[]): string {
