@@ -15,6 +15,7 @@
  * After the schedule ends, running iterations get `gracefulStopMs` to finish (k6's gracefulStop), then
  * are interrupted. The driver knows nothing of the lab: it takes a base URL and reports through hooks.
  */
+import { setMaxListeners } from 'node:events';
 import { Collector, isFailedStatus } from './collector.js';
 import type { BuiltinMetric, MetricSummary } from './metrics.js';
 import { PlanLedger, RequestPlan, toHttp, type BatchExpectation, type PlannedRequest } from './plan.js';
@@ -193,6 +194,8 @@ export async function runDriver(options: DriverOptions): Promise<DriverResult> {
   const transport = createTransport(options.client ?? 'http', baseUrl, requestTimeoutMs);
   // Aborts running requests: on the caller's signal, or when the graceful stop runs out.
   const interrupt = new AbortController();
+  // Every running request listens on it; hundreds at once are expected, not a leak.
+  setMaxListeners(0, interrupt.signal);
   const onCallerAbort = (): void => interrupt.abort();
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   if (options.signal?.aborted) interrupt.abort();

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { HttpRequestSpec } from './plan.js';
 
 export type ClientKind = 'http' | 'fetch';
@@ -54,7 +55,7 @@ function nodeHttpTransport(base: URL, timeoutMs: number): Transport {
         });
         let written = 0;
         let read = 0;
-        let socket: import('node:net').Socket | undefined;
+        let socket: Socket | undefined;
         req.once('socket', (s) => {
           socket = s;
           written = s.bytesWritten;
