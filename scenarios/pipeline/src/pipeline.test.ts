@@ -8,12 +8,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coordinatorEntry, planAssignmentWorkload, runScenario, type ScenarioDefinition } from '@chaos-lab/lab';
+import { checkReportInBrowser } from '@chaos-lab/report/browser';
 import { scenario } from './index.js';
 
 const small: ScenarioDefinition = {
   ...scenario,
   name: 'pipeline-small',
   timeoutMs: 60_000,
+  // Spread over a few seconds, so the report's charts (Prometheus scrapes every second) have points to draw.
+  paceMs: 4000,
   plan: (seed, ctx) =>
     planAssignmentWorkload(seed, {
       batches: 6,
@@ -47,6 +50,18 @@ describe('pipeline scenario', () => {
       expect(summary.valid).toBe(true);
       expect(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8').split('\n').length).toBeGreaterThan(50);
       expect(readFileSync(join(r.runDir, 'logs', 'coordinator-1.log'), 'utf8')).toContain('coordinator started');
+
+      // The run's report, opened in headless Chromium: no script error, and every chart drew data from the
+      // environment's Prometheus. The screenshot stays in runs/ to be looked at.
+      expect(lines.join('\n')).toContain(`report: ${join(r.runDir, 'report.html')}`);
+      const check = await checkReportInBrowser(join(r.runDir, 'report.html'), {
+        screenshotPath: join('runs', 'screenshots', 'chaos-report-pipeline.png'),
+      });
+      expect(check.consoleErrors).toEqual([]);
+      expect(check.ready).toBe(true);
+      expect(check.charts.length).toBe(5);
+      for (const c of check.charts)
+        expect(c, `chart ${c.id}`).toMatchObject({ drawn: true, empty: false, blank: false });
     } finally {
       rmSync(runsDir, { recursive: true, force: true });
     }

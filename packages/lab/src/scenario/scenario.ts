@@ -521,8 +521,16 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       : { unavailable: 'the input topics could not be read' };
     await writeFile(join(seedDir, 'kafka-offsets.json'), JSON.stringify(progressOfGroup, null, 1));
     const valid = verdicts.every((v) => v.valid === true) && !timedOut;
-    // Asked now: a session closed below takes its Prometheus with it.
-    const charts = await collectCharts(env.prometheus, CHAOS_CHARTS, workStartEpoch, Date.now());
+    // Asked now: a session closed below takes its Prometheus with it. The end of the window is a scrape later
+    // than the end of the work, so the last counts are in.
+    const chartsEnd = Date.now();
+    if (env.prometheus) await new Promise((r) => setTimeout(r, env.prometheus!.scrapeIntervalMs * 1.5));
+    const charts = await collectCharts(
+      env.prometheus,
+      CHAOS_CHARTS,
+      workStartEpoch,
+      chartsEnd + (env.prometheus?.scrapeIntervalMs ?? 0),
+    );
     // A seed that found something ends its session: the next seed must not inherit a broken system.
     if (!valid) closeSession = true;
     let codes: (number | null)[] = [];
