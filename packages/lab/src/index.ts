@@ -87,3 +87,12 @@ export {
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
 export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/mutants.js';
 export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';
+export {
+  CHAOS_CHARTS,
+  collectCharts,
+  faultsFromHistory,
+  verdictRows,
+  logLinks,
+  type ChartQuery,
+} from './report/run-report.js';
+export { LabMetricsServer, type FaultLabels } from './observability/lab-metrics.js';
