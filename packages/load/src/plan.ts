@@ -51,8 +51,11 @@ export const DUPLICATE_WINDOW = 64;
 /** `^[A-Za-z0-9._:-]+$`, at most 200 characters: what the ingest service accepts as a batch id. */
 export const BATCH_ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 export const BATCH_ID_MAX_LENGTH = 200;
-/** Room left in a batch id after the prefix for `-b<index>`. */
-const BATCH_SUFFIX_ROOM = 12;
+/**
+ * Room kept after the prefix for `-b<index>-e<essay>` (10 + 6 digits), so batch ids and Idempotency-Keys
+ * (which the service caps at 200 characters too) both fit.
+ */
+const BATCH_SUFFIX_ROOM = 20;
 
 export type RequestName = 'register' | 'upload' | 'upload_duplicate' | 'upload_invalid';
 
@@ -145,7 +148,7 @@ function validate(options: PlanOptions): void {
     throw new PlanOptionsError(
       'batchPrefix',
       batchPrefix,
-      `at most ${BATCH_ID_MAX_LENGTH - BATCH_SUFFIX_ROOM} characters, so batch ids stay within ${BATCH_ID_MAX_LENGTH}`,
+      `at most ${BATCH_ID_MAX_LENGTH - BATCH_SUFFIX_ROOM} characters, so batch ids and keys stay within ${BATCH_ID_MAX_LENGTH}`,
     );
   }
   const open = options.openBatches ?? DEFAULT_OPEN_BATCHES;
