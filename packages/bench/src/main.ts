@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: one run, one table. Starts a pipeline stack per
+ * coordinator count (1, 2, 3), measures saturation throughput and the
+ * latency at half of it on each, the dependencies' raw rates with their own
+ * tools on the first stack's servers, one saturation run through the ingest
+ * service, then memory per instance at three batch sizes (a fresh stack
+ * each); prints the table on stdout, a progress line per step on stderr, and
+ * writes every figure to runs/bench-<time>.json (the servers' and instances'
+ * logs beside it in runs/bench-<time>/).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { InvalidArgumentError, defaultRunsDir, runAllCleanups, startPipelineStack, type StartedPipelineStack } from '@chaos-lab/lab';
+import { type RawRate } from './goals.js';
+import {
+  PipelineClient,
+  httpSaturation,
+  memoryOf,
+  paced,
+  saturation,
+  type HttpResult,
+  type LatencyResult,
+  type MemoryResult,
+  type SaturationResult,
+} from './pipeline.js';
+import { buildTable, renderTable, type TableInput } from './report.js';
+import { kafkaRaw, postgresRaw, redisRaw, type KafkaRawResult, type PostgresRawResult, type RedisRawResult } from './tools.js';
+
+const positiveInt = (name: string, dflt: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .optional()
+    .transform((v) => v ?? dflt)
+    .describe(name);
+
+/** `LAB_BENCH_*` settings, read once here. Defaults are the figures the README describes. */
+const Settings = z.object({
+  /** Batches of the saturation runs (× LAB_BENCH_ESSAYS contents). Default 200. */
+  LAB_BENCH_BATCHES: positiveInt('LAB_BENCH_BATCHES', 200, 5000),
+  /** Seconds of paced publishing for the latency figures. Default 20. */
+  LAB_BENCH_PACED_SECONDS: positiveInt('LAB_BENCH_PACED_SECONDS', 20, 600),
+  /** Contents of each memory run (the same for every batch size). Default 4000. */
+  LAB_BENCH_MEMORY_CONTENTS: positiveInt('LAB_BENCH_MEMORY_CONTENTS', 4000, 100_000),
+  /** Highest coordinator count measured (1..N). Default 3. */
+  LAB_BENCH_MAX_INSTANCES: positiveInt('LAB_BENCH_MAX_INSTANCES', 3, 8),
+});
+
+function settings(env: NodeJS.ProcessEnv) {
+  const picked = Object.fromEntries(Object.keys(Settings.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const r = Settings.safeParse(picked);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = String(issue.path[0]);
+    throw new InvalidArgumentError(field, env[field], issue.message);
+  }
+  return r.data;
+}
+
+/** Essays per batch of the throughput and latency runs; the pgbench script's batches have 20 slots too. */
+const ESSAYS = 20;
+const MEMORY_SIZES = [10, 200, 2000] as const;
+const GOALS = { minRatio: 0.5, maxP99Ms: 10, maxFlatness: 1.25 } as const;
+
+async function main(): Promise<void> {
+  const cfg = settings(process.env);
+  const t0 = Date.now();
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  const runsDir = defaultRunsDir();
+  const runDir = join(runsDir, `bench-${stamp}`);
+  await mkdir(runDir, { recursive: true });
+  const instanceCounts = Array.from({ length: cfg.LAB_BENCH_MAX_INSTANCES }, (_, i) => i + 1);
+  const totalSteps = instanceCounts.length * 2 + 3 + 1 + MEMORY_SIZES.length;
+  let step = 0;
+  const progress = (line: string) =>
+    process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const stepLine = (line: string) => progress(`bench [${++step}/${totalSteps}] ${line}`);
+  const uptimeBefore = (await readFile('/proc/loadavg', 'utf8').catch(() => '')).trim();
+  progress(`bench: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; logs in ${runDir}`);
+
+  const sat: { instances: number; result: SaturationResult }[] = [];
+  const lat: { instances: number; result: LatencyResult }[] = [];
+  let redis: RedisRawResult[] = [];
+  let postgres: PostgresRawResult | undefined;
+  let kafka: KafkaRawResult | undefined;
+  let http: HttpResult | undefined;
+  const memory: MemoryResult[] = [];
+
+  const withStack = async (
+    name: string,
+    instances: number,
+    fn: (stack: StartedPipelineStack, client: PipelineClient) => Promise<void>,
+  ) => {
+    progress(`bench: starting a stack with ${instances} coordinator(s) (${name})`);
+    await using stack = await startPipelineStack({
+      logDir: join(runDir, name),
+      coordinators: instances,
+      ingest: 1,
+      partitions: 6,
+      progress: (l) => progress(`  ${l}`),
+    });
+    const client = await PipelineClient.start(stack, progress);
+    try {
+      await fn(stack, client);
+    } finally {
+      await client.stop();
+      progress(`bench: stopping the stack (${name})`);
+    }
+  };
+
+  for (const n of instanceCounts) {
+    await withStack(`stack-${n}`, n, async (stack, client) => {
+      stepLine(`saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`);
+      const s = await saturation(client, `sat${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
+      sat.push({ instances: n, result: s });
+      progress(`bench:   ${s.perSecond.toFixed(0)} assignments/s over ${s.spanSeconds.toFixed(1)} s (backlog published in ${s.publishSeconds.toFixed(1)} s)`);
+      // Two scrapes apart, so the paced window's histogram holds nothing of the backlog.
+      await new Promise((r) => setTimeout(r, 2500));
+      const rate = s.perSecond / 2;
+      stepLine(`latency, ${n} instance(s): ${rate.toFixed(0)} contents/s for ${cfg.LAB_BENCH_PACED_SECONDS} s`);
+      const l = await paced(stack, client, `lat${n}`, rate, cfg.LAB_BENCH_PACED_SECONDS, ESSAYS, progress);
+      lat.push({ instances: n, result: l });
+      progress(
+        `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms; coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
+      );
+      if (n === 1) {
+        // After the pipeline runs, so their rows and keys change nothing the pipeline measured.
+        const dir = join(runDir, 'tools');
+        await mkdir(dir, { recursive: true });
+        stepLine('raw Redis: redis-benchmark EVALSHA of the assign script, without and with pipelining');
+        redis = await redisRaw(stack, dir, [
+          { requests: 60_000, clients: 50, pipeline: 1 },
+          { requests: 150_000, clients: 50, pipeline: 16 },
+        ]);
+        progress(`bench:   ${redis.map((r) => `-P ${r.pipeline}: ${r.row.rps.toFixed(0)} req/s`).join(', ')}`);
+        stepLine('raw Postgres: pgbench running the assignment write transaction');
+        postgres = await postgresRaw(stack, dir, { clients: 8, threads: 2, seconds: 10, batchesPerClient: 500 });
+        progress(`bench:   ${postgres.summary.tps.toFixed(0)} tx/s (${postgres.summary.processed} transactions)`);
+        stepLine('raw Kafka: kcat producing 1 KB messages');
+        kafka = await kafkaRaw(stack, dir, { messages: 100_000, runs: 3, partitions: 6 });
+        progress(`bench:   ${kafka.rate.toFixed(0)} msg/s (median of ${kafka.runs.length} runs)`);
+      }
+      if (n === instanceCounts.at(-1)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        stepLine(`saturation through the ingest HTTP service, ${n} instance(s)`);
+        http = await httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress);
+        progress(`bench:   ${http.perSecond.toFixed(0)} assignments/s; uploads answered at ${http.requestsPerSecond.toFixed(0)}/s`);
+      }
+    });
+  }
+
+  const memInstances = instanceCounts.at(-1)!;
+  for (const size of MEMORY_SIZES) {
+    await withStack(`memory-${size}`, memInstances, async (stack, client) => {
+      const batches = Math.max(1, Math.round(cfg.LAB_BENCH_MEMORY_CONTENTS / size));
+      stepLine(`memory, ${memInstances} instances: ${batches} batches × ${size} essays`);
+      const s = await saturation(client, `mem${size}`, batches, size, progress);
+      await new Promise((r) => setTimeout(r, 1000));
+      const perInstance = await memoryOf(stack);
+      memory.push({ essaysPerBatch: size, batches, contents: s.contents, perInstance });
+      progress(
+        `bench:   RSS ${perInstance.map((p) => (p.rssBytes / 1048576).toFixed(0)).join(' / ')} MiB, heap used ${perInstance.map((p) => (p.heapUsedBytes / 1048576).toFixed(0)).join(' / ')} MiB (${s.perSecond.toFixed(0)} assignments/s)`,
+      );
+    });
+  }
+
+  if (!postgres || !kafka || redis.length === 0) throw new Error('a raw rate is missing');
+  const raw: RawRate[] = [
+    ...redis.map((r) => ({
+      dependency: 'redis' as const,
+      label: `Redis: assign script by EVALSHA (redis-benchmark -c ${r.clients}${r.pipeline > 1 ? ` -P ${r.pipeline}` : ', no pipelining'})`,
+      rate: r.row.rps,
+      unit: 'req/s',
+    })),
+    {
+      dependency: 'postgres',
+      label: `Postgres: assignment write transaction (pgbench -c ${postgres.summary.clients} -j ${postgres.summary.threads} -M ${postgres.summary.queryMode})`,
+      rate: postgres.summary.tps,
+      unit: 'tx/s',
+    },
+    {
+      dependency: 'kafka',
+      label: `Kafka: produce ${kafka.messageBytes} B messages (kcat, acks=all)`,
+      rate: kafka.rate,
+      unit: 'msg/s',
+    },
+  ];
+  const input: TableInput = {
+    essaysPerBatch: ESSAYS,
+    raw,
+    throughput: [
+      ...sat.map((s) => ({
+        label: `${s.instances} instance${s.instances > 1 ? 's' : ''}, kafkajs backlog of ${s.result.contents}`,
+        perSecond: s.result.perSecond,
+        note: `${s.result.spanSeconds.toFixed(1)} s first→last`,
+      })),
+      ...(http
+        ? [
+            {
+              label: `${memInstances} instance${memInstances > 1 ? 's' : ''}, through ingest HTTP (${http.concurrency} in flight)`,
+              perSecond: http.perSecond,
+              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s`,
+            },
+          ]
+        : []),
+    ],
+    latency: lat.map((l) => ({
+      instances: l.instances,
+      rate: l.result.targetRate,
+      coordinator: l.result.coordinator,
+      e2e: l.result.e2e,
+    })),
+    memoryInstances: memInstances,
+    memory: memory.map((m) => ({
+      essaysPerBatch: m.essaysPerBatch,
+      rssBytes: m.perInstance.map((p) => p.rssBytes),
+      heapUsedBytes: m.perInstance.map((p) => p.heapUsedBytes),
+    })),
+    goals: GOALS,
+  };
+  const table = buildTable(input);
+  const text = renderTable(table);
+  const wallSeconds = (Date.now() - t0) / 1000;
+  const uptimeAfter = (await readFile('/proc/loadavg', 'utf8').catch(() => '')).trim();
+  const jsonFile = join(runsDir, `bench-${stamp}.json`);
+  await writeFile(
+    jsonFile,
+    JSON.stringify(
+      {
+        startedAt: new Date(t0).toISOString(),
+        wallSeconds,
+        machine: { cores: cpus().length, loadavgBefore: uptimeBefore, loadavgAfter: uptimeAfter },
+        settings: cfg,
+        goals: GOALS,
+        raw: { redis, postgres, kafka, converted: table.converted, slowest: table.slowest },
+        saturation: sat,
+        latency: lat,
+        http,
+        memory,
+        table: { rows: table.rows, footnotes: table.footnotes, goalsMet: table.goalsMet, goalsTotal: table.goalsTotal },
+        logs: runDir,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stdout.write(text + '\n');
+  progress(`bench: done in ${wallSeconds.toFixed(0)} s; figures in ${jsonFile}; load average now ${uptimeAfter}`);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await runAllCleanups();
+  process.exit(1);
+});
