@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   collectCharts,
+  defaultRunsDir,
   faultsFromHistory,
   HistoryRecorder,
   logLinks,
@@ -47,7 +48,7 @@ export interface LoadRunOptions {
   readonly profile: Profile;
   /** Coordinator instances. Default 3. */
   readonly instances?: number;
-  /** Where the run folder goes. Default `runs/`. */
+  /** Where the run folder goes. Default: the lab's runs folder (`LAB_RUNS_DIR`, else `runs/` at the repository root). */
   readonly runsDir?: string;
   /** Faults to inject during the load (times from the load's start); coordinators then go through the fault proxy. */
   readonly faults?: readonly PlannedFault[];
@@ -156,7 +157,7 @@ export async function runLoad(opts: LoadRunOptions): Promise<LoadRunResult> {
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const { profile } = opts;
   const runId = `load-${profile.name}-${stamp()}`;
-  const runDir = resolve(opts.runsDir ?? 'runs', runId);
+  const runDir = resolve(opts.runsDir ?? defaultRunsDir(), runId);
   const logDir = join(runDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const faults = opts.faults ?? [];
