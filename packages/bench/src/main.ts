@@ -13,7 +13,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InvalidArgumentError, defaultRunsDir, runAllCleanups, startPipelineStack, type StartedPipelineStack } from '@chaos-lab/lab';
+import {
+  InvalidArgumentError,
+  defaultRunsDir,
+  runAllCleanups,
+  startPipelineStack,
+  type StartedPipelineStack,
+} from '@chaos-lab/lab';
 import { type RawRate } from './goals.js';
 import {
   PipelineClient,
@@ -27,7 +33,14 @@ import {
   type SaturationResult,
 } from './pipeline.js';
 import { buildTable, renderTable, type TableInput } from './report.js';
-import { kafkaRaw, postgresRaw, redisRaw, type KafkaRawResult, type PostgresRawResult, type RedisRawResult } from './tools.js';
+import {
+  kafkaRaw,
+  postgresRaw,
+  redisRaw,
+  type KafkaRawResult,
+  type PostgresRawResult,
+  type RedisRawResult,
+} from './tools.js';
 
 const positiveInt = (name: string, dflt: number, max: number) =>
   z
@@ -81,7 +94,11 @@ async function main(): Promise<void> {
     process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   const stepLine = (line: string) => progress(`bench [${++step}/${totalSteps}] ${line}`);
   const uptimeBefore = (await readFile('/proc/loadavg', 'utf8').catch(() => '')).trim();
-  progress(`bench: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; logs in ${runDir}`);
+  progress(
+    `bench: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; logs in ${runDir}`,
+  );
 
   const sat: { instances: number; result: SaturationResult }[] = [];
   const lat: { instances: number; result: LatencyResult }[] = [];
@@ -109,6 +126,12 @@ async function main(): Promise<void> {
       await fn(stack, client);
     } finally {
       await client.stop();
+      // Each instance's final /metrics beside its log, for whoever reads a figure and wants the series behind it.
+      await Promise.allSettled(
+        stack.coordinators.all.map(async (c, i) =>
+          writeFile(join(runDir, name, `coordinator-${i + 1}.metrics.txt`), await c.metrics()),
+        ),
+      );
       progress(`bench: stopping the stack (${name})`);
     }
   };
@@ -118,7 +141,9 @@ async function main(): Promise<void> {
       stepLine(`saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`);
       const s = await saturation(client, `sat${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
       sat.push({ instances: n, result: s });
-      progress(`bench:   ${s.perSecond.toFixed(0)} assignments/s over ${s.spanSeconds.toFixed(1)} s (backlog published in ${s.publishSeconds.toFixed(1)} s)`);
+      progress(
+        `bench:   ${s.perSecond.toFixed(0)} assignments/s over ${s.spanSeconds.toFixed(1)} s (backlog published in ${s.publishSeconds.toFixed(1)} s)`,
+      );
       // Two scrapes apart, so the paced window's histogram holds nothing of the backlog.
       await new Promise((r) => setTimeout(r, 2500));
       const rate = s.perSecond / 2;
@@ -149,7 +174,9 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1000));
         stepLine(`saturation through the ingest HTTP service, ${n} instance(s)`);
         http = await httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress);
-        progress(`bench:   ${http.perSecond.toFixed(0)} assignments/s; uploads answered at ${http.requestsPerSecond.toFixed(0)}/s`);
+        progress(
+          `bench:   ${http.perSecond.toFixed(0)} assignments/s; uploads answered at ${http.requestsPerSecond.toFixed(0)}/s`,
+        );
       }
     });
   }

@@ -13,7 +13,9 @@ export class ToolOutputError extends LabError {
     readonly field: string,
     readonly value: string,
   ) {
-    super(`${tool}: cannot read ${field} from ${JSON.stringify(value.length > 300 ? value.slice(0, 300) + '…' : value)}`);
+    super(
+      `${tool}: cannot read ${field} from ${JSON.stringify(value.length > 300 ? value.slice(0, 300) + '…' : value)}`,
+    );
   }
 }
 
@@ -68,7 +70,10 @@ export function parseRedisBenchmarkCsv(text: string): RedisBenchmarkRow[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.startsWith('"'));
-  const headerAt = lines.findIndex((l) => l.startsWith('"test"'));
+  const headerAt = lines.findIndex((l) => {
+    const f = splitCsvLine(l);
+    return f.includes('test') && f.includes('rps');
+  });
   if (headerAt === -1) throw new ToolOutputError('redis-benchmark', 'the CSV header', text);
   const header = splitCsvLine(lines[headerAt]!);
   const col = (name: string) => {
@@ -88,7 +93,8 @@ export function parseRedisBenchmarkCsv(text: string): RedisBenchmarkRow[] {
     const f = splitCsvLine(line);
     const num = (i: number, name: string) => {
       const v = Number(f[i]);
-      if (f[i] === undefined || f[i] === '' || !Number.isFinite(v)) throw new ToolOutputError('redis-benchmark', name, line);
+      if (f[i] === undefined || f[i] === '' || !Number.isFinite(v))
+        throw new ToolOutputError('redis-benchmark', name, line);
       return v;
     };
     return {
@@ -116,6 +122,9 @@ export interface PgbenchSummary {
 }
 
 export function parsePgbench(text: string): PgbenchSummary {
+  // An aborted run still prints a summary, of the transactions done before the abort.
+  const aborted = /^pgbench: error: .*aborted.*$/m.exec(text);
+  if (aborted) throw new ToolOutputError('pgbench', 'the figures of a complete run (it was aborted)', aborted[0]);
   const grab = (field: string, re: RegExp): string => {
     const m = re.exec(text);
     if (!m?.[1]) throw new ToolOutputError('pgbench', field, text);

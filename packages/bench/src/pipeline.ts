@@ -159,12 +159,16 @@ export class PipelineClient {
   send(events: readonly InputEvent[]): Promise<unknown> {
     const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
     for (const e of events) {
-      const topic = e.event_type === EventType.BatchRegistered ? this.topics.batchRegistered : this.topics.contentProvisioned;
+      const topic =
+        e.event_type === EventType.BatchRegistered ? this.topics.batchRegistered : this.topics.contentProvisioned;
       const list = byTopic.get(topic) ?? [];
       list.push({ key: e.data.batch_id, value: JSON.stringify(e), headers: { event_id: e.event_id } });
       byTopic.set(topic, list);
     }
-    return this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    return this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
   }
 
   /** Waits until every id in `textIds` has a slot-assigned event; throws after `timeoutMs` naming how many are missing. */
@@ -175,7 +179,10 @@ export class PipelineClient {
       const done = textIds.reduce((n, id) => n + (this.assigned.has(id) ? 1 : 0), 0);
       if (done === textIds.length) return;
       if (Date.now() > deadline)
-        throw new LabTimeoutError(`${what}: ${textIds.length - done} of ${textIds.length} contents unassigned`, timeoutMs);
+        throw new LabTimeoutError(
+          `${what}: ${textIds.length - done} of ${textIds.length} contents unassigned`,
+          timeoutMs,
+        );
       if (Date.now() - lastReport > 3000) {
         lastReport = Date.now();
         progress(`bench:   ${what}: ${done}/${textIds.length} assigned`);
@@ -198,8 +205,7 @@ export class PipelineClient {
     for (;;) {
       const n = (await this.consumed(EventType.BatchRegistered)) - before;
       if (n >= plan.length) return;
-      if (Date.now() > deadline)
-        throw new LabTimeoutError(`registrations: ${n} of ${plan.length} processed`, 60_000);
+      if (Date.now() > deadline) throw new LabTimeoutError(`registrations: ${n} of ${plan.length} processed`, 60_000);
       await sleep(100);
     }
   }
@@ -437,7 +443,11 @@ export interface MemoryResult {
   readonly essaysPerBatch: number;
   readonly batches: number;
   readonly contents: number;
-  readonly perInstance: readonly { readonly pid: number | undefined; readonly rssBytes: number; readonly heapUsedBytes: number }[];
+  readonly perInstance: readonly {
+    readonly pid: number | undefined;
+    readonly rssBytes: number;
+    readonly heapUsedBytes: number;
+  }[];
 }
 
 /** Each instance's resident set and V8 heap in use, read from its /metrics. */

@@ -59,8 +59,7 @@ export interface BuiltTable {
   readonly goalsTotal: number;
 }
 
-const num = (x: number) =>
-  Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a';
+const num = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
 
 export function buildTable(input: TableInput): BuiltTable {
@@ -113,7 +112,14 @@ export function buildTable(input: TableInput): BuiltTable {
         met: g.met,
       });
     } else {
-      rows.push({ section, figure: `${at}: coordinator histogram`, value: 'n/a (no Prometheus)', perSecond: '', ratio: '', goal: '' });
+      rows.push({
+        section,
+        figure: `${at}: coordinator histogram`,
+        value: 'n/a (no Prometheus)',
+        perSecond: '',
+        ratio: '',
+        goal: '',
+      });
     }
     const g = latencyGoal(l.e2e.p99Ms, input.goals.maxP99Ms);
     rows.push({

@@ -138,7 +138,17 @@ export async function redisRaw(
       const keys = batchKeyList(batchKeys(batchId, KEY_PREFIX));
       // As the coordinator registers a batch: its load script, every slot free.
       const free = Array.from({ length: run.requests }, (_, j) => `${batchId}-e${j}`);
-      const loaded = await redis.eval(scripts.LOAD_BATCH, 5, ...keys, 'open', String(run.requests), JSON.stringify(free), '[]', '[]', '[]');
+      const loaded = await redis.eval(
+        scripts.LOAD_BATCH,
+        5,
+        ...keys,
+        'open',
+        String(run.requests),
+        JSON.stringify(free),
+        '[]',
+        '[]',
+        '[]',
+      );
       if (loaded !== 1) throw new BenchCheckError('redis', `batch ${batchId} was already loaded`);
       const args = [
         '-h', url.hostname, '-p', url.port || '6379',
@@ -146,15 +156,31 @@ export async function redisRaw(
         '-r', String(RAND_RANGE), '--csv',
         'EVALSHA', sha, '5', ...keys, `${batchId}-t__rand_int__`,
       ]; // prettier-ignore
-      const r = await runTool('redis-benchmark', 'redis-benchmark', args, join(logDir, `redis-benchmark-${i}.log`), 120_000);
+      const r = await runTool(
+        'redis-benchmark',
+        'redis-benchmark',
+        args,
+        join(logDir, `redis-benchmark-${i}.log`),
+        120_000,
+      );
       expectExit0('redis-benchmark', r);
       const row = parseRedisBenchmarkCsv(r.output)[0]!;
       const [assigned, excess] = await Promise.all([redis.hlen(keys[2]!), redis.hlen(keys[4]!)]);
       // Nearly every call must have taken a slot: repeats of a random id answer 'existing' (cheaper), and an
       // exhausted set would answer 'excess'. 1 % is far above the expected ≈ n²/2r collisions.
       if (excess !== 0 || assigned < run.requests * 0.99)
-        throw new BenchCheckError('redis-benchmark', `${assigned} of ${run.requests} calls assigned a slot, ${excess} excess`);
-      out.push({ command: r.command, requests: run.requests, clients: run.clients, pipeline: run.pipeline, row, assigned });
+        throw new BenchCheckError(
+          'redis-benchmark',
+          `${assigned} of ${run.requests} calls assigned a slot, ${excess} excess`,
+        );
+      out.push({
+        command: r.command,
+        requests: run.requests,
+        clients: run.clients,
+        pipeline: run.pipeline,
+        row,
+        assigned,
+      });
     }
   } finally {
     redis.disconnect();
@@ -205,7 +231,12 @@ export interface PostgresRawResult {
 export async function postgresRaw(
   stack: StartedPipelineStack,
   logDir: string,
-  opts: { readonly clients: number; readonly threads: number; readonly seconds: number; readonly batchesPerClient: number },
+  opts: {
+    readonly clients: number;
+    readonly threads: number;
+    readonly seconds: number;
+    readonly batchesPerClient: number;
+  },
 ): Promise<PostgresRawResult> {
   const url = stack.env.endpoints.postgresUrl;
   const db = new pg.Client({ connectionString: url });
@@ -238,8 +269,11 @@ export async function postgresRaw(
     expectExit0('pgbench', r);
     const summary = parsePgbench(r.output);
     const assigned = Number(
-      (await db.query<{ n: string }>(`SELECT count(*) AS n FROM slots WHERE batch_id LIKE 'pgb-%' AND state = 'assigned'`))
-        .rows[0]?.n ?? 0,
+      (
+        await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM slots WHERE batch_id LIKE 'pgb-%' AND state = 'assigned'`,
+        )
+      ).rows[0]?.n ?? 0,
     );
     if (summary.failed !== 0 || assigned !== summary.processed)
       throw new BenchCheckError(
