@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       const s = await saturation(client, `mem${size}`, batches, size, progress);
       await new Promise((r) => setTimeout(r, 1000));
       const perInstance = await memoryOf(stack);
-      memory.push({ essaysPerBatch: size, batches, contents: s.contents, perInstance });
+      memory.push({ essaysPerBatch: size, batches, contents: s.contents, perSecond: s.perSecond, perInstance });
       progress(
         `bench:   RSS ${perInstance.map((p) => (p.rssBytes / 1048576).toFixed(0)).join(' / ')} MiB, heap used ${perInstance.map((p) => (p.heapUsedBytes / 1048576).toFixed(0)).join(' / ')} MiB (${s.perSecond.toFixed(0)} assignments/s)`,
       );
@@ -224,14 +224,14 @@ async function main(): Promise<void> {
       ...sat.map((s) => ({
         label: `${s.instances} instance${s.instances > 1 ? 's' : ''}, kafkajs backlog of ${s.result.contents}`,
         perSecond: s.result.perSecond,
-        note: `${s.result.spanSeconds.toFixed(1)} s first→last`,
+        note: `${s.result.spanSeconds.toFixed(1)} s first→last; coordinator CPU ${s.result.cpuMsPerAssignment.toFixed(1)} ms/assignment`,
       })),
       ...(http
         ? [
             {
               label: `${memInstances} instance${memInstances > 1 ? 's' : ''}, through ingest HTTP (${http.concurrency} in flight)`,
               perSecond: http.perSecond,
-              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s`,
+              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s; coordinator CPU ${http.cpuMsPerAssignment.toFixed(1)} ms/assignment`,
             },
           ]
         : []),

@@ -191,6 +191,12 @@ export class PipelineClient {
     }
   }
 
+  /** CPU seconds the coordinator processes have used so far, summed (process_cpu_seconds_total). */
+  async cpuSeconds(): Promise<number> {
+    const texts = await Promise.all(this.stack.coordinators.all.map((c) => c.metrics()));
+    return texts.reduce((n, t) => n + sumMetric(t, 'process_cpu_seconds_total'), 0);
+  }
+
   /** Input events of `type` the coordinators have processed (summed over instances, from their /metrics). */
   async consumed(type: EventType): Promise<number> {
     const texts = await Promise.all(this.stack.coordinators.all.map((c) => c.metrics()));
@@ -225,6 +231,8 @@ export interface SaturationResult {
   readonly spanSeconds: number;
   /** Assignments per second over that span. */
   readonly perSecond: number;
+  /** CPU the coordinator processes used per assignment, from the backlog's publication to its last assignment. */
+  readonly cpuMsPerAssignment: number;
 }
 
 /**
@@ -243,11 +251,13 @@ export async function saturation(
   const plan = planBatches(tag, batches, essays);
   await client.register(plan);
   const contents = interleave(plan).map((c) => contentEvent(c.batchId, c.textId, c.index));
+  const cpu0 = await client.cpuSeconds();
   const t0 = performance.now();
   await client.publish(contents);
   const publishSeconds = (performance.now() - t0) / 1000;
   const ids = plan.flatMap((p) => p.textIds);
   await client.waitAssigned(ids, 180_000, `saturation ${tag}`, progress);
+  const cpu1 = await client.cpuSeconds();
   const times = client.createdTimes(ids);
   const perSecond = ratePerSecond(times);
   return {
@@ -257,6 +267,7 @@ export async function saturation(
     publishSeconds,
     spanSeconds: (Math.max(...times) - Math.min(...times)) / 1000,
     perSecond,
+    cpuMsPerAssignment: ((cpu1 - cpu0) * 1000) / ids.length,
   };
 }
 
@@ -414,6 +425,7 @@ export async function httpSaturation(
   const text = 'An essay of about a kilobyte. '.repeat(34);
   const uploads = interleave(plan);
   const ids: string[] = [];
+  const cpu0 = await client.cpuSeconds();
   const t0 = performance.now();
   await inParallel(uploads, concurrency, async (u) => {
     const r = await postJson(`${stack.ingestUrl}/v1/batches/${u.batchId}/contents`, {
@@ -426,6 +438,7 @@ export async function httpSaturation(
   });
   const publishSeconds = (performance.now() - t0) / 1000;
   await client.waitAssigned(ids, 180_000, `http ${tag}`, progress);
+  const cpu1 = await client.cpuSeconds();
   const times = client.createdTimes(ids);
   return {
     contents: ids.length,
@@ -434,6 +447,7 @@ export async function httpSaturation(
     publishSeconds,
     spanSeconds: (Math.max(...times) - Math.min(...times)) / 1000,
     perSecond: ratePerSecond(times),
+    cpuMsPerAssignment: ((cpu1 - cpu0) * 1000) / ids.length,
     requestsPerSecond: uploads.length / publishSeconds,
     concurrency,
   };
@@ -443,6 +457,7 @@ export interface MemoryResult {
   readonly essaysPerBatch: number;
   readonly batches: number;
   readonly contents: number;
+  readonly perSecond: number;
   readonly perInstance: readonly {
     readonly pid: number | undefined;
     readonly rssBytes: number;
