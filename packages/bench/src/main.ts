@@ -21,6 +21,7 @@ import {
   type StartedPipelineStack,
 } from '@chaos-lab/lab';
 import { type RawRate } from './goals.js';
+import { cpuMeter, type CpuUse } from './machine.js';
 import {
   PipelineClient,
   httpSaturation,
@@ -92,7 +93,26 @@ async function main(): Promise<void> {
   let step = 0;
   const progress = (line: string) =>
     process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
-  const stepLine = (line: string) => progress(`bench [${++step}/${totalSteps}] ${line}`);
+  /** Other work on the machine during each step, by step key (see machine.ts). */
+  const cpuByStep = new Map<string, CpuUse>();
+  /** Runs one step: a progress line, then the step with the machine's CPU metered around it. */
+  const runStep = async <T>(key: string, line: string, fn: () => Promise<T>): Promise<T> => {
+    progress(`bench [${++step}/${totalSteps}] ${line}`);
+    const stop = await cpuMeter();
+    const r = await fn();
+    const cpu = await stop();
+    if (cpu) {
+      cpuByStep.set(key, cpu);
+      progress(
+        `bench:   cpu over ${cpu.seconds.toFixed(0)} s: this bench ${cpu.ownCores.toFixed(2)} cores, other work ${cpu.otherCores.toFixed(2)} cores`,
+      );
+    }
+    return r;
+  };
+  const others = (key: string) => {
+    const c = cpuByStep.get(key);
+    return c ? `; others ${c.otherCores.toFixed(1)} cores` : '';
+  };
   const uptimeBefore = (await readFile('/proc/loadavg', 'utf8').catch(() => '')).trim();
   progress(
     `bench: ${cpus().length} cores, load average ${loadavg()
@@ -138,8 +158,11 @@ async function main(): Promise<void> {
 
   for (const n of instanceCounts) {
     await withStack(`stack-${n}`, n, async (stack, client) => {
-      stepLine(`saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`);
-      const s = await saturation(client, `sat${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
+      const s = await runStep(
+        `sat${n}`,
+        `saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`,
+        () => saturation(client, `sat${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, progress),
+      );
       sat.push({ instances: n, result: s });
       progress(
         `bench:   ${s.perSecond.toFixed(0)} assignments/s over ${s.spanSeconds.toFixed(1)} s (backlog published in ${s.publishSeconds.toFixed(1)} s)`,
@@ -147,8 +170,11 @@ async function main(): Promise<void> {
       // Two scrapes apart, so the paced window's histogram holds nothing of the backlog.
       await new Promise((r) => setTimeout(r, 2500));
       const rate = s.perSecond / 2;
-      stepLine(`latency, ${n} instance(s): ${rate.toFixed(0)} contents/s for ${cfg.LAB_BENCH_PACED_SECONDS} s`);
-      const l = await paced(stack, client, `lat${n}`, rate, cfg.LAB_BENCH_PACED_SECONDS, ESSAYS, progress);
+      const l = await runStep(
+        `lat${n}`,
+        `latency, ${n} instance(s): ${rate.toFixed(0)} contents/s for ${cfg.LAB_BENCH_PACED_SECONDS} s`,
+        () => paced(stack, client, `lat${n}`, rate, cfg.LAB_BENCH_PACED_SECONDS, ESSAYS, progress),
+      );
       lat.push({ instances: n, result: l });
       progress(
         `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms; coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
@@ -157,25 +183,37 @@ async function main(): Promise<void> {
         // After the pipeline runs, so their rows and keys change nothing the pipeline measured.
         const dir = join(runDir, 'tools');
         await mkdir(dir, { recursive: true });
-        stepLine('raw Redis: redis-benchmark EVALSHA of the assign script, without and with pipelining');
-        redis = await redisRaw(stack, dir, [
-          { requests: 60_000, clients: 50, pipeline: 1 },
-          { requests: 150_000, clients: 50, pipeline: 16 },
-        ]);
+        redis = await runStep(
+          'redis',
+          'raw Redis: redis-benchmark EVALSHA of the assign script, without and with pipelining',
+          () =>
+            redisRaw(stack, dir, [
+              { requests: 60_000, clients: 50, pipeline: 1 },
+              { requests: 150_000, clients: 50, pipeline: 16 },
+            ]),
+        );
         progress(`bench:   ${redis.map((r) => `-P ${r.pipeline}: ${r.row.rps.toFixed(0)} req/s`).join(', ')}`);
-        stepLine('raw Postgres: pgbench running the assignment write transaction');
-        postgres = await postgresRaw(stack, dir, { clients: 8, threads: 2, seconds: 10, batchesPerClient: 500 });
-        progress(`bench:   ${postgres.summary.tps.toFixed(0)} tx/s (${postgres.summary.processed} transactions)`);
-        stepLine('raw Kafka: kcat producing 1 KB messages');
-        kafka = await kafkaRaw(stack, dir, { messages: 100_000, runs: 3, partitions: 6 });
-        progress(`bench:   ${kafka.rate.toFixed(0)} msg/s (median of ${kafka.runs.length} runs)`);
+        const pgResult = await runStep(
+          'postgres',
+          'raw Postgres: pgbench running the assignment write transaction',
+          () => postgresRaw(stack, dir, { clients: 8, threads: 2, seconds: 10, batchesPerClient: 500 }),
+        );
+        postgres = pgResult;
+        progress(`bench:   ${pgResult.summary.tps.toFixed(0)} tx/s (${pgResult.summary.processed} transactions)`);
+        const kResult = await runStep('kafka', 'raw Kafka: kcat producing 1 KB messages', () =>
+          kafkaRaw(stack, dir, { messages: 100_000, runs: 3, partitions: 6 }),
+        );
+        kafka = kResult;
+        progress(`bench:   ${kResult.rate.toFixed(0)} msg/s (median of ${kResult.runs.length} runs)`);
       }
       if (n === instanceCounts.at(-1)) {
         await new Promise((r) => setTimeout(r, 1000));
-        stepLine(`saturation through the ingest HTTP service, ${n} instance(s)`);
-        http = await httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress);
+        const h = await runStep('http', `saturation through the ingest HTTP service, ${n} instance(s)`, () =>
+          httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress),
+        );
+        http = h;
         progress(
-          `bench:   ${http.perSecond.toFixed(0)} assignments/s; uploads answered at ${http.requestsPerSecond.toFixed(0)}/s`,
+          `bench:   ${h.perSecond.toFixed(0)} assignments/s; uploads answered at ${h.requestsPerSecond.toFixed(0)}/s`,
         );
       }
     });
@@ -185,8 +223,11 @@ async function main(): Promise<void> {
   for (const size of MEMORY_SIZES) {
     await withStack(`memory-${size}`, memInstances, async (stack, client) => {
       const batches = Math.max(1, Math.round(cfg.LAB_BENCH_MEMORY_CONTENTS / size));
-      stepLine(`memory, ${memInstances} instances: ${batches} batches × ${size} essays`);
-      const s = await saturation(client, `mem${size}`, batches, size, progress);
+      const s = await runStep(
+        `mem${size}`,
+        `memory, ${memInstances} instances: ${batches} batches × ${size} essays`,
+        () => saturation(client, `mem${size}`, batches, size, progress),
+      );
       await new Promise((r) => setTimeout(r, 1000));
       const perInstance = await memoryOf(stack);
       memory.push({ essaysPerBatch: size, batches, contents: s.contents, perSecond: s.perSecond, perInstance });
@@ -200,19 +241,19 @@ async function main(): Promise<void> {
   const raw: RawRate[] = [
     ...redis.map((r) => ({
       dependency: 'redis' as const,
-      label: `Redis: assign script by EVALSHA (redis-benchmark -c ${r.clients}${r.pipeline > 1 ? ` -P ${r.pipeline}` : ', no pipelining'})`,
+      label: `Redis: assign script by EVALSHA (redis-benchmark -c ${r.clients}${r.pipeline > 1 ? ` -P ${r.pipeline}` : ', no pipelining'})${others('redis')}`,
       rate: r.row.rps,
       unit: 'req/s',
     })),
     {
       dependency: 'postgres',
-      label: `Postgres: assignment write transaction (pgbench -c ${postgres.summary.clients} -j ${postgres.summary.threads} -M ${postgres.summary.queryMode})`,
+      label: `Postgres: assignment write transaction (pgbench -c ${postgres.summary.clients} -j ${postgres.summary.threads} -M ${postgres.summary.queryMode})${others('postgres')}`,
       rate: postgres.summary.tps,
       unit: 'tx/s',
     },
     {
       dependency: 'kafka',
-      label: `Kafka: produce ${kafka.messageBytes} B messages (kcat, acks=all)`,
+      label: `Kafka: produce ${kafka.messageBytes} B messages (kcat, acks=all)${others('kafka')}`,
       rate: kafka.rate,
       unit: 'msg/s',
     },
@@ -224,14 +265,14 @@ async function main(): Promise<void> {
       ...sat.map((s) => ({
         label: `${s.instances} instance${s.instances > 1 ? 's' : ''}, kafkajs backlog of ${s.result.contents}`,
         perSecond: s.result.perSecond,
-        note: `${s.result.spanSeconds.toFixed(1)} s first→last; coordinator CPU ${s.result.cpuMsPerAssignment.toFixed(1)} ms/assignment`,
+        note: `${s.result.spanSeconds.toFixed(1)} s first→last; coordinator CPU ${s.result.cpuMsPerAssignment.toFixed(1)} ms/assignment${others(`sat${s.instances}`)}`,
       })),
       ...(http
         ? [
             {
               label: `${memInstances} instance${memInstances > 1 ? 's' : ''}, through ingest HTTP (${http.concurrency} in flight)`,
               perSecond: http.perSecond,
-              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s; coordinator CPU ${http.cpuMsPerAssignment.toFixed(1)} ms/assignment`,
+              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s; coordinator CPU ${http.cpuMsPerAssignment.toFixed(1)} ms/assignment${others('http')}`,
             },
           ]
         : []),
@@ -241,6 +282,7 @@ async function main(): Promise<void> {
       rate: l.result.targetRate,
       coordinator: l.result.coordinator,
       e2e: l.result.e2e,
+      note: others(`lat${l.instances}`).slice(2),
     })),
     memoryInstances: memInstances,
     memory: memory.map((m) => ({
@@ -269,6 +311,7 @@ async function main(): Promise<void> {
         latency: lat,
         http,
         memory,
+        cpuByStep: Object.fromEntries(cpuByStep),
         table: { rows: table.rows, footnotes: table.footnotes, goalsMet: table.goalsMet, goalsTotal: table.goalsTotal },
         logs: runDir,
       },

@@ -28,6 +28,8 @@ export interface TableInput {
     readonly rate: number;
     readonly coordinator: { readonly p50Ms: number; readonly p99Ms: number } | undefined;
     readonly e2e: { readonly p50Ms: number; readonly p99Ms: number };
+    /** Shown under the latency figures, e.g. how busy the machine was otherwise. */
+    readonly note?: string;
   }[];
   /** Coordinator instances of the memory runs. */
   readonly memoryInstances: number;
@@ -105,7 +107,7 @@ export function buildTable(input: TableInput): BuiltTable {
       rows.push({
         section,
         figure: `${at}: coordinator histogram p50 / p99`,
-        value: `${fmtMs(l.coordinator.p50Ms)} / ${fmtMs(l.coordinator.p99Ms)}`,
+        value: `${fmtMs(l.coordinator.p50Ms)} / ${fmtMs(l.coordinator.p99Ms)}${l.note ? `\n${l.note}` : ''}`,
         perSecond: '',
         ratio: '',
         goal: `p99 ${g.text}`,
