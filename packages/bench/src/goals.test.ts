@@ -54,9 +54,15 @@ describe('goals', () => {
     expect(g.text).toBe('✗ 20 % < 50 %: 2.5× short');
   });
 
-  it('latency: p99 of 10 ms is met, 24 ms is 2.4× over', () => {
+  it('throughput: a near miss is not rounded to 1.0×', () => {
+    expect(throughputGoal(0.49).text).toBe('✗ 49 % < 50 %: 1.02× short');
+  });
+
+  it('latency: p99 of 10 ms is met, 24 ms is 2.4× over, seconds read as seconds', () => {
     expect(latencyGoal(10).met).toBe(true);
     expect(latencyGoal(24)).toEqual({ met: false, text: '✗ 24 ms > 10 ms: 2.4× over' });
+    expect(latencyGoal(4344).text).toBe('✗ 4.3 s > 10 ms: 434× over');
+    expect(latencyGoal(9.99).text).toBe('✓ 10.0 ms ≤ 10 ms');
   });
 
   it('flatness: max/min against the bound, with how far over', () => {
@@ -108,7 +114,13 @@ describe('the table', () => {
       { label: '3 instances', perSecond: 800 },
     ],
     latency: [
-      { instances: 1, rate: 200, coordinator: { p50Ms: 3, p99Ms: 9.5 }, e2e: { p50Ms: 50, p99Ms: 120 } },
+      {
+        instances: 1,
+        rate: 200,
+        coordinator: { p50Ms: 3, p99Ms: 9.5 },
+        e2e: { p50Ms: 50, p99Ms: 120 },
+        drainMs: 4200,
+      },
       { instances: 3, rate: 400, coordinator: undefined, e2e: { p50Ms: 60, p99Ms: 130 } },
     ],
     memoryInstances: 3,
@@ -138,7 +150,10 @@ describe('the table', () => {
 
   it('judges both latency figures and says when a histogram is missing', () => {
     expect(row('1 instance @ 200/s: coordinator histogram p50 / p99')).toMatchObject({ met: true });
-    expect(row('1 instance @ 200/s: publish → slot-assigned p50 / p99')).toMatchObject({ met: false });
+    expect(row('1 instance @ 200/s: publish → slot-assigned p50 / p99')).toMatchObject({
+      met: false,
+      value: '50 ms / 120 ms\nlast assigned 4.2 s after the last publish',
+    });
     expect(row('3 instances @ 400/s: coordinator histogram')?.value).toMatch(/n\/a/);
   });
 

@@ -65,13 +65,13 @@ const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
 /** Throughput goal: our rate is at least `min` (a fraction) of the slowest dependency's. */
 export function throughputGoal(ratio: number, min = 0.5): GoalVerdict {
   if (ratio >= min) return { met: true, text: `✓ ${pct(ratio)} ≥ ${pct(min)}` };
-  return { met: false, text: `✗ ${pct(ratio)} < ${pct(min)}: ${(min / ratio).toFixed(1)}× short` };
+  return { met: false, text: `✗ ${pct(ratio)} < ${pct(min)}: ${factor(min / ratio)} short` };
 }
 
 /** Latency goal: the p99 is at most `maxMs`. */
 export function latencyGoal(p99Ms: number, maxMs = 10): GoalVerdict {
   if (p99Ms <= maxMs) return { met: true, text: `✓ ${fmtMs(p99Ms)} ≤ ${maxMs} ms` };
-  return { met: false, text: `✗ ${fmtMs(p99Ms)} > ${maxMs} ms: ${(p99Ms / maxMs).toFixed(1)}× over` };
+  return { met: false, text: `✗ ${fmtMs(p99Ms)} > ${maxMs} ms: ${factor(p99Ms / maxMs)} over` };
 }
 
 /** Flatness: the largest of `values` is at most `maxRatio` times the smallest. */
@@ -85,7 +85,14 @@ export function flatnessGoal(values: readonly number[], maxRatio = 1.25): GoalVe
     : { met: false, ratio, text: `✗ max/min ${r} > ${maxRatio}: ${pct(ratio / maxRatio - 1)} over` };
 }
 
+/** A factor with the precision that keeps it from reading 1.0× when it is not. */
+function factor(x: number): string {
+  return `${x < 1.1 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x)}×`;
+}
+
 export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'n/a';
+  if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
 

@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       );
       lat.push({ instances: n, result: l });
       progress(
-        `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms; coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
+        `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms (last assigned ${l.drainMs} ms after the last publish); coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
       );
       if (n === 1) {
         // After the pipeline runs, so their rows and keys change nothing the pipeline measured.
@@ -282,6 +282,7 @@ async function main(): Promise<void> {
       rate: l.result.targetRate,
       coordinator: l.result.coordinator,
       e2e: l.result.e2e,
+      drainMs: l.result.drainMs,
       note: others(`lat${l.instances}`).slice(2),
     })),
     memoryInstances: memInstances,

@@ -276,6 +276,11 @@ export interface LatencyResult {
   readonly achievedRate: number;
   readonly contents: number;
   readonly seconds: number;
+  /**
+   * From the last publish to the last assignment: near zero when the pipeline kept up with the
+   * rate, the queue it built up when it did not.
+   */
+  readonly drainMs: number;
   /** Publish (send call) → slot-assigned event created by the relay. */
   readonly e2e: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   /** Publish → slot-assigned event read by the bench (adds the bench reader's fetch wait). */
@@ -319,6 +324,7 @@ export async function paced(
     await sleep(2);
   }
   const pubSeconds = (performance.now() - t0) / 1000;
+  const lastPublish = Date.now();
   await Promise.all(sends);
   const ids = order.map((o) => o.textId);
   await client.waitAssigned(ids, 120_000, `paced ${tag}`, progress);
@@ -336,6 +342,7 @@ export async function paced(
     achievedRate: total / pubSeconds,
     contents: total,
     seconds: pubSeconds,
+    drainMs: Math.max(0, windowEnd - lastPublish),
     e2e: { p50Ms: percentile(lat, 0.5), p99Ms: percentile(lat, 0.99), maxMs: Math.max(...lat) },
     e2eSeen: { p50Ms: percentile(seen, 0.5), p99Ms: percentile(seen, 0.99) },
     coordinator: await histogramQuantiles(stack, windowStart, windowEnd),

@@ -28,6 +28,8 @@ export interface TableInput {
     readonly rate: number;
     readonly coordinator: { readonly p50Ms: number; readonly p99Ms: number } | undefined;
     readonly e2e: { readonly p50Ms: number; readonly p99Ms: number };
+    /** Last publish → last assignment (how far the pipeline fell behind the rate). */
+    readonly drainMs?: number;
     /** Shown under the latency figures, e.g. how busy the machine was otherwise. */
     readonly note?: string;
   }[];
@@ -127,7 +129,7 @@ export function buildTable(input: TableInput): BuiltTable {
     rows.push({
       section,
       figure: `${at}: publish → slot-assigned p50 / p99`,
-      value: `${fmtMs(l.e2e.p50Ms)} / ${fmtMs(l.e2e.p99Ms)}`,
+      value: `${fmtMs(l.e2e.p50Ms)} / ${fmtMs(l.e2e.p99Ms)}${l.drainMs === undefined ? '' : `\nlast assigned ${fmtMs(l.drainMs)} after the last publish`}`,
       perSecond: '',
       ratio: '',
       goal: `p99 ${g.text}`,
