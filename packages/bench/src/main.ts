@@ -156,8 +156,9 @@ async function main(): Promise<void> {
     }
   };
 
+  const name = (n: number) => `stack-${n}`;
   for (const n of instanceCounts) {
-    await withStack(`stack-${n}`, n, async (stack, client) => {
+    await withStack(name(n), n, async (stack, client) => {
       const s = await runStep(
         `sat${n}`,
         `saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`,
@@ -180,7 +181,15 @@ async function main(): Promise<void> {
         `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms (last assigned ${l.drainMs} ms after the last publish); coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
       );
       if (n === 1) {
-        // After the pipeline runs, so their rows and keys change nothing the pipeline measured.
+        // After the pipeline runs, so their rows and keys change nothing the pipeline measured. The coordinators
+        // stop first (their metrics saved): the tools measure the dependencies alone, and no relay publishes the
+        // outbox rows pgbench writes.
+        await Promise.all(
+          stack.coordinators.all.map(async (c, i) =>
+            writeFile(join(runDir, name(n), `coordinator-${i + 1}.metrics.txt`), await c.metrics()),
+          ),
+        );
+        await stack.coordinators.stop();
         const dir = join(runDir, 'tools');
         await mkdir(dir, { recursive: true });
         redis = await runStep(

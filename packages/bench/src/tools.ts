@@ -191,34 +191,23 @@ export async function redisRaw(
 // ---- Postgres ---------------------------------------------------------------
 
 /**
- * The coordinator's write transaction for one slot assignment
- * (`PgBatchStore.recordAssignment` in apps/coordinator), statement for
- * statement, as a pgbench script. Client `c`'s n-th transaction assigns slot
- * `n mod 20` of its own batch `n div 20`, so no two transactions touch one
- * slot and every 20th one closes its batch the way the coordinator does
- * (mark it ready, read its slots, queue the batch-ready event). Differences,
- * all small: ids are built in SQL from numbers (pgbench has no string
- * variables), the event payloads are built with jsonb_build_object instead of
- * arriving as JSON text, and the outbox rows are inserted as already
- * published so that the running coordinators' relays leave them alone.
+ * The coordinator's write transaction for one slot assignment, as it sends
+ * it: one call of the `bc_record_assignment` function its migrations install
+ * (`PgBatchStore.recordAssignment` in apps/coordinator: the batch's advisory
+ * lock, the batch and held-slot reads, the slot update, the pending-input
+ * delete, the outbox row, the free-slot check and, on the last slot, closing
+ * the batch with its batch-ready row). Client `c`'s n-th transaction assigns
+ * slot `n mod 20` of its own batch `n div 20`, so no two transactions touch
+ * one slot and every 20th one closes its batch. Differences, all small: ids
+ * are built in SQL from numbers (pgbench has no string variables) and the
+ * slot-assigned payload is built with jsonb_build_object instead of arriving
+ * as JSON text. The coordinators are stopped before this runs, so no relay
+ * publishes these outbox rows while pgbench measures.
  */
 export const PGBENCH_SCRIPT = `\\set n :n + 1
 \\set b :base + :client_id * 1000000 + (:n - 1) / 20
 \\set e (:n - 1) % 20
-BEGIN;
-SELECT pg_advisory_xact_lock(hashtextextended('pgb-' || :b, 0));
-SELECT status, expected_count, correlation_id, deadline FROM batches WHERE batch_id = 'pgb-' || :b;
-SELECT essay_id FROM slots WHERE batch_id = 'pgb-' || :b AND text_storage_id = 'pgb-' || :b || '-t' || :e;
-UPDATE slots SET state = 'assigned', text_storage_id = 'pgb-' || :b || '-t' || :e, original_file_name = 'essay-' || :e || '.txt', correlation_id = 'pgb-' || :b, settled_at = now() WHERE batch_id = 'pgb-' || :b AND essay_id = 'pgb-' || :b || '-e' || :e AND state = 'free';
-DELETE FROM pending_inputs WHERE batch_id = 'pgb-' || :b AND kind = 'content' AND input_key = 'pgb-' || :b || '-t' || :e;
-INSERT INTO outbox (event_id, topic, message_key, payload, published_at) VALUES (gen_random_uuid(), 'bench.pgbench', 'pgb-' || :b, jsonb_build_object('event_type', 'essay.slot.assigned.v1', 'correlation_id', 'pgb-' || :b, 'data', jsonb_build_object('batch_id', 'pgb-' || :b, 'essay_id', 'pgb-' || :b || '-e' || :e, 'text_storage_id', 'pgb-' || :b || '-t' || :e, 'original_file_name', 'essay-' || :e || '.txt')), now()) ON CONFLICT (event_id) DO NOTHING;
-SELECT 1 FROM slots WHERE batch_id = 'pgb-' || :b AND state = 'free' LIMIT 1;
-\\if :e = 19
-UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = 'pgb-' || :b AND status = 'open';
-SELECT essay_id, state, text_storage_id, original_file_name, failure_reason FROM slots WHERE batch_id = 'pgb-' || :b ORDER BY essay_id;
-INSERT INTO outbox (event_id, topic, message_key, payload, published_at) SELECT gen_random_uuid(), 'bench.pgbench', 'pgb-' || :b, jsonb_build_object('event_type', 'batch.ready.v1', 'data', jsonb_build_object('batch_id', 'pgb-' || :b, 'essays', jsonb_agg(jsonb_build_object('essay_id', essay_id, 'text_storage_id', text_storage_id, 'original_file_name', original_file_name)))), now() FROM slots WHERE batch_id = 'pgb-' || :b ON CONFLICT (event_id) DO NOTHING;
-\\endif
-COMMIT;
+SELECT * FROM bc_record_assignment('pgb-' || :b, 'pgb-' || :b || '-e' || :e, 'pgb-' || :b || '-t' || :e, 'essay-' || :e || '.txt', 'pgb-' || :b, 'bench.pgbench', gen_random_uuid(), jsonb_build_object('event_type', 'essay.slot.assigned.v1', 'correlation_id', 'pgb-' || :b, 'occurred_at', now()::text, 'data', jsonb_build_object('batch_id', 'pgb-' || :b, 'essay_id', 'pgb-' || :b || '-e' || :e, 'text_storage_id', 'pgb-' || :b || '-t' || :e, 'original_file_name', 'essay-' || :e || '.txt')), 'bench.pgbench', gen_random_uuid(), 'batch.ready.v1', now()::text);
 `;
 
 export interface PostgresRawResult {

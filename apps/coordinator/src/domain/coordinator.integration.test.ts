@@ -65,7 +65,7 @@ beforeAll(async () => {
   // Three stores migrating at once: the advisory lock must apply each version exactly once.
   const stores = [instance('m1'), instance('m2'), instance('m3')].map((x) => x.store);
   const applied = await Promise.all(stores.map((s) => s.migrate()));
-  expect(applied.flat()).toEqual([1]);
+  expect(applied.flat()).toEqual([1, 2]);
 }, 60_000);
 
 afterAll(async () => {
@@ -232,6 +232,79 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(outs).toHaveLength(1);
     expect(outs[0]!.payload.data.missing_essay_ids).toHaveLength(2);
     expect(await query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'failed'`, [b])).toHaveLength(1);
+  });
+});
+
+/** The statement-by-statement assignment transaction, which the one-round-trip function must match write for write. */
+class StepwiseStore extends PgBatchStore {
+  protected override readonly stepwise = true;
+}
+
+describe('record_assignment as one server-side function', () => {
+  it('answers and writes exactly what the stepwise transaction does, outbox payloads included', async () => {
+    const fast = instance('fn').store;
+    const slow = new StepwiseStore(
+      { url: dbUrl, poolSize: 2, statementTimeoutMs: 5000, topics: topics('t.') },
+      createMetrics('stepwise'),
+    );
+    open.push({ close: () => slow.close() });
+    // The same story told to both: three slots, a failure, a redelivery, a content offered a second slot, a
+    // slot already taken, the last slot completing the batch, then a write into the closed batch.
+    const story = async (store: PgBatchStore, b: string) => {
+      await store.register({ batchId: b, essayIds: essays(b, 3), deadline: undefined, correlationId: 'c-reg' });
+      const out: unknown[] = [];
+      out.push(
+        await store.recordFailure(
+          { batchId: b, originalFileName: 'bad.txt', reason: 'empty', correlationId: 'c' },
+          `${b}-e2`,
+        ),
+      );
+      out.push(await store.recordAssignment(content(b, 't1'), `${b}-e0`));
+      out.push(await store.recordAssignment(content(b, 't1'), `${b}-e0`));
+      out.push(await store.recordAssignment(content(b, 't1'), `${b}-e1`));
+      out.push(await store.recordAssignment(content(b, 't2'), `${b}-e0`));
+      out.push(await store.recordAssignment(content(b, 't2'), `${b}-e1`));
+      out.push(await store.recordAssignment(content(b, 't3'), `${b}-e1`));
+      out.push(await store.recordAssignment(content('never-registered', 't9'), 'never-registered-e0'));
+      const slots = await query(
+        `SELECT essay_id, state, text_storage_id, original_file_name, failure_reason, correlation_id FROM slots
+          WHERE batch_id = $1 ORDER BY essay_id`,
+        [b],
+      );
+      const outbox = await query<{ topic: string; message_key: string; payload: Record<string, unknown> }>(
+        `SELECT topic, message_key, payload FROM outbox WHERE message_key = $1 ORDER BY id`,
+        [b],
+      );
+      const batch = await query(`SELECT status, closed_at IS NOT NULL AS closed FROM batches WHERE batch_id = $1`, [b]);
+      // Ids and times are the only differences allowed: ids are derived from the batch, times are times.
+      const same = (x: unknown) =>
+        JSON.parse(
+          JSON.stringify(x)
+            .replaceAll(b, 'B')
+            .replace(/"occurred_at":"[^"]+"/g, '"occurred_at":"T"')
+            .replace(/"event_id":"[^"]+"/g, '"event_id":"ID"'),
+        ) as unknown;
+      return same({ out, slots, outbox, batch });
+    };
+    const viaFunction = await story(fast, 'fn-batch');
+    const viaSteps = await story(slow, 'steps-batch');
+    expect(viaFunction).toEqual(viaSteps);
+    // And the story is what it says: the last slot completed the batch, announced once, with both essays.
+    const ready = (
+      viaFunction as { outbox: { topic: string; payload: { data: { essays: unknown[] } } }[] }
+    ).outbox.filter((r) => r.topic === 't.batch.ready');
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.payload.data.essays).toHaveLength(2);
+    expect((viaFunction as { out: { kind: string }[] }).out.map((o) => o.kind)).toEqual([
+      'recorded', // the failure settles e2
+      'recorded', // t1 → e0
+      'recorded', // t1 → e0 again: idempotent
+      'conflict', // t1 → e1: t1 holds e0
+      'conflict', // t2 → e0: taken
+      'recorded', // t2 → e1: the last slot, completes the batch
+      'conflict', // t3 → e1: the batch is ready
+      'unregistered',
+    ]);
   });
 });
 

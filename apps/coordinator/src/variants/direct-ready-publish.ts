@@ -37,6 +37,8 @@ export interface DirectPublishOptions {
 export class DirectReadyPublishStore extends PgBatchStore {
   private readonly producer: Producer;
   private connecting: Promise<void> | undefined;
+  /** Through the replaceable steps: the bug is in one of them (production runs the one-round-trip function). */
+  protected override readonly stepwise = true;
 
   constructor(opts: PgStoreOptions, metrics: Metrics, kafka: DirectPublishOptions, log: Logger) {
     super(opts, metrics);

@@ -25,6 +25,8 @@ import { PgBatchStore } from '../adapters/postgres/pg-store.js';
 
 export class InMemoryExpectationsStore extends PgBatchStore {
   private readonly expected = new Map<string, number>();
+  /** Through the replaceable steps: the bug is in one of them (production runs the one-round-trip function). */
+  protected override readonly stepwise = true;
   private readonly settled = new Map<string, number>();
 
   override async register(r: Registration): Promise<BatchSnapshot> {

@@ -88,6 +88,98 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'record_assignment in one round trip',
+    // The assignment transaction, statement for statement as PgBatchStore.recordAssignmentStepwise runs it, as one
+    // server-side function: one round trip instead of nine (BEGIN, lock, batch, held slot, update, pending,
+    // outbox, free-slot check, COMMIT). The function runs in the caller's implicit transaction, so the advisory
+    // lock is held until it returns and every read after the lock sees what the lock's previous holder committed.
+    sql: `
+CREATE FUNCTION bc_record_assignment(
+  p_batch_id text, p_essay_id text, p_text_storage_id text, p_original_file_name text, p_correlation_id text,
+  p_assigned_topic text, p_assigned_event_id uuid, p_assigned_payload jsonb,
+  p_ready_topic text, p_ready_event_id uuid, p_ready_event_type text, p_occurred_at text,
+  OUT kind text, OUT detail text, OUT completed boolean, OUT status text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  b_status text;
+  b_correlation text;
+  held text;
+  n integer;
+BEGIN
+  completed := false;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_batch_id, 0));
+  SELECT b.status, b.correlation_id INTO b_status, b_correlation FROM batches b WHERE b.batch_id = p_batch_id;
+  IF NOT FOUND THEN
+    kind := 'unregistered';
+    RETURN;
+  END IF;
+  SELECT s.essay_id INTO held FROM slots s WHERE s.batch_id = p_batch_id AND s.text_storage_id = p_text_storage_id;
+  IF FOUND THEN
+    IF held = p_essay_id THEN
+      kind := 'recorded';
+      status := b_status;
+    ELSE
+      kind := 'conflict';
+      detail := format('content %s holds %s, cache offered %s', p_text_storage_id, held, p_essay_id);
+    END IF;
+    RETURN;
+  END IF;
+  IF b_status <> 'open' THEN
+    kind := 'conflict';
+    detail := format('batch is %s, cache offered %s', b_status, p_essay_id);
+    RETURN;
+  END IF;
+  UPDATE slots SET state = 'assigned', text_storage_id = p_text_storage_id, original_file_name = p_original_file_name,
+                   correlation_id = p_correlation_id, settled_at = now()
+   WHERE batch_id = p_batch_id AND essay_id = p_essay_id AND state = 'free';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    kind := 'conflict';
+    detail := format('slot %s is not free', p_essay_id);
+    RETURN;
+  END IF;
+  DELETE FROM pending_inputs WHERE batch_id = p_batch_id AND pending_inputs.kind = 'content' AND input_key = p_text_storage_id;
+  INSERT INTO outbox (event_id, topic, message_key, payload)
+       VALUES (p_assigned_event_id, p_assigned_topic, p_batch_id, p_assigned_payload)
+  ON CONFLICT (event_id) DO NOTHING;
+  kind := 'recorded';
+  status := b_status;
+  -- Under the batch lock nobody else settles a slot, so "none free" cannot change before the commit.
+  IF EXISTS (SELECT 1 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'free') THEN
+    RETURN;
+  END IF;
+  UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = p_batch_id AND batches.status = 'open';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    RETURN;
+  END IF;
+  INSERT INTO outbox (event_id, topic, message_key, payload)
+  SELECT p_ready_event_id, p_ready_topic, p_batch_id, jsonb_build_object(
+           'event_id', p_ready_event_id,
+           'event_type', p_ready_event_type,
+           'correlation_id', b_correlation,
+           'occurred_at', p_occurred_at,
+           'data', jsonb_build_object(
+             'batch_id', p_batch_id,
+             'essays', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'text_storage_id', s.text_storage_id,
+                                                   'original_file_name', COALESCE(s.original_file_name, ''))
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'assigned'), '[]'::jsonb),
+             'validation_failures', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'original_file_name', s.original_file_name,
+                                                   'reason', s.failure_reason)
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'failed'), '[]'::jsonb)))
+  ON CONFLICT (event_id) DO NOTHING;
+  completed := true;
+  status := 'ready';
+END
+$fn$;
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

@@ -406,7 +406,56 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
+  /**
+   * Whether assignments go statement by statement through the steps a subclass can replace
+   * (`completeIfSettled`, `announceReady`) instead of the one-round-trip function. Only the lab's known-bad
+   * variants set it: their bugs live in those steps.
+   */
+  protected readonly stepwise: boolean = false;
+
   recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite> {
+    if (this.stepwise) return this.recordAssignmentStepwise(c, essayId);
+    return this.run('record_assignment', async () => {
+      const r = await this.pool.query<{
+        kind: 'recorded' | 'conflict' | 'unregistered';
+        detail: string | null;
+        completed: boolean;
+        status: BatchStatus | null;
+      }>('SELECT kind, detail, completed, status FROM bc_record_assignment($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)', [
+        c.batchId,
+        essayId,
+        c.textStorageId,
+        c.originalFileName,
+        c.correlationId,
+        this.opts.topics.slotAssigned,
+        eventIds.slotAssigned(c.batchId, c.textStorageId),
+        JSON.stringify(
+          this.envelope(EventType.SlotAssigned, eventIds.slotAssigned(c.batchId, c.textStorageId), c.correlationId, {
+            batch_id: c.batchId,
+            essay_id: essayId,
+            text_storage_id: c.textStorageId,
+            original_file_name: c.originalFileName,
+          }),
+        ),
+        this.opts.topics.batchReady,
+        eventIds.batchReady(c.batchId),
+        EventType.BatchReady,
+        new Date().toISOString(),
+      ]);
+      const row = r.rows[0]!;
+      if (row.kind === 'unregistered') return { kind: 'unregistered' } as const;
+      if (row.kind === 'conflict') return { kind: 'conflict', detail: row.detail ?? '' } as const;
+      this.afterCommit?.();
+      return { kind: 'recorded', completed: row.completed, status: row.status! } as const;
+    }).catch((err: unknown): StoreWrite => {
+      // The constraints are the last line: a unique violation means someone else recorded it; re-check.
+      if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' };
+      throw err;
+    });
+  }
+
+  /** The assignment transaction statement by statement (see {@link stepwise}); the function in migration 2 is the same. */
+  protected recordAssignmentStepwise(c: ContentInput, essayId: string): Promise<StoreWrite> {
     return this.inBatch('record_assignment', c.batchId, async (tx): Promise<StoreWrite> => {
       const batch = await this.batchRow(tx, c.batchId);
       if (!batch) return { kind: 'unregistered' };
