@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startEnvironment } from './environment/environment.js';
 import { CoordinatorInstances } from './instances/instances.js';
@@ -26,13 +26,21 @@ const usage = `usage:
   lab reap                        clean up after a lab process that was killed
 `;
 
-/** Scenario packages of the workspace: scenarios/<name>/package.json named @chaos-lab/scenario-<name>. */
+/**
+ * Scenario suites of the workspace: scenarios/<name>/package.json named @chaos-lab/scenario-<name> with a `chaos`
+ * script (scenarios/load is a load run, not a suite).
+ */
 function workspaceScenarioNames(): string[] {
   const root = dirname(defaultRunsDir());
   const dir = join(root, 'scenarios');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((d) => existsSync(join(dir, d, 'package.json')))
+    .filter((d) => {
+      const file = join(dir, d, 'package.json');
+      if (!existsSync(file)) return false;
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { scripts?: Record<string, string> };
+      return pkg.scripts?.chaos !== undefined;
+    })
     .sort();
 }
 
