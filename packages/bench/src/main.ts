@@ -180,10 +180,18 @@ async function main(): Promise<void> {
       progress(
         `bench:   e2e p50 ${l.e2e.p50Ms.toFixed(1)} ms p99 ${l.e2e.p99Ms.toFixed(1)} ms (last assigned ${l.drainMs} ms after the last publish); coordinator p50 ${l.coordinator?.p50Ms.toFixed(1) ?? 'n/a'} ms p99 ${l.coordinator?.p99Ms.toFixed(1) ?? 'n/a'} ms`,
       );
-      if (n === 1) {
-        // After the pipeline runs, so their rows and keys change nothing the pipeline measured. The coordinators
-        // stop first (their metrics saved): the tools measure the dependencies alone, and no relay publishes the
-        // outbox rows pgbench writes.
+      if (n === instanceCounts.at(-1)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const h = await runStep('http', `saturation through the ingest HTTP service, ${n} instance(s)`, () =>
+          httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress),
+        );
+        http = h;
+        progress(
+          `bench:   ${h.perSecond.toFixed(0)} assignments/s; uploads answered at ${h.requestsPerSecond.toFixed(0)}/s`,
+        );
+        // Last on the last pipeline stack, so their rows and keys change nothing the pipeline measured. The
+        // coordinators stop first (their metrics saved): the tools measure the dependencies alone, and no relay
+        // publishes the outbox rows pgbench writes.
         await Promise.all(
           stack.coordinators.all.map(async (c, i) =>
             writeFile(join(runDir, name(n), `coordinator-${i + 1}.metrics.txt`), await c.metrics()),
@@ -214,16 +222,6 @@ async function main(): Promise<void> {
         );
         kafka = kResult;
         progress(`bench:   ${kResult.rate.toFixed(0)} msg/s (median of ${kResult.runs.length} runs)`);
-      }
-      if (n === instanceCounts.at(-1)) {
-        await new Promise((r) => setTimeout(r, 1000));
-        const h = await runStep('http', `saturation through the ingest HTTP service, ${n} instance(s)`, () =>
-          httpSaturation(stack, client, `http${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress),
-        );
-        http = h;
-        progress(
-          `bench:   ${h.perSecond.toFixed(0)} assignments/s; uploads answered at ${h.requestsPerSecond.toFixed(0)}/s`,
-        );
       }
     });
   }

@@ -421,27 +421,32 @@ export class PgBatchStore implements BatchStore {
         detail: string | null;
         completed: boolean;
         status: BatchStatus | null;
-      }>('SELECT kind, detail, completed, status FROM bc_record_assignment($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)', [
-        c.batchId,
-        essayId,
-        c.textStorageId,
-        c.originalFileName,
-        c.correlationId,
-        this.opts.topics.slotAssigned,
-        eventIds.slotAssigned(c.batchId, c.textStorageId),
-        JSON.stringify(
-          this.envelope(EventType.SlotAssigned, eventIds.slotAssigned(c.batchId, c.textStorageId), c.correlationId, {
-            batch_id: c.batchId,
-            essay_id: essayId,
-            text_storage_id: c.textStorageId,
-            original_file_name: c.originalFileName,
-          }),
-        ),
-        this.opts.topics.batchReady,
-        eventIds.batchReady(c.batchId),
-        EventType.BatchReady,
-        new Date().toISOString(),
-      ]);
+      }>({
+        // Named: each connection parses and plans it once, and later calls send only Bind/Execute.
+        name: 'bc_record_assignment',
+        text: 'SELECT kind, detail, completed, status FROM bc_record_assignment($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)',
+        values: [
+          c.batchId,
+          essayId,
+          c.textStorageId,
+          c.originalFileName,
+          c.correlationId,
+          this.opts.topics.slotAssigned,
+          eventIds.slotAssigned(c.batchId, c.textStorageId),
+          JSON.stringify(
+            this.envelope(EventType.SlotAssigned, eventIds.slotAssigned(c.batchId, c.textStorageId), c.correlationId, {
+              batch_id: c.batchId,
+              essay_id: essayId,
+              text_storage_id: c.textStorageId,
+              original_file_name: c.originalFileName,
+            }),
+          ),
+          this.opts.topics.batchReady,
+          eventIds.batchReady(c.batchId),
+          EventType.BatchReady,
+          new Date().toISOString(),
+        ],
+      });
       const row = r.rows[0]!;
       if (row.kind === 'unregistered') return { kind: 'unregistered' } as const;
       if (row.kind === 'conflict') return { kind: 'conflict', detail: row.detail ?? '' } as const;
