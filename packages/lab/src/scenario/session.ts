@@ -64,12 +64,14 @@ export class SuiteSession {
     readonly labMetrics: LabMetricsServer,
   ) {}
 
-  /** Points the environment's Prometheus at the instances where they listen now (a restart may move one). */
-  async publishTargets(): Promise<void> {
-    await this.env.prometheus?.setTargets(
-      'coordinator',
-      this.instances.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
-    );
+  /**
+   * Points the environment's Prometheus at the instances where they listen now (a restart may move one) and waits
+   * until it has scraped them: Prometheus hands discovered targets to its scrapers at most every 5 s, so a seed
+   * that started right after a change would begin without metrics. A Prometheus that does not get there is
+   * reported, not fatal: the verdicts do not depend on it, only the report's charts.
+   */
+  async publishTargets(progress?: (line: string) => void): Promise<void> {
+    await publishCoordinatorTargets(this.env, this.instances, progress);
   }
 
   static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
@@ -117,6 +119,11 @@ export class SuiteSession {
         },
       });
       const instancesStartMs = performance.now() - tInstances;
+      // As early as possible: Prometheus takes up to ~5 s to start scraping a new target.
+      await env.prometheus?.setTargets(
+        'coordinator',
+        instances.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
+      );
       admin = new Kafka({
         clientId: 'lab-admin',
         brokers: [...env.kafka.bootstrapServers],
@@ -142,7 +149,7 @@ export class SuiteSession {
         inputLog,
         labMetrics,
       );
-      await session.publishTargets();
+      await session.publishTargets(o.progress);
       return session;
     } catch (err) {
       await labMetrics?.stop();
@@ -171,7 +178,7 @@ export class SuiteSession {
     await this.instances.waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
       onStale: (line) => progress(`lab: ${line}`),
     });
-    await this.publishTargets();
+    await this.publishTargets(progress);
     return performance.now() - t0;
   }
 
@@ -248,5 +255,23 @@ function lastLine(file: string): string | undefined {
       .at(-1);
   } catch {
     return undefined;
+  }
+}
+
+/** Sets the coordinators as the Prometheus `coordinator` targets and waits for a successful scrape of each. */
+export async function publishCoordinatorTargets(
+  env: StartedEnvironment,
+  instances: CoordinatorInstances,
+  progress?: (line: string) => void,
+): Promise<void> {
+  if (!env.prometheus) return;
+  await env.prometheus.setTargets(
+    'coordinator',
+    instances.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
+  );
+  try {
+    await env.prometheus.waitForTargets('coordinator', instances.all.length, 20_000);
+  } catch (err) {
+    progress?.(`lab: ${(err as Error).message}; the report's charts may miss the start of the run`);
   }
 }

@@ -16,7 +16,7 @@ import { startEnvironment, type StartedEnvironment } from '../environment/enviro
 import { CoordinatorInstances } from '../instances/instances.js';
 import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';
-import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
+import { GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario/session.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import type { NemesisContext } from '../nemesis/types.js';
@@ -134,6 +134,15 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
     if (cs.status === 'rejected') throw cs.reason;
     if (is.status === 'rejected') throw is.reason;
     const [c, i] = [cs.value, is.value];
+    // As early as possible: Prometheus takes up to ~5 s to start scraping a new target; the group settles meanwhile.
+    await env.prometheus?.setTargets(
+      'coordinator',
+      c.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
+    );
+    await env.prometheus?.setTargets(
+      'ingest',
+      i.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
+    );
     await c.waitForBalancedGroup(inputTopics(t).length * partitions, {
       onStale: (line) => progress(`lab: ${line}`),
     });
@@ -168,17 +177,16 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
     );
     await reader.start();
     labMetrics = await LabMetricsServer.start();
-    if (env.prometheus) {
-      await env.prometheus.setTargets('lab', [{ address: labMetrics.address }]);
-      await env.prometheus.setTargets(
-        'coordinator',
-        c.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
-      );
-      await env.prometheus.setTargets(
-        'ingest',
-        i.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
-      );
-    }
+    await env.prometheus?.setTargets('lab', [{ address: labMetrics.address }]);
+    // A load must not start before its metrics are being scraped (see publishCoordinatorTargets).
+    await publishCoordinatorTargets(env, c, progress);
+    for (const [job, n] of [
+      ['ingest', i.all.length],
+      ['lab', 1],
+    ] as const)
+      await env.prometheus
+        ?.waitForTargets(job, n, 20_000)
+        .catch((err: Error) => progress(`lab: ${err.message}; the report's charts may miss the start of the run`));
     const [r, m] = [reader, labMetrics];
     let stopping: Promise<void> | undefined;
     const stop = () =>
