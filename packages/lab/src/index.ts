@@ -89,6 +89,9 @@ export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/
 export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';
 export {
   CHAOS_CHARTS,
+  COORDINATOR_THROUGHPUT,
+  ASSIGNMENT_LATENCY,
+  CONSUMER_LAG,
   collectCharts,
   faultsFromHistory,
   verdictRows,

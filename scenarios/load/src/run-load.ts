@@ -14,6 +14,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ASSIGNMENT_LATENCY,
+  CONSUMER_LAG,
+  COORDINATOR_THROUGHPUT,
   collectCharts,
   defaultRunsDir,
   faultsFromHistory,
@@ -105,37 +108,16 @@ export function loadCharts(testid: string): ChartQuery[] {
       })),
     },
     {
+      ...COORDINATOR_THROUGHPUT,
       id: 'pipeline-throughput',
       title: 'Coordinator input events handled per second, by instance',
-      unit: 'ops/s',
-      queries: [
-        {
-          expr: `sum by (instance_id) (rate(coordinator_events_consumed_total{job="coordinator"}[${W}]))`,
-          name: (m) => m.instance_id ?? 'all',
-        },
-      ],
     },
     {
+      ...ASSIGNMENT_LATENCY,
       id: 'assignment-latency',
       title: 'Assignment latency (coordinator, time to settle one content event)',
-      unit: 'ms',
-      scale: 1000,
-      queries: [0.5, 0.99].map((q) => ({
-        expr: `histogram_quantile(${q}, sum by (le) (rate(coordinator_assignment_duration_seconds_bucket{job="coordinator"}[${W}])))`,
-        name: () => `p${q * 100}`,
-      })),
     },
-    {
-      id: 'lag',
-      title: 'Consumer lag (messages behind), by instance',
-      unit: '',
-      queries: [
-        {
-          expr: `sum by (instance_id) (coordinator_consumer_lag{job="coordinator"})`,
-          name: (m) => m.instance_id ?? 'all',
-        },
-      ],
-    },
+    CONSUMER_LAG,
   ];
 }
 

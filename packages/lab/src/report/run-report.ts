@@ -40,19 +40,44 @@ const byLabel =
 /** The window of every rate: a few scrapes at the lab's 1 s interval. */
 const W = '5s';
 
+/** Input events the coordinators handled per second, one line per instance. */
+export const COORDINATOR_THROUGHPUT: ChartQuery = {
+  id: 'throughput',
+  title: 'Input events handled per second, by instance',
+  unit: 'ops/s',
+  queries: [
+    {
+      expr: `sum by (instance_id) (rate(coordinator_events_consumed_total{job="coordinator"}[${W}]))`,
+      name: byLabel('instance_id'),
+    },
+  ],
+};
+
+/** The coordinators' assignment latency histogram, p50 and p99. */
+export const ASSIGNMENT_LATENCY: ChartQuery = {
+  id: 'latency',
+  title: 'Assignment latency (time to settle one content event)',
+  unit: 'ms',
+  scale: 1000,
+  queries: [0.5, 0.99].map((q) => ({
+    expr: `histogram_quantile(${q}, sum by (le) (rate(coordinator_assignment_duration_seconds_bucket{job="coordinator"}[${W}])))`,
+    name: () => `p${q * 100}`,
+  })),
+};
+
+/** How far behind its partitions each coordinator is. */
+export const CONSUMER_LAG: ChartQuery = {
+  id: 'lag',
+  title: 'Consumer lag (messages behind), by instance',
+  unit: '',
+  queries: [
+    { expr: `sum by (instance_id) (coordinator_consumer_lag{job="coordinator"})`, name: byLabel('instance_id') },
+  ],
+};
+
 /** What a chaos seed's page plots under its fault timeline. */
 export const CHAOS_CHARTS: readonly ChartQuery[] = [
-  {
-    id: 'throughput',
-    title: 'Input events handled per second, by instance',
-    unit: 'ops/s',
-    queries: [
-      {
-        expr: `sum by (instance_id) (rate(coordinator_events_consumed_total{job="coordinator"}[${W}]))`,
-        name: byLabel('instance_id'),
-      },
-    ],
-  },
+  COORDINATOR_THROUGHPUT,
   {
     id: 'outputs',
     title: 'Outbox events published per second',
@@ -64,16 +89,7 @@ export const CHAOS_CHARTS: readonly ChartQuery[] = [
       },
     ],
   },
-  {
-    id: 'latency',
-    title: 'Assignment latency (time to settle one content event)',
-    unit: 'ms',
-    scale: 1000,
-    queries: [0.5, 0.99].map((q) => ({
-      expr: `histogram_quantile(${q}, sum by (le) (rate(coordinator_assignment_duration_seconds_bucket{job="coordinator"}[${W}])))`,
-      name: () => `p${q * 100}`,
-    })),
-  },
+  ASSIGNMENT_LATENCY,
   {
     id: 'errors',
     title: 'Errors per second: dependency calls, Kafka client, consumer restarts',
@@ -93,14 +109,7 @@ export const CHAOS_CHARTS: readonly ChartQuery[] = [
       },
     ],
   },
-  {
-    id: 'lag',
-    title: 'Consumer lag (messages behind), by instance',
-    unit: '',
-    queries: [
-      { expr: `sum by (instance_id) (coordinator_consumer_lag{job="coordinator"})`, name: byLabel('instance_id') },
-    ],
-  },
+  CONSUMER_LAG,
 ];
 
 /**
