@@ -14,6 +14,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 # The benchmark measures raw Kafka produce with librdkafka's own client.
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+# The Docker path cannot run here, but its compose file is validated with docker-compose (offline).
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
