@@ -17,6 +17,29 @@ export {
   type ProviderName,
 } from './environment/environment.js';
 export {
+  IMAGE_KEYS,
+  imageTag,
+  isPinned,
+  parseImagesEnv,
+  readPinnedImages,
+  findRepoRoot,
+  type ImageKey,
+  type PinnedImages,
+} from './environment/images.js';
+export {
+  dockerEnvironmentPlan,
+  DOCKER_NETWORK,
+  MAX_INSTANCES as DOCKER_MAX_INSTANCES,
+  type DockerEnvironmentPlan,
+  type DockerPlanOptions,
+  type ContainerDefinition,
+  type ProxyDefinition,
+} from './environment/docker-plan.js';
+export { NoContainerRuntimeError, UnsupportedOnDockerError } from './environment/docker-errors.js';
+// The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
+// testcontainers only then; its options type is exported here without loading it.
+export type { DockerEnvironmentOptions } from './environment/docker-provider.js';
+export {
   RedisServer,
   type RedisServerOptions,
   type StartedRedisServer,

@@ -6,7 +6,7 @@
  * - `local` (default): real `redis-server`, real PostgreSQL and librdkafka's
  *   mock Kafka cluster, as child processes on free loopback ports, with their
  *   data in one temporary work dir that is removed on every exit path.
- * - `docker`: the same services as containers (not available yet).
+ * - `docker`: the same services as containers (`docker-provider.ts`).
  *
  * Each environment also runs a Prometheus (unless `prometheus: false` or
  * `LAB_PROMETHEUS=0`) that scrapes the fault proxy and the Kafka host from
@@ -19,7 +19,7 @@ import { createWorkDir, reapStaleWorkDirs, type WorkDir } from '../env/work-dir.
 import { RedisServer, type StartedRedisServer, type RedisPersistence } from '../env/redis-server.js';
 import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
 import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
-import { InvalidArgumentError, LabError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { startFaultProxyProcess, type StartedFaultProxy } from './fault-proxy-process.js';
 import { Links } from '../links/links.js';
 import { PrometheusServer, type StartedPrometheus } from '../env/prometheus-server.js';
@@ -89,11 +89,7 @@ export function prometheusFromEnv(env: NodeJS.ProcessEnv = process.env): boolean
 
 export async function startEnvironment(opts: EnvironmentOptions): Promise<StartedEnvironment> {
   const provider = opts.provider ?? providerFromEnv();
-  if (provider === 'docker') {
-    throw new LabError(
-      'LAB_PROVIDER=docker: the docker provider is not implemented yet; unset LAB_PROVIDER to use the local environment',
-    );
-  }
+  if (provider === 'docker') return (await import('./docker-provider.js')).startDockerEnvironment(opts);
   const t0 = performance.now();
   // Whatever a SIGKILLed lab process left behind (servers, work dirs) goes first.
   const reaped = await reapStaleWorkDirs().catch(() => []);

@@ -1,0 +1,74 @@
+/**
+ * Runs on machines without a container runtime (these ones): the docker
+ * provider must refuse at once, in one line that names the missing runtime
+ * and the local alternative, and leave nothing behind.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getContainerRuntimeClient } from 'testcontainers';
+import { startEnvironment } from './environment.js';
+import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
+
+const hasRuntime = await getContainerRuntimeClient().then(
+  () => true,
+  () => false,
+);
+
+describe('docker errors', () => {
+  it('keeps the runtime error to one line', () => {
+    const e = new NoContainerRuntimeError(
+      firstLine(new Error('Could not find a working container runtime strategy\n  at x')),
+    );
+    expect(e.message).toBe(
+      'LAB_PROVIDER=docker: no container runtime found (Could not find a working container runtime strategy); install and start Docker, or unset LAB_PROVIDER to use the local environment',
+    );
+    expect(e.retriable).toBe(false);
+  });
+
+  it('names an unsupported operation', () => {
+    const e = new UnsupportedOnDockerError('kafka.pushRequestErrors', 'no control API');
+    expect(e.operation).toBe('kafka.pushRequestErrors');
+    expect(e.message).toMatch(
+      /^kafka\.pushRequestErrors is not supported on the docker provider: .*LAB_PROVIDER=local$/,
+    );
+  });
+});
+
+describe.skipIf(hasRuntime)('startEnvironment with provider docker and no container runtime', () => {
+  let sandbox: string;
+  let savedTmp: string | undefined;
+  beforeEach(() => {
+    sandbox = mkdtempSync(join(tmpdir(), 'lab-docker-test-'));
+    savedTmp = process.env.TMPDIR;
+    // Whatever a failed start could leave in the temp dir lands here, where the test can see it.
+    process.env.TMPDIR = join(sandbox, 'tmp');
+  });
+  afterEach(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    rmSync(sandbox, { recursive: true, force: true });
+  });
+
+  it('rejects within seconds, in one line naming the runtime and the local provider, leaving nothing behind', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(process.env.TMPDIR!);
+    const logDir = join(sandbox, 'logs');
+    const t0 = performance.now();
+    const err = await startEnvironment({ logDir, provider: 'docker' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const ms = performance.now() - t0;
+    expect(err).toBeInstanceOf(NoContainerRuntimeError);
+    const message = (err as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/^LAB_PROVIDER=docker: no container runtime found \(.+\); /);
+    expect(message).toContain('container runtime');
+    expect(message).toContain('unset LAB_PROVIDER to use the local environment');
+    expect(ms).toBeLessThan(6_000);
+    expect(existsSync(logDir)).toBe(false);
+    expect(readdirSync(process.env.TMPDIR!)).toEqual([]);
+  }, 15_000);
+});
