@@ -13,6 +13,7 @@ export {
   prometheusFromEnv,
   type EnvironmentOptions,
   type StartedEnvironment,
+  type EnvironmentKafka,
   type Endpoints,
   type ProviderName,
 } from './environment/environment.js';

@@ -52,11 +52,11 @@ import { freePort } from '../process/ports.js';
 import { OperationQueue } from '../env/launch.js';
 import type { RedisPersistence, StartedRedisServer } from '../env/redis-server.js';
 import type { StartedPostgresServer } from '../env/postgres-server.js';
-import type { KafkaMockStatus, StartedKafkaMock } from '../kafka/index.js';
+import type { KafkaMockStatus } from '../kafka/index.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { LINKS, Links, type InstanceLinks, type LinkName } from '../links/links.js';
 import type { StartedFaultProxy } from './fault-proxy-process.js';
-import type { EnvironmentOptions, StartedEnvironment } from './environment.js';
+import type { EnvironmentKafka, EnvironmentOptions, StartedEnvironment } from './environment.js';
 import { readPinnedImages, type PinnedImages } from './images.js';
 import {
   KAFKA_HOST_LISTENER_PORT,
@@ -491,7 +491,7 @@ class DockerPostgres implements StartedPostgresServer {
 // Kafka: one real KRaft broker, with the mock's control surface where it maps.
 
 /** The public surface of the mock's handle (a class with private fields cannot be implemented structurally). */
-type KafkaControl = Pick<StartedKafkaMock, keyof StartedKafkaMock>;
+type KafkaControl = EnvironmentKafka;
 
 const BROKER_ID = 1;
 
@@ -758,7 +758,7 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
     // The mock's handle is a class with private fields; DockerKafka implements
     // its whole public surface (checked above through KafkaControl), which is
     // all any caller can reach.
-    kafka: kafka as unknown as StartedKafkaMock,
+    kafka,
     faultProxy,
     links,
     // The compose stack runs its own Prometheus; this provider starts none.

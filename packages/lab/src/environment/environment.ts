@@ -52,7 +52,8 @@ export interface StartedEnvironment extends AsyncDisposable {
   readonly endpoints: Endpoints;
   readonly redis: StartedRedisServer;
   readonly postgres: StartedPostgresServer;
-  readonly kafka: StartedKafkaMock;
+  /** The broker cluster's handle: the local mock's, or the docker provider's real broker behind the same surface. */
+  readonly kafka: EnvironmentKafka;
   /** The Toxiproxy-API fault proxy every instance's Redis and Postgres links go through. */
   readonly faultProxy: StartedFaultProxy;
   /** Per-instance proxied links on the fault proxy. */
@@ -72,6 +73,9 @@ export interface StartedEnvironment extends AsyncDisposable {
   coordinatorEnv(): Record<string, string>;
   stop(): Promise<void>;
 }
+
+/** What the lab uses of a Kafka cluster: the mock's public surface (a class with private fields cannot be implemented). */
+export type EnvironmentKafka = Pick<StartedKafkaMock, keyof StartedKafkaMock>;
 
 export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderName {
   const v = env.LAB_PROVIDER ?? 'local';
