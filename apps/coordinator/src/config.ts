@@ -4,16 +4,9 @@
  * Everything inward receives the typed {@link CoordinatorConfig}.
  */
 import { z } from 'zod';
+import { envBool as bool, envBrokers, envInt as int, envLogLevel, parseEnv } from '@chaos-lab/service-kit';
 import { ConfigError } from './errors.js';
 import { parseFailpoints, type FailpointName } from './failpoints.js';
-
-const bool = z
-  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => {
-  const msg = `must be an integer from ${min} to ${max}`;
-  return z.string().regex(/^\d+$/, msg).transform(Number).pipe(z.number().min(min, msg).max(max, msg));
-};
 
 /** Variable name → schema (with its default). The variable names are the public interface. */
 const spec = {
@@ -26,11 +19,7 @@ const spec = {
   COORDINATOR_POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
   COORDINATOR_POSTGRES_POOL_SIZE: int(1, 100).default(10),
   COORDINATOR_POSTGRES_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
-  COORDINATOR_KAFKA_BROKERS: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((b) => b.trim()))
-    .refine((bs) => bs.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'must be a comma-separated list of host:port'),
+  COORDINATOR_KAFKA_BROKERS: envBrokers,
   COORDINATOR_KAFKA_CLIENT_ID: z.string().min(1).default('batch-coordinator'),
   COORDINATOR_KAFKA_GROUP_ID: z.string().min(1).default('batch-coordinator'),
   COORDINATOR_TOPIC_PREFIX: z.string().max(100).default(''),
@@ -43,7 +32,7 @@ const spec = {
   COORDINATOR_OUTBOX_POLL_MS: int(10, 60_000).default(100),
   COORDINATOR_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
   COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
-  COORDINATOR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COORDINATOR_LOG_LEVEL: envLogLevel.default('info'),
   COORDINATOR_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(20_000),
   /** Test-harness fail-points (see failpoints.ts); never set in a deployment. */
   COORDINATOR_FAILPOINTS: z
@@ -84,17 +73,7 @@ export interface CoordinatorConfig {
 
 /** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
-  const v: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(spec)) {
-    const raw = env[name] === '' ? undefined : env[name];
-    const r = (schema as z.ZodType).safeParse(raw);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new ConfigError(name, raw, raw === undefined ? 'is required' : (issue?.message ?? 'is invalid'));
-    }
-    v[name] = r.data;
-  }
-  const c = v as { [K in keyof typeof spec]: z.output<(typeof spec)[K]> };
+  const c = parseEnv(spec, env, (variable, value, problem) => new ConfigError(variable, value, problem));
   if (c.COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.COORDINATOR_KAFKA_SESSION_TIMEOUT_MS) {
     throw new ConfigError(
       'COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS',

@@ -4,15 +4,8 @@
  * Everything inward receives the typed {@link IngestConfig}.
  */
 import { z } from 'zod';
+import { envBool as bool, envBrokers, envInt as int, envLogLevel, parseEnv } from '@chaos-lab/service-kit';
 import { ConfigError } from './errors.js';
-
-const bool = z
-  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => {
-  const msg = `must be an integer from ${min} to ${max}`;
-  return z.string().regex(/^\d+$/, msg).transform(Number).pipe(z.number().min(min, msg).max(max, msg));
-};
 
 /** Variable name → schema (with its default). The variable names are the public interface. */
 const spec = {
@@ -22,18 +15,14 @@ const spec = {
   INGEST_HTTP_PORT: int(0, 65535).default(8081),
   INGEST_POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
   INGEST_POSTGRES_POOL_SIZE: int(1, 100).default(10),
-  INGEST_KAFKA_BROKERS: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((b) => b.trim()))
-    .refine((bs) => bs.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'must be a comma-separated list of host:port'),
+  INGEST_KAFKA_BROKERS: envBrokers,
   INGEST_KAFKA_CLIENT_ID: z.string().min(1).default('ingest'),
   /** Idempotent producer. The librdkafka mock broker cannot serve it: the lab sets false. */
   INGEST_KAFKA_IDEMPOTENT: bool.default(true),
   INGEST_TOPIC_PREFIX: z.string().max(100).default(''),
   INGEST_MAX_TEXT_BYTES: int(1, 100 * 1024 * 1024).default(1024 * 1024),
   INGEST_MAX_BODY_BYTES: int(1024, 200 * 1024 * 1024).default(2 * 1024 * 1024),
-  INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INGEST_LOG_LEVEL: envLogLevel.default('info'),
   INGEST_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 } as const;
 
@@ -57,17 +46,7 @@ export interface IngestConfig {
 
 /** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  const v: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(spec)) {
-    const raw = env[name] === '' ? undefined : env[name];
-    const r = (schema as z.ZodType).safeParse(raw);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new ConfigError(name, raw, raw === undefined ? 'is required' : (issue?.message ?? 'is invalid'));
-    }
-    v[name] = r.data;
-  }
-  const c = v as { [K in keyof typeof spec]: z.output<(typeof spec)[K]> };
+  const c = parseEnv(spec, env, (variable, value, problem) => new ConfigError(variable, value, problem));
   // A text that can never fit in a body would make the text limit a lie.
   if (c.INGEST_MAX_TEXT_BYTES >= c.INGEST_MAX_BODY_BYTES) {
     throw new ConfigError(

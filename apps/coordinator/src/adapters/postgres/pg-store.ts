@@ -415,6 +415,7 @@ export class PgBatchStore implements BatchStore {
 
   recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite> {
     if (this.stepwise) return this.recordAssignmentStepwise(c, essayId);
+    const assignedId = eventIds.slotAssigned(c.batchId, c.textStorageId);
     return this.run('record_assignment', async () => {
       const r = await this.pool.query<{
         kind: 'recorded' | 'conflict' | 'unregistered';
@@ -432,9 +433,9 @@ export class PgBatchStore implements BatchStore {
           c.originalFileName,
           c.correlationId,
           this.opts.topics.slotAssigned,
-          eventIds.slotAssigned(c.batchId, c.textStorageId),
+          assignedId,
           JSON.stringify(
-            this.envelope(EventType.SlotAssigned, eventIds.slotAssigned(c.batchId, c.textStorageId), c.correlationId, {
+            this.envelope(EventType.SlotAssigned, assignedId, c.correlationId, {
               batch_id: c.batchId,
               essay_id: essayId,
               text_storage_id: c.textStorageId,
