@@ -32,10 +32,18 @@ export interface StackFiles {
   readonly grafanaDatasources: unknown;
   /** Dockerfile text by the path the compose file names (relative to the root). */
   readonly dockerfiles: Readonly<Record<string, string>>;
+  /** The buildable apps (folders of apps/) with the HTTP port variable and default their config declares. */
+  readonly apps: Readonly<Record<string, AppHttpPort>>;
   /** Script text by the path it is mounted from (relative to the root). */
   readonly scripts: Readonly<Record<string, string>>;
   /** The topics the kafka-init service must create. */
   readonly topics: readonly TopicSpec[];
+}
+
+/** An app's HTTP port, as its config declares it: the variable and its default. */
+export interface AppHttpPort {
+  readonly env: string;
+  readonly port: number;
 }
 
 const COORDINATOR = /^coordinator-\d+$/;
@@ -128,6 +136,20 @@ export function checkDistributedStack(s: StackFiles): string[] {
       const build = obj(service.build);
       const arg = str(obj(build.args).NODE_IMAGE);
       if (arg !== s.env.NODE_IMAGE) problems.push(`${name}: build arg NODE_IMAGE is "${arg}", not .env NODE_IMAGE`);
+      const args = obj(build.args);
+      const app = str(args.APP);
+      const declared = s.apps[app];
+      const expectedApp = COORDINATOR.test(name) ? 'coordinator' : name;
+      if (app !== expectedApp) problems.push(`${name}: build arg APP is "${app}", not "${expectedApp}"`);
+      if (declared === undefined) {
+        problems.push(`${name}: build arg APP "${app}" is not one of the apps (${Object.keys(s.apps).join(', ')})`);
+      } else {
+        // The image's healthcheck asks the port the service listens on: the same variable and default.
+        if (str(args.HTTP_PORT_ENV) !== declared.env)
+          problems.push(`${name}: build arg HTTP_PORT_ENV is "${str(args.HTTP_PORT_ENV)}", but ${app} reads ${declared.env}`);
+        if (Number(str(args.HTTP_PORT)) !== declared.port)
+          problems.push(`${name}: build arg HTTP_PORT is "${str(args.HTTP_PORT)}", but ${app} defaults to ${declared.port}`);
+      }
       const dockerfile = str(build.dockerfile);
       const text = s.dockerfiles[dockerfile];
       if (text === undefined) problems.push(`${name}: Dockerfile ${dockerfile} was not read`);

@@ -21,7 +21,15 @@ import {
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
 const read = (rel: string) => readFileSync(`${ROOT}/${rel}`, 'utf8');
-const DOCKERFILES = ['apps/coordinator/Dockerfile', 'apps/ingest/Dockerfile'];
+const DOCKERFILE = 'apps/Dockerfile';
+const APPS = ['coordinator', 'ingest'];
+
+/** An app's HTTP port variable and default, read from its config schema (`<APP>_HTTP_PORT: int(0, 65535).default(N)`). */
+function httpPortOf(app: string): { env: string; port: number } {
+  const m = /\b([A-Z]+_HTTP_PORT): int\([^)]*\)\.default\((\d+)\)/.exec(read(`apps/${app}/src/config.ts`));
+  if (!m) throw new Error(`apps/${app}/src/config.ts declares no <APP>_HTTP_PORT with a default`);
+  return { env: m[1]!, port: Number(m[2]) };
+}
 
 async function loadStack(): Promise<StackFiles> {
   const t = topics();
@@ -33,7 +41,8 @@ async function loadStack(): Promise<StackFiles> {
     prometheus: parse(read('docker/prometheus.yml')),
     grafanaDashboards: parse(read('docker/grafana/provisioning/dashboards/chaos-lab.yml')),
     grafanaDatasources: parse(read('docker/grafana/provisioning/datasources/prometheus.yml')),
-    dockerfiles: Object.fromEntries(DOCKERFILES.map((f) => [f, read(f)])),
+    dockerfiles: { [DOCKERFILE]: read(DOCKERFILE) },
+    apps: Object.fromEntries(APPS.map((a) => [a, httpPortOf(a)])),
     scripts: { 'docker/k6/run.sh': read('docker/k6/run.sh') },
     // As the lab creates them (stack/pipeline-stack.ts): 6 partitions per input topic, 3 per output topic.
     topics: [
@@ -87,6 +96,21 @@ describe('docker-compose.distributed.yml', { timeout: 30_000 }, () => {
       ],
       ['latest in .env', (s) => (s.env.REDIS_IMAGE = 'redis'), /REDIS_IMAGE=redis is not pinned/],
       ['build arg', (s) => delete s.config.services.ingest.build.args, /ingest: build arg NODE_IMAGE/],
+      [
+        'wrong app',
+        (s) => (s.config.services['coordinator-2'].build.args.APP = 'ingest'),
+        /coordinator-2: build arg APP is "ingest", not "coordinator"/,
+      ],
+      [
+        'health port',
+        (s) => (s.config.services.ingest.build.args.HTTP_PORT = '8080'),
+        /ingest: build arg HTTP_PORT is "8080", but ingest defaults to 8081/,
+      ],
+      [
+        'health port variable',
+        (s) => (s.config.services['coordinator-1'].build.args.HTTP_PORT_ENV = 'INGEST_HTTP_PORT'),
+        /coordinator-1: build arg HTTP_PORT_ENV is "INGEST_HTTP_PORT", but coordinator reads COORDINATOR_HTTP_PORT/,
+      ],
       [
         'direct redis',
         (s) => (s.config.services['coordinator-2'].environment.COORDINATOR_REDIS_URL = 'redis://redis:6379'),
@@ -155,13 +179,13 @@ describe('docker-compose.distributed.yml', { timeout: 30_000 }, () => {
   });
 });
 
-describe('the apps’ Dockerfiles', () => {
-  it.each(DOCKERFILES)('%s: multi-stage on ${NODE_IMAGE}, non-root, with a HEALTHCHECK', (f) => {
-    expect(checkDockerfile(f, read(f))).toEqual([]);
+describe('the apps’ Dockerfile', () => {
+  it(`${DOCKERFILE}: multi-stage on \${NODE_IMAGE}, non-root, with a HEALTHCHECK`, () => {
+    expect(checkDockerfile(DOCKERFILE, read(DOCKERFILE))).toEqual([]);
   });
 
-  it('are reported when they run as root, lack a HEALTHCHECK or hard-code the base image', () => {
-    const text = read(DOCKERFILES[0]!);
+  it('reports running as root, a missing HEALTHCHECK or a hard-coded base image', () => {
+    const text = read(DOCKERFILE);
     expect(checkDockerfile('x', text.replace('USER node', 'USER root')).join()).toMatch(/non-root USER/);
     expect(checkDockerfile('x', text.replace(/^HEALTHCHECK/m, 'LABEL h=1')).join()).toMatch(/no HEALTHCHECK/);
     expect(checkDockerfile('x', text.replace('FROM ${NODE_IMAGE} AS build', 'FROM node:20 AS build')).join()).toMatch(
