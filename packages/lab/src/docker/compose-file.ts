@@ -146,9 +146,13 @@ export function checkDistributedStack(s: StackFiles): string[] {
       } else {
         // The image's healthcheck asks the port the service listens on: the same variable and default.
         if (str(args.HTTP_PORT_ENV) !== declared.env)
-          problems.push(`${name}: build arg HTTP_PORT_ENV is "${str(args.HTTP_PORT_ENV)}", but ${app} reads ${declared.env}`);
+          problems.push(
+            `${name}: build arg HTTP_PORT_ENV is "${str(args.HTTP_PORT_ENV)}", but ${app} reads ${declared.env}`,
+          );
         if (Number(str(args.HTTP_PORT)) !== declared.port)
-          problems.push(`${name}: build arg HTTP_PORT is "${str(args.HTTP_PORT)}", but ${app} defaults to ${declared.port}`);
+          problems.push(
+            `${name}: build arg HTTP_PORT is "${str(args.HTTP_PORT)}", but ${app} defaults to ${declared.port}`,
+          );
       }
       const dockerfile = str(build.dockerfile);
       const text = s.dockerfiles[dockerfile];
