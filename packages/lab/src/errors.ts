@@ -55,3 +55,26 @@ export class LabTimeoutError extends LabError {
     super(`${what} did not happen within ${timeoutMs} ms`, { retriable: true });
   }
 }
+
+/**
+ * A suite plans faults its provider cannot run (the docker provider's one
+ * real broker has no control API for leader moves or injected errors).
+ * Refused before anything starts; the message names each kind once, with
+ * its first planned instance and the reason, and the way out.
+ */
+export class UnsupportedFaultsError extends LabError {
+  constructor(
+    readonly scenario: string,
+    readonly provider: string,
+    readonly faults: readonly {
+      readonly seed: number;
+      readonly kind: string;
+      readonly label: string;
+      readonly why: string;
+    }[],
+  ) {
+    const firstByKind = [...new Map(faults.map((f) => [f.kind, f] as const).reverse()).values()].reverse();
+    const kinds = firstByKind.map((f) => `${f.kind} ("${f.label}", seed ${f.seed}: ${f.why})`);
+    super(`${scenario} cannot run on the ${provider} provider: ${kinds.join('; ')}; run it with LAB_PROVIDER=local`);
+  }
+}

@@ -37,6 +37,7 @@ export {
   type ProxyDefinition,
 } from './environment/docker-plan.js';
 export { NoContainerRuntimeError, UnsupportedOnDockerError } from './environment/docker-errors.js';
+export { capabilitiesOf, type ProviderCapabilities } from './environment/capabilities.js';
 // The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
 // testcontainers only then; its options type is exported here without loading it.
 export type { DockerEnvironmentOptions } from './environment/docker-provider.js';
@@ -102,6 +103,8 @@ export {
 export {
   runNemesis,
   faultLabel,
+  unsupportedFaults,
+  type UnsupportedFault,
   type FaultSpec,
   type FaultKind,
   type PlannedFault,

@@ -5,11 +5,44 @@
  * so it is a separate entry point that only test files load.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { planOf, runSuite, type ScenarioDefinition, type SuiteResult } from './scenario/scenario.js';
 import { chaosTestsEnabled, coordinatorEntry, parseSeeds } from './scenario/main.js';
+import { unsupportedFaults } from './nemesis/catalogue.js';
+import type { FaultKind } from './nemesis/types.js';
+import { capabilitiesOf } from './environment/capabilities.js';
+import type { ProviderName } from './environment/environment.js';
+import { UnsupportedFaultsError } from './errors.js';
 
-/** Same seed, same plan (workload and faults); another seed, another plan. */
-export function describePlanDeterminism(scenario: ScenarioDefinition): void {
+export interface PlanExpectations {
+  /**
+   * The fault kinds this suite plans that the docker provider cannot run
+   * (its one real broker has no control API). Default none: the suite runs
+   * unchanged on either provider. The test fails when the plans say otherwise.
+   */
+  readonly notOnDocker?: readonly FaultKind[];
+}
+
+const PROVIDER_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
+
+function unsupportedKinds(scenario: ScenarioDefinition, provider: ProviderName): string[] {
+  const caps = capabilitiesOf(provider);
+  const kinds = PROVIDER_SEEDS.flatMap((seed) =>
+    unsupportedFaults(planOf(scenario, seed).faults, caps).map((u) => u.fault.spec.kind),
+  );
+  return [...new Set(kinds)].sort();
+}
+
+/**
+ * Same seed, same plan (workload and faults); another seed, another plan.
+ * And which provider can run the faults of seeds 1..20: the local one all of
+ * them; the docker one all but `notOnDocker`, and a suite with any of those
+ * is refused on it before anything starts.
+ */
+export function describePlanDeterminism(scenario: ScenarioDefinition, expect_: PlanExpectations = {}): void {
+  const notOnDocker = [...(expect_.notOnDocker ?? [])].sort();
   describe(`${scenario.name}: plan`, () => {
     it('is the same for the same seed (workload and faults), and differs for another seed', () => {
       const a = planOf(scenario, 17);
@@ -17,6 +50,45 @@ export function describePlanDeterminism(scenario: ScenarioDefinition): void {
       expect(JSON.stringify(planOf(scenario, 18).plan.publishes)).not.toBe(JSON.stringify(a.plan.publishes));
       expect(a.plan.publishes.length).toBeGreaterThan(0);
     });
+
+    it('plans only faults the local provider can run (seeds 1..20)', () => {
+      expect(unsupportedKinds(scenario, 'local')).toEqual([]);
+    });
+
+    it(
+      notOnDocker.length === 0
+        ? 'plans only faults the docker provider can run (seeds 1..20)'
+        : `plans ${notOnDocker.join(', ')}, which the docker provider cannot run, and is refused there before anything starts`,
+      async () => {
+        expect(unsupportedKinds(scenario, 'docker')).toEqual(notOnDocker);
+        if (notOnDocker.length === 0) return;
+        const runsDir = await mkdtemp(join(tmpdir(), 'lab-refused-'));
+        try {
+          const run = runSuite(scenario, {
+            seeds: [1, 2, 3],
+            provider: 'docker',
+            coordinatorEntry: coordinatorEntry(),
+            runsDir,
+            progress: () => {},
+            out: () => {},
+          });
+          const err = await run.then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err).toBeInstanceOf(UnsupportedFaultsError);
+          const message = (err as Error).message;
+          expect(message).not.toContain('\n');
+          expect(message).toMatch(new RegExp(`^${scenario.name} cannot run on the docker provider: `));
+          for (const kind of notOnDocker) expect(message).toContain(`${kind} (`);
+          expect(message).toMatch(/run it with LAB_PROVIDER=local$/);
+          // Nothing started, nothing written.
+          expect(await readdir(runsDir)).toEqual([]);
+        } finally {
+          await rm(runsDir, { recursive: true, force: true });
+        }
+      },
+    );
   });
 }
 

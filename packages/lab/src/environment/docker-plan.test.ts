@@ -47,6 +47,8 @@ describe('dockerEnvironmentPlan', () => {
     const tp = container('toxiproxy').exposedPorts;
     expect(tp).toContain(TOXIPROXY_CONTROL_PORT);
     expect(tp.filter((p) => p !== TOXIPROXY_CONTROL_PORT)).toHaveLength(PROXY_PORT_COUNT);
+    // Its metrics, for the environment's Prometheus, as the compose stack's Toxiproxy serves them.
+    expect(container('toxiproxy').command).toEqual(['-host=0.0.0.0', '-proxy-metrics', '-runtime-metrics']);
   });
 
   it('fixes host ports of Redis and Postgres only when asked', () => {

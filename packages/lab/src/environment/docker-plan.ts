@@ -187,6 +187,8 @@ export function dockerEnvironmentPlan(opts: DockerPlanOptions): DockerEnvironmen
       ],
       hostBindings: {},
       env: {},
+      // Metrics on the API port for the environment's Prometheus, as in the compose stack.
+      command: ['-host=0.0.0.0', '-proxy-metrics', '-runtime-metrics'],
     },
   ];
 

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getContainerRuntimeClient } from 'testcontainers';
 import { startEnvironment } from './environment.js';
 import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 const hasRuntime = await getContainerRuntimeClient().then(
   () => true,
@@ -33,6 +34,19 @@ describe('docker errors', () => {
     expect(e.message).toMatch(
       /^kafka\.pushRequestErrors is not supported on the docker provider: .*LAB_PROVIDER=local$/,
     );
+  });
+});
+
+describe('startEnvironment with provider docker and bad input', () => {
+  it('names the field and the value before it looks for a container runtime', async () => {
+    const logDir = join(tmpdir(), `lab-docker-bad-input-${process.pid}`);
+    const err = await startEnvironment({ logDir, provider: 'docker', kafkaBrokers: 3 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toBe('kafkaBrokers: 1 on the docker provider (one KRaft broker) (got 3)');
+    expect(existsSync(logDir)).toBe(false);
   });
 });
 

@@ -25,8 +25,10 @@
  * - Unsupported (UnsupportedOnDockerError): broker RTT, leader moves to
  *   another broker, injected request errors, topic errors, coordinator pins
  *   to another broker, brokers other than 1 — one real broker has no control
- *   API for them. `prometheus` is undefined (the compose stack has its own)
- *   and `workDir` is empty: the data lives in the containers.
+ *   API for them. A suite that plans such faults is refused before it starts
+ *   (`capabilities.ts`). `prometheus` is a host process, as in the local
+ *   environment (undefined, with a warning, when the binary is missing);
+ *   `workDir` holds only its data: the servers' data lives in the containers.
  *
  * Every container and the network are registered with the cleanup registry
  * as soon as they exist; testcontainers' reaper (Ryuk) removes them too if
@@ -46,7 +48,15 @@ import { ToxiProxyContainer } from '@testcontainers/toxiproxy';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { InvalidArgumentError, LabError, LabTimeoutError, ProviderStartError } from '../errors.js';
+import {
+  InvalidArgumentError,
+  LabError,
+  LabTimeoutError,
+  MissingDependencyError,
+  ProviderStartError,
+} from '../errors.js';
+import { PrometheusServer, type StartedPrometheus } from '../env/prometheus-server.js';
+import { createWorkDir, type WorkDir } from '../env/work-dir.js';
 import { registerCleanup } from '../process/cleanup.js';
 import { freePort } from '../process/ports.js';
 import { OperationQueue } from '../env/launch.js';
@@ -56,7 +66,12 @@ import type { KafkaMockStatus } from '../kafka/index.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { LINKS, Links, type InstanceLinks, type LinkName } from '../links/links.js';
 import type { StartedFaultProxy } from './fault-proxy-process.js';
-import type { EnvironmentKafka, EnvironmentOptions, StartedEnvironment } from './environment.js';
+import {
+  prometheusFromEnv,
+  type EnvironmentKafka,
+  type EnvironmentOptions,
+  type StartedEnvironment,
+} from './environment.js';
 import { readPinnedImages, type PinnedImages } from './images.js';
 import {
   KAFKA_HOST_LISTENER_PORT,
@@ -686,10 +701,12 @@ class DockerLinks extends Links {
  */
 export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Promise<StartedEnvironment> {
   const t0 = performance.now();
-  const client = await requireContainerRuntime(opts.runtimeTimeoutMs);
+  // Bad input is reported as such, whether or not a runtime is there.
   if (opts.kafkaBrokers !== undefined && opts.kafkaBrokers !== 1)
     throw new InvalidArgumentError('kafkaBrokers', opts.kafkaBrokers, '1 on the docker provider (one KRaft broker)');
   const images = opts.images ?? readPinnedImages();
+  const withPrometheus = opts.prometheus ?? prometheusFromEnv();
+  const client = await requireContainerRuntime(opts.runtimeTimeoutMs);
   const persistence = opts.redisPersistence ?? 'none';
   const [kafkaHostPort, redisHostPort, postgresHostPort] = [await freePort(), await freePort(), await freePort()];
   const plan: DockerEnvironmentPlan = dockerEnvironmentPlan({
@@ -748,9 +765,40 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
     stop: () => toxiproxy.remove(),
   };
   const links = new DockerLinks(toxiproxyUrl, toxiproxy);
+  // Prometheus runs on the host, as in the local environment: the coordinators are host processes, and the
+  // containers' metrics are reachable on their mapped ports. Without the binary the run still works; its
+  // report has no charts, and says so.
+  let prometheus: StartedPrometheus | undefined;
+  let work: WorkDir | undefined;
+  if (withPrometheus) {
+    try {
+      work = await createWorkDir();
+      prometheus = await PrometheusServer.start({
+        workDir: join(work.path, 'prometheus'),
+        logFile: join(opts.logDir, 'prometheus.log'),
+        ...(opts.scrapeIntervalMs !== undefined && { scrapeIntervalMs: opts.scrapeIntervalMs }),
+      });
+      await prometheus.setTargets('fault-proxy', [{ address: new URL(toxiproxyUrl).host }]);
+    } catch (err) {
+      await prometheus?.stop().catch(() => {});
+      await work?.remove().catch(() => {});
+      [prometheus, work] = [undefined, undefined];
+      if (!(err instanceof MissingDependencyError)) {
+        await removeAll();
+        throw err;
+      }
+      process.stderr.write(
+        `lab: docker provider: ${err.message}; until then reports have no charts (LAB_PROMETHEUS=0 silences this)\n`,
+      );
+    }
+  }
   const startupMs = performance.now() - t0;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= removeAll());
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.allSettled([removeAll(), prometheus?.stop()]);
+      await work?.remove();
+    })());
   return {
     provider: 'docker',
     redis,
@@ -761,11 +809,10 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
     kafka,
     faultProxy,
     links,
-    // The compose stack runs its own Prometheus; this provider starts none.
-    prometheus: undefined,
+    prometheus,
     startupMs,
-    // No host work dir: the servers' data lives in their containers.
-    workDir: '',
+    // Prometheus' data, when it runs; the servers' data lives in their containers.
+    workDir: work?.path ?? '',
     endpoints: {
       redisUrl: redis.url,
       postgresUrl: postgres.connectionString(),

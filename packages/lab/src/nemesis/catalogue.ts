@@ -3,7 +3,8 @@
  * family. Adding a fault = adding its spec to `types.ts` and its
  * implementation to a family module and this table.
  */
-import type { FaultImplementation, FaultKind, FaultSpec } from './types.js';
+import type { FaultImplementation, FaultKind, FaultSpec, PlannedFault } from './types.js';
+import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { linkDown, linkToxic } from './link-faults.js';
 import { commitBoundaryCrash, kill, pause, restart, rollingRestart } from './process-faults.js';
 import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
@@ -31,4 +32,19 @@ export function implementationOf<K extends FaultKind>(spec: Extract<FaultSpec, {
 
 export function faultLabel(spec: FaultSpec): string {
   return (implementationOf(spec) as FaultImplementation).label(spec as never);
+}
+
+/** One planned fault a provider cannot run, and why. */
+export interface UnsupportedFault {
+  readonly fault: PlannedFault;
+  readonly label: string;
+  readonly why: string;
+}
+
+/** The planned faults a provider with these capabilities cannot run (empty when it can run them all). */
+export function unsupportedFaults(faults: readonly PlannedFault[], caps: ProviderCapabilities): UnsupportedFault[] {
+  return faults.flatMap((fault) => {
+    const why = (implementationOf(fault.spec) as FaultImplementation).unsupported?.(fault.spec as never, caps);
+    return why === undefined ? [] : [{ fault, label: faultLabel(fault.spec), why }];
+  });
 }

@@ -1,3 +1,3 @@
 export * from './types.js';
-export { implementationOf, faultLabel } from './catalogue.js';
+export { implementationOf, faultLabel, unsupportedFaults, type UnsupportedFault } from './catalogue.js';
 export { runNemesis } from './runner.js';

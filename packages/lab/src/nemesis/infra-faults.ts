@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ActiveFault, FaultImplementation } from './types.js';
+import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { snapshot, sum } from './metrics.js';
@@ -53,9 +54,16 @@ export const postgresRestart: FaultImplementation<'postgres-restart'> = {
   },
 };
 
+function missingBroker(broker: number, caps: ProviderCapabilities): string | undefined {
+  return caps.kafkaBrokerIds.includes(broker)
+    ? undefined
+    : `the ${caps.provider} provider has no broker ${broker} (brokers: ${caps.kafkaBrokerIds.join(', ')})`;
+}
+
 export const brokerDown: FaultImplementation<'broker-down'> = {
   kind: 'broker-down',
   label: (s) => `kafka broker ${s.broker} down`,
+  unsupported: (s, caps) => missingBroker(s.broker, caps),
   async start(spec, ctx): Promise<ActiveFault> {
     const k = ctx.env.kafka;
     const idx = k.brokerIds.indexOf(spec.broker);
@@ -77,6 +85,7 @@ export const brokerDown: FaultImplementation<'broker-down'> = {
 export const leaderMove: FaultImplementation<'leader-move'> = {
   kind: 'leader-move',
   label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
+  unsupported: (s, caps) => (caps.kafkaLeaderMoves === true ? missingBroker(s.broker, caps) : caps.kafkaLeaderMoves),
   async start(spec, ctx): Promise<ActiveFault> {
     await ctx.env.kafka.setPartitionLeader(spec.topic, spec.partition, spec.broker);
     const admin = new Kafka({ brokers: [...ctx.env.endpoints.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
@@ -105,6 +114,7 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
 export const requestErrors: FaultImplementation<'request-errors'> = {
   kind: 'request-errors',
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
+  unsupported: (_s, caps) => (caps.kafkaRequestErrors === true ? undefined : caps.kafkaRequestErrors),
   async start(spec, ctx): Promise<ActiveFault> {
     const before = await snapshot(ctx.instances.all);
     await ctx.env.kafka.pushRequestErrors(spec.api as KafkaApi, spec.errors as KafkaErrorName[]);

@@ -13,6 +13,7 @@
 import type { LinkName, ToxicSpec } from '../links/links.js';
 import type { Links } from '../links/links.js';
 import type { StartedEnvironment } from '../environment/environment.js';
+import type { ProviderCapabilities } from '../environment/capabilities.js';
 import type { CoordinatorInstances } from '../instances/instances.js';
 
 export type FaultSpec =
@@ -75,4 +76,6 @@ export interface FaultImplementation<K extends FaultKind = FaultKind> {
   /** A short label for the timeline, e.g. `latency 200ms redis@coordinator-2`. */
   label(spec: Extract<FaultSpec, { kind: K }>): string;
   start(spec: Extract<FaultSpec, { kind: K }>, ctx: NemesisContext): Promise<ActiveFault>;
+  /** Why this fault cannot run on a provider with these capabilities; undefined when it can (the default). */
+  unsupported?(spec: Extract<FaultSpec, { kind: K }>, caps: ProviderCapabilities): string | undefined;
 }

@@ -31,7 +31,9 @@ import {
 } from '../history/history.js';
 import { SeededRandom } from '../schedule/random.js';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
-import { runNemesis, type PlannedFault } from '../nemesis/index.js';
+import { runNemesis, unsupportedFaults, type PlannedFault } from '../nemesis/index.js';
+import { providerFromEnv, type ProviderName } from '../environment/environment.js';
+import { capabilitiesOf } from '../environment/capabilities.js';
 import {
   CHAOS_CHARTS,
   collectCharts,
@@ -47,7 +49,7 @@ import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';
 import { readFinalState } from './final-state.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, UnsupportedFaultsError } from '../errors.js';
 
 export interface ScenarioContext {
   /** Prefix for every id of this run (batch ids…). */
@@ -98,6 +100,8 @@ export interface RunOptions {
    * must then be that entry point.
    */
   readonly variant?: string;
+  /** Where the infrastructure comes from. Default: `LAB_PROVIDER`, else `local`. */
+  readonly provider?: ProviderName;
 }
 
 export interface RunResult {
@@ -210,6 +214,13 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
   if (opts.seeds.length === 0) throw new InvalidArgumentError('seeds', '[]', 'at least one seed');
   for (const seed of opts.seeds)
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError('seed', seed, 'a non-negative integer');
+  // Every seed's faults must be ones this provider can run: refused here, before anything starts.
+  const provider = opts.provider ?? providerFromEnv();
+  const caps = capabilitiesOf(provider);
+  const unsupported = opts.seeds.flatMap((seed) =>
+    unsupportedFaults(planOf(def, seed).faults, caps).map((u) => ({ seed, kind: u.fault.spec.kind, ...u })),
+  );
+  if (unsupported.length > 0) throw new UnsupportedFaultsError(def.name, provider, unsupported);
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
@@ -237,6 +248,7 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
           topicPrefix: prefix,
           partitions,
           groupId: `coordinator-${name}-${stamp}-${sessions}`,
+          provider,
           progress,
         });
         opened = true;

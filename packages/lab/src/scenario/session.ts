@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { startEnvironment, type ProviderName, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';
@@ -38,6 +38,7 @@ export interface SessionOptions {
   readonly topicPrefix: string;
   readonly partitions: number;
   readonly groupId: string;
+  readonly provider: ProviderName;
   readonly progress: (line: string) => void;
 }
 
@@ -76,7 +77,7 @@ export class SuiteSession {
 
   static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
     const logDir = join(o.dir, o.logName);
-    const env = await startEnvironment({ logDir });
+    const env = await startEnvironment({ logDir, provider: o.provider });
     let instances: CoordinatorInstances | undefined;
     let admin: Admin | undefined;
     let observer: OutputObserver | undefined;
