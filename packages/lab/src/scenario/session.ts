@@ -223,9 +223,11 @@ export class SuiteSession {
     const problems: string[] = [];
     if (!this.env.kafka.running) {
       const why = lastLine(this.env.kafka.logFile);
-      problems.push(`the Kafka mock cluster process died${why ? `: ${why}` : ''} (log: ${this.env.kafka.logFile})`);
+      const what = this.env.provider === 'local' ? 'the Kafka mock cluster process' : 'the Kafka broker container';
+      problems.push(`${what} died${why ? `: ${why}` : ''} (log: ${this.env.kafka.logFile})`);
     }
-    if (!this.env.faultProxy.running) problems.push('the fault proxy process died');
+    if (!this.env.faultProxy.running)
+      problems.push(this.env.provider === 'local' ? 'the fault proxy process died' : 'the Toxiproxy container died');
     return problems;
   }
 
