@@ -1,61 +1,32 @@
 /**
- * The process shell shared by the entry points (`main.ts`, and the lab-only
- * `variants/main.ts`): read the configuration, start, and shut down cleanly
- * on SIGTERM/SIGINT (exit 0). A configuration error exits 2 with one line
- * naming the variable; a start-up failure exits 1.
+ * The coordinator's process shell, shared by its entry points (`main.ts`, and
+ * the lab-only `variants/main.ts`): the service kit's shell (configuration
+ * error → exit 2 with one line naming the variable; start-up failure → exit
+ * 1; SIGTERM/SIGINT → drain, exit 0) bound to the coordinator's
+ * configuration, error type and logger.
  */
 import type { Logger } from 'pino';
+import { exitOnConfigError as exitOnError, runService as runShell } from '@chaos-lab/service-kit';
 import { loadConfig, type CoordinatorConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { RunningCoordinator } from './service.js';
 
+const isConfigError = (err: unknown) => err instanceof ConfigError;
+
 /** Runs `read`; on a {@link ConfigError} prints one line naming the variable and exits 2. */
 export function exitOnConfigError<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`coordinator: invalid configuration: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  return exitOnError('coordinator', isConfigError, read);
 }
 
-export async function runService(
+export function runService(
   start: (config: CoordinatorConfig, log: Logger) => Promise<RunningCoordinator>,
 ): Promise<void> {
-  const config = exitOnConfigError(() => loadConfig());
-  const log = createLogger(config.logLevel, config.instanceId);
-  let running: RunningCoordinator;
-  try {
-    running = await start(config, log);
-  } catch (err) {
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'coordinator failed to start');
-    process.exit(1);
-  }
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    running.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err: String(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  return runShell({
+    name: 'coordinator',
+    loadConfig: () => loadConfig(),
+    isConfigError,
+    createLogger: (config) => createLogger(config.logLevel, config.instanceId),
+    start,
+  });
 }
