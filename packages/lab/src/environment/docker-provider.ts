@@ -86,6 +86,7 @@ import {
   upstreamOf,
   type ContainerDefinition,
   type DockerEnvironmentPlan,
+  type ServiceName,
 } from './docker-plan.js';
 import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
 
@@ -694,23 +695,45 @@ class DockerLinks extends Links {
 
 // ---------------------------------------------------------------------------
 
+/** Which of the plan's containers to start, and how. */
+export interface DockerServicesOptions {
+  /** The plan's services to start. Default: all of them. */
+  readonly services?: readonly ServiceName[];
+  /** Folder for the containers' log files. */
+  readonly logDir: string;
+  readonly images: PinnedImages;
+  /** Default `'none'`. */
+  readonly redisPersistence?: RedisPersistence;
+  /** How long the container runtime may take to answer. Default 5000 ms. */
+  readonly runtimeTimeoutMs?: number;
+  /** How long each container may take to become ready. Default 180 000 ms (image pulls included). */
+  readonly startupTimeoutMs?: number;
+}
+
+/** The started containers, as the scenarios know them; a service not asked for is undefined. */
+export interface StartedDockerServices extends AsyncDisposable {
+  readonly redis: StartedRedisServer | undefined;
+  readonly postgres: StartedPostgresServer | undefined;
+  readonly kafka: EnvironmentKafka | undefined;
+  /** Toxiproxy: its API (the environment's fault proxy) and the instances' links on it. */
+  readonly toxiproxy: { readonly faultProxy: StartedFaultProxy; readonly links: Links } | undefined;
+  /** Removes every container and the network. Idempotent. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts the docker environment. Rejects at once with a one-line
- * {@link NoContainerRuntimeError} when no container runtime answers, before
- * anything is created.
+ * Starts the plan's containers (all, or `services`) on a fresh network.
+ * Rejects at once with a one-line {@link NoContainerRuntimeError} when no
+ * container runtime answers, before anything is created; when one container
+ * fails to start, the others are removed once they have finished starting.
  */
-export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Promise<StartedEnvironment> {
-  const t0 = performance.now();
-  // Bad input is reported as such, whether or not a runtime is there.
-  if (opts.kafkaBrokers !== undefined && opts.kafkaBrokers !== 1)
-    throw new InvalidArgumentError('kafkaBrokers', opts.kafkaBrokers, '1 on the docker provider (one KRaft broker)');
-  const images = opts.images ?? readPinnedImages();
-  const withPrometheus = opts.prometheus ?? prometheusFromEnv();
+export async function startDockerServices(opts: DockerServicesOptions): Promise<StartedDockerServices> {
+  const services = opts.services ?? (['kafka', 'redis', 'postgres', 'toxiproxy'] as const);
   const client = await requireContainerRuntime(opts.runtimeTimeoutMs);
   const persistence = opts.redisPersistence ?? 'none';
   const [kafkaHostPort, redisHostPort, postgresHostPort] = [await freePort(), await freePort(), await freePort()];
   const plan: DockerEnvironmentPlan = dockerEnvironmentPlan({
-    images,
+    images: opts.images,
     instances: [],
     kafkaHostPort,
     redisHostPort,
@@ -726,45 +749,83 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
   });
   const timeout = opts.startupTimeoutMs ?? 180_000;
   const byName = new Map(
-    plan.containers.map((d) => [
-      d.name,
-      new PlannedContainer(d, client, network, join(opts.logDir, `${d.name}.log`), timeout),
-    ]),
+    plan.containers
+      .filter((d) => services.includes(d.name))
+      .map((d) => [d.name, new PlannedContainer(d, client, network, join(opts.logDir, `${d.name}.log`), timeout)]),
   );
   const all = [...byName.values()];
-  const removeAll = async () => {
-    await Promise.allSettled(all.map((c) => c.remove()));
-    await network.stop().catch(() => {});
-    unregisterNetwork();
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.allSettled(all.map((c) => c.remove()));
+      await network.stop().catch(() => {});
+      unregisterNetwork();
+    })());
   // allSettled: every start has finished (either way) before anything is removed.
   const results = await Promise.allSettled(all.map((c) => c.start()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await removeAll();
+    await stop();
     const i = results.indexOf(failed);
     throw new ProviderStartError(all[i]!.def.name, firstLine(failed.reason), {
       cause: failed.reason,
       logFile: all[i]!.logFile,
     });
   }
-  const get = (n: string) => byName.get(n as never)!;
-  const redis = new DockerRedis(get('redis'), persistence);
-  const postgres = new DockerPostgres(get('postgres'));
-  const kafka = new DockerKafka(get('kafka'));
-  const toxiproxy = get('toxiproxy');
-  const toxiproxyUrl = `http://${toxiproxy.host}:${toxiproxy.mappedPort(TOXIPROXY_CONTROL_PORT)}`;
-  const faultProxy: StartedFaultProxy = {
-    url: toxiproxyUrl,
-    get pid() {
-      return toxiproxy.pid > 0 ? toxiproxy.pid : undefined;
-    },
-    get running() {
-      return toxiproxy.running;
-    },
-    stop: () => toxiproxy.remove(),
+  const get = (n: ServiceName) => byName.get(n);
+  const [r, p, k, t] = [get('redis'), get('postgres'), get('kafka'), get('toxiproxy')];
+  let toxiproxy: StartedDockerServices['toxiproxy'];
+  if (t) {
+    const url = `http://${t.host}:${t.mappedPort(TOXIPROXY_CONTROL_PORT)}`;
+    toxiproxy = {
+      faultProxy: {
+        url,
+        get pid() {
+          return t.pid > 0 ? t.pid : undefined;
+        },
+        get running() {
+          return t.running;
+        },
+        stop: () => t.ops.run(() => t.remove()),
+      },
+      links: new DockerLinks(url, t),
+    };
+  }
+  return {
+    redis: r && new DockerRedis(r, persistence),
+    postgres: p && new DockerPostgres(p),
+    kafka: k && new DockerKafka(k),
+    toxiproxy,
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
-  const links = new DockerLinks(toxiproxyUrl, toxiproxy);
+}
+
+/**
+ * Starts the docker environment: every container of the plan, and
+ * Prometheus on the host. Bad input is reported first; then, with no
+ * container runtime, a one-line {@link NoContainerRuntimeError} before
+ * anything is created.
+ */
+export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Promise<StartedEnvironment> {
+  const t0 = performance.now();
+  if (opts.kafkaBrokers !== undefined && opts.kafkaBrokers !== 1)
+    throw new InvalidArgumentError('kafkaBrokers', opts.kafkaBrokers, '1 on the docker provider (one KRaft broker)');
+  const images = opts.images ?? readPinnedImages();
+  const withPrometheus = opts.prometheus ?? prometheusFromEnv();
+  const started = await startDockerServices({
+    logDir: opts.logDir,
+    images,
+    ...(opts.redisPersistence !== undefined && { redisPersistence: opts.redisPersistence }),
+    ...(opts.runtimeTimeoutMs !== undefined && { runtimeTimeoutMs: opts.runtimeTimeoutMs }),
+    ...(opts.startupTimeoutMs !== undefined && { startupTimeoutMs: opts.startupTimeoutMs }),
+  });
+  const { redis, postgres, kafka, toxiproxy } = started;
+  if (!redis || !postgres || !kafka || !toxiproxy) {
+    await started.stop();
+    throw new LabError('the docker provider started without one of its four services');
+  }
+  const { faultProxy, links } = toxiproxy;
   // Prometheus runs on the host, as in the local environment: the coordinators are host processes, and the
   // containers' metrics are reachable on their mapped ports. Without the binary the run still works; its
   // report has no charts, and says so.
@@ -778,13 +839,13 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
         logFile: join(opts.logDir, 'prometheus.log'),
         ...(opts.scrapeIntervalMs !== undefined && { scrapeIntervalMs: opts.scrapeIntervalMs }),
       });
-      await prometheus.setTargets('fault-proxy', [{ address: new URL(toxiproxyUrl).host }]);
+      await prometheus.setTargets('fault-proxy', [{ address: new URL(faultProxy.url).host }]);
     } catch (err) {
       await prometheus?.stop().catch(() => {});
       await work?.remove().catch(() => {});
       [prometheus, work] = [undefined, undefined];
       if (!(err instanceof MissingDependencyError)) {
-        await removeAll();
+        await started.stop();
         throw err;
       }
       process.stderr.write(
@@ -796,16 +857,13 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await Promise.allSettled([removeAll(), prometheus?.stop()]);
+      await Promise.allSettled([started.stop(), prometheus?.stop()]);
       await work?.remove();
     })());
   return {
     provider: 'docker',
     redis,
     postgres,
-    // The mock's handle is a class with private fields; DockerKafka implements
-    // its whole public surface (checked above through KafkaControl), which is
-    // all any caller can reach.
     kafka,
     faultProxy,
     links,
