@@ -180,7 +180,12 @@ class PlannedContainer {
       d.name === 'redis'
         ? new RedisContainer(d.image)
         : d.name === 'postgres'
-          ? new PostgreSqlContainer(d.image).withUsername(POSTGRES_USER).withDatabase('postgres')
+          ? new PostgreSqlContainer(d.image)
+              .withUsername(POSTGRES_USER)
+              .withDatabase('postgres')
+              // Ready when it answers on TCP, asked by exec rather than through the image's healthcheck,
+              // which a runtime without systemd (podman in a container or a VM like these) never runs.
+              .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready --host 127.0.0.1 --username ${POSTGRES_USER}`))
           : d.name === 'toxiproxy'
             ? new ToxiProxyContainer(d.image)
             : // apache/kafka: ready once the KRaft server says so (the port opens earlier).
