@@ -31,6 +31,7 @@ const small: ScenarioDefinition = {
 describe('pipeline scenario', () => {
   it('passes every checker with 3 instances, and writes the run folder', async () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'pipeline-test-runs-'));
+    let passed = false;
     try {
       const lines: string[] = [];
       const r = await runScenario(small, {
@@ -62,8 +63,11 @@ describe('pipeline scenario', () => {
       expect(check.charts.length).toBe(5);
       for (const c of check.charts)
         expect(c, `chart ${c.id}`).toMatchObject({ drawn: true, empty: false, blank: false });
+      passed = true;
     } finally {
-      rmSync(runsDir, { recursive: true, force: true });
+      // A failed run's folder (logs of every process, history, verdicts) is kept to be read.
+      if (passed) rmSync(runsDir, { recursive: true, force: true });
+      else process.stderr.write(`pipeline test: run folder kept: ${runsDir}\n`);
     }
   }, 120_000);
 });
