@@ -51,6 +51,23 @@ describe('startEnvironment with provider docker and bad input', () => {
     expect((err as Error).message).toBe('kafkaBrokers: 1 on the docker provider (one KRaft broker) (got 3)');
     expect(existsSync(logDir)).toBe(false);
   });
+
+  it('names an unknown service of startDockerServices before it looks for a container runtime', async () => {
+    const { startDockerServices } = await import('./docker-provider.js');
+    const { readPinnedImages } = await import('./images.js');
+    const logDir = join(tmpdir(), `lab-docker-bad-service-${process.pid}`);
+    const err = await startDockerServices({
+      services: ['redis', 'zookeeper' as never],
+      images: readPinnedImages(),
+      logDir,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toBe('services: each one of kafka, redis, postgres, toxiproxy (got "zookeeper")');
+    expect(existsSync(logDir)).toBe(false);
+  });
 });
 
 describe.skipIf(hasRuntime)('startEnvironment with provider docker and no container runtime', () => {

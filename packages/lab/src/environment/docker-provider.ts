@@ -733,7 +733,11 @@ export interface StartedDockerServices extends AsyncDisposable {
  * fails to start, the others are removed once they have finished starting.
  */
 export async function startDockerServices(opts: DockerServicesOptions): Promise<StartedDockerServices> {
-  const services = opts.services ?? (['kafka', 'redis', 'postgres', 'toxiproxy'] as const);
+  const known: readonly ServiceName[] = ['kafka', 'redis', 'postgres', 'toxiproxy'];
+  const services = opts.services ?? known;
+  for (const name of services)
+    if (!known.includes(name)) throw new InvalidArgumentError('services', name, `each one of ${known.join(', ')}`);
+  if (services.length === 0) throw new InvalidArgumentError('services', [], 'at least one service');
   const client = await requireContainerRuntime(opts.runtimeTimeoutMs);
   const persistence = opts.redisPersistence ?? 'none';
   const [kafkaHostPort, redisHostPort, postgresHostPort] = [await freePort(), await freePort(), await freePort()];
