@@ -443,6 +443,24 @@ async function start(options: PostgresServerOptions): Promise<StartedPostgresSer
 /** Starts PostgreSQL servers. */
 export const PostgresServer: { start(options: PostgresServerOptions): Promise<StartedPostgresServer> } = { start };
 
+/**
+ * `CREATE DATABASE <name>` through the server at `adminUrl` (a local server or a container alike). A name
+ * that is not a plain identifier is rejected, naming it, before anything is sent.
+ */
+export async function createDatabaseAt(adminUrl: string, name: string): Promise<void> {
+  if (typeof name !== 'string' || !DATABASE_NAME_RE.test(name)) {
+    throw new InvalidArgumentError('database', name, `a name matching ${DATABASE_NAME_RE.source}`);
+  }
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 function connectionString(port: number, database: string): string {
   return `postgres://${POSTGRES_USER}@${LOOPBACK}:${port}/${encodeURIComponent(database)}`;
 }
@@ -564,17 +582,7 @@ class PostgresInstance implements StartedPostgresServer {
   }
 
   async createDatabase(name: string): Promise<string> {
-    if (typeof name !== 'string' || !DATABASE_NAME_RE.test(name)) {
-      throw new InvalidArgumentError('database', name, `a name matching ${DATABASE_NAME_RE.source}`);
-    }
-    const client = new pg.Client({ connectionString: this.connectionString(), connectionTimeoutMillis: 5_000 });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      await client.query(`CREATE DATABASE "${name}"`);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    await createDatabaseAt(this.connectionString(), name);
     return this.connectionString(name);
   }
 

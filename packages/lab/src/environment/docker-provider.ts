@@ -61,13 +61,14 @@ import { registerCleanup } from '../process/cleanup.js';
 import { freePort } from '../process/ports.js';
 import { OperationQueue } from '../env/launch.js';
 import type { RedisPersistence, StartedRedisServer } from '../env/redis-server.js';
-import type { StartedPostgresServer } from '../env/postgres-server.js';
+import { createDatabaseAt, type StartedPostgresServer } from '../env/postgres-server.js';
 import type { KafkaMockStatus } from '../kafka/index.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { LINKS, Links, type InstanceLinks, type LinkName } from '../links/links.js';
 import type { StartedFaultProxy } from './fault-proxy-process.js';
 import {
   prometheusFromEnv,
+  serverEndpoints,
   type EnvironmentKafka,
   type EnvironmentOptions,
   type StartedEnvironment,
@@ -316,24 +317,24 @@ class PlannedContainer {
 // ---------------------------------------------------------------------------
 // Redis and PostgreSQL as the scenarios know them.
 
-class DockerRedis implements StartedRedisServer {
-  /** Inside the container: the official image's working directory. */
-  readonly dataDir = '/data';
-  private pending: Promise<void> = Promise.resolve();
+/**
+ * A server in a container, as the scenarios drive one: where it listens on the host, its process, and stop,
+ * kill, pause and resume. Operations on one container run one at a time (its queue); pause and resume are
+ * asynchronous underneath, and the next operation waits for them (`pending`).
+ */
+abstract class ContainerServer {
+  protected pending: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly c: PlannedContainer,
-    readonly persistence: RedisPersistence,
+    protected readonly c: PlannedContainer,
+    private readonly containerPort: number,
   ) {}
 
   get host(): string {
     return this.c.host;
   }
   get port(): number {
-    return this.c.mappedPort(REDIS_PORT);
-  }
-  get url(): string {
-    return `redis://${this.host}:${this.port}`;
+    return this.c.mappedPort(this.containerPort);
   }
   get pid(): number {
     return this.c.pid;
@@ -347,6 +348,42 @@ class DockerRedis implements StartedRedisServer {
 
   stop(): Promise<void> {
     return this.c.ops.run(() => this.c.remove());
+  }
+
+  kill(): Promise<void> {
+    return this.c.ops.run(async () => {
+      await this.pending;
+      await this.c.kill();
+    });
+  }
+
+  /** Approximation: the container is frozen a few milliseconds after this returns. */
+  pause(): void {
+    this.pending = this.c.ops.run(() => this.c.pause()).catch(() => {});
+  }
+
+  resume(): void {
+    this.pending = this.c.ops.run(() => this.c.resume()).catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+class DockerRedis extends ContainerServer implements StartedRedisServer {
+  /** Inside the container: the official image's working directory. */
+  readonly dataDir = '/data';
+
+  constructor(
+    c: PlannedContainer,
+    readonly persistence: RedisPersistence,
+  ) {
+    super(c, REDIS_PORT);
+  }
+
+  get url(): string {
+    return `redis://${this.host}:${this.port}`;
   }
 
   /**
@@ -382,26 +419,6 @@ class DockerRedis implements StartedRedisServer {
     const r = await this.c.container.exec(['redis-cli', 'PING']);
     return r.exitCode === 0 && r.output.includes('PONG');
   }
-
-  kill(): Promise<void> {
-    return this.c.ops.run(async () => {
-      await this.pending;
-      await this.c.kill();
-    });
-  }
-
-  /** Approximation: the container is frozen a few milliseconds after this returns. */
-  pause(): void {
-    this.pending = this.c.ops.run(() => this.c.pause()).catch(() => {});
-  }
-
-  resume(): void {
-    this.pending = this.c.ops.run(() => this.c.resume()).catch(() => {});
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
 }
 
 function majorOf(image: string): number {
@@ -410,33 +427,17 @@ function majorOf(image: string): number {
   return m?.[1] === undefined ? Number.NaN : Number(m[1]);
 }
 
-class DockerPostgres implements StartedPostgresServer {
+class DockerPostgres extends ContainerServer implements StartedPostgresServer {
   readonly user = POSTGRES_USER;
   /** Inside the container (the official image's PGDATA). */
   readonly dataDir = '/var/lib/postgresql/data';
   readonly socketDir = '/var/run/postgresql';
   /** From the image tag (`postgres:16.4` → 16); NaN for an image tagged otherwise. */
   readonly majorVersion: number;
-  private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly c: PlannedContainer) {
+  constructor(c: PlannedContainer) {
+    super(c, POSTGRES_PORT);
     this.majorVersion = majorOf(c.def.image);
-  }
-
-  get host(): string {
-    return this.c.host;
-  }
-  get port(): number {
-    return this.c.mappedPort(POSTGRES_PORT);
-  }
-  get pid(): number {
-    return this.c.pid;
-  }
-  get running(): boolean {
-    return this.c.running;
-  }
-  get logFile(): string {
-    return this.c.logFile;
   }
 
   connectionString(database = 'postgres'): string {
@@ -444,21 +445,8 @@ class DockerPostgres implements StartedPostgresServer {
   }
 
   async createDatabase(name: string): Promise<string> {
-    if (typeof name !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(name))
-      throw new InvalidArgumentError('database', name, 'a name matching ^[a-z_][a-z0-9_]{0,62}$');
-    const client = new pg.Client({ connectionString: this.connectionString(), connectionTimeoutMillis: 5_000 });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      await client.query(`CREATE DATABASE "${name}"`);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    await createDatabaseAt(this.connectionString(), name);
     return this.connectionString(name);
-  }
-
-  stop(): Promise<void> {
-    return this.c.ops.run(() => this.c.remove());
   }
 
   /** `docker restart`: the image's stop signal is SIGINT, a fast shutdown, as the local server's. */
@@ -482,29 +470,9 @@ class DockerPostgres implements StartedPostgresServer {
     }
   }
 
-  kill(): Promise<void> {
-    return this.c.ops.run(async () => {
-      await this.pending;
-      await this.c.kill();
-    });
-  }
-
   /** Approximation: only the container's main process (the postmaster), as a host pid; backends are not listed. */
   processes(): number[] {
     return this.c.pid > 0 ? [this.c.pid] : [];
-  }
-
-  /** Approximation: the container is frozen a few milliseconds after this returns. */
-  pause(): void {
-    this.pending = this.c.ops.run(() => this.c.pause()).catch(() => {});
-  }
-
-  resume(): void {
-    this.pending = this.c.ops.run(() => this.c.resume()).catch(() => {});
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
 
@@ -880,18 +848,8 @@ export async function startDockerEnvironment(opts: DockerEnvironmentOptions): Pr
     startupMs,
     // Prometheus' data, when it runs; the servers' data lives in their containers.
     workDir: work?.path ?? '',
-    endpoints: {
-      redisUrl: redis.url,
-      postgresUrl: postgres.connectionString(),
-      kafkaBrokers: kafka.bootstrapServers,
-    },
-    coordinatorEnv: () => ({
-      COORDINATOR_REDIS_URL: redis.url,
-      COORDINATOR_POSTGRES_URL: postgres.connectionString(),
-      COORDINATOR_KAFKA_BROKERS: kafka.bootstrapServers.join(','),
-      // A real broker supports the idempotent producer, the production default.
-      COORDINATOR_KAFKA_IDEMPOTENT: 'true',
-    }),
+    // A real broker supports the idempotent producer, the production default.
+    ...serverEndpoints(redis, postgres, kafka, { idempotentProducer: true }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

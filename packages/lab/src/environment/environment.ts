@@ -77,6 +77,31 @@ export interface StartedEnvironment extends AsyncDisposable {
 /** What the lab uses of a Kafka cluster: the mock's public surface (a class with private fields cannot be implemented). */
 export type EnvironmentKafka = Pick<StartedKafkaMock, keyof StartedKafkaMock>;
 
+/**
+ * What every provider hands out from its three servers: their endpoints, and the settings a coordinator needs
+ * to reach them directly (instances go through their own proxied links instead).
+ */
+export function serverEndpoints(
+  redis: StartedRedisServer,
+  postgres: StartedPostgresServer,
+  kafka: EnvironmentKafka,
+  opts: { readonly idempotentProducer: boolean },
+): Pick<StartedEnvironment, 'endpoints' | 'coordinatorEnv'> {
+  return {
+    endpoints: {
+      redisUrl: redis.url,
+      postgresUrl: postgres.connectionString(),
+      kafkaBrokers: kafka.bootstrapServers,
+    },
+    coordinatorEnv: () => ({
+      COORDINATOR_REDIS_URL: redis.url,
+      COORDINATOR_POSTGRES_URL: postgres.connectionString(),
+      COORDINATOR_KAFKA_BROKERS: kafka.bootstrapServers.join(','),
+      COORDINATOR_KAFKA_IDEMPOTENT: String(opts.idempotentProducer),
+    }),
+  };
+}
+
 export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderName {
   const v = env.LAB_PROVIDER ?? 'local';
   if (v !== 'local' && v !== 'docker') throw new InvalidArgumentError('LAB_PROVIDER', v, 'one of "local", "docker"');
@@ -157,17 +182,8 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       prometheus,
       startupMs,
       workDir: work.path,
-      endpoints: {
-        redisUrl: redis.url,
-        postgresUrl: postgres.connectionString(),
-        kafkaBrokers: kafka.bootstrapServers,
-      },
-      coordinatorEnv: () => ({
-        COORDINATOR_REDIS_URL: redis.url,
-        COORDINATOR_POSTGRES_URL: postgres.connectionString(),
-        COORDINATOR_KAFKA_BROKERS: kafka.bootstrapServers.join(','),
-        COORDINATOR_KAFKA_IDEMPOTENT: 'false',
-      }),
+      // The mock reports controller id 0, which kafkajs's idempotent producer cannot work with.
+      ...serverEndpoints(redis, postgres, kafka, { idempotentProducer: false }),
       stop,
       [Symbol.asyncDispose]: stop,
     };
