@@ -256,18 +256,27 @@ export async function saturation(
   await client.publish(contents);
   const publishSeconds = (performance.now() - t0) / 1000;
   const ids = plan.flatMap((p) => p.textIds);
-  await client.waitAssigned(ids, 180_000, `saturation ${tag}`, progress);
+  return measureBacklog(client, { ids, batches, essays, cpu0, publishSeconds }, `saturation ${tag}`, progress);
+}
+
+/** Waits until every content of a published backlog is assigned, and measures the span, the rate and the CPU. */
+async function measureBacklog(
+  client: PipelineClient,
+  b: { ids: string[]; batches: number; essays: number; cpu0: number; publishSeconds: number },
+  what: string,
+  progress: Progress,
+): Promise<SaturationResult> {
+  await client.waitAssigned(b.ids, 180_000, what, progress);
   const cpu1 = await client.cpuSeconds();
-  const times = client.createdTimes(ids);
-  const perSecond = ratePerSecond(times);
+  const times = client.createdTimes(b.ids);
   return {
-    contents: ids.length,
-    batches,
-    essaysPerBatch: essays,
-    publishSeconds,
+    contents: b.ids.length,
+    batches: b.batches,
+    essaysPerBatch: b.essays,
+    publishSeconds: b.publishSeconds,
     spanSeconds: (Math.max(...times) - Math.min(...times)) / 1000,
-    perSecond,
-    cpuMsPerAssignment: ((cpu1 - cpu0) * 1000) / ids.length,
+    perSecond: ratePerSecond(times),
+    cpuMsPerAssignment: ((cpu1 - b.cpu0) * 1000) / b.ids.length,
   };
 }
 
@@ -444,17 +453,8 @@ export async function httpSaturation(
     ids.push(r.text_storage_id);
   });
   const publishSeconds = (performance.now() - t0) / 1000;
-  await client.waitAssigned(ids, 180_000, `http ${tag}`, progress);
-  const cpu1 = await client.cpuSeconds();
-  const times = client.createdTimes(ids);
   return {
-    contents: ids.length,
-    batches,
-    essaysPerBatch: essays,
-    publishSeconds,
-    spanSeconds: (Math.max(...times) - Math.min(...times)) / 1000,
-    perSecond: ratePerSecond(times),
-    cpuMsPerAssignment: ((cpu1 - cpu0) * 1000) / ids.length,
+    ...(await measureBacklog(client, { ids, batches, essays, cpu0, publishSeconds }, `http ${tag}`, progress)),
     requestsPerSecond: uploads.length / publishSeconds,
     concurrency,
   };
