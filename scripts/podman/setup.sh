@@ -14,6 +14,11 @@
 #    a containers.conf drop-in (so containers created through the API, e.g.
 #    by testcontainers, get them too): nofile = the hard limit here, nproc =
 #    min(the hard limit, kernel.pid_max) (a larger nproc fails on this kernel).
+#    The network backend is pinned to CNI: podman picks netavark whenever that
+#    package happens to be present, and the two need different DNS packages
+#    (CNI: golang-github-containernetworking-plugin-dnsname, installed by
+#    prepare-container-tests.sh; netavark: aardvark-dns). One backend, one
+#    package list, whatever else the machine carries.
 # 3. The Docker-compatible API on unix:///run/podman/podman.sock, started in
 #    the background; its PID goes to $STATE_DIR/service.pid for teardown.sh.
 # 4. Health checks: podman runs them from systemd timers, and there is no
@@ -63,6 +68,9 @@ default_ulimits = [
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+
+[network]
+network_backend = "cni"
 CONF
 )
 if [ ! -f "$CONF" ] || [ "$(cat "$CONF")" != "$want" ]; then

@@ -36,7 +36,7 @@ export {
   type ContainerDefinition,
   type ProxyDefinition,
 } from './environment/docker-plan.js';
-export { NoContainerRuntimeError, UnsupportedOnDockerError } from './environment/docker-errors.js';
+export { NoContainerRuntimeError, UnresolvedAliasError, UnsupportedOnDockerError } from './environment/docker-errors.js';
 export { capabilitiesOf, type ProviderCapabilities } from './environment/capabilities.js';
 // The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
 // testcontainers only then; its options type is exported here without loading it.

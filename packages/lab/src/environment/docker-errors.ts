@@ -42,3 +42,24 @@ export function firstLine(err: unknown): string {
       .find((l) => l !== '') ?? 'unknown error'
   );
 }
+
+/**
+ * The containers' network does not resolve some of its own aliases, so
+ * Toxiproxy cannot reach the upstreams its proxies name ("redis",
+ * "postgres"), and every connection through a proxy would be closed at
+ * once. Said at start, in one line, with the package that provides the
+ * runtime's container DNS.
+ */
+export class UnresolvedAliasError extends LabError {
+  constructor(
+    readonly network: string,
+    /** The aliases that did not resolve. */
+    readonly aliases: readonly string[],
+    /** The container the lookup ran in. */
+    readonly askedFrom: string,
+  ) {
+    super(
+      `docker provider: the container network ${network} does not resolve ${aliases.join(', ')} (getent hosts in the ${askedFrom} container), so Toxiproxy cannot reach its upstreams; the runtime has no container DNS: on podman with the CNI backend install golang-github-containernetworking-plugin-dnsname, with netavark aardvark-dns`,
+    );
+  }
+}

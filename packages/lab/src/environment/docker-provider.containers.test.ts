@@ -175,6 +175,40 @@ describe.runIf(enabled)('docker provider containers on a real runtime', { timeou
     r2.disconnect();
   });
 
+  it('an alias the network does not resolve is named in one line, not met later as "Connection is closed"', async () => {
+    // The same check startDockerServices ran before beforeAll got its services (redis and postgres resolved),
+    // asked here for one alias that exists on the network and one that does not, from a container of the same
+    // image on a network of its own.
+    const { GenericContainer, Network } = await import('testcontainers');
+    const { checkAliasesResolve } = await import('./docker-provider.js');
+    const { UnresolvedAliasError } = await import('./docker-errors.js');
+    const images = readPinnedImages(process.env.LAB_IMAGES_FILE);
+    const network = await new Network().start();
+    const peer = await new GenericContainer(images.REDIS_IMAGE)
+      .withNetwork(network)
+      .withNetworkAliases('upstream-here')
+      .withExposedPorts(6379)
+      .start()
+      .catch(async (err: unknown) => {
+        await network.stop();
+        throw err;
+      });
+    try {
+      const where = { network: network.getName(), askedFrom: 'redis' };
+      await expect(checkAliasesResolve(peer, ['upstream-here'], where)).resolves.toBeUndefined();
+      const missing = checkAliasesResolve(peer, ['upstream-here', 'no-such-upstream'], where);
+      await expect(missing).rejects.toBeInstanceOf(UnresolvedAliasError);
+      const err = (await missing.catch((e: unknown) => e)) as Error;
+      expect(err.message.split('\n')).toHaveLength(1);
+      expect(err.message).toContain(`${network.getName()} does not resolve no-such-upstream (`);
+      expect(err.message).not.toContain('upstream-here');
+      expect(err.message).toContain('golang-github-containernetworking-plugin-dnsname');
+    } finally {
+      await peer.stop();
+      await network.stop();
+    }
+  });
+
   it('stop removes every container: their ports refuse connections', async () => {
     const redis = services.redis!;
     const postgres = services.postgres!;

@@ -89,7 +89,7 @@ import {
   type DockerEnvironmentPlan,
   type ServiceName,
 } from './docker-plan.js';
-import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
+import { NoContainerRuntimeError, UnresolvedAliasError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
 
 export interface DockerEnvironmentOptions extends EnvironmentOptions {
   /** How long the container runtime may take to answer. Default 5000 ms. */
@@ -667,6 +667,34 @@ class DockerLinks extends Links {
 }
 
 // ---------------------------------------------------------------------------
+// The proxies' upstreams are network aliases: without container DNS every
+// connection through Toxiproxy is closed at once, which a client reports as
+// "Connection is closed". Asked once at start instead.
+
+/** What {@link checkAliasesResolve} needs of a container: testcontainers' exec. */
+interface Execs {
+  exec(command: string[]): Promise<{ exitCode: number; output: string }>;
+}
+
+/**
+ * Rejects with a one-line {@link UnresolvedAliasError} when `aliases` do not
+ * all resolve inside `asker` (`getent hosts`, which the Debian and Alpine
+ * images of Redis and PostgreSQL have). An image without a shell or
+ * `getent` cannot answer (exit 126/127): nothing is claimed then.
+ */
+export async function checkAliasesResolve(
+  asker: Execs,
+  aliases: readonly string[],
+  where: { network: string; askedFrom: string },
+): Promise<void> {
+  const script = 'for a; do getent hosts "$a" >/dev/null || echo "unresolved $a"; done';
+  const r = await asker.exec(['sh', '-c', script, 'sh', ...aliases]);
+  if (r.exitCode === 126 || r.exitCode === 127) return;
+  const unresolved = [...r.output.matchAll(/^unresolved (\S+)$/gm)].map((m) => m[1]!);
+  if (unresolved.length > 0) throw new UnresolvedAliasError(where.network, unresolved, where.askedFrom);
+}
+
+// ---------------------------------------------------------------------------
 
 /** Which of the plan's containers to start, and how. */
 export interface DockerServicesOptions {
@@ -751,6 +779,16 @@ export async function startDockerServices(opts: DockerServicesOptions): Promise<
   }
   const get = (n: ServiceName) => byName.get(n);
   const [r, p, k, t] = [get('redis'), get('postgres'), get('kafka'), get('toxiproxy')];
+  const asker = r ?? p;
+  if (t && asker) {
+    const upstreams = [r, p].filter((c) => c !== undefined).flatMap((c) => c.def.aliases);
+    try {
+      await checkAliasesResolve(asker.container, upstreams, { network: network.getName(), askedFrom: asker.def.name });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
   let toxiproxy: StartedDockerServices['toxiproxy'];
   if (t) {
     const url = `http://${t.host}:${t.mappedPort(TOXIPROXY_CONTROL_PORT)}`;
