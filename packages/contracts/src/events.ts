@@ -16,6 +16,22 @@ export const Id = z
   .max(200)
   .regex(/^[A-Za-z0-9._:-]+$/, 'may only contain letters, digits and . _ : -');
 
+const LONE_SURROGATE_IN_TEXT = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Free text from the outside (file names, reasons, correlation ids): bounded, and storable — no NUL
+ * (which PostgreSQL's text and jsonb refuse) and no lone surrogate (not Unicode: text columns would
+ * silently store U+FFFD, jsonb refuses it). Such input is a schema mismatch at the door, dead-lettered
+ * at once with its reason, not a store error met after retries.
+ */
+export const Text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL (U+0000)')
+    .refine((s) => !LONE_SURROGATE_IN_TEXT.test(s), 'must not contain a lone surrogate');
+
 export const EventType = {
   BatchRegistered: 'batch.registered.v1',
   ContentProvisioned: 'essay.content.provisioned.v1',
@@ -30,7 +46,7 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 
 const envelopeBase = {
   event_id: z.uuid(),
-  correlation_id: z.string().min(1).max(200),
+  correlation_id: Text(200),
   occurred_at: z.iso.datetime({ offset: true }),
 };
 
@@ -53,7 +69,7 @@ export const ContentProvisionedData = z
   .object({
     batch_id: Id,
     text_storage_id: Id,
-    original_file_name: z.string().min(1).max(500),
+    original_file_name: Text(500),
   })
   .strict();
 export type ContentProvisionedData = z.infer<typeof ContentProvisionedData>;
@@ -61,8 +77,8 @@ export type ContentProvisionedData = z.infer<typeof ContentProvisionedData>;
 export const ValidationFailedData = z
   .object({
     batch_id: Id,
-    original_file_name: z.string().min(1).max(500),
-    reason: z.string().min(1).max(2000),
+    original_file_name: Text(500),
+    reason: Text(2000),
   })
   .strict();
 export type ValidationFailedData = z.infer<typeof ValidationFailedData>;
@@ -154,12 +170,43 @@ export const DeadLetter = z.object({
     source_topic: z.string(),
     source_partition: z.number().int(),
     source_offset: z.string(),
-    /** The original message value, truncated to {@link DEAD_LETTER_RAW_LIMIT} characters. */
+    /**
+     * The original message value as text, {@link deadLetterText}: always storable (no NUL, no lone
+     * surrogate) and at most {@link DEAD_LETTER_RAW_LIMIT} characters. Lossy for hostile bytes: the exact
+     * bytes are in `raw_base64`.
+     */
     raw: z.string(),
+    /** The first {@link DEAD_LETTER_RAW_LIMIT} bytes of the value, exactly, base64 (absent in older dead letters). */
+    raw_base64: z.string().optional(),
+    /** The value's whole length in bytes (absent in older dead letters). */
+    raw_bytes: z.number().int().nonnegative().optional(),
+    /** The message key, exactly, base64 (its first {@link DEAD_LETTER_RAW_LIMIT} bytes); null when it had none. */
+    key_base64: z.string().nullable().optional(),
   }),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 export const DEAD_LETTER_RAW_LIMIT = 4096;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * What a dead letter's `raw` holds for a message value: the bytes decoded as UTF-8 (an invalid sequence
+ * becomes U+FFFD), NUL (which PostgreSQL's text and jsonb refuse) as U+FFFD, cut at
+ * {@link DEAD_LETTER_RAW_LIMIT} UTF-16 units without splitting a surrogate pair. Any bytes give a string
+ * that JSON, jsonb and Kafka carry; the coordinator writes it and the lab predicts it with this one function.
+ */
+export function deadLetterText(value: Uint8Array | string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  const text =
+    typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  // Lone surrogates (possible in a string input, never from decoding bytes) become U+FFFD too.
+  let s = text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+  if (s.length > DEAD_LETTER_RAW_LIMIT) {
+    const last = s.charCodeAt(DEAD_LETTER_RAW_LIMIT - 1);
+    s = s.slice(0, last >= 0xd800 && last <= 0xdbff ? DEAD_LETTER_RAW_LIMIT - 1 : DEAD_LETTER_RAW_LIMIT);
+  }
+  return s;
+}
 
 /** Everything the coordinator produces. */
 export const OutputEvent = z.discriminatedUnion('event_type', [

@@ -36,7 +36,11 @@ export {
   type ContainerDefinition,
   type ProxyDefinition,
 } from './environment/docker-plan.js';
-export { NoContainerRuntimeError, UnresolvedAliasError, UnsupportedOnDockerError } from './environment/docker-errors.js';
+export {
+  NoContainerRuntimeError,
+  UnresolvedAliasError,
+  UnsupportedOnDockerError,
+} from './environment/docker-errors.js';
 export { capabilitiesOf, type ProviderCapabilities } from './environment/capabilities.js';
 // The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
 // testcontainers only then; its options type is exported here without loading it.
@@ -75,6 +79,13 @@ export {
   type AssignmentPlan,
   type PlannedPublish,
 } from './workload/assignment-workload.js';
+export { planFuzzWorkload, type FuzzWorkloadOptions } from './workload/fuzz-workload.js';
+export {
+  planHostileInputs,
+  contractAccepts,
+  HOSTILE_CLASSES,
+  type HostileInputOptions,
+} from './workload/hostile-inputs.js';
 export * from './history/history.js';
 export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';

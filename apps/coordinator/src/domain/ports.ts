@@ -120,11 +120,18 @@ export interface BatchStore {
   ping(): Promise<void>;
 }
 
+/**
+ * An input that could not be processed, as received. Value and key are bytes, not text: they may hold
+ * anything (NUL, invalid UTF-8), and the store must queue the dead letter whatever they hold.
+ */
 export interface DeadLetterInput {
+  /** Why it is dead-lettered; may quote the input, so it may hold anything too. */
   readonly reason: string;
   readonly sourceTopic: string;
   readonly sourcePartition: number;
   readonly sourceOffset: string;
-  readonly raw: string;
-  readonly key: string | null;
+  /** The message value; null when it had none. */
+  readonly value: Uint8Array | null;
+  /** The message key; null when it had none. */
+  readonly key: Uint8Array | null;
 }

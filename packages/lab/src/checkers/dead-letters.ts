@@ -14,16 +14,24 @@
  * to comparing the dead letter's `raw` with the message value (truncated to
  * DEAD_LETTER_RAW_LIMIT characters, as the contract says).
  */
-import { DEAD_LETTER_RAW_LIMIT, type DeadLetter } from '@chaos-lab/contracts';
-import { messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
+import { DEAD_LETTER_RAW_LIMIT, deadLetterText, type DeadLetter } from '@chaos-lab/contracts';
+import { messageBytes, messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
 import { digestOutputs, key, list, push, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const DEAD_LETTERS = 'dead-letters';
 
-function rawMatches(dlRaw: string, value: string): boolean {
-  return dlRaw === value || (value.length > DEAD_LETTER_RAW_LIMIT && dlRaw === value.slice(0, DEAD_LETTER_RAW_LIMIT));
+/** Whether a dead letter's copy of the value is the published one's: exact bytes when it has them, else text. */
+function rawMatches(dl: DeadLetter['data'], p: PublishedEvent): boolean {
+  const bytes = messageBytes(p);
+  if (dl.raw_base64 !== undefined) return dl.raw_base64 === bytes.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64');
+  const value = messageValue(p);
+  return (
+    dl.raw === deadLetterText(bytes) ||
+    dl.raw === value ||
+    (value.length > DEAD_LETTER_RAW_LIMIT && dl.raw === value.slice(0, DEAD_LETTER_RAW_LIMIT))
+  );
 }
 
 function describe(p: PublishedEvent): string {
@@ -31,7 +39,8 @@ function describe(p: PublishedEvent): string {
   if (p.poison || ev === undefined) {
     const value = messageValue(p);
     const snippet = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    return `poison publish #${p.index} to ${p.topic} (${JSON.stringify(snippet)})`;
+    const role = typeof p.meta?.role === 'string' ? `${p.meta.role} ` : '';
+    return `poison publish #${p.index} ${role}to ${p.topic} (${JSON.stringify(snippet)}${p.rawBase64 !== undefined ? `, ${messageBytes(p).length} bytes` : ''})`;
   }
   const what =
     'text_storage_id' in ev.data
@@ -67,10 +76,7 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
       // Fallback on content: prefer a poison message, then one not yet matched, then one without a recorded offset
       // (a message whose offset is known would have matched above).
       const candidates = pubs.filter(
-        (p) =>
-          p.topic === d.source_topic &&
-          (p.offset === undefined || p.partition === undefined) &&
-          rawMatches(d.raw, messageValue(p)),
+        (p) => p.topic === d.source_topic && (p.offset === undefined || p.partition === undefined) && rawMatches(d, p),
       );
       source =
         candidates.find((p) => p.poison && !dlsOf.has(p.index)) ??

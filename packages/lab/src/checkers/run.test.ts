@@ -16,6 +16,7 @@ describe('runCheckers', () => {
       'dead-letters',
       'outputs-well-formed',
       'faults-took-effect',
+      'inputs-consumed',
     ]);
     expect(defaultCheckers.map((c) => c.id)).toEqual(verdicts.map((v) => v.checker));
     for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });

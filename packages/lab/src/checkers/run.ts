@@ -7,6 +7,7 @@
 import { deadLetters } from './dead-letters.js';
 import { everyBatchFinished } from './every-batch-finished.js';
 import { faultsTookEffect } from './faults-took-effect.js';
+import { inputsConsumed } from './inputs-consumed.js';
 import { noDuplicateAssignment } from './no-duplicate-assignment.js';
 import { nothingLost } from './nothing-lost.js';
 import { oneReadyPerBatch } from './one-ready-per-batch.js';
@@ -23,6 +24,7 @@ export const defaultCheckers: readonly Checker[] = [
   deadLetters,
   outputsWellFormed,
   faultsTookEffect,
+  inputsConsumed,
 ];
 
 /** The checker's stable id; tolerates plain functions passed where a {@link Checker} is expected. */

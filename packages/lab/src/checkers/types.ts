@@ -63,6 +63,48 @@ export interface FinalState {
   };
   /** Only batches present in the cache; an absent batch is legitimate (rebuilt on demand). */
   redis: { batches: RedisBatch[] };
+  /** The coordinators' consumer group on the input topics, read after the heal (absent in older runs). */
+  consumption?: Consumption;
+}
+
+/** How far the coordinators' group consumed each input partition, within `boundMs` of the heal. */
+export interface Consumption {
+  readonly boundMs: number;
+  /** History time (ms since the run began) of the read. */
+  readonly judgedAtMs?: number;
+  /** Why the group could not be read, when it could not. */
+  readonly unavailable?: string;
+  readonly partitions: readonly PartitionConsumption[];
+}
+
+export interface PartitionConsumption {
+  readonly topic: string;
+  readonly partition: number;
+  /** The group's committed offset (the next message to process; "-1" when none committed). */
+  readonly committed: string;
+  /** The partition's end offset when the seed's inputs were all published. */
+  readonly end: string;
+  /** What is known of the message at `committed`, when the partition is behind. */
+  readonly stuck?: StuckMessage;
+}
+
+export interface StuckMessage {
+  /** History time the blocking message was published, when the history has it. */
+  readonly publishedAtMs?: number;
+  /** The message value, printable (JSON-escaped, cut). */
+  readonly value?: string;
+  /** The instance whose log reports failures of this message. */
+  readonly instance?: string;
+  /** How many times that instance's log reports failing it. */
+  readonly attempts: number;
+  readonly lastError?: string;
+  /**
+   * When no instance logs failing this message: the message (`topic/partition@offset`) that the consumer
+   * last seen on this partition keeps failing instead, which holds this partition too.
+   */
+  readonly heldBy?: string;
+  /** Batches with inputs at or after this offset on this partition. */
+  readonly batches?: readonly string[];
 }
 
 /** One counterexample: a specific human-readable message plus the data behind it. */

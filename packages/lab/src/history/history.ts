@@ -60,6 +60,10 @@ export interface PublishInvoke {
    * are matched against it.
    */
   raw?: string;
+  /** The exact bytes of a hostile value, base64, when they are not `raw` as UTF-8 (`raw` is then their lossy decoding). */
+  rawBase64?: string;
+  /** The exact key bytes, base64, or null for a message sent without a key (`key` is then a printable stand-in). */
+  keyBase64?: string | null;
   meta?: PublishMeta;
 }
 
@@ -117,6 +121,8 @@ const PublishInvokeSchema = z
     key: z.string().optional(),
     event: InputEvent.optional(),
     raw: z.string().optional(),
+    rawBase64: z.base64().optional(),
+    keyBase64: z.base64().nullable().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((e) => e.event !== undefined || e.raw !== undefined, 'a publish invoke needs `event` or `raw`');
@@ -226,6 +232,8 @@ export interface InvokeInput {
   key?: string;
   event?: InputEvent;
   raw?: string;
+  rawBase64?: string;
+  keyBase64?: string | null;
   meta?: PublishMeta;
 }
 
@@ -275,6 +283,11 @@ export class HistoryRecorder {
     return this.log;
   }
 
+  /** Milliseconds since the recorder was created, on the history's clock (not recorded). */
+  elapsedMs(): number {
+    return Math.max(this.last, this.now() - this.start);
+  }
+
   private tick(): number {
     this.last = Math.max(this.last, this.now() - this.start);
     return this.last;
@@ -288,6 +301,8 @@ export class HistoryRecorder {
     if (op.key !== undefined) entry.key = op.key;
     if (op.event !== undefined) entry.event = op.event;
     if (op.raw !== undefined) entry.raw = op.raw;
+    if (op.rawBase64 !== undefined) entry.rawBase64 = op.rawBase64;
+    if (op.keyBase64 !== undefined) entry.keyBase64 = op.keyBase64;
     if (op.meta !== undefined) entry.meta = op.meta;
     this.log.push(entry);
     this.open.set(index, process);
@@ -375,6 +390,8 @@ export interface PublishedEvent {
   readonly key: string | undefined;
   readonly event: InputEvent | undefined;
   readonly raw: string | undefined;
+  readonly rawBase64: string | undefined;
+  readonly keyBase64: string | null | undefined;
   readonly meta: PublishMeta | undefined;
   /** `meta.poison === true`. */
   readonly poison: boolean;
@@ -416,6 +433,8 @@ export function publishedEvents(
       key: e.key,
       event: e.event,
       raw: e.raw,
+      rawBase64: e.rawBase64,
+      keyBase64: e.keyBase64,
       meta: e.meta,
       poison: e.meta?.poison === true,
       outcome,
@@ -429,9 +448,14 @@ export function publishedEvents(
   return out;
 }
 
-/** The message value a publish sent: `raw` when recorded, else the serialized event. */
+/** The message value a publish sent, as text: `raw` when recorded, else the serialized event. */
 export function messageValue(p: Pick<PublishedEvent, 'raw' | 'event'>): string {
   return p.raw ?? JSON.stringify(p.event);
+}
+
+/** The exact bytes a publish sent as its value. */
+export function messageBytes(p: Pick<PublishedEvent, 'raw' | 'event' | 'rawBase64'>): Buffer {
+  return p.rawBase64 !== undefined ? Buffer.from(p.rawBase64, 'base64') : Buffer.from(messageValue(p), 'utf8');
 }
 
 /** Observed output entries that parsed as contract events, in observation order. */

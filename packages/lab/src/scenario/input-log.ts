@@ -76,6 +76,16 @@ export class InputLog implements AsyncDisposable {
     return lost;
   }
 
+  /** The values read from `topic/partition` at offsets ≥ `from`, in offset order. */
+  valuesFrom(topicPartition: string, from: bigint): { offset: bigint; value: string }[] {
+    const log = this.logs.get(topicPartition);
+    if (!log) return [];
+    return [...log]
+      .filter(([o]) => o >= from)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([offset, value]) => ({ offset, value }));
+  }
+
   async stop(): Promise<void> {
     await this.reader.stop();
   }

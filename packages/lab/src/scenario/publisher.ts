@@ -38,22 +38,34 @@ export class Publisher implements AsyncDisposable {
         ? { ...p.event, data: { ...p.event.data, deadline: new Date(now + p.deadlineInMs).toISOString() } }
         : p.event,
     );
-    const indices = items.map((p, i) => {
+    // Hostile bytes (valueBase64/keyBase64) go out exactly; the history keeps them exactly too, beside a
+    // lossy text form that the checkers and the report can print.
+    const values = items.map((p, i) => {
+      if (p.valueBase64 !== undefined) return Buffer.from(p.valueBase64, 'base64');
       const event = events[i];
+      return event ? JSON.stringify(event) : (p.raw ?? '');
+    });
+    const keys = items.map((p) =>
+      p.keyBase64 === undefined ? p.key : p.keyBase64 === null ? null : Buffer.from(p.keyBase64, 'base64'),
+    );
+    const indices = items.map((p, i) => {
+      const event = p.valueBase64 === undefined ? events[i] : undefined;
+      const value = values[i]!;
       return this.recorder.invoke(this.process, {
         topic: p.topic,
         key: p.key,
-        ...(event ? { event } : { raw: p.raw ?? '' }),
-        meta: { role: p.role, ...(p.raw !== undefined && { poison: true }) },
+        ...(event ? { event } : { raw: typeof value === 'string' ? value : value.toString('utf8') }),
+        ...(p.valueBase64 !== undefined && { rawBase64: p.valueBase64 }),
+        ...(p.keyBase64 !== undefined && { keyBase64: p.keyBase64 }),
+        meta: { role: p.role, ...((p.raw !== undefined || p.valueBase64 !== undefined) && { poison: true }) },
       });
     });
     const byTopic = new Map<string, Message[]>();
     items.forEach((p, i) => {
       const l = byTopic.get(p.topic) ?? [];
-      const event = events[i];
       l.push({
-        key: p.key,
-        value: event ? JSON.stringify(event) : (p.raw ?? ''),
+        key: keys[i] ?? null,
+        value: values[i]!,
         ...(p.partition !== undefined && { partition: p.partition }),
       });
       byTopic.set(p.topic, l);

@@ -43,6 +43,7 @@ import {
   writeRunReport,
 } from '../report/run-report.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
+import { readConsumption } from './consumption.js';
 import { closableBatches } from '../checkers/every-batch-finished.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import type { ObservedMessage, OutputObserver } from './observer.js';
@@ -77,6 +78,11 @@ export interface ScenarioDefinition {
   faults?(ctx: FaultDrawContext): PlannedFault[];
   /** Give up when nothing settles or finishes for this long after the nemesis is done. Default 30 000 ms. */
   readonly stallTimeoutMs?: number;
+  /**
+   * After the wait, how long the coordinators' group may take to commit every input partition to its end
+   * before `inputs-consumed` calls the partition stuck. Default 5000 ms.
+   */
+  readonly settleBoundMs?: number;
   /** Spread the publishes over this many ms (so faults meet traffic). Default 0: as fast as possible. */
   readonly paceMs?: number;
   /** Extra coordinator settings for this scenario. */
@@ -514,6 +520,10 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         `lab: the broker lost ${brokerLost.length} acknowledged publish(es) (first: #${first.index} to ${first.topic}, key ${first.key ?? '-'}): not in their topic, so judged as not sent — a defect of the test bed's broker, not of the coordinator`,
       );
     }
+    final.consumption = await readConsumption(session, inputTopics(t), audit?.ends, def.settleBoundMs ?? 5_000, {
+      entries: recorder.entries,
+      nowMs: () => recorder.elapsedMs(),
+    });
     const verdicts = runCheckers({ history, final });
     // A test bed that broke under the run voids the verdicts: said as such, never as a finding about the system.
     if (broken.length > 0) {

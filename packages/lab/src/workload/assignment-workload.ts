@@ -42,6 +42,12 @@ export interface AssignmentWorkloadOptions {
   readonly timeoutBatches?: number;
   /** Deadline of those batches, relative to their registration's publish. Default 3000 ms. */
   readonly deadlineMs?: number;
+  /**
+   * Draw every file name of contents and failures from this many names (0: each one unique), so that
+   * different uploads of one batch share a name by chance — two students both uploading `essay.docx`.
+   * Default 0.
+   */
+  readonly fileNamePool?: number;
   /** Prefix of every batch id, so runs sharing a store never collide. */
   readonly idPrefix: string;
   readonly topics?: Topics;
@@ -56,6 +62,13 @@ export interface PlannedPublish {
   readonly event?: InputEvent;
   /** A message value that is deliberately not a valid event (poison); must be dead-lettered. */
   readonly raw?: string;
+  /**
+   * Poison as exact bytes, base64 (may be invalid UTF-8, NUL, anything): wins over `event` and `raw`.
+   * Must be dead-lettered, like `raw`.
+   */
+  readonly valueBase64?: string;
+  /** The key as exact bytes, base64, or null for a message without a key: wins over `key`. */
+  readonly keyBase64?: string | null;
   /**
    * The registration's deadline, relative to the moment it is published: the
    * plan stays independent of the wall clock; the publisher stamps the
@@ -83,6 +96,9 @@ export interface AssignmentPlan {
   };
 }
 
+/** The names a {@link AssignmentWorkloadOptions.fileNamePool} draws from (the first N of them). */
+const POOLED_FILE_NAMES = ['essay.docx', 'essay.pdf', 'Essay.docx', 'final.docx', 'essay (1).docx', 'untitled.txt'];
+
 function check(name: string, v: number, min: number, max: number, int = false): void {
   if (!Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
     throw new InvalidArgumentError(name, v, `${int ? 'an integer' : 'a number'} from ${min} to ${max}`);
@@ -104,8 +120,10 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     poisonPerKind: o.poisonPerKind ?? 0,
     timeoutBatches: o.timeoutBatches ?? 0,
     deadlineMs: o.deadlineMs ?? 3000,
+    fileNamePool: o.fileNamePool ?? 0,
     idPrefix: o.idPrefix,
   };
+  check('fileNamePool', opts.fileNamePool, 0, 10_000, true);
   check('orphanContents', opts.orphanContents, 0, 100_000, true);
   check('lateContents', opts.lateContents, 0, 100_000, true);
   check('poisonPerKind', opts.poisonPerKind, 0, 10_000, true);
@@ -146,6 +164,11 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
       event: envelope(EventType.BatchRegistered, corr, { batch_id: batchId, essay_ids: essayIds }),
     });
     const items: PlannedPublish[] = [];
+    // Names from the shared pool are the same across batches and uploads: collisions happen by themselves.
+    const pooled = (fallback: string) =>
+      opts.fileNamePool > 0
+        ? POOLED_FILE_NAMES[rng.int(0, opts.fileNamePool - 1) % POOLED_FILE_NAMES.length]!
+        : fallback;
     let failed = 0;
     for (let s = 0; s < opts.slotsPerBatch; s++) {
       if (rng.chance(opts.failureRatio)) {
@@ -156,7 +179,7 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
           role: 'failure',
           event: envelope(EventType.ValidationFailed, corr, {
             batch_id: batchId,
-            original_file_name: `${batchId}-failed-${s}.docx`,
+            original_file_name: pooled(`${batchId}-failed-${s}.docx`),
             reason: 'unsupported file format',
           }),
         });
@@ -172,7 +195,7 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
         event: envelope(EventType.ContentProvisioned, corr, {
           batch_id: batchId,
           text_storage_id: `${batchId}-t${c}`,
-          original_file_name: `${batchId}-essay-${c}.txt`,
+          original_file_name: pooled(`${batchId}-essay-${c}.txt`),
         }),
       });
     }

@@ -270,8 +270,8 @@ export class InputConsumer {
       sourceTopic: topic,
       sourcePartition: partition,
       sourceOffset: message.offset,
-      raw: message.value?.toString('utf8') ?? '',
-      key: message.key?.toString('utf8') ?? null,
+      value: message.value,
+      key: message.key ?? null,
     });
     this.metrics.deadLetters.inc({ reason: category });
     this.metrics.eventsConsumed.inc({ event_type: 'invalid', outcome: 'dead_lettered' });

@@ -15,8 +15,10 @@ import {
   eventIds,
   EventType,
   DEAD_LETTER_RAW_LIMIT,
+  deadLetterText,
   type AssignedEssay,
   type BatchReady,
+  type DeadLetter,
   type ExcessReason,
   type Topics,
   type ValidationFailure,
@@ -656,23 +658,34 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
+  /**
+   * Every string here that comes from the input goes through {@link deadLetterText} or base64, and the row's
+   * key is kept only when it is storable text: PostgreSQL refuses NUL in text and jsonb and a lone surrogate
+   * in jsonb, and a refused dead letter would be retried for ever in front of its partition.
+   */
   async deadLetter(d: DeadLetterInput): Promise<void> {
     await this.run('dead_letter', async () => {
       const id = eventIds.deadLetter(d.sourceTopic, d.sourcePartition, d.sourceOffset);
+      const value = d.value === null ? Buffer.alloc(0) : asBuffer(d.value);
+      const key = d.key === null ? null : asBuffer(d.key);
+      const data: DeadLetter['data'] = {
+        reason: deadLetterText(d.reason),
+        source_topic: d.sourceTopic,
+        source_partition: d.sourcePartition,
+        source_offset: d.sourceOffset,
+        raw: deadLetterText(value),
+        raw_base64: value.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
+        raw_bytes: value.length,
+        key_base64: key === null ? null : key.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
+      };
       await this.enqueue(
         this.pool as unknown as pg.ClientBase,
         this.opts.topics.deadLetter,
-        d.key,
+        storableKey(key),
         EventType.DeadLetter,
         id,
         id,
-        {
-          reason: d.reason,
-          source_topic: d.sourceTopic,
-          source_partition: d.sourcePartition,
-          source_offset: d.sourceOffset,
-          raw: d.raw.slice(0, DEAD_LETTER_RAW_LIMIT),
-        },
+        data,
       );
       this.afterCommit?.();
     });
@@ -754,6 +767,17 @@ export class PgBatchStore implements BatchStore {
       return { rows: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, r.rows[0]?.age ?? 0) };
     });
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The key as text when that text is exact and storable (valid UTF-8 without NUL); else null. */
+function storableKey(key: Buffer | null): string | null {
+  if (key === null) return null;
+  const text = key.toString('utf8');
+  return !text.includes('\u0000') && Buffer.from(text, 'utf8').equals(key) ? text : null;
 }
 
 export interface OutboxRow {

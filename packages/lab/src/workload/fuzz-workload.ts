@@ -1,0 +1,53 @@
+/**
+ * The fuzz workload: an ordinary assignment workload whose file names come
+ * from a small pool (so different uploads collide by themselves), with
+ * generated hostile messages ({@link planHostileInputs}) spread through it at
+ * seeded positions and partitions — on the same partitions as real batches,
+ * so that a message that blocks its partition blocks real work, and the
+ * liveness verdict sees it.
+ *
+ * A pure function of the seed, like every plan: the hostile messages draw
+ * from their own stream of the seed, so changing their count never changes
+ * the ordinary workload.
+ */
+import { SeededRandom } from '../schedule/random.js';
+import { InvalidArgumentError } from '../errors.js';
+import { planAssignmentWorkload, type AssignmentPlan, type AssignmentWorkloadOptions } from './assignment-workload.js';
+import { planHostileInputs } from './hostile-inputs.js';
+
+export interface FuzzWorkloadOptions extends AssignmentWorkloadOptions {
+  /** Generated hostile messages spread through the workload. Default 30. */
+  readonly hostile?: number;
+}
+
+/** The hostile stream's seed is the workload's xor this, so the two never share draws. */
+const HOSTILE_STREAM = 0x5eed_f022;
+
+export function planFuzzWorkload(seed: number, o: FuzzWorkloadOptions): AssignmentPlan {
+  const { hostile: count = 30, ...workload } = o;
+  if (!Number.isInteger(count) || count < 0 || count > 100_000)
+    throw new InvalidArgumentError('hostile', count, 'an integer from 0 to 100000');
+  const plan = planAssignmentWorkload(seed, workload);
+  const partitions = plan.options.partitions;
+  const hostile = planHostileInputs((seed ^ HOSTILE_STREAM) >>> 0, {
+    count,
+    idPrefix: o.idPrefix,
+    partitions,
+    ...(o.topics && { topics: o.topics }),
+  });
+  const rng = new SeededRandom((seed ^ HOSTILE_STREAM ^ 0xffff) >>> 0);
+  const publishes = [...plan.publishes];
+  for (const h of hostile) {
+    // Never inside a group that must go out in one request (the burst).
+    let pos = rng.int(0, publishes.length);
+    while (
+      pos > 0 &&
+      pos < publishes.length &&
+      publishes[pos]?.group !== undefined &&
+      publishes[pos - 1]?.group === publishes[pos]?.group
+    )
+      pos--;
+    publishes.splice(pos, 0, { ...h, partition: h.partition ?? rng.int(0, partitions - 1) });
+  }
+  return { ...plan, publishes, expected: { ...plan.expected, poison: plan.expected.poison + hostile.length } };
+}
