@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ContentProvisionedData, DEAD_LETTER_RAW_LIMIT, ValidationFailedData, deadLetterText } from './events.js';
+import {
+  ContentProvisionedData,
+  DEAD_LETTER_RAW_LIMIT,
+  ValidationFailedData,
+  deadLetterText,
+  failureIdentity,
+} from './events.js';
 
 describe('Text fields of the input contracts', () => {
   const content = (name: string) =>
@@ -38,5 +44,21 @@ describe('deadLetterText', () => {
     expect(deadLetterText('y'.repeat(DEAD_LETTER_RAW_LIMIT + 10))).toHaveLength(DEAD_LETTER_RAW_LIMIT);
     const whole = deadLetterText(`${'x'.repeat(DEAD_LETTER_RAW_LIMIT - 2)}😀`);
     expect(whole).toHaveLength(DEAD_LETTER_RAW_LIMIT);
+  });
+});
+
+describe('failureIdentity', () => {
+  it('is the upload for v2 and the file name for v1, as instances of the previous version key v1', () => {
+    expect(failureIdentity({ original_file_name: 'essay.docx', upload_id: 'u1' })).toBe('upload:u1');
+    expect(failureIdentity({ original_file_name: 'essay.docx' })).toBe('essay.docx');
+    expect(failureIdentity({ original_file_name: 'essay.docx', upload_id: null })).toBe('essay.docx');
+  });
+
+  it('never gives a v1 name the identity of a v2 upload, nor two names one identity', () => {
+    const names = ['upload:u1', '\\upload:u1', '\\\\upload:u1', 'upload:', '\\', 'x\\', 'uploads:u1'];
+    const ids = names.map((n) => failureIdentity({ original_file_name: n }));
+    expect(new Set(ids).size).toBe(names.length);
+    expect(ids).not.toContain(failureIdentity({ original_file_name: 'any', upload_id: 'u1' }));
+    expect(ids.filter((id) => id.startsWith('upload:'))).toEqual([]);
   });
 });

@@ -36,6 +36,8 @@ export const EventType = {
   BatchRegistered: 'batch.registered.v1',
   ContentProvisioned: 'essay.content.provisioned.v1',
   ValidationFailed: 'essay.validation.failed.v1',
+  /** v1 plus `upload_id`: the failure's identity is its upload, so two uploads of one file name are two failures. */
+  ValidationFailedV2: 'essay.validation.failed.v2',
   SlotAssigned: 'essay.slot.assigned.v1',
   ExcessContent: 'essay.content.excess.v1',
   BatchReady: 'batch.ready.v1',
@@ -83,6 +85,37 @@ export const ValidationFailedData = z
   .strict();
 export type ValidationFailedData = z.infer<typeof ValidationFailedData>;
 
+export const ValidationFailedV2Data = z
+  .object({
+    batch_id: Id,
+    /** The upload that failed: what makes this failure one, whatever its file name. */
+    upload_id: Id,
+    original_file_name: Text(500),
+    reason: Text(2000),
+  })
+  .strict();
+export type ValidationFailedV2Data = z.infer<typeof ValidationFailedV2Data>;
+
+/**
+ * What makes one validation failure the same as another (a redelivery) rather than a second failure:
+ * its upload (v2), else, for v1 events, which carry no upload id, its file name — so two uploads of one
+ * file name in v1 are still taken as one (the reason v2 exists). Shared by the coordinator (Redis and
+ * Postgres keys) and the lab's model.
+ *
+ * The identities of the two versions never meet: a v2 identity is `upload:<upload_id>`; a v1 identity is
+ * the bare file name, except that a name starting with `upload:` or `\` gets one more `\` in front (a v1
+ * file may be named `upload:u1`). Bare, as instances of the previous version key v1 failures, so old and
+ * new instances agree on v1 events during a rolling upgrade — all but those escaped names.
+ */
+export function failureIdentity(f: {
+  readonly original_file_name: string;
+  readonly upload_id?: string | null;
+}): string {
+  if (f.upload_id) return `upload:${f.upload_id}`;
+  const name = f.original_file_name;
+  return name.startsWith('upload:') || name.startsWith('\\') ? `\\${name}` : name;
+}
+
 export const BatchRegistered = z.object({
   ...envelopeBase,
   event_type: z.literal(EventType.BatchRegistered),
@@ -98,13 +131,24 @@ export const ValidationFailed = z.object({
   event_type: z.literal(EventType.ValidationFailed),
   data: ValidationFailedData,
 });
+export const ValidationFailedV2 = z.object({
+  ...envelopeBase,
+  event_type: z.literal(EventType.ValidationFailedV2),
+  data: ValidationFailedV2Data,
+});
 
 /** Everything the coordinator consumes. */
-export const InputEvent = z.discriminatedUnion('event_type', [BatchRegistered, ContentProvisioned, ValidationFailed]);
+export const InputEvent = z.discriminatedUnion('event_type', [
+  BatchRegistered,
+  ContentProvisioned,
+  ValidationFailed,
+  ValidationFailedV2,
+]);
 export type InputEvent = z.infer<typeof InputEvent>;
 export type BatchRegistered = z.infer<typeof BatchRegistered>;
 export type ContentProvisioned = z.infer<typeof ContentProvisioned>;
 export type ValidationFailed = z.infer<typeof ValidationFailed>;
+export type ValidationFailedV2 = z.infer<typeof ValidationFailedV2>;
 
 // ---- outputs ----------------------------------------------------------------
 
@@ -119,6 +163,8 @@ export const ValidationFailure = z.object({
   essay_id: Id,
   original_file_name: z.string(),
   reason: z.string(),
+  /** The failed upload, when the failure came as v2. */
+  upload_id: Id.optional(),
 });
 export type ValidationFailure = z.infer<typeof ValidationFailure>;
 

@@ -30,6 +30,13 @@ export function topics(prefix = ''): Topics {
   };
 }
 
+/**
+ * The largest message a real Kafka broker accepts by default (`message.max.bytes`, 1 MiB plus record
+ * overhead); the Docker stack keeps the default. The lab's local broker accepts more, so the lab holds
+ * every output to this limit itself.
+ */
+export const KAFKA_MESSAGE_MAX_BYTES = 1_048_588;
+
 export function inputTopics(t: Topics): string[] {
   return [t.batchRegistered, t.contentProvisioned, t.validationFailed];
 }
@@ -46,6 +53,7 @@ export function topicFor(t: Topics, type: EventType): string {
     case EventType.ContentProvisioned:
       return t.contentProvisioned;
     case EventType.ValidationFailed:
+    case EventType.ValidationFailedV2:
       return t.validationFailed;
     case EventType.SlotAssigned:
       return t.slotAssigned;

@@ -65,7 +65,7 @@ beforeAll(async () => {
   // Three stores migrating at once: the advisory lock must apply each version exactly once.
   const stores = [instance('m1'), instance('m2'), instance('m3')].map((x) => x.store);
   const applied = await Promise.all(stores.map((s) => s.migrate()));
-  expect(applied.flat()).toEqual([1, 2]);
+  expect(applied.flat()).toEqual([1, 2, 3]);
 }, 60_000);
 
 afterAll(async () => {
@@ -248,15 +248,22 @@ describe('record_assignment as one server-side function', () => {
       createMetrics('stepwise'),
     );
     open.push({ close: () => slow.close() });
-    // The same story told to both: three slots, a failure, a redelivery, a content offered a second slot, a
-    // slot already taken, the last slot completing the batch, then a write into the closed batch.
+    // The same story told to both: four slots, a v1 and a v2 failure of one file name, a redelivery, a content
+    // offered a second slot, a slot already taken, the last slot completing the batch, then a write into the
+    // closed batch.
     const story = async (store: PgBatchStore, b: string) => {
-      await store.register({ batchId: b, essayIds: essays(b, 3), deadline: undefined, correlationId: 'c-reg' });
+      await store.register({ batchId: b, essayIds: essays(b, 4), deadline: undefined, correlationId: 'c-reg' });
       const out: unknown[] = [];
       out.push(
         await store.recordFailure(
           { batchId: b, originalFileName: 'bad.txt', reason: 'empty', correlationId: 'c' },
           `${b}-e2`,
+        ),
+      );
+      out.push(
+        await store.recordFailure(
+          { batchId: b, originalFileName: 'bad.txt', uploadId: 'u1', reason: 'empty', correlationId: 'c' },
+          `${b}-e3`,
         ),
       );
       out.push(await store.recordAssignment(content(b, 't1'), `${b}-e0`));
@@ -267,7 +274,7 @@ describe('record_assignment as one server-side function', () => {
       out.push(await store.recordAssignment(content(b, 't3'), `${b}-e1`));
       out.push(await store.recordAssignment(content('never-registered', 't9'), 'never-registered-e0'));
       const slots = await query(
-        `SELECT essay_id, state, text_storage_id, original_file_name, failure_reason, correlation_id FROM slots
+        `SELECT essay_id, state, text_storage_id, original_file_name, upload_id, failure_reason, correlation_id FROM slots
           WHERE batch_id = $1 ORDER BY essay_id`,
         [b],
       );
@@ -289,14 +296,22 @@ describe('record_assignment as one server-side function', () => {
     const viaFunction = await story(fast, 'fn-batch');
     const viaSteps = await story(slow, 'steps-batch');
     expect(viaFunction).toEqual(viaSteps);
-    // And the story is what it says: the last slot completed the batch, announced once, with both essays.
+    // And the story is what it says: the last slot completed the batch, announced once, with both essays and
+    // both failures, the v2 one with its upload id.
     const ready = (
-      viaFunction as { outbox: { topic: string; payload: { data: { essays: unknown[] } } }[] }
+      viaFunction as {
+        outbox: { topic: string; payload: { data: { essays: unknown[]; validation_failures: unknown[] } } }[];
+      }
     ).outbox.filter((r) => r.topic === 't.batch.ready');
     expect(ready).toHaveLength(1);
     expect(ready[0]!.payload.data.essays).toHaveLength(2);
+    expect(ready[0]!.payload.data.validation_failures).toEqual([
+      { essay_id: 'B-e2', original_file_name: 'bad.txt', reason: 'empty' },
+      { essay_id: 'B-e3', original_file_name: 'bad.txt', reason: 'empty', upload_id: 'u1' },
+    ]);
     expect((viaFunction as { out: { kind: string }[] }).out.map((o) => o.kind)).toEqual([
-      'recorded', // the failure settles e2
+      'recorded', // the v1 failure settles e2
+      'recorded', // the v2 failure of the same file name settles e3
       'recorded', // t1 → e0
       'recorded', // t1 → e0 again: idempotent
       'conflict', // t1 → e1: t1 holds e0

@@ -9,11 +9,20 @@
  * dropped and rebuilt from the store, and the step is tried again. So Redis
  * may lose anything at any time without a duplicate or a loss: the
  * constraints in Postgres are the last line, and every step is idempotent per
- * (batch_id, text_storage_id) — a redelivered event repeats the same answer.
+ * (batch_id, text_storage_id) for content and per (batch_id, failure identity)
+ * for validation failures — a redelivered event repeats the same answer.
  */
 import type { Logger } from 'pino';
 import { StateConflictError } from '../errors.js';
-import type { BatchStore, ContentInput, FailureInput, Registration, SlotCache, StoreWrite } from './ports.js';
+import {
+  failureKey,
+  type BatchStore,
+  type ContentInput,
+  type FailureInput,
+  type Registration,
+  type SlotCache,
+  type StoreWrite,
+} from './ports.js';
 
 /** How many times one step rebuilds the cache before giving up (retriably). */
 const MAX_REBUILDS = 5;
@@ -67,9 +76,11 @@ export class Coordinator {
     throw new StateConflictError(c.batchId, `content ${c.textStorageId} could not be settled`);
   }
 
+  /** Settles a slot as failed, idempotently per failure identity ({@link failureKey}): upload (v2) or file name (v1). */
   async validationFailed(f: FailureInput): Promise<Outcome> {
+    const identity = failureKey(f);
     for (let attempt = 0; attempt <= MAX_REBUILDS; attempt++) {
-      const proposal = await this.cache.settleFailure(f.batchId, f.originalFileName);
+      const proposal = await this.cache.settleFailure(f.batchId, identity);
       let write: StoreWrite;
       switch (proposal.kind) {
         case 'missing': {
@@ -91,7 +102,7 @@ export class Coordinator {
       }
       await this.onConflict(f.batchId, write);
     }
-    throw new StateConflictError(f.batchId, `validation failure ${f.originalFileName} could not be settled`);
+    throw new StateConflictError(f.batchId, `validation failure ${identity} could not be settled`);
   }
 
   /** Assigns whatever was parked for a batch before its registration arrived. */

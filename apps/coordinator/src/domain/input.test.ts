@@ -45,4 +45,31 @@ describe('parseInput', () => {
     const r = parseInput(t.batchRegistered, buf(content), t);
     expect(!r.ok && r.reason).toContain('belongs on x.essay.content.provisioned');
   });
+
+  describe('essay.validation.failed.v2', () => {
+    const v2 = {
+      ...content,
+      event_type: 'essay.validation.failed.v2',
+      data: { batch_id: 'b1', upload_id: 'up-1', original_file_name: 'essay.docx', reason: 'empty file' },
+    };
+
+    it('accepts it on the validation topic, upload id included', () => {
+      const r = parseInput(t.validationFailed, buf(v2), t);
+      expect(r.ok && r.event).toMatchObject({ event_type: 'essay.validation.failed.v2', data: v2.data });
+    });
+
+    it.each([
+      ['without an upload id', { batch_id: 'b1', original_file_name: 'essay.docx', reason: 'r' }],
+      ['with a bad upload id', { ...v2.data, upload_id: 'up 1' }],
+      ['with an empty upload id', { ...v2.data, upload_id: '' }],
+    ])('dead-letters it %s', (_name, data) => {
+      const r = parseInput(t.validationFailed, buf({ ...v2, data }), t);
+      expect(!r.ok && r.reason).toMatch(/^schema_mismatch: data\.upload_id: /);
+    });
+
+    it('dead-letters it on another topic', () => {
+      const r = parseInput(t.contentProvisioned, buf(v2), t);
+      expect(!r.ok && r.reason).toContain('belongs on x.essay.validation.failed');
+    });
+  });
 });

@@ -11,7 +11,7 @@
  *   per-batch lock and re-checks what the cache said; when they disagree the
  *   store answers `conflict`, and the domain drops and rebuilds the cache.
  */
-import type { AssignedEssay, ValidationFailure, ExcessReason } from '@chaos-lab/contracts';
+import { failureIdentity, type AssignedEssay, type ValidationFailure, type ExcessReason } from '@chaos-lab/contracts';
 
 export type BatchStatus = 'open' | 'ready' | 'timed_out';
 
@@ -23,7 +23,7 @@ export interface BatchSnapshot {
   readonly free: readonly string[];
   /** text_storage_id → essay_id */
   readonly assigned: ReadonlyMap<string, string>;
-  /** original_file_name → essay_id */
+  /** failure identity ({@link failureKey}) → essay_id */
   readonly failed: ReadonlyMap<string, string>;
   /** text_storage_id → reason */
   readonly excess: ReadonlyMap<string, ExcessReason>;
@@ -43,7 +43,8 @@ export interface SlotCache {
   /** Loads a snapshot unless the batch is already cached; returns whether it loaded. */
   load(snapshot: BatchSnapshot): Promise<boolean>;
   assign(batchId: string, textStorageId: string): Promise<CacheAssign>;
-  settleFailure(batchId: string, originalFileName: string): Promise<CacheFailure>;
+  /** Settles a slot for the failure `identity` ({@link failureKey}), idempotently per identity. */
+  settleFailure(batchId: string, identity: string): Promise<CacheFailure>;
   /** Marks the batch closed; true only for the call that closed it. */
   close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
   /** Drops the batch's cache entry (it will be rebuilt from the store). */
@@ -68,8 +69,18 @@ export interface ContentInput {
 export interface FailureInput {
   readonly batchId: string;
   readonly originalFileName: string;
+  /** The failed upload (`essay.validation.failed.v2`); absent for v1, whose failures are one per file name. */
+  readonly uploadId?: string;
   readonly reason: string;
   readonly correlationId: string;
+}
+
+/**
+ * What makes two failures one (a redelivery) rather than two: the contract's `failureIdentity` — the
+ * upload for v2, the bare file name for v1 (as instances of the previous version key it in Redis).
+ */
+export function failureKey(f: Pick<FailureInput, 'originalFileName' | 'uploadId'>): string {
+  return failureIdentity({ original_file_name: f.originalFileName, upload_id: f.uploadId });
 }
 
 export type StoreWrite =

@@ -10,6 +10,7 @@
  * one name (e.g. a content re-assigned to another slot after a crash, which
  * keeps the id derived from batch + content), and checkers treat it as such.
  */
+import { failureIdentity } from '@chaos-lab/contracts';
 import { EventType } from '@chaos-lab/contracts';
 import type {
   BatchReady,
@@ -137,13 +138,13 @@ export interface PgDigest {
   slots: Map<string, PgSlot[]>;
   /** key(batch_id, text_storage_id) → assigned slot rows holding that content */
   assignedByContent: Map<string, PgSlot[]>;
-  /** key(batch_id, original_file_name) → failed slot rows for that failure */
-  failedByName: Map<string, PgSlot[]>;
+  /** key(batch_id, failureIdentity) → failed slot rows for that failure (v1: by file name; v2: by upload) */
+  failedByIdentity: Map<string, PgSlot[]>;
   /** key(batch_id, text_storage_id) → excess rows */
   excessByContent: Map<string, PgExcess[]>;
   /** key(batch_id, text_storage_id) → pending content rows */
   pendingContent: Map<string, PgPending[]>;
-  /** key(batch_id, original_file_name) → pending validation-failure rows */
+  /** key(batch_id, failureIdentity) → pending validation-failure rows */
   pendingFailures: Map<string, PgPending[]>;
 }
 
@@ -153,7 +154,7 @@ export function digestPostgres(final: FinalState): PgDigest {
     batches: new Map(),
     slots: new Map(),
     assignedByContent: new Map(),
-    failedByName: new Map(),
+    failedByIdentity: new Map(),
     excessByContent: new Map(),
     pendingContent: new Map(),
     pendingFailures: new Map(),
@@ -164,12 +165,12 @@ export function digestPostgres(final: FinalState): PgDigest {
     if (s.state === 'assigned' && s.text_storage_id !== null)
       push(d.assignedByContent, key(s.batch_id, s.text_storage_id), s);
     if (s.state === 'failed' && s.original_file_name !== null)
-      push(d.failedByName, key(s.batch_id, s.original_file_name), s);
+      push(d.failedByIdentity, key(s.batch_id, failureIdentity({ ...s, original_file_name: s.original_file_name })), s);
   }
   for (const x of pg.excess) push(d.excessByContent, key(x.batch_id, x.text_storage_id), x);
   for (const p of pg.pending) {
     if (p.text_storage_id !== null) push(d.pendingContent, key(p.batch_id, p.text_storage_id), p);
-    else push(d.pendingFailures, key(p.batch_id, p.original_file_name), p);
+    else push(d.pendingFailures, key(p.batch_id, failureIdentity(p)), p);
   }
   return d;
 }

@@ -110,10 +110,14 @@ export function closableBatches(history: readonly HistoryEntry[]): Set<string> {
       slotsOf.set(e.data.batch_id, e.data.essay_ids.length);
       if (e.data.deadline !== undefined) closable.add(e.data.batch_id);
     } else if (p.outcome === 'ok') {
+      // A failure is one upload: v2 names it; a v1 event cannot, so each distinct v1 event (a redelivery
+      // repeats its id) counts as one — two students' `essay.docx` are two failures, whatever v1 can express.
       const input =
         e.event_type === EventType.ContentProvisioned
           ? `content:${e.data.text_storage_id}`
-          : `failure:${e.data.original_file_name}`;
+          : e.event_type === EventType.ValidationFailedV2
+            ? `failure:upload:${e.data.upload_id}`
+            : `failure:event:${e.event_id}`;
       const set = delivered.get(e.data.batch_id) ?? new Set<string>();
       delivered.set(e.data.batch_id, set.add(input));
     }

@@ -106,12 +106,12 @@ export function checkNoDuplicateAssignment({ history, final }: CheckerInput): Ve
       { source: 'postgres', batch_id: r.batch_id, essay_id: r.essay_id, rows },
     );
   }
-  for (const rows of pg.failedByName.values()) {
+  for (const rows of pg.failedByIdentity.values()) {
     const essays = sortedUnique(rows.map((r) => r.essay_id));
     const [r] = rows;
     if (r === undefined || essays.length < 2) continue;
     v.error(
-      `validation failure ${r.original_file_name} of batch ${r.batch_id} settled slots ${list(essays)} in Postgres`,
+      `validation failure ${r.original_file_name}${r.upload_id ? ` (upload ${r.upload_id})` : ''} of batch ${r.batch_id} settled slots ${list(essays)} in Postgres`,
       {
         source: 'postgres',
         batch_id: r.batch_id,

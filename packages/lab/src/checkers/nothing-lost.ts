@@ -26,7 +26,7 @@
  * Traces of contents or failures never published (for batches the workload
  * published about) are reported as phantoms.
  */
-import { EventType } from '@chaos-lab/contracts';
+import { EventType, failureIdentity } from '@chaos-lab/contracts';
 import { publishedEvents, type OpOutcome, type PublishedEvent } from '../history/history.js';
 import { digestOutputs, digestPostgres, key, list, push, slots, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
@@ -44,7 +44,7 @@ function mostCertain(ps: readonly PublishedEvent[]): OpOutcome {
 
 interface Input {
   batch_id: string;
-  /** text_storage_id for contents, original_file_name for failures. */
+  /** text_storage_id for contents; for failures their identity (file name for v1, `upload:<id>` for v2). */
   id: string;
   fileNames: string[];
   publishes: PublishedEvent[];
@@ -66,7 +66,7 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
     if (ev.event_type === EventType.BatchRegistered) push(registrations, ev.data.batch_id, p);
     else {
       const isContent = ev.event_type === EventType.ContentProvisioned;
-      const id = isContent ? ev.data.text_storage_id : ev.data.original_file_name;
+      const id = isContent ? ev.data.text_storage_id : failureIdentity(ev.data);
       const map = isContent ? contents : failures;
       const k = key(ev.data.batch_id, id);
       let input = map.get(k);
@@ -212,7 +212,7 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
     const { batch_id: b, id: fname } = f;
     const outcome = mostCertain(f.publishes);
     v.add(`failures${CAP[outcome]}`);
-    const failedSlots = sortedUnique((pg.failedByName.get(k) ?? []).map((s) => s.essay_id));
+    const failedSlots = sortedUnique((pg.failedByIdentity.get(k) ?? []).map((s) => s.essay_id));
     const pend = pg.pendingFailures.get(k) ?? [];
     const name = `validation failure ${fname} of batch ${b}`;
     const data = { batch_id: b, original_file_name: fname, outcome, publish_indexes: f.publishes.map((p) => p.index) };
@@ -274,7 +274,7 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
   for (const x of out.excess) contentTrace(x.event.data.batch_id, x.event.data.text_storage_id, 'announced as excess');
   for (const s of final.postgres.slots) {
     if (s.state !== 'failed' || s.original_file_name === null) continue;
-    const k = key(s.batch_id, s.original_file_name);
+    const k = key(s.batch_id, failureIdentity({ ...s, original_file_name: s.original_file_name }));
     if (publishedBatches.has(s.batch_id) && !failures.has(k) && !seen.has(`f${k}`)) {
       seen.add(`f${k}`);
       phantom(s.batch_id, `validation failure ${s.original_file_name}`, `in slot ${s.essay_id} in Postgres`);

@@ -50,7 +50,7 @@ describe('stores-agree', () => {
     lab.redis('b-1').excess = [];
     const v = checkStoresAgree(lab.input);
     expect(v.errors.map((e) => e.message)).toEqual([
-      'batch b-1: Redis failed maps file f-1.txt → e-1 but Postgres has f-1.txt → e-3',
+      'batch b-1: Redis failed maps failure f-1.txt → e-1 but Postgres has f-1.txt → e-3',
       'batch b-2: Redis free set lacks essay e-5 which Postgres has',
     ]);
     expect(v.errors[0]).toMatchObject({ fields: ['failed', 'excess'] });

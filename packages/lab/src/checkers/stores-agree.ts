@@ -9,6 +9,7 @@
  * disagreeing batch, naming the first differing field (all differing fields
  * are listed in the error data).
  */
+import { failureIdentity } from '@chaos-lab/contracts';
 import { digestPostgres, list, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
@@ -71,7 +72,8 @@ export function checkStoresAgree({ final }: CheckerInput): Verdict {
     const failed = new Map<string, string>();
     for (const s of slots) {
       if (s.state === 'assigned' && s.text_storage_id !== null) assign.set(s.text_storage_id, s.essay_id);
-      if (s.state === 'failed' && s.original_file_name !== null) failed.set(s.original_file_name, s.essay_id);
+      if (s.state === 'failed' && s.original_file_name !== null)
+        failed.set(failureIdentity({ ...s, original_file_name: s.original_file_name }), s.essay_id);
     }
     const diffs: FieldDiff[] = [];
     if (rb.status !== row.status)
@@ -85,7 +87,7 @@ export function checkStoresAgree({ final }: CheckerInput): Verdict {
     if (free) diffs.push(free);
     const a = mapDiff('assign', 'content', rb.assign, assign);
     if (a) diffs.push(a);
-    const f = mapDiff('failed', 'file', rb.failed, failed);
+    const f = mapDiff('failed', 'failure', rb.failed, failed);
     if (f) diffs.push(f);
     if (rb.excess !== undefined) {
       const x = setDiff(

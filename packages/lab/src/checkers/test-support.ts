@@ -25,6 +25,7 @@ import type {
   OutputEvent,
   SlotAssigned,
   ValidationFailed,
+  ValidationFailedV2,
   ValidationFailure,
 } from '@chaos-lab/contracts';
 import type { HistoryEntry, OpOutcome, PublishMeta } from '../history/history.js';
@@ -58,6 +59,19 @@ export const input = {
       event_type: EventType.ContentProvisioned,
       ...envelope(0),
       data: { batch_id, text_storage_id, original_file_name },
+    };
+  },
+  failureV2(
+    batch_id: string,
+    upload_id: string,
+    original_file_name: string,
+    reason = 'unreadable',
+  ): ValidationFailedV2 {
+    return {
+      event_id: derivedEventId('test-input', String(inputSeq++)),
+      event_type: EventType.ValidationFailedV2,
+      ...envelope(0),
+      data: { batch_id, upload_id, original_file_name, reason },
     };
   },
   failure(batch_id: string, original_file_name: string, reason = 'unreadable'): ValidationFailed {

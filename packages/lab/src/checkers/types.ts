@@ -25,6 +25,8 @@ export interface PgSlot {
   state: SlotState;
   text_storage_id: string | null;
   original_file_name: string | null;
+  /** The failed upload (v2 failures); null or absent for v1 failures and in older runs. */
+  upload_id?: string | null;
 }
 
 export interface PgExcess {
@@ -38,6 +40,8 @@ export interface PgPending {
   batch_id: string;
   text_storage_id: string | null;
   original_file_name: string;
+  /** The failed upload of a parked v2 failure; null or absent otherwise. */
+  upload_id?: string | null;
 }
 
 export interface RedisBatch {
@@ -47,7 +51,7 @@ export interface RedisBatch {
   free: string[];
   /** text_storage_id → essay_id */
   assign: Record<string, string>;
-  /** original_file_name → essay_id */
+  /** failure identity ({@link failureIdentity}: the file name for v1, `upload:<id>` for v2) → essay_id */
   failed: Record<string, string>;
   /** text_storage_ids reported as excess; compared with Postgres only when the reader provides it. */
   excess?: string[];

@@ -29,8 +29,9 @@ export async function readFinalState(
       mine,
     );
     const slots = await client.query(
-      `SELECT batch_id, essay_id, state, text_storage_id, original_file_name FROM slots
-        WHERE starts_with(batch_id, $1) ORDER BY batch_id, essay_id`,
+      // upload_id through to_jsonb: absent (null) on a schema from before failures had an upload (an older build).
+      `SELECT batch_id, essay_id, state, text_storage_id, original_file_name, to_jsonb(s) ->> 'upload_id' AS upload_id
+         FROM slots s WHERE starts_with(batch_id, $1) ORDER BY batch_id, essay_id`,
       mine,
     );
     const excess = await client.query(
@@ -38,8 +39,9 @@ export async function readFinalState(
       mine,
     );
     const pending = await client.query(
-      `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name
-         FROM pending_inputs WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
+      `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name,
+              to_jsonb(p) ->> 'upload_id' AS upload_id
+         FROM pending_inputs p WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
       mine,
     );
     await client.query('COMMIT');

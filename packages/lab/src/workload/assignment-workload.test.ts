@@ -19,9 +19,35 @@ describe('planAssignmentWorkload', () => {
     const regs = p.publishes.filter((x) => x.event?.event_type === EventType.BatchRegistered);
     expect(regs).toHaveLength(10);
     const contents = p.publishes.filter((x) => x.event?.event_type === EventType.ContentProvisioned);
-    const failures = p.publishes.filter((x) => x.event?.event_type === EventType.ValidationFailed);
+    const failures = p.publishes.filter((x) => x.event?.event_type === EventType.ValidationFailedV2);
+    expect(failures.length).toBe(p.expected.failures);
+    expect(new Set(failures.map((f) => f.event?.data.batch_id + '/' + JSON.stringify(f.event?.data))).size).toBe(
+      failures.length,
+    );
     expect(contents).toHaveLength(p.expected.contents);
     expect(contents.length + failures.length).toBe(10 * 8 + p.expected.excessContents);
+  });
+
+  it("names each failure's upload (v2), or sends v1 failures when asked; a bad version is refused by name", () => {
+    const v2 = planAssignmentWorkload(7, { ...opts, failureRatio: 0.5, fileNamePool: 2 });
+    const uploads = v2.publishes.flatMap((x) =>
+      x.event?.event_type === EventType.ValidationFailedV2
+        ? [`${x.event.data.batch_id}/${x.event.data.upload_id}`]
+        : [],
+    );
+    expect(uploads.length).toBeGreaterThan(5);
+    expect(new Set(uploads).size).toBe(uploads.length);
+    // A pool of two names: different uploads of one batch share a name.
+    const names = v2.publishes.flatMap((x) =>
+      x.event?.event_type === EventType.ValidationFailedV2
+        ? [`${x.event.data.batch_id}/${x.event.data.original_file_name}`]
+        : [],
+    );
+    expect(new Set(names).size).toBeLessThan(names.length);
+    const v1 = planAssignmentWorkload(7, { ...opts, failureVersion: 1, failureRatio: 0.5 });
+    expect(v1.publishes.some((x) => x.event?.event_type === EventType.ValidationFailed)).toBe(true);
+    expect(v1.publishes.some((x) => x.event?.event_type === EventType.ValidationFailedV2)).toBe(false);
+    expect(() => planAssignmentWorkload(7, { ...opts, failureVersion: 3 as 2 })).toThrow('failureVersion');
   });
 
   it('publishes some contents before their registration', () => {

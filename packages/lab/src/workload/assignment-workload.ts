@@ -48,6 +48,11 @@ export interface AssignmentWorkloadOptions {
    * Default 0.
    */
   readonly fileNamePool?: number;
+  /**
+   * The contract version of validation failures: 2 (each names its upload, so two uploads of one file name
+   * are two failures) or 1 (no upload id: identified by file name). Default 2.
+   */
+  readonly failureVersion?: 1 | 2;
   /** Prefix of every batch id, so runs sharing a store never collide. */
   readonly idPrefix: string;
   readonly topics?: Topics;
@@ -121,8 +126,11 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     timeoutBatches: o.timeoutBatches ?? 0,
     deadlineMs: o.deadlineMs ?? 3000,
     fileNamePool: o.fileNamePool ?? 0,
+    failureVersion: o.failureVersion ?? 2,
     idPrefix: o.idPrefix,
   };
+  if (opts.failureVersion !== 1 && opts.failureVersion !== 2)
+    throw new InvalidArgumentError('failureVersion', opts.failureVersion, '1 or 2');
   check('fileNamePool', opts.fileNamePool, 0, 10_000, true);
   check('orphanContents', opts.orphanContents, 0, 100_000, true);
   check('lateContents', opts.lateContents, 0, 100_000, true);
@@ -173,15 +181,19 @@ export function planAssignmentWorkload(seed: number, o: AssignmentWorkloadOption
     for (let s = 0; s < opts.slotsPerBatch; s++) {
       if (rng.chance(opts.failureRatio)) {
         failed++;
+        const failure = {
+          batch_id: batchId,
+          original_file_name: pooled(`${batchId}-failed-${s}.docx`),
+          reason: 'unsupported file format',
+        };
         items.push({
           topic: t.validationFailed,
           key: batchId,
           role: 'failure',
-          event: envelope(EventType.ValidationFailed, corr, {
-            batch_id: batchId,
-            original_file_name: pooled(`${batchId}-failed-${s}.docx`),
-            reason: 'unsupported file format',
-          }),
+          event:
+            opts.failureVersion === 2
+              ? envelope(EventType.ValidationFailedV2, corr, { ...failure, upload_id: `${batchId}-u${s}` })
+              : envelope(EventType.ValidationFailed, corr, failure),
         });
       }
     }

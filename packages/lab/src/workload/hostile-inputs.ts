@@ -226,6 +226,7 @@ const INPUT_TYPES: readonly InputType[] = [
   EventType.BatchRegistered,
   EventType.ContentProvisioned,
   EventType.ValidationFailed,
+  EventType.ValidationFailedV2,
 ];
 type Ev = Record<string, unknown> & { data: Record<string, unknown> };
 
@@ -288,6 +289,12 @@ function arbitraries(p: string) {
       original_file_name: validText(MAX_FILE_NAME),
       reason: validText(MAX_REASON),
     }),
+    [EventType.ValidationFailedV2]: fc.record({
+      batch_id: validId,
+      upload_id: validId,
+      original_file_name: validText(MAX_FILE_NAME),
+      reason: validText(MAX_REASON),
+    }),
   };
   const event = (type: InputType): fc.Arbitrary<Ev> =>
     fc.tuple(envelope, data[type]).map(([env, d]) => ({ ...env, event_type: type, data: d }));
@@ -326,6 +333,12 @@ const DATA_FIELDS: Record<InputType, readonly (readonly [string, FieldKind])[]> 
   ],
   [EventType.ValidationFailed]: [
     ['batch_id', 'id'],
+    ['original_file_name', 'fileName'],
+    ['reason', 'reason'],
+  ],
+  [EventType.ValidationFailedV2]: [
+    ['batch_id', 'id'],
+    ['upload_id', 'id'],
     ['original_file_name', 'fileName'],
     ['reason', 'reason'],
   ],

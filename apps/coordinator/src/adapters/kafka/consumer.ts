@@ -312,6 +312,14 @@ export class InputConsumer {
           reason: e.data.reason,
           correlationId: e.correlation_id,
         });
+      case EventType.ValidationFailedV2:
+        return this.coordinator.validationFailed({
+          batchId: e.data.batch_id,
+          originalFileName: e.data.original_file_name,
+          uploadId: e.data.upload_id,
+          reason: e.data.reason,
+          correlationId: e.correlation_id,
+        });
     }
   }
 }

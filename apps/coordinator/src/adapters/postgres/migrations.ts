@@ -177,6 +177,132 @@ END
 $fn$;
 `,
   },
+  {
+    version: 3,
+    name: 'validation failures identified by their upload (essay.validation.failed.v2)',
+    // A failure is one by its identity: its upload (v2, upload_id set) or, for v1, which has no upload id, its
+    // file name (upload_id NULL) — so two uploads of one file name are two failures. Each table that holds
+    // failures gets upload_id and one uniqueness per version: v1 rows stay unique by file name, v2 rows are
+    // unique by upload. excess_failures and pending_inputs had the file name in their primary key; they get a
+    // surrogate key instead (a v1 file name may be any text, so no encoding of both in one text key is free of
+    // collisions). Instances of the previous version keep working on v1 events while v2 is not produced: they
+    // write upload_id NULL, and their ON CONFLICT DO NOTHING holds for the new indexes. bc_record_assignment
+    // keeps its signature (older instances call it too) and only adds upload_id to the ready event's
+    // validation_failures when there is one, as PgBatchStore.partition does.
+    sql: `
+ALTER TABLE slots ADD COLUMN upload_id text;
+ALTER TABLE slots ADD CONSTRAINT slots_upload_id_only_failed CHECK (upload_id IS NULL OR state = 'failed');
+DROP INDEX slots_one_failure_per_file;
+CREATE UNIQUE INDEX slots_one_failure_per_file ON slots (batch_id, original_file_name)
+  WHERE state = 'failed' AND upload_id IS NULL;
+CREATE UNIQUE INDEX slots_one_failure_per_upload ON slots (batch_id, upload_id)
+  WHERE state = 'failed' AND upload_id IS NOT NULL;
+
+ALTER TABLE excess_failures ADD COLUMN upload_id text;
+ALTER TABLE excess_failures DROP CONSTRAINT excess_failures_pkey;
+ALTER TABLE excess_failures ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+CREATE UNIQUE INDEX excess_failures_one_per_file ON excess_failures (batch_id, original_file_name)
+  WHERE upload_id IS NULL;
+CREATE UNIQUE INDEX excess_failures_one_per_upload ON excess_failures (batch_id, upload_id)
+  WHERE upload_id IS NOT NULL;
+
+-- input_key stays the content's text_storage_id, or the failure's identity (failureIdentity: the file name for
+-- v1, upload:<upload_id> for v2) for reading; the uniqueness of a v2 failure is its upload_id.
+ALTER TABLE pending_inputs ADD COLUMN upload_id text;
+ALTER TABLE pending_inputs ADD CONSTRAINT pending_inputs_upload_id_only_failure
+  CHECK (upload_id IS NULL OR kind = 'failure');
+ALTER TABLE pending_inputs DROP CONSTRAINT pending_inputs_pkey;
+ALTER TABLE pending_inputs ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+CREATE UNIQUE INDEX pending_inputs_one_per_key ON pending_inputs (batch_id, kind, input_key) WHERE upload_id IS NULL;
+CREATE UNIQUE INDEX pending_inputs_one_per_upload ON pending_inputs (batch_id, upload_id) WHERE upload_id IS NOT NULL;
+CREATE INDEX pending_inputs_batch ON pending_inputs (batch_id);
+
+CREATE OR REPLACE FUNCTION bc_record_assignment(
+  p_batch_id text, p_essay_id text, p_text_storage_id text, p_original_file_name text, p_correlation_id text,
+  p_assigned_topic text, p_assigned_event_id uuid, p_assigned_payload jsonb,
+  p_ready_topic text, p_ready_event_id uuid, p_ready_event_type text, p_occurred_at text,
+  OUT kind text, OUT detail text, OUT completed boolean, OUT status text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  b_status text;
+  b_correlation text;
+  held text;
+  n integer;
+BEGIN
+  completed := false;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_batch_id, 0));
+  SELECT b.status, b.correlation_id INTO b_status, b_correlation FROM batches b WHERE b.batch_id = p_batch_id;
+  IF NOT FOUND THEN
+    kind := 'unregistered';
+    RETURN;
+  END IF;
+  SELECT s.essay_id INTO held FROM slots s WHERE s.batch_id = p_batch_id AND s.text_storage_id = p_text_storage_id;
+  IF FOUND THEN
+    IF held = p_essay_id THEN
+      kind := 'recorded';
+      status := b_status;
+    ELSE
+      kind := 'conflict';
+      detail := format('content %s holds %s, cache offered %s', p_text_storage_id, held, p_essay_id);
+    END IF;
+    RETURN;
+  END IF;
+  IF b_status <> 'open' THEN
+    kind := 'conflict';
+    detail := format('batch is %s, cache offered %s', b_status, p_essay_id);
+    RETURN;
+  END IF;
+  UPDATE slots SET state = 'assigned', text_storage_id = p_text_storage_id, original_file_name = p_original_file_name,
+                   correlation_id = p_correlation_id, settled_at = now()
+   WHERE batch_id = p_batch_id AND essay_id = p_essay_id AND state = 'free';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    kind := 'conflict';
+    detail := format('slot %s is not free', p_essay_id);
+    RETURN;
+  END IF;
+  DELETE FROM pending_inputs WHERE batch_id = p_batch_id AND pending_inputs.kind = 'content' AND input_key = p_text_storage_id;
+  INSERT INTO outbox (event_id, topic, message_key, payload)
+       VALUES (p_assigned_event_id, p_assigned_topic, p_batch_id, p_assigned_payload)
+  ON CONFLICT (event_id) DO NOTHING;
+  kind := 'recorded';
+  status := b_status;
+  -- Under the batch lock nobody else settles a slot, so "none free" cannot change before the commit.
+  IF EXISTS (SELECT 1 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'free') THEN
+    RETURN;
+  END IF;
+  UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = p_batch_id AND batches.status = 'open';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    RETURN;
+  END IF;
+  INSERT INTO outbox (event_id, topic, message_key, payload)
+  SELECT p_ready_event_id, p_ready_topic, p_batch_id, jsonb_build_object(
+           'event_id', p_ready_event_id,
+           'event_type', p_ready_event_type,
+           'correlation_id', b_correlation,
+           'occurred_at', p_occurred_at,
+           'data', jsonb_build_object(
+             'batch_id', p_batch_id,
+             'essays', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'text_storage_id', s.text_storage_id,
+                                                   'original_file_name', COALESCE(s.original_file_name, ''))
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'assigned'), '[]'::jsonb),
+             'validation_failures', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'original_file_name', s.original_file_name,
+                                                   'reason', s.failure_reason)
+                                || CASE WHEN s.upload_id IS NULL THEN '{}'::jsonb
+                                        ELSE jsonb_build_object('upload_id', s.upload_id) END
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'failed'), '[]'::jsonb)))
+  ON CONFLICT (event_id) DO NOTHING;
+  completed := true;
+  status := 'ready';
+END
+$fn$;
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

@@ -23,16 +23,17 @@ import {
   type Topics,
   type ValidationFailure,
 } from '@chaos-lab/contracts';
-import type {
-  BatchSnapshot,
-  BatchStatus,
-  BatchStore,
-  BatchView,
-  ContentInput,
-  DeadLetterInput,
-  FailureInput,
-  Registration,
-  StoreWrite,
+import {
+  failureKey,
+  type BatchSnapshot,
+  type BatchStatus,
+  type BatchStore,
+  type BatchView,
+  type ContentInput,
+  type DeadLetterInput,
+  type FailureInput,
+  type Registration,
+  type StoreWrite,
 } from '../../domain/ports.js';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
@@ -51,12 +52,28 @@ interface SlotRow {
   text_storage_id: string | null;
   original_file_name: string | null;
   failure_reason: string | null;
+  upload_id: string | null;
 }
 
 type Tx = pg.PoolClient;
 
-/** SQLSTATE classes worth retrying: connection, transaction rollback, resources, operator intervention, system. */
-const RETRIABLE_SQLSTATE = /^(08|40|53|57|58)/;
+/**
+ * SQL matching the rows of one validation failure in a table with `original_file_name` and `upload_id`
+ * (slots, excess_failures, pending_inputs), given the parameter numbers of its file name and upload id (null
+ * for v1): the same identity as {@link failureKey} — the upload for v2, the file name among v1 rows for v1.
+ */
+function sameFailure(fileNameParam: number, uploadIdParam: number): string {
+  const upload = `$${uploadIdParam}::text`;
+  return `(CASE WHEN ${upload} IS NULL THEN upload_id IS NULL AND original_file_name = $${fileNameParam}
+                ELSE upload_id = ${upload} END)`;
+}
+
+/**
+ * SQLSTATEs worth retrying: the classes connection, transaction rollback, resources, operator intervention
+ * and system; and two codes of passing states: 25006 (read-only transaction: a standby during a failover)
+ * and 55P03 (lock not available).
+ */
+const RETRIABLE_SQLSTATE = /^(08|40|53|57|58)|^(25006|55P03)$/;
 
 export function isRetriablePgError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -205,7 +222,7 @@ export class PgBatchStore implements BatchStore {
 
   private async slots(tx: pg.ClientBase, batchId: string): Promise<SlotRow[]> {
     const r = await tx.query<SlotRow>(
-      `SELECT essay_id, state, text_storage_id, original_file_name, failure_reason
+      `SELECT essay_id, state, text_storage_id, original_file_name, failure_reason, upload_id
          FROM slots WHERE batch_id = $1 ORDER BY essay_id`,
       [batchId],
     );
@@ -224,7 +241,13 @@ export class PgBatchStore implements BatchStore {
           original_file_name: s.original_file_name ?? '',
         });
       else if (s.state === 'failed')
-        failures.push({ essay_id: s.essay_id, original_file_name: s.original_file_name!, reason: s.failure_reason! });
+        failures.push({
+          essay_id: s.essay_id,
+          original_file_name: s.original_file_name!,
+          reason: s.failure_reason!,
+          // Only when there is one, as bc_record_assignment builds it: a v1 failure has no upload_id key at all.
+          ...(s.upload_id === null ? {} : { upload_id: s.upload_id }),
+        });
       else free.push(s.essay_id);
     }
     return { essays, failures, free };
@@ -315,7 +338,14 @@ export class PgBatchStore implements BatchStore {
           expected: row.expected_count,
           free: slots.filter((s) => s.state === 'free').map((s) => s.essay_id),
           assigned: new Map(slots.filter((s) => s.state === 'assigned').map((s) => [s.text_storage_id!, s.essay_id])),
-          failed: new Map(slots.filter((s) => s.state === 'failed').map((s) => [s.original_file_name!, s.essay_id])),
+          failed: new Map(
+            slots
+              .filter((s) => s.state === 'failed')
+              .map((s) => [
+                failureKey({ originalFileName: s.original_file_name!, uploadId: s.upload_id ?? undefined }),
+                s.essay_id,
+              ]),
+          ),
           excess: new Map(excess.rows.map((e) => [e.text_storage_id, e.reason])),
         };
       } catch (err) {
@@ -327,40 +357,53 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
+  /**
+   * Parks an input once: a redelivery hits a unique index (content and v1 failures by `input_key`, v2
+   * failures by `upload_id`) and is an idempotent success.
+   */
   private park(
     op: string,
     batchId: string,
-    kind: 'content' | 'failure',
-    key: string,
-    fileName: string,
-    reason: string | null,
-    correlationId: string,
+    p: {
+      kind: 'content' | 'failure';
+      key: string;
+      fileName: string;
+      uploadId: string | null;
+      reason: string | null;
+      correlationId: string;
+    },
   ) {
     return this.inBatch(op, batchId, async (tx): Promise<'parked' | 'registered'> => {
       if (await this.batchRow(tx, batchId)) return 'registered';
       await tx.query(
-        `INSERT INTO pending_inputs (batch_id, kind, input_key, original_file_name, reason, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-        [batchId, kind, key, fileName, reason, correlationId],
+        `INSERT INTO pending_inputs (batch_id, kind, input_key, original_file_name, upload_id, reason, correlation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+        [batchId, p.kind, p.key, p.fileName, p.uploadId, p.reason, p.correlationId],
       );
       return 'parked';
     });
   }
 
   parkContent(c: ContentInput) {
-    return this.park('park_content', c.batchId, 'content', c.textStorageId, c.originalFileName, null, c.correlationId);
+    return this.park('park_content', c.batchId, {
+      kind: 'content',
+      key: c.textStorageId,
+      fileName: c.originalFileName,
+      uploadId: null,
+      reason: null,
+      correlationId: c.correlationId,
+    });
   }
 
   parkFailure(f: FailureInput) {
-    return this.park(
-      'park_failure',
-      f.batchId,
-      'failure',
-      f.originalFileName,
-      f.originalFileName,
-      f.reason,
-      f.correlationId,
-    );
+    return this.park('park_failure', f.batchId, {
+      kind: 'failure',
+      key: failureKey(f),
+      fileName: f.originalFileName,
+      uploadId: f.uploadId ?? null,
+      reason: f.reason,
+      correlationId: f.correlationId,
+    });
   }
 
   async pendingOf(batchId: string) {
@@ -369,11 +412,12 @@ export class PgBatchStore implements BatchStore {
         kind: 'content' | 'failure';
         input_key: string;
         original_file_name: string;
+        upload_id: string | null;
         reason: string | null;
         correlation_id: string;
       }>(
-        `SELECT kind, input_key, original_file_name, reason, correlation_id FROM pending_inputs
-          WHERE batch_id = $1 ORDER BY received_at, input_key`,
+        `SELECT kind, input_key, original_file_name, upload_id, reason, correlation_id FROM pending_inputs
+          WHERE batch_id = $1 ORDER BY received_at, input_key, id`,
         [batchId],
       );
       const contents: ContentInput[] = [];
@@ -390,6 +434,7 @@ export class PgBatchStore implements BatchStore {
           failures.push({
             batchId,
             originalFileName: p.original_file_name,
+            ...(p.upload_id === null ? {} : { uploadId: p.upload_id }),
             reason: p.reason ?? '',
             correlationId: p.correlation_id,
           });
@@ -517,26 +562,24 @@ export class PgBatchStore implements BatchStore {
       const batch = await this.batchRow(tx, f.batchId);
       if (!batch) return { kind: 'unregistered' };
       const held = await tx.query<{ essay_id: string }>(
-        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND original_file_name = $2`,
-        [f.batchId, f.originalFileName],
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND ${sameFailure(2, 3)}`,
+        [f.batchId, f.originalFileName, f.uploadId ?? null],
       );
       const heldBy = held.rows[0]?.essay_id;
       if (heldBy !== undefined) {
         if (heldBy === essayId) return { kind: 'recorded', completed: false, status: batch.status };
-        return { kind: 'conflict', detail: `failure ${f.originalFileName} holds ${heldBy}, cache offered ${essayId}` };
+        return { kind: 'conflict', detail: `failure ${failureKey(f)} holds ${heldBy}, cache offered ${essayId}` };
       }
       if (batch.status !== 'open')
         return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
       const upd = await tx.query(
-        `UPDATE slots SET state = 'failed', original_file_name = $3, failure_reason = $4, correlation_id = $5, settled_at = now()
+        `UPDATE slots SET state = 'failed', original_file_name = $3, upload_id = $4, failure_reason = $5, correlation_id = $6,
+                          settled_at = now()
           WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
-        [f.batchId, essayId, f.originalFileName, f.reason, f.correlationId],
+        [f.batchId, essayId, f.originalFileName, f.uploadId ?? null, f.reason, f.correlationId],
       );
       if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
-      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'failure' AND input_key = $2`, [
-        f.batchId,
-        f.originalFileName,
-      ]);
+      await this.unpark(tx, f);
       const completed = await this.completeIfSettled(tx, f.batchId, batch.correlation_id);
       return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
     }).catch((err: unknown) => {
@@ -600,24 +643,32 @@ export class PgBatchStore implements BatchStore {
       const batch = await this.batchRow(tx, f.batchId);
       if (!batch) return { kind: 'unregistered' };
       const held = await tx.query(
-        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND original_file_name = $2`,
-        [f.batchId, f.originalFileName],
+        `SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'failed' AND ${sameFailure(2, 3)}`,
+        [f.batchId, f.originalFileName, f.uploadId ?? null],
       );
-      if (held.rowCount) return { kind: 'conflict', detail: `failure ${f.originalFileName} already settles a slot` };
+      if (held.rowCount) return { kind: 'conflict', detail: `failure ${failureKey(f)} already settles a slot` };
       if (batch.status === 'open') {
         const free = await tx.query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'free' LIMIT 1`, [f.batchId]);
         if (free.rowCount) return { kind: 'conflict', detail: 'cache said no free slot but a slot is free' };
       }
+      // Once per identity: a redelivery hits excess_failures_one_per_file (v1) or _one_per_upload (v2).
       await tx.query(
-        `INSERT INTO excess_failures (batch_id, original_file_name, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [f.batchId, f.originalFileName, f.reason],
+        `INSERT INTO excess_failures (batch_id, original_file_name, upload_id, reason) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [f.batchId, f.originalFileName, f.uploadId ?? null, f.reason],
       );
-      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'failure' AND input_key = $2`, [
-        f.batchId,
-        f.originalFileName,
-      ]);
+      await this.unpark(tx, f);
       return { kind: 'recorded', completed: false, status: batch.status };
     });
+  }
+
+  /** Removes the parked copy of a failure now settled (by its identity, whatever the copy's reason). */
+  private async unpark(tx: Tx, f: FailureInput): Promise<void> {
+    await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'failure' AND ${sameFailure(2, 3)}`, [
+      f.batchId,
+      f.originalFileName,
+      f.uploadId ?? null,
+    ]);
   }
 
   async overdueBatches(now: Date, limit: number): Promise<string[]> {

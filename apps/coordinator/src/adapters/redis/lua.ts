@@ -10,7 +10,10 @@
 /**
  * Loads a batch's state unless it is present. ARGV: status, expected,
  * then JSON arrays: free essay ids, [text_storage_id, essay_id] pairs,
- * [original_file_name, essay_id] pairs, [text_storage_id, reason] excess pairs.
+ * [failure identity, essay_id] pairs, [text_storage_id, reason] excess pairs.
+ * A failure identity is the contract's `failureIdentity`: `upload:<upload_id>`
+ * for a v2 failure, the bare original_file_name for v1 (what the `failed` hash
+ * held before v2, so entries written by older instances read the same).
  * Fresh registrations are loaded the same way (everything free), so
  * registering twice, or racing a rebuild, is harmless.
  */
@@ -66,8 +69,9 @@ return {'assigned', slot}
 `;
 
 /**
- * Settles one free slot as failed, idempotently per original_file_name.
- * ARGV: original_file_name.
+ * Settles one free slot as failed, idempotently per failure identity (see
+ * LOAD_BATCH): two uploads of one file name are two failures in v2.
+ * ARGV: failure identity.
  * → {'missing'} | {'existing', essay_id} | {'settled', essay_id} | {'excess', reason}
  */
 export const SETTLE_FAILURE = `

@@ -32,6 +32,13 @@ export interface RedisCacheOptions {
  * Members a subclass may use are `protected` only so that the lab's known-bad
  * variants (`src/variants/`) can replace one step; production never subclasses.
  */
+/** Reply errors Redis gives while it is failing over, restarting or busy: the same call succeeds later. */
+const TRANSIENT_REPLY = /^(READONLY|LOADING|BUSY|OOM|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+export function isTransientRedisReply(err: unknown): boolean {
+  return err instanceof ReplyError && TRANSIENT_REPLY.test((err as Error).message);
+}
+
 export class RedisSlotCache implements SlotCache {
   protected readonly redis: ScriptedRedis;
   private readonly closedTtl: number;
@@ -73,8 +80,10 @@ export class RedisSlotCache implements SlotCache {
       return await fn();
     } catch (err) {
       this.metrics.dependencyErrors.inc({ dependency: 'redis', operation: op });
-      // A reply error (a script error, WRONGTYPE) is a bug or corrupt state, not an outage: not retriable.
-      if (err instanceof ReplyError) throw err;
+      // A reply error (a script error, WRONGTYPE) is a bug or corrupt state, not an outage: not retriable —
+      // unless Redis says it is passing: a failover or a restart (READONLY, LOADING, MASTERDOWN), a busy
+      // script (BUSY), memory (OOM), a cluster moving (TRYAGAIN, CLUSTERDOWN).
+      if (err instanceof ReplyError && !isTransientRedisReply(err)) throw err;
       throw new DependencyError('redis', err);
     } finally {
       end();
@@ -112,9 +121,9 @@ export class RedisSlotCache implements SlotCache {
     }
   }
 
-  async settleFailure(batchId: string, originalFileName: string): Promise<CacheFailure> {
+  async settleFailure(batchId: string, identity: string): Promise<CacheFailure> {
     const r = (await this.call('settle_failure', () =>
-      this.redis.bcSettleFailure(...this.keys(batchId), originalFileName),
+      this.redis.bcSettleFailure(...this.keys(batchId), identity),
     )) as string[];
     switch (r[0]) {
       case 'missing':
