@@ -14,6 +14,7 @@ import { startEnvironment } from './environment/environment.js';
 import { CoordinatorInstances } from './instances/instances.js';
 import { reapStaleWorkDirs } from './env/work-dir.js';
 import { coordinatorEntry, parseSeeds, runScenarioMain } from './scenario/main.js';
+import { shrinkSeed } from './scenario/shrink.js';
 import { formatMutantTable, runMutantMatrix } from './scenario/mutants.js';
 import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
@@ -23,6 +24,8 @@ const usage = `usage:
   lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
   lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
+  lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]...
+                                  cut a failing seed's plan down to a minimal one that still fails; print its replay
   lab reap                        clean up after a lab process that was killed
 `;
 
@@ -131,6 +134,40 @@ async function envUp(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function shrink(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const def = await loadScenario(name ?? '');
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      seed: { type: 'string' },
+      'max-runs': { type: 'string', default: '30' },
+      'max-minutes': { type: 'string', default: '15' },
+      checker: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const seed = Number(values.seed);
+  if (values.seed === undefined || !Number.isSafeInteger(seed) || seed < 0)
+    throw new InvalidArgumentError('--seed', values.seed, 'a non-negative integer');
+  const maxRuns = Number(values['max-runs']);
+  if (!Number.isInteger(maxRuns) || maxRuns < 1)
+    throw new InvalidArgumentError('--max-runs', values['max-runs'], 'an integer ≥ 1');
+  const maxMinutes = Number(values['max-minutes']);
+  if (!(maxMinutes > 0)) throw new InvalidArgumentError('--max-minutes', values['max-minutes'], 'a positive number');
+  const r = await shrinkSeed(def, {
+    seed,
+    maxRuns,
+    maxMs: maxMinutes * 60_000,
+    coordinatorEntry: coordinatorEntry(),
+    ...(values.checker && { checkers: values.checker }),
+  });
+  process.stdout.write(
+    `${def.name} seed ${seed}: ${r.from.publishes}→${r.subset.publishes.length} publishes, ${r.from.faults}→${r.subset.faults.length} faults, still failing ${r.checkers.join(', ')} (${r.runs} runs, ${(r.ms / 1000).toFixed(0)} s)\nminimal plan: ${r.file}\nreplay: ${r.replayCommand}\n`,
+  );
+  return 0;
+}
+
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   return runScenarioMain(await loadScenario(name ?? ''), rest);
@@ -140,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'env' && rest[0] === 'up') return envUp(rest.slice(1));
   if (cmd === 'run') return run(rest);
+  if (cmd === 'shrink') return shrink(rest);
   if (cmd === 'mutants') return mutants(rest);
   if (cmd === 'reap') {
     const reaped = await reapStaleWorkDirs();

@@ -68,7 +68,13 @@ export {
   type BatchClosed,
 } from './stack/pipeline-stack.js';
 export * from './kafka/index.js';
-export { CoordinatorInstances, CoordinatorInstance, type InstanceOptions } from './instances/instances.js';
+export {
+  CoordinatorInstances,
+  CoordinatorInstance,
+  libfaketimeAvailable,
+  LIBFAKETIME,
+  type InstanceOptions,
+} from './instances/instances.js';
 export { ManagedProcess, type ManagedProcessOptions } from './process/managed-process.js';
 export { runAllCleanups } from './process/cleanup.js';
 export { freePort } from './process/ports.js';
@@ -111,10 +117,16 @@ export {
   type FaultDrawContext,
   type FaultScheduleOptions,
 } from './schedule/fault-schedule.js';
+export { planMixedFaults, disabledBy, type MixedFaultOptions } from './schedule/mixed-faults.js';
+export { faultMakers, type FaultMakerEntry } from './schedule/fault-makers.js';
 export {
   runNemesis,
   faultLabel,
   unsupportedFaults,
+  faultResources,
+  observedClockSkew,
+  FAULT_KINDS,
+  type NemesisOptions,
   type UnsupportedFault,
   type FaultSpec,
   type FaultKind,
@@ -137,3 +149,11 @@ export {
   type ChartQuery,
 } from './report/run-report.js';
 export { LabMetricsServer, type FaultLabels } from './observability/lab-metrics.js';
+export {
+  shrinkSeed,
+  restrictTo,
+  readPlanSubset,
+  type PlanSubset,
+  type ShrinkOptions,
+  type ShrinkResult,
+} from './scenario/shrink.js';

@@ -30,7 +30,7 @@ const PROVIDER_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 function unsupportedKinds(scenario: ScenarioDefinition, provider: ProviderName): string[] {
   const caps = capabilitiesOf(provider);
   const kinds = PROVIDER_SEEDS.flatMap((seed) =>
-    unsupportedFaults(planOf(scenario, seed).faults, caps).map((u) => u.fault.spec.kind),
+    unsupportedFaults(planOf(scenario, seed, provider).faults, caps).map((u) => u.fault.spec.kind),
   );
   return [...new Set(kinds)].sort();
 }

@@ -9,12 +9,24 @@
  * the workload every input partition must be consumed to its end
  * (`inputs-consumed` names the message that blocks one).
  */
-import { planFuzzWorkload, type ScenarioDefinition } from '@chaos-lab/lab';
+import { InvalidArgumentError, planFuzzWorkload, planMixedFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+
+/**
+ * The contract version of the validation failures the workload sends: 2 (default) or, with
+ * LAB_FAILURE_VERSION=1, v1 — what coordinators before v2 speak (v1 cannot tell two uploads of one file
+ * name apart, and the lab says so). Part of the plan: replay with the same value.
+ */
+function failureVersion(): 1 | 2 {
+  const v = process.env.LAB_FAILURE_VERSION ?? '2';
+  if (v !== '1' && v !== '2') throw new InvalidArgumentError('LAB_FAILURE_VERSION', v, '1 or 2');
+  return v === '1' ? 1 : 2;
+}
 
 export const scenario: ScenarioDefinition = {
   name: 'fuzz',
   description: 'generated hostile inputs and colliding file names on the partitions of real batches',
-  paceMs: 3000,
+  // Room for the mixed nemesis's faults to meet traffic (a crash after the nth commit needs its member back first).
+  paceMs: 6000,
   // Liveness in seconds: a partition that stops moving is a finding, not something to wait out.
   stallTimeoutMs: 8_000,
   settleBoundMs: 3_000,
@@ -24,6 +36,7 @@ export const scenario: ScenarioDefinition = {
       slotsPerBatch: 6,
       failureRatio: 0.25,
       fileNamePool: 3,
+      failureVersion: failureVersion(),
       duplicateRatio: 0.2,
       burstCopies: 6,
       orphanContents: 2,
@@ -32,4 +45,6 @@ export const scenario: ScenarioDefinition = {
       idPrefix: ctx.idPrefix,
       topics: ctx.topics,
     }),
+  // The mixed nemesis: any fault of the catalogue, overlapping, over the paced workload and a little after, then a heal.
+  faults: (ctx) => planMixedFaults(ctx, { count: 5, horizonMs: 8000, trafficMs: 6000 }),
 };

@@ -20,3 +20,4 @@ export { deadLetters, checkDeadLetters, DEAD_LETTERS } from './dead-letters.js';
 export { faultsTookEffect, checkFaultsTookEffect, FAULTS_TOOK_EFFECT } from './faults-took-effect.js';
 export { outputsWellFormed, checkOutputsWellFormed, OUTPUTS_WELL_FORMED } from './outputs-well-formed.js';
 export { inputsConsumed, checkInputsConsumed, INPUTS_CONSUMED } from './inputs-consumed.js';
+export { outputsFitBroker, checkOutputsFitBroker, OUTPUTS_FIT_BROKER } from './outputs-fit-broker.js';

@@ -15,6 +15,7 @@ describe('runCheckers', () => {
       'stores-agree',
       'dead-letters',
       'outputs-well-formed',
+      'outputs-fit-broker',
       'faults-took-effect',
       'inputs-consumed',
     ]);

@@ -8,6 +8,7 @@ import { deadLetters } from './dead-letters.js';
 import { everyBatchFinished } from './every-batch-finished.js';
 import { faultsTookEffect } from './faults-took-effect.js';
 import { inputsConsumed } from './inputs-consumed.js';
+import { outputsFitBroker } from './outputs-fit-broker.js';
 import { noDuplicateAssignment } from './no-duplicate-assignment.js';
 import { nothingLost } from './nothing-lost.js';
 import { oneReadyPerBatch } from './one-ready-per-batch.js';
@@ -23,6 +24,7 @@ export const defaultCheckers: readonly Checker[] = [
   storesAgree,
   deadLetters,
   outputsWellFormed,
+  outputsFitBroker,
   faultsTookEffect,
   inputsConsumed,
 ];

@@ -91,6 +91,8 @@ export interface Observed {
   event?: OutputEvent;
   /** The message value, when it could not be parsed as a contract output event. */
   raw?: string;
+  /** The message's size as the broker saw it: value plus key bytes. */
+  bytes?: number;
 }
 
 /** A fault of the nemesis started or ended. */
@@ -147,6 +149,7 @@ const ObservedSchema = z
     offset: z.string(),
     event: OutputEvent.optional(),
     raw: z.string().optional(),
+    bytes: z.number().int().nonnegative().optional(),
   })
   .refine((e) => e.event !== undefined || e.raw !== undefined, 'an observe entry needs `event` or `raw`');
 
@@ -249,6 +252,7 @@ export interface ObserveInput {
   offset: string;
   event?: OutputEvent;
   raw?: string;
+  bytes?: number;
 }
 
 export interface HistoryRecorderOptions {
@@ -338,6 +342,7 @@ export class HistoryRecorder {
     };
     if (o.event !== undefined) entry.event = o.event;
     if (o.raw !== undefined) entry.raw = o.raw;
+    if (o.bytes !== undefined) entry.bytes = o.bytes;
     this.log.push(entry);
   }
 
@@ -348,6 +353,7 @@ export class HistoryRecorder {
    */
   observeMessage(m: { topic: string; partition: number; offset: string; value: string | Uint8Array | null }): void {
     const raw = m.value === null ? '' : typeof m.value === 'string' ? m.value : Buffer.from(m.value).toString('utf8');
+    const bytes = m.value === null ? 0 : typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
     let event: OutputEvent | undefined;
     try {
       const parsed = OutputEvent.safeParse(JSON.parse(raw));
@@ -357,8 +363,8 @@ export class HistoryRecorder {
     }
     this.observe(
       event === undefined
-        ? { topic: m.topic, partition: m.partition, offset: m.offset, raw }
-        : { topic: m.topic, partition: m.partition, offset: m.offset, event },
+        ? { topic: m.topic, partition: m.partition, offset: m.offset, raw, bytes }
+        : { topic: m.topic, partition: m.partition, offset: m.offset, event, bytes },
     );
   }
 

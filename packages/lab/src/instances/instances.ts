@@ -6,15 +6,42 @@
  *
  * Process faults act here: stop (SIGTERM, graceful), kill (SIGKILL), pause
  * and resume (SIGSTOP/SIGCONT: the process is frozen, its sockets stay open
- * and its group membership times out), restart, rolling restart.
+ * and its group membership times out), restart, rolling restart. And the
+ * clock: where Debian's libfaketime is installed, every instance runs under
+ * it, its wall clock offset read from a file of its own (`<id>.faketime` in
+ * the log folder, `+0` until a clock-skew fault writes another offset), so
+ * that one instance's `Date.now()` can be moved at run time while its timers
+ * (the monotonic clock) run on undisturbed.
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import { freePort } from '../process/ports.js';
-import { InvalidArgumentError, LabTimeoutError, ProviderStartError } from '../errors.js';
+import {
+  InvalidArgumentError,
+  LabError,
+  LabTimeoutError,
+  MissingDependencyError,
+  ProviderStartError,
+} from '../errors.js';
+
+/** libfaketime's preload library (Debian's package `faketime`, through its dependency `libfaketime`). */
+export const LIBFAKETIME = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`;
+
+/** Whether this machine has libfaketime, which the clock of an instance needs to be movable. */
+export function libfaketimeAvailable(): boolean {
+  return existsSync(LIBFAKETIME);
+}
+
+/** The largest clock offset an instance accepts (a year either way). */
+export const MAX_CLOCK_OFFSET_MS = 366 * 24 * 3600 * 1000;
+
+/** libfaketime's relative format: signed seconds, fractions allowed (`+0`, `-7`, `+5.5`). */
+function faketimeOffset(ms: number): string {
+  return `${ms < 0 ? '-' : '+'}${Math.abs(ms) / 1000}`;
+}
 
 export interface InstanceOptions {
   /** Path of the coordinator's built entry point (`apps/coordinator/dist/main.js`). */
@@ -38,11 +65,23 @@ export interface InstanceOptions {
   readonly envPrefix?: string;
   /** Instance ids are `<idPrefix>-<n>`. Default `coordinator`. */
   readonly idPrefix?: string;
+  /**
+   * Run the instances under libfaketime (`LD_PRELOAD`, with `FAKETIME_NO_CACHE=1` so an offset applies at the next
+   * clock read, and `FAKETIME_DONT_FAKE_MONOTONIC=1`: Node aborts when its monotonic clock steps back), so that
+   * {@link CoordinatorInstance.setClockOffset} can move their wall clock. Costs a file read per wall-clock read
+   * (a few µs). Default false (the suite runner turns it on when a seed plans a clock-skew fault); `true`
+   * without libfaketime ({@link libfaketimeAvailable}) is refused with a {@link MissingDependencyError}.
+   */
+  readonly clockControl?: boolean;
 }
 
 export class CoordinatorInstance {
   private proc: ManagedProcess | undefined;
   readonly logFile: string;
+  /** libfaketime's timestamp file of this instance: the offset of its wall clock. */
+  readonly clockFile: string;
+  private offsetMs = 0;
+  private clockControlled = false;
 
   constructor(
     readonly index: number,
@@ -51,6 +90,7 @@ export class CoordinatorInstance {
     private readonly opts: InstanceOptions,
   ) {
     this.logFile = join(opts.logDir, `${id}.log`);
+    this.clockFile = join(opts.logDir, `${id}.faketime`);
   }
 
   /** The HTTP port; a new one if the chosen one was taken before the instance could bind it. */
@@ -82,6 +122,11 @@ export class CoordinatorInstance {
   /** Starts the process; `extraEnv` applies to this start only (e.g. a fail-point for one life). */
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
     if (this.running) return;
+    const faked = this.opts.clockControl ?? false;
+    // A skewed clock stays skewed across restarts, as a machine's would: the file is this instance's, not this life's.
+    if (faked) await this.writeClockFile(this.offsetMs);
+    const shared = { ...this.opts.env, ...this.opts.envFor?.(this.index) };
+    this.clockControlled = faked;
     this.proc = await ManagedProcess.spawn({
       name: this.id,
       command: process.execPath,
@@ -91,8 +136,13 @@ export class CoordinatorInstance {
       stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ...this.opts.env,
-        ...this.opts.envFor?.(this.index),
+        ...shared,
+        ...(faked && {
+          LD_PRELOAD: [shared.LD_PRELOAD, LIBFAKETIME].filter(Boolean).join(':'),
+          FAKETIME_TIMESTAMP_FILE: this.clockFile,
+          FAKETIME_NO_CACHE: '1',
+          FAKETIME_DONT_FAKE_MONOTONIC: '1',
+        }),
         [`${this.envPrefix}_INSTANCE_ID`]: this.id,
         [`${this.envPrefix}_HTTP_HOST`]: '127.0.0.1',
         [`${this.envPrefix}_HTTP_PORT`]: String(this.httpPort),
@@ -160,6 +210,37 @@ export class CoordinatorInstance {
     }
   }
 
+  /** The offset of this instance's wall clock from true time (0 unless a clock-skew fault set one). */
+  get clockOffsetMs(): number {
+    return this.offsetMs;
+  }
+
+  /**
+   * Moves this instance's wall clock to true time + `offsetMs` (0: back to true time). It applies at the
+   * process's next clock read, and to its later lives too, until set again. Refused when the instance was not
+   * started under libfaketime.
+   */
+  async setClockOffset(offsetMs: number): Promise<void> {
+    if (!Number.isInteger(offsetMs) || Math.abs(offsetMs) > MAX_CLOCK_OFFSET_MS)
+      throw new InvalidArgumentError('offsetMs', offsetMs, `an integer number of ms within ±${MAX_CLOCK_OFFSET_MS}`);
+    if (!this.clockControlled) {
+      if (!libfaketimeAvailable())
+        throw new MissingDependencyError(LIBFAKETIME, 'install the apt package faketime (scripts/setup.sh does)');
+      throw new LabError(`${this.id} was started without libfaketime (clockControl: false): its clock cannot move`);
+    }
+    await this.writeClockFile(offsetMs);
+    this.offsetMs = offsetMs;
+  }
+
+  private async writeClockFile(offsetMs: number): Promise<void> {
+    // libfaketime reads the file at every clock read: a rename swaps it whole, where a rewrite in place could be
+    // read half-written.
+    const tmp = `${this.clockFile}.tmp`;
+    await mkdir(this.opts.logDir, { recursive: true });
+    await writeFile(tmp, faketimeOffset(offsetMs) + '\n');
+    await rename(tmp, this.clockFile);
+  }
+
   /** Fetches the instance's Prometheus exposition text. */
   async metrics(): Promise<string> {
     const r = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2000) });
@@ -184,6 +265,8 @@ export class CoordinatorInstances implements AsyncDisposable {
     }
     if (opts.envPrefix !== undefined && !/^[A-Z][A-Z0-9_]*$/.test(opts.envPrefix))
       throw new InvalidArgumentError('envPrefix', opts.envPrefix, 'an upper-case variable prefix such as INGEST');
+    if (opts.clockControl === true && !libfaketimeAvailable())
+      throw new MissingDependencyError(LIBFAKETIME, 'install the apt package faketime (scripts/setup.sh does)');
     const list: CoordinatorInstance[] = [];
     for (let i = 0; i < count; i++)
       list.push(new CoordinatorInstance(i, `${opts.idPrefix ?? 'coordinator'}-${i + 1}`, await freePort(), opts));

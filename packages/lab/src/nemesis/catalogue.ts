@@ -1,15 +1,19 @@
 /**
  * The fault catalogue: every kind, one implementation, in the module of its
- * family. Adding a fault = adding its spec to `types.ts` and its
- * implementation to a family module and this table.
+ * family. Adding a fault = adding its spec to `types.ts`, its implementation
+ * to a family module and this table, what it holds to `resources.ts`, and
+ * how to draw one to the mixed nemesis's `faultMakers` (schedule/) — the
+ * compiler asks for each, since all three tables are exhaustive.
  */
 import type { FaultImplementation, FaultKind, FaultSpec, PlannedFault } from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
+import { InvalidArgumentError } from '../errors.js';
 import { linkDown, linkToxic } from './link-faults.js';
 import { commitBoundaryCrash, kill, pause, restart, rollingRestart } from './process-faults.js';
 import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
+import { clockSkew } from './clock-faults.js';
 
-const catalogue: { [K in FaultKind]?: FaultImplementation<K> } = {
+const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
   'link-toxic': linkToxic,
   'link-down': linkDown,
   kill,
@@ -22,11 +26,16 @@ const catalogue: { [K in FaultKind]?: FaultImplementation<K> } = {
   'broker-down': brokerDown,
   'leader-move': leaderMove,
   'request-errors': requestErrors,
+  'clock-skew': clockSkew,
 };
 
+/** Every fault kind of the catalogue, in its order. */
+export const FAULT_KINDS = Object.keys(catalogue) as readonly FaultKind[];
+
 export function implementationOf<K extends FaultKind>(spec: Extract<FaultSpec, { kind: K }>): FaultImplementation<K> {
-  const impl = catalogue[spec.kind as K];
-  if (!impl) throw new Error(`no implementation for fault kind "${spec.kind}"`);
+  // A plan read from JSON may carry any string.
+  const impl = Object.hasOwn(catalogue, spec.kind) ? catalogue[spec.kind as K] : undefined;
+  if (!impl) throw new InvalidArgumentError('kind', spec.kind, `a fault kind (${FAULT_KINDS.join(', ')})`);
   return impl as FaultImplementation<K>;
 }
 

@@ -10,7 +10,7 @@ import type { ActiveFault, FaultImplementation } from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
-import { snapshot, sum } from './metrics.js';
+import { counterDelta, snapshot } from './metrics.js';
 
 function refused(hostPort: string): Promise<boolean> {
   const i = hostPort.lastIndexOf(':');
@@ -120,14 +120,7 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
     await ctx.env.kafka.pushRequestErrors(spec.api as KafkaApi, spec.errors as KafkaErrorName[]);
     return {
       async end() {
-        const after = await snapshot(ctx.instances.all);
-        const errors = after.reduce(
-          (n, a, i) =>
-            n +
-            sum(a, 'coordinator_kafka_client_errors_total') -
-            sum(before[i] ?? new Map(), 'coordinator_kafka_client_errors_total'),
-          0,
-        );
+        const errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
         return { tookEffect: errors > 0, detail: { api: spec.api, errors: spec.errors, kafkaClientErrors: errors } };
       },
     };

@@ -33,22 +33,29 @@ export async function snapshot(instances: readonly CoordinatorInstance[]): Promi
   return Promise.all(instances.map(async (x) => parsePrometheus(await x.metrics().catch(() => ''))));
 }
 
+/**
+ * How much a counter rose between two snapshots of the same instances. With faults on at once, an instance may
+ * not answer one of the snapshots (paused, killed) or may have restarted in between: one that did not answer the
+ * second counts nothing (not minus what it had), one whose counter went down counts from its restart.
+ */
+export function counterDelta(
+  before: Samples[],
+  after: Samples[],
+  metric: string,
+  labels: Record<string, string> = {},
+): number {
+  return after.reduce((total, a, i) => {
+    if (a.size === 0) return total;
+    const now = sum(a, metric, labels);
+    const then = sum(before[i] ?? new Map(), metric, labels);
+    return total + (now >= then ? now - then : now);
+  }, 0);
+}
+
 /** Errors and mean latency on one dependency between two snapshots of the same instances. */
 export function dependencyDelta(before: Samples[], after: Samples[], dependency: string) {
-  let errors = 0;
-  let seconds = 0;
-  let calls = 0;
-  after.forEach((a, i) => {
-    const b = before[i] ?? new Map();
-    errors +=
-      sum(a, 'coordinator_dependency_errors_total', { dependency }) -
-      sum(b, 'coordinator_dependency_errors_total', { dependency });
-    seconds +=
-      sum(a, 'coordinator_dependency_duration_seconds_sum', { dependency }) -
-      sum(b, 'coordinator_dependency_duration_seconds_sum', { dependency });
-    calls +=
-      sum(a, 'coordinator_dependency_duration_seconds_count', { dependency }) -
-      sum(b, 'coordinator_dependency_duration_seconds_count', { dependency });
-  });
+  const errors = counterDelta(before, after, 'coordinator_dependency_errors_total', { dependency });
+  const seconds = counterDelta(before, after, 'coordinator_dependency_duration_seconds_sum', { dependency });
+  const calls = counterDelta(before, after, 'coordinator_dependency_duration_seconds_count', { dependency });
   return { errors, calls, meanMs: calls > 0 ? (seconds / calls) * 1000 : 0 };
 }

@@ -40,7 +40,9 @@ export type FaultSpec =
   /** Partition leadership moves to another broker. */
   | { readonly kind: 'leader-move'; readonly topic: string; readonly partition: number; readonly broker: number }
   /** The broker answers the next requests of an API with these errors. */
-  | { readonly kind: 'request-errors'; readonly api: string; readonly errors: readonly string[] };
+  | { readonly kind: 'request-errors'; readonly api: string; readonly errors: readonly string[] }
+  /** The instance's wall clock (`Date.now()`) moved by `offsetMs` (libfaketime), back to true at the end; its monotonic clock is untouched. */
+  | { readonly kind: 'clock-skew'; readonly target: string; readonly offsetMs: number };
 
 export type FaultKind = FaultSpec['kind'];
 

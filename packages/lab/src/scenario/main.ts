@@ -9,6 +9,7 @@ import Table from 'cli-table3';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { relative } from 'node:path';
 import { runSuite, type ScenarioDefinition } from './scenario.js';
+import { readPlanSubset, restrictTo, shrinkSeed } from './shrink.js';
 
 /** Parses `7`, `1,2,3` or `1..5` into seeds. */
 export function parseSeeds(text: string): number[] {
@@ -75,11 +76,14 @@ export function ingestEntry(): string {
 export const defaultSeeds = '1..3';
 
 export async function runScenarioMain(
-  def: ScenarioDefinition,
+  scenario: ScenarioDefinition,
   argv: string[] = process.argv.slice(2),
 ): Promise<number> {
+  let def = scenario;
   let seeds: number[];
   let variant: string | undefined;
+  let planFile: string | undefined;
+  let shrink = false;
   try {
     const { values } = parseArgs({
       args: argv,
@@ -87,19 +91,26 @@ export async function runScenarioMain(
         seed: { type: 'string', multiple: true },
         seeds: { type: 'string' },
         variant: { type: 'string' },
+        plan: { type: 'string' },
+        shrink: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
     });
     if (values.help) {
       process.stdout.write(
-        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--variant NAME]\n${def.description}\n`,
+        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--variant NAME] [--shrink] [--plan minimal-plan.json]\n${def.description}\n`,
       );
       return 0;
     }
     seeds = [...(values.seed ?? []).flatMap(parseSeeds), ...(values.seeds ? parseSeeds(values.seeds) : [])];
     if (seeds.length === 0) seeds = parseSeeds(process.env.LAB_SEEDS ?? defaultSeeds);
     variant = values.variant;
+    planFile = values.plan;
+    shrink = values.shrink === true;
+    if (planFile !== undefined && seeds.length !== 1)
+      throw new InvalidArgumentError('--plan', planFile, 'one seed (--seed N): a plan belongs to one seed');
+    if (planFile !== undefined) def = restrictTo(def, await readPlanSubset(planFile, def, seeds[0]!));
     if (variant !== undefined && !/^[a-z0-9-]{1,50}$/.test(variant)) {
       throw new InvalidArgumentError('--variant', variant, 'a variant name such as "check-then-act"');
     }
@@ -114,7 +125,8 @@ export async function runScenarioMain(
     seeds,
     coordinatorEntry: entry,
     ...(variant !== undefined && { variant }),
-    replayCommand: (seed) => `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}`,
+    replayCommand: (seed) =>
+      `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}${planFile ? ` --plan ${planFile}` : ''}`,
   }).catch((err: unknown) => {
     process.stderr.write(`${def.name}: could not run: ${err instanceof Error ? err.message : String(err)}\n`);
     return undefined;
@@ -141,6 +153,18 @@ export async function runScenarioMain(
       `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid in ${(suite.wallMs / 1000).toFixed(1)} s (${suite.sessions} session${suite.sessions === 1 ? '' : 's'})\n${table.toString()}\n`,
     );
   }
+  // --shrink: each failing seed cut down to a minimal plan that still fails, its replay command printed.
+  if (shrink)
+    for (const r of results.filter((x) => !x.valid)) {
+      await shrinkSeed(def, {
+        seed: r.stats.seed,
+        failing: r,
+        coordinatorEntry: entry,
+        ...(variant !== undefined && { variant }),
+      }).catch((err: unknown) =>
+        process.stderr.write(`${def.name}: seed ${r.stats.seed} could not be shrunk: ${(err as Error).message}\n`),
+      );
+    }
   return results.every((r) => r.valid) ? 0 : 1;
 }
 

@@ -69,8 +69,11 @@ export class OutputObserver implements AsyncDisposable {
       return;
     }
     this.count++;
+    const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
     sink.recorder.observe(
-      event ? { topic, partition, offset: message.offset, event } : { topic, partition, offset: message.offset, raw },
+      event
+        ? { topic, partition, offset: message.offset, event, bytes }
+        : { topic, partition, offset: message.offset, raw, bytes },
     );
     if (event) sink.onEvent?.(event);
   }

@@ -148,9 +148,10 @@ export function defaultRunsDir(from = process.cwd()): string {
 /**
  * Everything a run will do, from the scenario and the seed alone: the
  * workload and the faults. Runs and replays call this; so do the tests that
- * check a seed always gives the same plan.
+ * check a seed always gives the same plan. The provider is told to the
+ * faults' draw (the mixed nemesis draws only what it can run).
  */
-export function planOf(def: ScenarioDefinition, seed: number) {
+export function planOf(def: ScenarioDefinition, seed: number, provider: ProviderName = providerFromEnv()) {
   const partitions = def.partitions ?? 6;
   // One set of topics for every seed (the seeds of a suite share them); the ids carry the seed.
   const prefix = TOPIC_PREFIX;
@@ -164,6 +165,7 @@ export function planOf(def: ScenarioDefinition, seed: number) {
       brokerIds: [1, 2, 3],
       inputTopics: inputTopics(t),
       partitions,
+      capabilities: capabilitiesOf(provider),
     }) ?? [];
   return { plan, faults, topics: t, instanceIds, partitions, prefix };
 }
@@ -224,9 +226,13 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
   const provider = opts.provider ?? providerFromEnv();
   const caps = capabilitiesOf(provider);
   const unsupported = opts.seeds.flatMap((seed) =>
-    unsupportedFaults(planOf(def, seed).faults, caps).map((u) => ({ seed, kind: u.fault.spec.kind, ...u })),
+    unsupportedFaults(planOf(def, seed, provider).faults, caps).map((u) => ({ seed, kind: u.fault.spec.kind, ...u })),
   );
   if (unsupported.length > 0) throw new UnsupportedFaultsError(def.name, provider, unsupported);
+  // Instances run under libfaketime only when a seed plans to move a clock: it costs every clock read.
+  const clockControl = opts.seeds.some((seed) =>
+    planOf(def, seed, provider).faults.some((f) => f.spec.kind === 'clock-skew'),
+  );
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
@@ -256,11 +262,13 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
           groupId: `coordinator-${name}-${stamp}-${sessions}`,
           provider,
           progress,
+          clockControl,
         });
         opened = true;
       }
       const r = await runSeed(def, session, {
         ...rest,
+        provider,
         seed,
         runId: `${name}-seed${seed}-${stamp}`,
         seedDir: join(suiteDir, `seed-${seed}`),
@@ -299,7 +307,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   const t0 = opts.t0;
   const { runId, seedDir } = opts;
   await mkdir(join(seedDir, 'logs'), { recursive: true });
-  const { plan, faults, topics: t } = planOf(def, opts.seed);
+  const { plan, faults, topics: t } = planOf(def, opts.seed, opts.provider);
   const idPrefix = `s${opts.seed}-`;
   await writeFile(join(seedDir, 'plan.json'), JSON.stringify({ ...plan, faults }, null, 1));
   progress(

@@ -40,6 +40,8 @@ export interface SessionOptions {
   readonly groupId: string;
   readonly provider: ProviderName;
   readonly progress: (line: string) => void;
+  /** Run the instances under libfaketime (the suite plans clock-skew faults). Default false. */
+  readonly clockControl?: boolean;
 }
 
 export class SuiteSession {
@@ -105,6 +107,7 @@ export class SuiteSession {
       instances = await CoordinatorInstances.start({
         entry: o.coordinatorEntry,
         count: ids.length,
+        clockControl: o.clockControl ?? false,
         logDir,
         envFor: (i) => linked[i] ?? {},
         env: {

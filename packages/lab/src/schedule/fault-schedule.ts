@@ -3,11 +3,12 @@
  * of faults with start times and durations over the workload's horizon.
  * Faults never overlap (one nemesis, like Jepsen's default), and each starts
  * after the previous one ended plus a recovery gap, so that a failure can be
- * pinned on one fault.
+ * pinned on one fault. The mixed nemesis (mixed-faults.ts) overlaps them.
  */
 import type { FaultSpec, PlannedFault } from '../nemesis/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { SeededRandom } from './random.js';
+import type { ProviderCapabilities } from '../environment/capabilities.js';
 
 export interface FaultDrawContext {
   readonly rng: SeededRandom;
@@ -16,6 +17,8 @@ export interface FaultDrawContext {
   readonly brokerIds: readonly number[];
   readonly inputTopics: readonly string[];
   readonly partitions: number;
+  /** What the provider the plan is for can run (the mixed planner draws only that). Absent: see planMixedFaults. */
+  readonly capabilities?: ProviderCapabilities;
 }
 
 /** Draws one fault; the menu of a scenario is a list of these. */

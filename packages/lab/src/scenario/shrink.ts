@@ -1,0 +1,230 @@
+/**
+ * Shrinking a failing seed, QuickCheck-style but over real runs: the seed's
+ * plan — its publishes and its faults — is cut down by delta debugging
+ * (Zeller's ddmin, complements first) to a subset that still fails one of
+ * the checkers the whole plan failed, within a budget of runs and time.
+ * Faults are shrunk first (few, and each costs the most time), then the
+ * publishes.
+ *
+ * A candidate is a {@link PlanSubset}: the seed plus the indices it keeps, so
+ * it is replayed exactly by `lab run <suite> --seed N --plan <file>` (the
+ * plan is drawn from the seed as always, then restricted). Each candidate
+ * runs on a fresh session, so nothing a previous attempt left behind counts.
+ * Failing runs are not faster than passing ones (a stuck pipeline is judged
+ * after its stall timeout), which is why the budget counts runs and time.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { InvalidArgumentError, LabError } from '../errors.js';
+import { ENVIRONMENT_HELD, defaultRunsDir, planOf, runScenario, type RunOptions, type RunResult } from './scenario.js';
+import type { ScenarioDefinition } from './scenario.js';
+
+/** A seed's plan restricted to some of its publishes and faults (indices into the full plan's lists). */
+export interface PlanSubset {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly publishes: readonly number[];
+  readonly faults: readonly number[];
+}
+
+const PlanSubsetSchema = z.object({
+  scenario: z.string().min(1),
+  seed: z.number().int().nonnegative(),
+  publishes: z.array(z.number().int().nonnegative()),
+  faults: z.array(z.number().int().nonnegative()),
+});
+
+/** The scenario with its plan and faults cut down to `subset` (same seed, same draws, fewer of them). */
+export function restrictTo(def: ScenarioDefinition, subset: PlanSubset): ScenarioDefinition {
+  const keepP = new Set(subset.publishes);
+  const keepF = new Set(subset.faults);
+  return {
+    ...def,
+    plan: (seed, ctx) => {
+      const plan = def.plan(seed, ctx);
+      return { ...plan, publishes: plan.publishes.filter((_, i) => keepP.has(i)) };
+    },
+    faults: (ctx) => (def.faults?.(ctx) ?? []).filter((_, i) => keepF.has(i)),
+  };
+}
+
+/** Reads a subset written by {@link shrinkSeed}, checking it belongs to `def` and `seed`. */
+export async function readPlanSubset(file: string, def: ScenarioDefinition, seed: number): Promise<PlanSubset> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError('--plan', file, `a readable JSON file (${(err as Error).message})`);
+  }
+  const r = PlanSubsetSchema.safeParse(raw);
+  if (!r.success) throw new InvalidArgumentError('--plan', file, `a plan subset: ${r.error.issues[0]?.message}`);
+  const s = r.data;
+  if (s.scenario !== def.name)
+    throw new InvalidArgumentError('--plan', file, `a plan of ${def.name}, not ${s.scenario}`);
+  if (s.seed !== seed) throw new InvalidArgumentError('--plan', file, `a plan of seed ${seed}, not ${s.seed}`);
+  const full = planOf(def, seed);
+  const bad = s.publishes.find((i) => i >= full.plan.publishes.length) ?? s.faults.find((i) => i >= full.faults.length);
+  if (bad !== undefined) throw new InvalidArgumentError('--plan', file, `indices within the seed's plan (got ${bad})`);
+  return s;
+}
+
+export interface ShrinkOptions extends Omit<RunOptions, 'seed' | 'replayCommand'> {
+  readonly seed: number;
+  /** At most this many candidate runs. Default 30. */
+  readonly maxRuns?: number;
+  /** At most this long, in ms (a run already started is finished). Default 15 min. */
+  readonly maxMs?: number;
+  /** The failing run to start from; run once first when absent. */
+  readonly failing?: RunResult;
+  /** Shrink towards these checkers only (default: every checker the full plan failed). */
+  readonly checkers?: readonly string[];
+}
+
+export interface ShrinkResult {
+  readonly subset: PlanSubset;
+  /** The checkers the full plan failed; every accepted candidate failed at least one of them. */
+  readonly checkers: readonly string[];
+  /** The last failing run of the minimal plan. */
+  readonly minimal: RunResult;
+  readonly runs: number;
+  readonly ms: number;
+  /** Sizes before and after. */
+  readonly from: { readonly publishes: number; readonly faults: number };
+  /** Why it stopped: the plan is 1-minimal, or the budget ran out. */
+  readonly stopped: 'minimal' | 'runs' | 'time';
+  /** `minimal-plan.json` in the shrink folder. */
+  readonly file: string;
+  readonly replayCommand: string;
+}
+
+/** The checkers a run failed, the test bed's own verdict left out. */
+function failedCheckers(r: RunResult): string[] {
+  return r.verdicts.filter((v) => v.valid !== true && v.checker !== ENVIRONMENT_HELD).map((v) => v.checker);
+}
+
+export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): Promise<ShrinkResult> {
+  const { seed, maxRuns = 30, maxMs = 15 * 60_000, failing, checkers: only, ...runOpts } = opts;
+  if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new InvalidArgumentError('maxRuns', maxRuns, 'an integer ≥ 1');
+  if (!(maxMs > 0)) throw new InvalidArgumentError('maxMs', maxMs, 'a positive number of ms');
+  const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
+  const t0 = performance.now();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const dir = resolve(opts.runsDir ?? defaultRunsDir(), `${def.name}-seed${seed}-shrink-${stamp}`);
+  await mkdir(dir, { recursive: true });
+  const full = planOf(def, seed);
+  const from = { publishes: full.plan.publishes.length, faults: full.faults.length };
+  const quiet = { out: () => {}, progress: () => {} };
+
+  let runs = 0;
+  const attempt = (subset: PlanSubset) =>
+    runScenario(restrictTo(def, subset), { ...runOpts, ...quiet, seed, runsDir: join(dir, 'attempts') });
+
+  const first = failing ?? (runs++, await attempt(everything()));
+  const checkers = failedCheckers(first).filter((c) => only === undefined || only.includes(c));
+  if (first.valid || checkers.length === 0)
+    throw new LabError(
+      `${def.name} seed ${seed} does not fail ${only ? only.join(' or ') : 'any checker'} (it failed: ${failedCheckers(first).join(', ') || 'none'}): nothing to shrink`,
+    );
+  progress(
+    `shrink: ${def.name} seed ${seed} fails ${checkers.join(', ')}; shrinking ${from.faults} faults and ${from.publishes} publishes (at most ${maxRuns} runs, ${Math.round(maxMs / 1000)} s)`,
+  );
+
+  let current = everything();
+  let minimal = first;
+  let stopped: ShrinkResult['stopped'] = 'minimal';
+  const budgetLeft = () => {
+    if (runs >= maxRuns) return ((stopped = 'runs'), false);
+    if (performance.now() - t0 >= maxMs) return ((stopped = 'time'), false);
+    return true;
+  };
+  /** Runs a candidate; true (and it becomes current) when it still fails one of the original checkers. */
+  const stillFails = async (candidate: PlanSubset): Promise<boolean> => {
+    runs++;
+    const r = await attempt(candidate).catch((err: Error) => {
+      progress(`shrink: run ${runs} could not run (${err.message}); counted as passing`);
+      return undefined;
+    });
+    const fails = r !== undefined && failedCheckers(r).some((c) => checkers.includes(c));
+    progress(
+      `shrink: run ${runs}: ${candidate.faults.length} faults, ${candidate.publishes.length} publishes → ${fails ? `still fails (${failedCheckers(r!).join(', ')})` : 'passes'} · ${Math.round((performance.now() - t0) / 1000)} s`,
+    );
+    if (fails) {
+      current = candidate;
+      minimal = r!;
+    }
+    return fails;
+  };
+
+  // ddmin over one list of the subset, the other held as it is.
+  const ddmin = async (field: 'faults' | 'publishes') => {
+    let n = 2;
+    while (current[field].length >= 1 && budgetLeft()) {
+      const items = current[field];
+      const size = Math.ceil(items.length / n);
+      let reduced = false;
+      for (let i = 0; i < items.length && budgetLeft(); i += size) {
+        const complement = [...items.slice(0, i), ...items.slice(i + size)];
+        if (await stillFails({ ...current, [field]: complement })) {
+          n = Math.max(n - 1, 2);
+          reduced = true;
+          break;
+        }
+      }
+      if (!reduced) {
+        if (size <= 1) break;
+        n = Math.min(n * 2, items.length);
+      }
+    }
+  };
+  await ddmin('faults');
+  await ddmin('publishes');
+
+  const file = join(dir, 'minimal-plan.json');
+  const { plan, faults } = planOf(restrictTo(def, current), seed);
+  await writeFile(
+    file,
+    JSON.stringify(
+      {
+        ...current,
+        failedCheckers: failedCheckers(minimal),
+        firstCounterexample: minimal.verdicts.find((v) => v.valid !== true)?.firstError?.message,
+        from,
+        runs,
+        ms: Math.round(performance.now() - t0),
+        stopped,
+        minimalRunDir: minimal.runDir,
+        // For reading: what the kept indices are.
+        keptPublishes: plan.publishes,
+        keptFaults: faults,
+      },
+      null,
+      1,
+    ),
+  );
+  const replayCommand = `npm run lab -- run ${def.name} --seed ${seed} --plan ${file}`;
+  progress(
+    `shrink: ${from.faults}→${current.faults.length} faults, ${from.publishes}→${current.publishes.length} publishes in ${runs} runs, ${Math.round((performance.now() - t0) / 1000)} s (${stopped === 'minimal' ? '1-minimal' : `budget of ${stopped} spent`}); minimal plan ${file}`,
+  );
+  progress(`replay: ${replayCommand}`);
+  return {
+    subset: current,
+    checkers,
+    minimal,
+    runs,
+    ms: performance.now() - t0,
+    from,
+    stopped,
+    file,
+    replayCommand,
+  };
+
+  function everything(): PlanSubset {
+    return {
+      scenario: def.name,
+      seed,
+      publishes: full.plan.publishes.map((_, i) => i),
+      faults: full.faults.map((_, i) => i),
+    };
+  }
+}
