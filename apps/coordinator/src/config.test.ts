@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KAFKA_MESSAGE_MAX_BYTES } from '@chaos-lab/contracts';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
@@ -52,6 +53,18 @@ describe('loadConfig', () => {
       COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: '1500',
     });
     expect(e.variable).toBe('COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS');
+  });
+
+  it("holds outputs to a real broker's message.max.bytes by default, and names a bad limit", () => {
+    expect(loadConfig(base).kafka.maxMessageBytes).toBe(KAFKA_MESSAGE_MAX_BYTES);
+    expect(loadConfig({ ...base, COORDINATOR_KAFKA_MAX_MESSAGE_BYTES: '16384' }).kafka.maxMessageBytes).toBe(16_384);
+    for (const value of ['1mb', '100', '-1', String(200 * 1024 * 1024)]) {
+      const e = errorOf({ ...base, COORDINATOR_KAFKA_MAX_MESSAGE_BYTES: value });
+      expect(e.variable).toBe('COORDINATOR_KAFKA_MAX_MESSAGE_BYTES');
+      expect(e.message).toBe(
+        `COORDINATOR_KAFKA_MAX_MESSAGE_BYTES=${JSON.stringify(value)}: must be an integer from 1024 to 104857600`,
+      );
+    }
   });
 
   it('parses booleans strictly', () => {

@@ -4,6 +4,7 @@
  * Everything inward receives the typed {@link CoordinatorConfig}.
  */
 import { z } from 'zod';
+import { KAFKA_MESSAGE_MAX_BYTES } from '@chaos-lab/contracts';
 import { envBool as bool, envBrokers, envInt as int, envLogLevel, parseEnv } from '@chaos-lab/service-kit';
 import { ConfigError } from './errors.js';
 import { parseFailpoints, type FailpointName } from './failpoints.js';
@@ -29,6 +30,11 @@ const spec = {
   COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(10_000),
   COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1000),
   COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY: int(1, 64).default(4),
+  /**
+   * The broker's `message.max.bytes`, which the relay holds every output to itself (gzip-compressed size), so
+   * that a broker that accepts more — the lab's — behaves like the real one. Default: Kafka's default.
+   */
+  COORDINATOR_KAFKA_MAX_MESSAGE_BYTES: int(1024, 100 * 1024 * 1024).default(KAFKA_MESSAGE_MAX_BYTES),
   COORDINATOR_OUTBOX_POLL_MS: int(10, 60_000).default(100),
   COORDINATOR_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
   COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
@@ -63,6 +69,8 @@ export interface CoordinatorConfig {
     readonly sessionTimeoutMs: number;
     readonly heartbeatIntervalMs: number;
     readonly partitionsConcurrently: number;
+    /** Largest record batch the broker accepts (`message.max.bytes`); the relay sets aside any output over it. */
+    readonly maxMessageBytes: number;
   };
   readonly outbox: { readonly pollMs: number; readonly batchSize: number };
   readonly sweepIntervalMs: number;
@@ -104,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
       sessionTimeoutMs: c.COORDINATOR_KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: c.COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS,
       partitionsConcurrently: c.COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY,
+      maxMessageBytes: c.COORDINATOR_KAFKA_MAX_MESSAGE_BYTES,
     },
     outbox: { pollMs: c.COORDINATOR_OUTBOX_POLL_MS, batchSize: c.COORDINATOR_OUTBOX_BATCH_SIZE },
     sweepIntervalMs: c.COORDINATOR_SWEEP_INTERVAL_MS,

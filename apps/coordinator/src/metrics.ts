@@ -15,6 +15,8 @@ export interface Metrics {
   readonly outboxPublished: Counter<'topic'>;
   readonly outboxPending: Gauge;
   readonly outboxLag: Gauge;
+  readonly outboxSetAside: Counter<'reason'>;
+  readonly outboxSetAsideRows: Gauge;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly consumerRestarts: Counter<'reason'>;
   readonly assignedPartitions: Gauge;
@@ -83,6 +85,17 @@ export function createMetrics(instanceId: string): Metrics {
       help: 'Age of the oldest unpublished outbox row seen by the last relay pass (0 when the outbox is drained)',
       registers: r,
     }),
+    outboxSetAside: new Counter({
+      name: 'coordinator_outbox_set_aside_total',
+      help: 'Outbox rows this instance set aside, never to be published: too_large (over the broker limit, gzip-compressed) or refused (a non-retriable produce error, several times)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    outboxSetAsideRows: new Gauge({
+      name: 'coordinator_outbox_set_aside_rows',
+      help: 'Outbox rows set aside by any instance, in the database: events that were never published',
+      registers: r,
+    }),
     consumerLag: new Gauge({
       name: 'coordinator_consumer_lag',
       help: 'High watermark minus the offset of the last message processed, per partition',
@@ -115,5 +128,6 @@ export function createMetrics(instanceId: string): Metrics {
   // "No batch has timed out" is an answer a dashboard should show as 0, not as missing data (a counter with
   // labels has no series until it is first incremented).
   for (const status of ['ready', 'timed_out']) metrics.batchesClosed.inc({ status }, 0);
+  for (const reason of ['too_large', 'refused']) metrics.outboxSetAside.inc({ reason }, 0);
   return metrics;
 }

@@ -303,6 +303,23 @@ END
 $fn$;
 `,
   },
+  {
+    version: 4,
+    name: 'outbox rows the broker refuses are set aside',
+    // A row that cannot be published (over the broker's message.max.bytes, or refused non-retriably several
+    // times) is set aside with its reason instead of being claimed first by every relay pass for ever, which
+    // stopped every output behind it. Set-aside rows stay unpublished (published_at NULL), so they remain in
+    // outbox_unpublished, where the relay's backlog query counts them cheaply; they are few. To publish one
+    // again (after raising the broker's limit, say), clear set_aside_at, set_aside_reason and publish_attempts.
+    sql: `
+ALTER TABLE outbox ADD COLUMN publish_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN last_error text;
+ALTER TABLE outbox ADD COLUMN set_aside_at timestamptz;
+ALTER TABLE outbox ADD COLUMN set_aside_reason text;
+ALTER TABLE outbox ADD CONSTRAINT outbox_set_aside_has_reason CHECK ((set_aside_at IS NULL) = (set_aside_reason IS NULL));
+ALTER TABLE outbox ADD CONSTRAINT outbox_set_aside_unpublished CHECK (set_aside_at IS NULL OR published_at IS NULL);
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

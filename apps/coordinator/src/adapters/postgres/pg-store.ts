@@ -775,27 +775,46 @@ export class PgBatchStore implements BatchStore {
   }
 
   /**
-   * Claims up to `limit` unpublished outbox rows (skipping rows another
-   * instance holds), hands them to `publish`, and marks them published in the
-   * same transaction — so a crash before the mark republishes them (same event
-   * ids: at-least-once with recognisable duplicates), never loses them.
+   * Claims up to `limit` unpublished outbox rows that are not set aside
+   * (skipping rows another instance holds), hands them to `publish`, and
+   * records its {@link RelayOutcome} in the same transaction: published rows
+   * are marked so, refused ones get an attempt counted or are set aside for
+   * good. A crash before the commit republishes them (same event ids:
+   * at-least-once with recognisable duplicates), never loses them. Rows the
+   * outcome does not name (a retriable failure) are left as they were.
    */
-  async relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+  async relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<RelayOutcome>): Promise<number> {
     return this.run('relay_outbox', async () => {
       const tx = await this.checkout();
       let broken = false;
       try {
         await tx.query('BEGIN');
         const r = await tx.query<OutboxRow>(
-          `SELECT id, event_id, topic, message_key, payload::text AS payload FROM outbox
-            WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          `SELECT id, event_id, topic, message_key, payload::text AS payload, publish_attempts FROM outbox
+            WHERE published_at IS NULL AND set_aside_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
           [limit],
         );
         if (r.rows.length > 0) {
-          await publish(r.rows);
-          await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
-            r.rows.map((x) => x.id),
-          ]);
+          const outcome = await publish(r.rows);
+          if (outcome.published.length > 0)
+            await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [outcome.published]);
+          if (outcome.failed.length > 0)
+            await tx.query(
+              `UPDATE outbox o SET publish_attempts = o.publish_attempts + 1, last_error = f.error
+                 FROM unnest($1::bigint[], $2::text[]) AS f (id, error) WHERE o.id = f.id`,
+              [outcome.failed.map((f) => f.id), outcome.failed.map((f) => storableText(f.error))],
+            );
+          if (outcome.setAside.length > 0)
+            await tx.query(
+              `UPDATE outbox o SET set_aside_at = now(), set_aside_reason = a.reason,
+                      publish_attempts = o.publish_attempts + a.attempted::int
+                 FROM unnest($1::bigint[], $2::text[], $3::boolean[]) AS a (id, reason, attempted) WHERE o.id = a.id`,
+              [
+                outcome.setAside.map((a) => a.id),
+                outcome.setAside.map((a) => storableText(a.reason)),
+                outcome.setAside.map((a) => a.attempted),
+              ],
+            );
         }
         await tx.query('COMMIT');
         return r.rows.length;
@@ -809,13 +828,20 @@ export class PgBatchStore implements BatchStore {
   }
 
   /** Unpublished outbox rows and the age of the oldest one (0 when none): the relay's backlog and lag. */
-  async outboxPending(): Promise<{ rows: number; oldestAgeSeconds: number }> {
+  async outboxPending(): Promise<{ rows: number; oldestAgeSeconds: number; setAside: number }> {
     return this.run('outbox_pending', async () => {
-      const r = await this.pool.query<{ n: string; age: number | null }>(
-        `SELECT count(*) AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+      // Set-aside rows are unpublished too: one scan of outbox_unpublished counts both.
+      const r = await this.pool.query<{ n: string; age: number | null; aside: string }>(
+        `SELECT count(*) FILTER (WHERE set_aside_at IS NULL) AS n,
+                extract(epoch FROM now() - min(created_at) FILTER (WHERE set_aside_at IS NULL))::float8 AS age,
+                count(*) FILTER (WHERE set_aside_at IS NOT NULL) AS aside
            FROM outbox WHERE published_at IS NULL`,
       );
-      return { rows: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, r.rows[0]?.age ?? 0) };
+      return {
+        rows: Number(r.rows[0]?.n ?? 0),
+        oldestAgeSeconds: Math.max(0, r.rows[0]?.age ?? 0),
+        setAside: Number(r.rows[0]?.aside ?? 0),
+      };
     });
   }
 }
@@ -831,10 +857,30 @@ function storableKey(key: Buffer | null): string | null {
   return !text.includes('\u0000') && Buffer.from(text, 'utf8').equals(key) ? text : null;
 }
 
+/** Text a text column stores: NUL, which PostgreSQL refuses, as U+FFFD (an error message may quote anything). */
+function storableText(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD');
+}
+
 export interface OutboxRow {
   id: string;
   event_id: string;
   topic: string;
   message_key: string | null;
   payload: string;
+  /** Sends of this row that failed non-retriably so far. */
+  publish_attempts: number;
+}
+
+/** What a relay pass did with the rows it claimed; a row in none of the lists stays as it was. */
+export interface RelayOutcome {
+  /** Ids of the rows the broker acknowledged. */
+  readonly published: readonly string[];
+  /** Rows a send failed for, non-retriably: the attempt is counted and the row is claimed again later. */
+  readonly failed: readonly { readonly id: string; readonly error: string }[];
+  /**
+   * Rows that will not be published: out of every later claim, with the reason. `attempted`: the last
+   * send of it failed (and counts as an attempt), as opposed to a row refused without being sent.
+   */
+  readonly setAside: readonly { readonly id: string; readonly reason: string; readonly attempted: boolean }[];
 }
