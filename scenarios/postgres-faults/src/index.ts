@@ -1,7 +1,9 @@
 /**
  * Scenario "postgres-faults": one instance's Postgres connections reset by
- * peer, Postgres slow for everyone, and a Postgres restart (every connection
- * of every instance dropped at once).
+ * peer, Postgres slow for everyone, a Postgres restart (every connection of
+ * every instance dropped at once), and Postgres read-only for a while (a
+ * standby's refusal, SQLSTATE 25006, during a failover): transient, so no
+ * content may be dead-lettered for it.
  */
 import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
 
@@ -19,12 +21,17 @@ const menu: FaultMaker[] = [
     toxic: { type: 'latency', attributes: { latency: rng.int(20, 100), jitter: 5 } },
   }),
   () => ({ kind: 'postgres-restart' }),
+  () => ({ kind: 'postgres-readonly' }),
 ];
+
+/** Each fault's slot starts this long after the previous one's: its window (1.5–2 s) and a recovery gap. */
+const SLOT_MS = 3000;
 
 export const scenario: ScenarioDefinition = {
   name: 'postgres-faults',
-  description: 'Postgres connection resets on one instance, latency on all, restart',
-  paceMs: 9000,
+  description: 'Postgres connection resets on one instance, latency on all, restart, read-only',
+  // The workload sends while the last fault is on.
+  paceMs: menu.length * SLOT_MS,
   plan: (seed, ctx) =>
     planAssignmentWorkload(seed, {
       batches: 15,
@@ -36,8 +43,8 @@ export const scenario: ScenarioDefinition = {
     }),
   faults: (ctx) => {
     const order = ctx.rng.shuffle(menu);
-    return [0, 1, 2].flatMap((i) =>
-      planFaults(ctx, { menu: [order[i]!], count: 1, startMs: 500 + i * 3000, durationMs: [1500, 2000] }),
+    return order.flatMap((make, i) =>
+      planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * SLOT_MS, durationMs: [1500, 2000] }),
     );
   },
 };

@@ -1,8 +1,10 @@
 /**
  * Scenario "redis-faults": Redis slow for everyone, Redis unreachable from
- * one instance (the partitioned minority), and Redis restarted without
+ * one instance (the partitioned minority), Redis restarted without
  * persistence — every batch's coordination state gone mid-run and rebuilt
- * from Postgres.
+ * from Postgres — and Redis up but refusing for a while: read-only (a
+ * replica during a failover) and busy (a long script). A refusal is
+ * transient: every content must still be assigned, none dead-lettered.
  */
 import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
 
@@ -15,12 +17,18 @@ const menu: FaultMaker[] = [
   }),
   ({ rng, instanceIds }) => ({ kind: 'link-down', link: 'redis', target: rng.pick(instanceIds) }),
   () => ({ kind: 'redis-restart' }),
+  () => ({ kind: 'redis-readonly' }),
+  () => ({ kind: 'redis-busy' }),
 ];
+
+/** Each fault's slot starts this long after the previous one's: its window (1.5–2 s) and a recovery gap. */
+const SLOT_MS = 2750;
 
 export const scenario: ScenarioDefinition = {
   name: 'redis-faults',
-  description: 'Redis latency, one instance cut off from Redis, Redis restarted empty',
-  paceMs: 9000,
+  description: 'Redis latency, one instance cut off from Redis, Redis restarted empty, read-only, busy',
+  // The workload sends while the last fault is on.
+  paceMs: 500 + menu.length * SLOT_MS,
   plan: (seed, ctx) =>
     planAssignmentWorkload(seed, {
       batches: 15,
@@ -33,8 +41,8 @@ export const scenario: ScenarioDefinition = {
   faults: (ctx) => {
     // Every seed sees every kind once, in a seeded order.
     const order = ctx.rng.shuffle(menu);
-    return planFaults(ctx, { menu: [order[0]!], count: 1, startMs: 500, durationMs: [1500, 2000], gapMs: [800, 1200] })
-      .concat(planFaults(ctx, { menu: [order[1]!], count: 1, startMs: 3500, durationMs: [1500, 2000] }))
-      .concat(planFaults(ctx, { menu: [order[2]!], count: 1, startMs: 6500, durationMs: [1500, 2000] }));
+    return order.flatMap((make, i) =>
+      planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * SLOT_MS, durationMs: [1500, 2000] }),
+    );
   },
 };

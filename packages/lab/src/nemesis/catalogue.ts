@@ -12,6 +12,7 @@ import { linkDown, linkToxic } from './link-faults.js';
 import { commitBoundaryCrash, kill, pause, restart, rollingRestart } from './process-faults.js';
 import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
 import { clockSkew } from './clock-faults.js';
+import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
 
 const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
   'link-toxic': linkToxic,
@@ -23,6 +24,9 @@ const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
   'commit-boundary-crash': commitBoundaryCrash,
   'redis-restart': redisRestart,
   'postgres-restart': postgresRestart,
+  'redis-readonly': redisReadonly,
+  'redis-busy': redisBusy,
+  'postgres-readonly': postgresReadonly,
   'broker-down': brokerDown,
   'leader-move': leaderMove,
   'request-errors': requestErrors,

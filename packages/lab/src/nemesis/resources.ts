@@ -12,7 +12,10 @@
  * holds its instance's links, since a stop that hangs on a cut link ends in
  * SIGKILL and the restart would then count as not taking effect; a clock
  * skew holds its instance's process, since a paused or restarting instance
- * cannot show its clock.
+ * cannot show its clock. A store fault (restarted, read-only, busy) holds
+ * the store and every instance's link to it: a link fault on at the same
+ * time would count the store's refusals in the instances' metrics as its
+ * own effect.
  */
 import type { FaultSpec } from './types.js';
 
@@ -35,8 +38,11 @@ export function faultResources(spec: FaultSpec, instanceIds: readonly string[]):
     case 'clock-skew':
       return [`clock:${spec.target}`, `process:${spec.target}`];
     case 'redis-restart':
+    case 'redis-readonly':
+    case 'redis-busy':
       return ['store:redis', ...instanceIds.map((id) => `link:redis:${id}`)];
     case 'postgres-restart':
+    case 'postgres-readonly':
       return ['store:postgres', ...instanceIds.map((id) => `link:postgres:${id}`)];
     case 'broker-down':
       // One broker down at a time: two would leave many partitions without a reachable leader for the window.

@@ -35,6 +35,12 @@ export type FaultSpec =
   | { readonly kind: 'redis-restart' }
   /** PostgreSQL restarted (fast shutdown, same data). */
   | { readonly kind: 'postgres-restart' }
+  /** Redis a replica of an unreachable master for the window: data kept, reads served, writes answered READONLY. */
+  | { readonly kind: 'redis-readonly' }
+  /** A Lua busy loop holds Redis for the window: every other command answered BUSY. */
+  | { readonly kind: 'redis-busy' }
+  /** PostgreSQL's transactions read-only for the window (`default_transaction_read_only`): writes fail with 25006. */
+  | { readonly kind: 'postgres-readonly' }
   /** A Kafka broker refuses connections for the window. */
   | { readonly kind: 'broker-down'; readonly broker: number }
   /** Partition leadership moves to another broker. */

@@ -137,6 +137,15 @@ export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<K> } = {
     make: () => ({ kind: 'postgres-restart' }),
     durationMs: [500, 1500],
   },
+  'redis-readonly': {
+    make: () => ({ kind: 'redis-readonly' }),
+  },
+  'redis-busy': {
+    make: () => ({ kind: 'redis-busy' }),
+  },
+  'postgres-readonly': {
+    make: () => ({ kind: 'postgres-readonly' }),
+  },
   'broker-down': {
     make: ({ rng, brokerIds }) => {
       const candidates = brokerIds.filter((b) => b !== GROUP_COORDINATOR_BROKER);

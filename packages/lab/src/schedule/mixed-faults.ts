@@ -7,15 +7,18 @@
  * What it may produce, drawn from the seed: `count` faults of any kind of
  * `faultMakers` (toxics and cuts on one instance's or every instance's
  * Redis or PostgreSQL link, kill -9, pause, graceful and rolling restarts,
- * a crash between a commit and its offset, Redis or PostgreSQL restarted, a
- * broker down, a leader moved, offset commits refused, an instance's clock
- * skewed by seconds to an hour either way), each starting anywhere from
- * `startMs` and lasting its kind's range, so that several are on at once.
+ * a crash between a commit and its offset, Redis or PostgreSQL restarted,
+ * Redis read-only (a replica) or busy (a long script), PostgreSQL read-only
+ * (a standby's refusal), a broker down, a leader moved, offset commits
+ * refused, an instance's clock skewed by seconds to an hour either way),
+ * each starting anywhere from `startMs` and lasting its kind's range, so
+ * that several are on at once.
  * What it never produces:
  * - two faults on at once that hold a resource in common (the same
- *   instance's process or clock, the same link, a store being restarted, a
- *   broker; see nemesis/resources.ts) — so conflicts are avoided here, and
- *   the runner only has to keep them apart in plans written by hand;
+ *   instance's process or clock, the same link, a store being restarted or
+ *   refusing writes, a broker; see nemesis/resources.ts) — so conflicts are
+ *   avoided here, and the runner only has to keep them apart in plans
+ *   written by hand;
  * - a moment when every instance is out of service (killed, paused,
  *   restarting, cut off from a store): at least one can always work;
  * - a fault still on at `horizonMs`: by then every fault has ended (killed
