@@ -152,12 +152,26 @@ export class Coordinator {
    */
   private async settled(batchId: string, write: Extract<StoreWrite, { kind: 'recorded' }>): Promise<void> {
     if (write.completed) await this.closed(batchId, 'ready');
-    else if (write.status !== 'open' && (await this.cache.close(batchId, write.status)))
+    else if (write.status !== 'open' && (await this.cache.close(batchId, write.status))) {
       this.log.warn({ batchId, status: write.status }, 'cache had a final batch as open; closed it');
+      await this.settleFinal(batchId);
+    }
+  }
+
+  /**
+   * The closed batch's entry becomes exactly what Postgres holds. An entry loaded by a stale rebuild (a
+   * snapshot read before another instance's write committed) may show a filled slot as free; once the batch
+   * is final nothing corrects it, so the close writes the truth over it. Postgres no longer changes for a
+   * closed batch but for excess rows, which the entry's excess list only mirrors.
+   */
+  private async settleFinal(batchId: string): Promise<void> {
+    const snapshot = await this.store.snapshot(batchId);
+    if (snapshot && snapshot.status !== 'open') await this.cache.replaceFinal(snapshot);
   }
 
   private async closed(batchId: string, status: 'ready' | 'timed_out'): Promise<void> {
     await this.cache.close(batchId, status);
+    await this.settleFinal(batchId);
     this.hooks.onBatchClosed?.(batchId, status);
     this.log.info({ batchId, status }, 'batch closed');
   }

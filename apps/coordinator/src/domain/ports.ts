@@ -47,6 +47,8 @@ export interface SlotCache {
   settleFailure(batchId: string, identity: string): Promise<CacheFailure>;
   /** Marks the batch closed; true only for the call that closed it. */
   close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
+  /** Replaces the entry with the final snapshot of a closed batch (Postgres's truth), to expire with the closed TTL. */
+  replaceFinal(snapshot: BatchSnapshot): Promise<void>;
   /** Drops the batch's cache entry (it will be rebuilt from the store). */
   invalidate(batchId: string): Promise<void>;
   ping(): Promise<void>;

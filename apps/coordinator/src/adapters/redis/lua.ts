@@ -17,8 +17,8 @@
  * Fresh registrations are loaded the same way (everything free), so
  * registering twice, or racing a rebuild, is harmless.
  */
-export const LOAD_BATCH = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+/** The body both load scripts share: writes the snapshot in ARGV into the (empty) keys. */
+const WRITE_SNAPSHOT = `
 local free = cjson.decode(ARGV[3])
 local assigned = cjson.decode(ARGV[4])
 local failed = cjson.decode(ARGV[5])
@@ -37,6 +37,27 @@ chunked('HSET', KEYS[3], assigned, 2)
 chunked('HSET', KEYS[4], failed, 2)
 chunked('HSET', KEYS[5], excess, 2)
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'expected', ARGV[2], 'settled', #assigned + #failed)
+`;
+
+export const LOAD_BATCH = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+${WRITE_SNAPSHOT}
+return 1
+`;
+
+/**
+ * Replaces a batch's entry with a final snapshot read from Postgres, whatever the entry held, and lets it
+ * expire. ARGV: as LOAD_BATCH, then the ttl in seconds. A closed batch never changes again, so its truth can
+ * overwrite an entry a stale rebuild loaded (a snapshot read before another instance's write committed):
+ * without this, such an entry stayed wrong, closed, for its whole TTL.
+ */
+export const REPLACE_FINAL = `
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+${WRITE_SNAPSHOT}
+local ttl = tonumber(ARGV[7])
+if ttl and ttl > 0 then
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+end
 return 1
 `;
 

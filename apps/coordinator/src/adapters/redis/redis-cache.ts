@@ -9,7 +9,7 @@ import { batchKeys, batchKeyList, type ExcessReason } from '@chaos-lab/contracts
 import type { BatchSnapshot, CacheAssign, CacheFailure, SlotCache } from '../../domain/ports.js';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import { ASSIGN_CONTENT, CLOSE_BATCH, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
+import { ASSIGN_CONTENT, CLOSE_BATCH, REPLACE_FINAL, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
 
 // defineCommand with numberOfKeys: the first 5 arguments are the keys, the rest ARGV.
 type ScriptFn = (...keysThenArgs: string[]) => Promise<unknown>;
@@ -18,6 +18,7 @@ interface ScriptedRedis extends Redis {
   bcAssign: ScriptFn;
   bcSettleFailure: ScriptFn;
   bcClose: ScriptFn;
+  bcReplaceFinal: ScriptFn;
 }
 
 export interface RedisCacheOptions {
@@ -63,6 +64,7 @@ export class RedisSlotCache implements SlotCache {
       ['bcAssign', ASSIGN_CONTENT],
       ['bcSettleFailure', SETTLE_FAILURE],
       ['bcClose', CLOSE_BATCH],
+      ['bcReplaceFinal', REPLACE_FINAL],
     ] as const) {
       redis.defineCommand(name, { lua, numberOfKeys: 5 });
     }
@@ -142,6 +144,21 @@ export class RedisSlotCache implements SlotCache {
   async close(batchId: string, status: 'ready' | 'timed_out'): Promise<boolean> {
     const r = await this.call('close', () => this.redis.bcClose(...this.keys(batchId), status, String(this.closedTtl)));
     return r === 1;
+  }
+
+  async replaceFinal(s: BatchSnapshot): Promise<void> {
+    await this.call('replace_final', () =>
+      this.redis.bcReplaceFinal(
+        ...this.keys(s.batchId),
+        s.status,
+        String(s.expected),
+        JSON.stringify(s.free),
+        JSON.stringify([...s.assigned]),
+        JSON.stringify([...s.failed]),
+        JSON.stringify([...s.excess]),
+        String(this.closedTtl),
+      ),
+    );
   }
 
   async invalidate(batchId: string): Promise<void> {
