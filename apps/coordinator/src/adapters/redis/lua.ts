@@ -46,13 +46,14 @@ return 1
 `;
 
 /**
- * Replaces a batch's entry with a final snapshot read from Postgres, whatever the entry held, and lets it
+ * Replaces a batch's entry with a final snapshot read from Postgres (its excess merged with the entry's), and lets it
  * expire. ARGV: as LOAD_BATCH, then the ttl in seconds. A closed batch never changes again, so its truth can
  * overwrite an entry a stale rebuild loaded (a snapshot read before another instance's write committed):
  * without this, such an entry stayed wrong, closed, for its whole TTL.
  */
 export const REPLACE_FINAL = `
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+-- Excess only grows, and an instance may have added one after the snapshot was read: kept, and merged.
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 ${WRITE_SNAPSHOT}
 local ttl = tonumber(ARGV[7])
 if ttl and ttl > 0 then
