@@ -92,18 +92,21 @@ export class RedisSlotCache implements SlotCache {
     }
   }
 
+  /** The keys and ARGV the load scripts share: status, expected, then the snapshot's lists as JSON. */
+  private snapshotArgs(s: BatchSnapshot): string[] {
+    return [
+      ...this.keys(s.batchId),
+      s.status,
+      String(s.expected),
+      JSON.stringify(s.free),
+      JSON.stringify([...s.assigned]),
+      JSON.stringify([...s.failed]),
+      JSON.stringify([...s.excess]),
+    ];
+  }
+
   async load(s: BatchSnapshot): Promise<boolean> {
-    const r = await this.call('load', () =>
-      this.redis.bcLoad(
-        ...this.keys(s.batchId),
-        s.status,
-        String(s.expected),
-        JSON.stringify(s.free),
-        JSON.stringify([...s.assigned]),
-        JSON.stringify([...s.failed]),
-        JSON.stringify([...s.excess]),
-      ),
-    );
+    const r = await this.call('load', () => this.redis.bcLoad(...this.snapshotArgs(s)));
     return r === 1;
   }
 
@@ -147,18 +150,7 @@ export class RedisSlotCache implements SlotCache {
   }
 
   async replaceFinal(s: BatchSnapshot): Promise<void> {
-    await this.call('replace_final', () =>
-      this.redis.bcReplaceFinal(
-        ...this.keys(s.batchId),
-        s.status,
-        String(s.expected),
-        JSON.stringify(s.free),
-        JSON.stringify([...s.assigned]),
-        JSON.stringify([...s.failed]),
-        JSON.stringify([...s.excess]),
-        String(this.closedTtl),
-      ),
-    );
+    await this.call('replace_final', () => this.redis.bcReplaceFinal(...this.snapshotArgs(s), String(this.closedTtl)));
   }
 
   async invalidate(batchId: string): Promise<void> {
