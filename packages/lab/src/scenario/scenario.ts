@@ -44,6 +44,7 @@ import {
 } from '../report/run-report.js';
 import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
 import { readConsumption } from './consumption.js';
+import { logDigest, offsetLines } from './evidence.js';
 import { closableBatches } from '../checkers/every-batch-finished.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import type { ObservedMessage, OutputObserver } from './observer.js';
@@ -301,6 +302,9 @@ interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
   readonly progress: (line: string) => void;
 }
 
+/** What {@link runSeed}'s waits answer when the environment broke under them. */
+const BROKE: unique symbol = Symbol('environment broke');
+
 async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: SeedOptions): Promise<RunResult> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const progress = opts.progress;
@@ -323,11 +327,13 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   let publisher: Publisher | undefined;
   let timedOut = false;
   let stalled = false;
+  let broke = false;
   let tWorkStart = 0;
   let tLastSettled = 0;
   let nemesisDone: Promise<void> | undefined;
   let abortNemesis: (() => void) | undefined;
   let closeSession = opts.last;
+  let stopWatch = () => {};
   try {
     // The logs of a seed: everything from the session's start for the seed that opened it, else what was appended.
     session.labMetrics.seed(def.name, opts.seed, true);
@@ -373,6 +379,13 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     observer.attach({ recorder, onEvent, accept });
     publisher = new Publisher(env.kafka.bootstrapServers, recorder);
     await publisher.start();
+    // A server of the test bed that dies (the mock broker aborts on an assertion now and then) must end the seed
+    // at once with the environment blamed: every wait below talks to it and would otherwise wait out kafkajs'
+    // retries, again and again. `held` races any such wait against the death.
+    const watch = session.watchEnvironment();
+    stopWatch = watch.stop;
+    const held = <T>(p: Promise<T>): Promise<T | typeof BROKE> =>
+      Promise.race([p, watch.broke.then((): typeof BROKE => BROKE)]);
 
     tWorkStart = performance.now();
     workStartEpoch = Date.now();
@@ -407,15 +420,15 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         const due = tWorkStart + i * PACE_TICK_MS - performance.now();
         if (due > 0) await new Promise((r) => setTimeout(r, due));
       }
-      await publisher.send(c);
+      if ((await held(publisher.send(c))) === BROKE) break;
       sent += c.length;
       if (performance.now() - lastProgress > 2000) {
         report();
         lastProgress = performance.now();
       }
     }
-    await nemesis;
-    if (faults.length > 0) {
+    await held(nemesis);
+    if (faults.length > 0 && !watch.broken) {
       // Whatever a fault left behind (a toxic, a disabled proxy) must not outlive the nemesis.
       await env.links.reset();
       progress(`lab: nemesis done (${faults.length} faults); waiting for the pipeline to finish`);
@@ -468,6 +481,12 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     };
     const done = () => [...registered].every((b) => finished.has(b)) && [...contentKeys].every((k) => settled.has(k));
     while (!done()) {
+      if (watch.broken) {
+        timedOut = true;
+        broke = true;
+        progress(`lab: the environment broke (${session.environmentProblems().join('; ')}); not waiting any longer`);
+        break;
+      }
       const count = finished.size + settled.size;
       if (count !== lastCount) {
         lastCount = count;
@@ -475,7 +494,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       }
       if (performance.now() - lastChange > 3000 && performance.now() - lastAudit > 3000) {
         lastAudit = performance.now();
-        await reexpect();
+        await held(reexpect());
         continue;
       }
       if (performance.now() > deadline || performance.now() - lastChange > stallMs) {
@@ -502,7 +521,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     observer.detach();
     const observed = observer.count;
     const skipped = observer.skipped;
-    await publisher.stop();
+    await held(publisher.stop());
     // Each instance's metrics at the end of the seed go to the run folder (cumulative over the session).
     await Promise.all(
       instances.all.map(async (x) =>
@@ -517,7 +536,8 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     // write produced to a partition while its leadership moves. The coordinator is judged on what the topics hold
     // — those publishes count as not sent (`info`) — and the loss is reported as the broker's, never hidden.
     const broken = session.environmentProblems();
-    const audit = await auditInputs();
+    const audited = watch.broken ? BROKE : await held(auditInputs());
+    const audit = audited === BROKE ? undefined : audited;
     const history: readonly HistoryEntry[] = audit?.seen ?? recorder.entries;
     const brokerLost = audit?.lost ?? [];
     if (!audit)
@@ -532,6 +552,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       entries: recorder.entries,
       nowMs: () => recorder.elapsedMs(),
     });
+    stopWatch();
     const verdicts = runCheckers({ history, final });
     // A test bed that broke under the run voids the verdicts: said as such, never as a finding about the system.
     if (broken.length > 0) {
@@ -626,7 +647,9 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         { label: 'contents settled', value: `${settled.size} of ${stats.contents}` },
         { label: 'throughput', value: `${stats.contentsPerSecond} contents/s` },
         { label: 'workload', value: `${(stats.workloadMs / 1000).toFixed(1)} s` },
-        ...(timedOut ? [{ label: 'gave up waiting', value: stalled ? 'stalled' : 'timeout' }] : []),
+        ...(timedOut
+          ? [{ label: 'gave up waiting', value: broke ? 'environment broke' : stalled ? 'stalled' : 'timeout' }]
+          : []),
         ...(brokerLost.length > 0
           ? [{ label: 'acknowledged publishes the broker lost', value: String(brokerLost.length) }]
           : []),
@@ -643,7 +666,22 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     out('');
     out(`${def.name} (seed ${opts.seed}): ${valid ? 'VALID' : 'INVALID'}`);
     out(formatVerdictTable(verdicts));
-    if (timedOut) out(`pipeline did not finish within ${def.timeoutMs ?? 120_000} ms`);
+    if (timedOut)
+      out(
+        broke
+          ? 'stopped waiting for the pipeline: the environment broke'
+          : stalled
+            ? `pipeline stopped making progress: nothing settled for ${def.stallTimeoutMs ?? 30_000} ms`
+            : `pipeline did not finish within ${def.timeoutMs ?? 120_000} ms`,
+      );
+    if (!valid) {
+      // What outlives a CI machine is its output: the group's offsets and the instances' complaints, in short.
+      out("where the coordinators' group stands on the input partitions the seed used:");
+      for (const l of Array.isArray(progressOfGroup) ? offsetLines(progressOfGroup, inputStart) : []) out(l);
+      if (!Array.isArray(progressOfGroup)) out(`  unreadable: ${progressOfGroup.unavailable}`);
+      out('warnings and errors in the instance logs of this seed:');
+      for (const l of await logDigest(join(seedDir, 'logs'))) out(l);
+    }
     out(
       `wall ${(stats.wallMs / 1000).toFixed(1)} s · environment ${opts.opened ? `${stats.environmentStartupMs} ms` : 'reused'} · group ready ${stats.instancesReadyMs} ms · workload ${(stats.workloadMs / 1000).toFixed(1)} s · ${stats.contentsPerSecond} contents/s`,
     );
@@ -657,6 +695,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     throw err;
   } finally {
     session.labMetrics.seed(def.name, opts.seed, false);
+    stopWatch();
     abortNemesis?.();
     await nemesisDone?.catch(() => {});
     observer?.detach();

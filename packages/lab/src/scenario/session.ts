@@ -234,6 +234,30 @@ export class SuiteSession {
     return problems;
   }
 
+  /**
+   * Watches for {@link environmentProblems} (polled every 250 ms) until stopped: `broke` resolves on the first
+   * problem, and `broken` says whether it has. A seed races its waits on the broker against it.
+   */
+  watchEnvironment(): { readonly broke: Promise<void>; readonly broken: boolean; stop(): void } {
+    let broken = false;
+    let timer: NodeJS.Timeout | undefined;
+    const broke = new Promise<void>((resolve) => {
+      timer = setInterval(() => {
+        if (this.environmentProblems().length === 0) return;
+        broken = true;
+        clearInterval(timer);
+        resolve();
+      }, 250);
+    });
+    return {
+      broke,
+      get broken() {
+        return broken;
+      },
+      stop: () => clearInterval(timer),
+    };
+  }
+
   /** Stops the instances (SIGTERM, their exit codes returned), then the environment. Idempotent. */
   /** Whether {@link close} has been called. */
   get closed(): boolean {
@@ -242,9 +266,13 @@ export class SuiteSession {
 
   close(): Promise<(number | null)[]> {
     return (this.stopping ??= (async () => {
-      await this.observer.stop();
-      await this.inputLog.stop();
-      await this.admin.disconnect().catch(() => {});
+      // Kafka clients leave their groups politely; with the broker dead that could take their whole retry budget.
+      const brokerGone = !this.env.kafka.running;
+      const polite = (p: Promise<unknown>) =>
+        brokerGone ? Promise.race([p.catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : p;
+      await polite(this.observer.stop());
+      await polite(this.inputLog.stop());
+      await polite(this.admin.disconnect().catch(() => {}));
       await this.labMetrics.stop();
       const codes = await Promise.all(this.instances.all.map((x) => x.stop()));
       await this.env.stop();
@@ -255,10 +283,13 @@ export class SuiteSession {
 
 function lastLine(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .at(-1);
+    return (
+      readFileSync(file, 'utf8')
+        .split('\n')
+        // The host's ready line says nothing about its death (a signal leaves no line of its own).
+        .filter((l) => l.trim() !== '' && !l.startsWith('{"ready":'))
+        .at(-1)
+    );
   } catch {
     return undefined;
   }
