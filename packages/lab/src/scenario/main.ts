@@ -149,8 +149,11 @@ export async function runScenarioMain(
         relative(process.cwd(), r.runDir),
       ]);
     }
+    const voids = results.reduce((a, r) => a + (r.voidRuns?.length ?? 0), 0);
+    const voidNote =
+      voids === 0 ? '' : `; ${voids} void run${voids === 1 ? '' : 's'} (the environment broke) run again`;
     process.stdout.write(
-      `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid in ${(suite.wallMs / 1000).toFixed(1)} s (${suite.sessions} session${suite.sessions === 1 ? '' : 's'})\n${table.toString()}\n`,
+      `\n${def.name}: ${results.filter((r) => r.valid).length}/${results.length} seeds valid in ${(suite.wallMs / 1000).toFixed(1)} s (${suite.sessions} session${suite.sessions === 1 ? '' : 's'}${voidNote})\n${table.toString()}\n`,
     );
   }
   // --shrink: each failing seed cut down to a minimal plan that still fails, its replay command printed.
