@@ -49,6 +49,18 @@ export class StateConflictError extends CoordinatorError {
   }
 }
 
+/** A sweep pass in which some batches failed; every other batch of the pass was still done. */
+export class SweepError extends CoordinatorError {
+  constructor(readonly failures: readonly { batchId: string; step: string; err: unknown }[]) {
+    const first = failures[0]!;
+    const why = first.err instanceof Error ? first.err.message : String(first.err);
+    super(
+      `sweep: ${failures.length} batch step(s) failed (${failures.map((f) => `${f.step} ${f.batchId}`).join(', ')}); first: ${why}`,
+      { retriable: true, cause: first.err },
+    );
+  }
+}
+
 export function isRetriable(err: unknown): boolean {
   return err instanceof CoordinatorError ? err.retriable : false;
 }

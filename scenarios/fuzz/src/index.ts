@@ -40,6 +40,7 @@ export const scenario: ScenarioDefinition = {
       duplicateRatio: 0.2,
       burstCopies: 6,
       orphanContents: 2,
+      timeoutBatches: 2,
       hostile: 30,
       partitions: ctx.partitions,
       idPrefix: ctx.idPrefix,

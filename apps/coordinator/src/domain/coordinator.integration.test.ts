@@ -4,7 +4,7 @@
  * the rebuild-on-conflict protocol. Several Coordinator objects with their own
  * connection pools stand in for several instances.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
@@ -19,6 +19,7 @@ import {
   type WorkDir,
 } from '@chaos-lab/lab';
 import { Coordinator } from './coordinator.js';
+import { SweepError } from '../errors.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
 import { MIGRATIONS } from '../adapters/postgres/migrations.js';
 import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
@@ -280,6 +281,94 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(outs).toHaveLength(1);
     expect(outs[0]!.payload.data.missing_essay_ids).toHaveLength(2);
     expect(await query(`SELECT 1 FROM slots WHERE batch_id = $1 AND state = 'failed'`, [b])).toHaveLength(1);
+  });
+
+  it('a sweep whose cache close fails times out every overdue batch, and a later sweep closes them in Redis', async () => {
+    const good = instance('sweep-good');
+    // An instance whose Redis is unreachable (a port nothing listens on): its time-outs commit in Postgres, its
+    // cache closes fail.
+    const metrics = createMetrics('sweep-cut');
+    const cutStore = new PgBatchStore(
+      { url: dbUrl, poolSize: 2, statementTimeoutMs: 5000, topics: topics('t.') },
+      metrics,
+    );
+    const cutCache = new RedisSlotCache(
+      { url: 'redis://127.0.0.1:1', keyPrefix: 'it:', commandTimeoutMs: 500 },
+      metrics,
+    );
+    open.push({ close: () => cutStore.close() }, { close: () => cutCache.quit() });
+    const cut = new Coordinator(cutCache, cutStore, pino({ level: 'silent' }));
+    const ids = ['cut-1', 'cut-2'];
+    for (const b of ids)
+      await good.coordinator.registerBatch({
+        batchId: b,
+        essayIds: essays(b, 2),
+        deadline: new Date(Date.now() - 1000),
+        correlationId: 'c',
+      });
+    const sweep = await cut.sweep().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const statuses = await query<{ batch_id: string; status: string }>(
+      'SELECT batch_id, status FROM batches WHERE batch_id = ANY($1) ORDER BY 1',
+      [ids],
+    );
+    expect(
+      statuses.map((r) => r.status),
+      'the first failing close stopped the pass',
+    ).toEqual(['timed_out', 'timed_out']);
+    const raw = new Redis(redis.url);
+    try {
+      for (const b of ids) expect(await raw.hget(batchKeys(b, 'it:').meta, 'status')).toBe('open');
+      await good.coordinator.sweep();
+      for (const b of ids)
+        expect(await raw.hget(batchKeys(b, 'it:').meta, 'status'), `${b} stays open in Redis for good`).toBe(
+          'timed_out',
+        );
+    } finally {
+      raw.disconnect();
+    }
+    // The pass failed, naming every batch step that did.
+    expect(sweep).toBeInstanceOf(SweepError);
+    expect((sweep as SweepError).failures.map((f) => `${f.step} ${f.batchId}`)).toEqual([
+      'time-out cut-1',
+      'time-out cut-2',
+      'cache close cut-1',
+      'cache close cut-2',
+    ]);
+  });
+
+  it("judges deadlines by Postgres' clock: an instance an hour ahead closes nothing early, one behind nothing late", async () => {
+    const x = instance('skew');
+    const soon = 'deadline-soon';
+    const passed = 'deadline-passed';
+    await x.coordinator.registerBatch({
+      batchId: soon,
+      essayIds: essays(soon, 2),
+      deadline: new Date(Date.now() + 60_000),
+      correlationId: 'c',
+    });
+    await x.coordinator.registerBatch({
+      batchId: passed,
+      essayIds: essays(passed, 2),
+      deadline: new Date(Date.now() - 1000),
+      correlationId: 'c',
+    });
+    const status = async (b: string) =>
+      (await query<{ status: string }>('SELECT status FROM batches WHERE batch_id = $1', [b]))[0]!.status;
+    // Only Date is faked: the instance's clock, as libfaketime moves it in the lab; its timers and sockets run.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000);
+      await x.coordinator.sweep();
+      expect(await status(soon), 'an instance ahead timed out a batch a minute before its deadline').toBe('open');
+      vi.setSystemTime(Date.now() - 2 * 3_600_000);
+      await x.coordinator.sweep();
+      expect(await status(passed), 'an instance behind left an overdue batch open').toBe('timed_out');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

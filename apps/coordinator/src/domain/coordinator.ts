@@ -13,7 +13,7 @@
  * for validation failures — a redelivered event repeats the same answer.
  */
 import type { Logger } from 'pino';
-import { StateConflictError } from '../errors.js';
+import { StateConflictError, SweepError } from '../errors.js';
 import {
   failureKey,
   type BatchStore,
@@ -115,14 +115,37 @@ export class Coordinator {
     return n;
   }
 
-  /** One pass of the periodic work any instance may do: deadlines and parked inputs left by a crash. */
-  async sweep(now = new Date()): Promise<void> {
-    for (const batchId of await this.store.overdueBatches(now, 50)) {
-      if (await this.store.timeOut(batchId, now)) await this.closed(batchId, 'timed_out');
-    }
-    for (const batchId of await this.store.batchesWithPending(50)) {
+  /**
+   * One pass of the periodic work any instance may do: deadlines, cache closes that failed after a time-out,
+   * and parked inputs left by a crash. A batch that fails does not stop the pass: every other batch gets its
+   * turn, and the pass then fails with all of them named ({@link SweepError}).
+   */
+  async sweep(): Promise<void> {
+    const failures: { batchId: string; step: string; err: unknown }[] = [];
+    const each = async (step: string, batchIds: string[], work: (batchId: string) => Promise<void>) => {
+      for (const batchId of batchIds) {
+        try {
+          await work(batchId);
+        } catch (err) {
+          failures.push({ batchId, step, err });
+        }
+      }
+    };
+    await each('time-out', await this.store.overdueBatches(50), async (batchId) => {
+      if (!(await this.store.timeOut(batchId))) return;
+      await this.closed(batchId, 'timed_out');
+      await this.store.cacheClosed(batchId);
+    });
+    await each('cache close', await this.store.timedOutWithCacheOpen(50), async (batchId) => {
+      await this.cache.close(batchId, 'timed_out');
+      await this.settleFinal(batchId);
+      await this.store.cacheClosed(batchId);
+      this.log.warn({ batchId }, 'timed-out batch closed in the cache by a later sweep');
+    });
+    await each('drain', await this.store.batchesWithPending(50), async (batchId) => {
       await this.drainPending(batchId);
-    }
+    });
+    if (failures.length > 0) throw new SweepError(failures);
   }
 
   private async rebuild(batchId: string): Promise<'loaded' | 'unregistered'> {

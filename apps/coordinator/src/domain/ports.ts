@@ -118,15 +118,22 @@ export interface BatchStore {
   pendingOf(batchId: string): Promise<{ contents: ContentInput[]; failures: FailureInput[] }>;
   /** Batches that are registered but still have parked inputs. */
   batchesWithPending(limit: number): Promise<string[]>;
+  /** Batches timed out whose cache entry is not known to be closed (the close after the time-out failed). */
+  timedOutWithCacheOpen(limit: number): Promise<string[]>;
+  /** Records that the batch's cache entry is closed: sweeps stop retrying it. */
+  cacheClosed(batchId: string): Promise<void>;
   recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite>;
   recordFailure(f: FailureInput, essayId: string): Promise<StoreWrite>;
   recordExcess(c: ContentInput, reason: ExcessReason): Promise<StoreWrite>;
   /** Records a failure for which no slot was left (nothing to settle): kept for the record only. */
   recordExcessFailure(f: FailureInput): Promise<StoreWrite>;
-  /** Batches whose deadline passed while open. */
-  overdueBatches(now: Date, limit: number): Promise<string[]>;
-  /** Times the batch out if it is still open and overdue; true only for the call that did it. */
-  timeOut(batchId: string, now: Date): Promise<boolean>;
+  /**
+   * Batches whose deadline passed while open, by the store's clock: one clock for every instance, so an
+   * instance whose own clock runs ahead never closes a batch early (nor one behind, late).
+   */
+  overdueBatches(limit: number): Promise<string[]>;
+  /** Times the batch out if it is still open and overdue by the store's clock; true only for the call that did it. */
+  timeOut(batchId: string): Promise<boolean>;
   /** Queues a dead letter for an input that could not be processed. */
   deadLetter(d: DeadLetterInput): Promise<void>;
   view(batchId: string): Promise<BatchView | undefined>;

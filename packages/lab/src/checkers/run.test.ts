@@ -12,6 +12,7 @@ describe('runCheckers', () => {
       'one-ready-per-batch',
       'nothing-lost',
       'every-batch-finished',
+      'deadlines-honoured',
       'stores-agree',
       'dead-letters',
       'outputs-well-formed',

@@ -5,6 +5,7 @@
  * exception as its first error.
  */
 import { deadLetters } from './dead-letters.js';
+import { deadlinesHonoured } from './deadlines-honoured.js';
 import { everyBatchFinished } from './every-batch-finished.js';
 import { faultsTookEffect } from './faults-took-effect.js';
 import { inputsConsumed } from './inputs-consumed.js';
@@ -21,6 +22,7 @@ export const defaultCheckers: readonly Checker[] = [
   oneReadyPerBatch,
   nothingLost,
   everyBatchFinished,
+  deadlinesHonoured,
   storesAgree,
   deadLetters,
   outputsWellFormed,

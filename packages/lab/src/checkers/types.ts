@@ -17,6 +17,10 @@ export interface PgBatch {
   batch_id: string;
   expected_count: number;
   status: BatchStatus;
+  /** ISO time, or null without one; absent in runs whose final read predates it. */
+  deadline?: string | null;
+  /** When Postgres recorded the close, by its own clock (ISO), null while open; absent in older runs. */
+  closed_at?: string | null;
 }
 
 export interface PgSlot {

@@ -25,7 +25,10 @@ export async function readFinalState(
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const mine = [batchIdPrefix];
     const batches = await client.query(
-      'SELECT batch_id, expected_count, status FROM batches WHERE starts_with(batch_id, $1) ORDER BY batch_id',
+      `SELECT batch_id, expected_count, status,
+              to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline,
+              to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS closed_at
+         FROM batches WHERE starts_with(batch_id, $1) ORDER BY batch_id`,
       mine,
     );
     const slots = await client.query(

@@ -108,6 +108,9 @@ export class SuiteSession {
         entry: o.coordinatorEntry,
         count: ids.length,
         clockControl: o.clockControl ?? false,
+        // How long a (re)started instance may take to join its group: in CI, four suites on two cores, a member
+        // restarted by kafka-faults' rolling restart needed over 30 s of mock-broker rebalances (seed 3).
+        readyTimeoutMs: 60_000,
         logDir,
         envFor: (i) => linked[i] ?? {},
         env: {

@@ -320,6 +320,19 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_set_aside_has_reason CHECK ((set_aside_
 ALTER TABLE outbox ADD CONSTRAINT outbox_set_aside_unpublished CHECK (set_aside_at IS NULL OR published_at IS NULL);
 `,
   },
+  {
+    version: 5,
+    name: 'a timed-out batch remembers whether its cache entry was closed',
+    // A sweep times a batch out in Postgres, then closes its Redis entry. When that close fails (Redis
+    // unreachable from the sweeping instance) the batch is no longer open in Postgres, so no later sweep listed
+    // it, and Redis kept it open for good. The time-out now sets cache_closed false in its transaction and the
+    // close sets it true, so sweeps retry the close until it succeeds. Every other row (and every close by an
+    // instance from before this version) defaults to true: nothing to retry.
+    sql: `
+ALTER TABLE batches ADD COLUMN cache_closed boolean NOT NULL DEFAULT true;
+CREATE INDEX batches_cache_open ON batches (closed_at) WHERE NOT cache_closed;
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

@@ -443,6 +443,22 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
+  async timedOutWithCacheOpen(limit: number): Promise<string[]> {
+    return this.run('timed_out_cache_open', async () => {
+      const r = await this.pool.query<{ batch_id: string }>(
+        `SELECT batch_id FROM batches WHERE NOT cache_closed ORDER BY closed_at LIMIT $1`,
+        [limit],
+      );
+      return r.rows.map((x) => x.batch_id);
+    });
+  }
+
+  async cacheClosed(batchId: string): Promise<void> {
+    await this.run('cache_closed', () =>
+      this.pool.query(`UPDATE batches SET cache_closed = true WHERE batch_id = $1 AND NOT cache_closed`, [batchId]),
+    );
+  }
+
   async batchesWithPending(limit: number): Promise<string[]> {
     return this.run('batches_with_pending', async () => {
       const r = await this.pool.query<{ batch_id: string }>(
@@ -671,22 +687,24 @@ export class PgBatchStore implements BatchStore {
     ]);
   }
 
-  async overdueBatches(now: Date, limit: number): Promise<string[]> {
+  async overdueBatches(limit: number): Promise<string[]> {
     return this.run('overdue_batches', async () => {
+      // now(): Postgres' clock, the same for every instance (a deadline is an instant; each instance's own
+      // clock is not).
       const r = await this.pool.query<{ batch_id: string }>(
-        `SELECT batch_id FROM batches WHERE status = 'open' AND deadline <= $1 ORDER BY deadline LIMIT $2`,
-        [now, limit],
+        `SELECT batch_id FROM batches WHERE status = 'open' AND deadline <= now() ORDER BY deadline LIMIT $1`,
+        [limit],
       );
       return r.rows.map((x) => x.batch_id);
     });
   }
 
-  timeOut(batchId: string, now: Date): Promise<boolean> {
+  timeOut(batchId: string): Promise<boolean> {
     return this.inBatch('time_out', batchId, async (tx) => {
       const upd = await tx.query<{ correlation_id: string }>(
-        `UPDATE batches SET status = 'timed_out', closed_at = now()
-          WHERE batch_id = $1 AND status = 'open' AND deadline <= $2 RETURNING correlation_id`,
-        [batchId, now],
+        `UPDATE batches SET status = 'timed_out', closed_at = now(), cache_closed = false
+          WHERE batch_id = $1 AND status = 'open' AND deadline <= now() RETURNING correlation_id`,
+        [batchId],
       );
       const row = upd.rows[0];
       if (!row) return false;
