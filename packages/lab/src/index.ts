@@ -137,6 +137,7 @@ export {
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
 export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/mutants.js';
 export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';
+export { buildBaseline, type BaselineBuild, type BaselineOptions } from './instances/baseline.js';
 export {
   CHAOS_CHARTS,
   COORDINATOR_THROUGHPUT,

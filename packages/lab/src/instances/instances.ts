@@ -82,6 +82,7 @@ export class CoordinatorInstance {
   readonly clockFile: string;
   private offsetMs = 0;
   private clockControlled = false;
+  private entryPath: string;
 
   constructor(
     readonly index: number,
@@ -91,6 +92,18 @@ export class CoordinatorInstance {
   ) {
     this.logFile = join(opts.logDir, `${id}.log`);
     this.clockFile = join(opts.logDir, `${id}.faketime`);
+    this.entryPath = opts.entry;
+  }
+
+  /** The built entry point this instance's next start runs. */
+  get entry(): string {
+    return this.entryPath;
+  }
+
+  /** Another build for the next start (a rolling upgrade); the running process is not touched. */
+  setEntry(entry: string): void {
+    if (!existsSync(entry)) throw new InvalidArgumentError('entry', entry, 'the built entry point of the service');
+    this.entryPath = entry;
   }
 
   /** The HTTP port; a new one if the chosen one was taken before the instance could bind it. */
@@ -131,7 +144,7 @@ export class CoordinatorInstance {
       name: this.id,
       command: process.execPath,
       // LAB_INSTANCE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the instances of a run.
-      args: [...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), this.opts.entry],
+      args: [...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), this.entryPath],
       logFile: this.logFile,
       stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
       env: {

@@ -9,7 +9,7 @@ import type { FaultImplementation, FaultKind, FaultSpec, PlannedFault } from './
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import { linkDown, linkToxic } from './link-faults.js';
-import { commitBoundaryCrash, kill, pause, restart, rollingRestart } from './process-faults.js';
+import { commitBoundaryCrash, kill, pause, restart, rollingRestart, rollingUpgrade } from './process-faults.js';
 import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
 import { clockSkew } from './clock-faults.js';
 import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
@@ -21,6 +21,7 @@ const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
   pause,
   restart,
   'rolling-restart': rollingRestart,
+  'rolling-upgrade': rollingUpgrade,
   'commit-boundary-crash': commitBoundaryCrash,
   'redis-restart': redisRestart,
   'postgres-restart': postgresRestart,

@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, LabError } from '../errors.js';
 
 function instance(ctx: NemesisContext, id: string) {
   const x = ctx.instances.all.find((i) => i.id === id);
@@ -88,6 +88,31 @@ export const rollingRestart: FaultImplementation<'rolling-restart'> = {
     await ctx.instances.rollingRestart();
     const after = ctx.instances.all.map((x) => x.pid);
     return { end: async () => ({ tookEffect: after.every((p, i) => p !== before[i]), detail: { before, after } }) };
+  },
+};
+
+export const rollingUpgrade: FaultImplementation<'rolling-upgrade'> = {
+  kind: 'rolling-upgrade',
+  label: () => 'rolling upgrade',
+  async start(_spec, ctx): Promise<ActiveFault> {
+    const to = ctx.upgradeEntry;
+    if (to === undefined)
+      throw new LabError('rolling-upgrade needs instances started on a baseline build (a suite with a baseline ref)');
+    const before = ctx.instances.all.map((x) => ({ id: x.id, pid: x.pid, entry: x.entry }));
+    // One at a time, each ready before the next goes down: for the length of this, old and new run side by side.
+    for (const x of ctx.instances.all) {
+      await x.stop();
+      x.setEntry(to);
+      await x.start();
+      await x.waitReady();
+    }
+    const after = ctx.instances.all.map((x) => ({ id: x.id, pid: x.pid, entry: x.entry }));
+    return {
+      end: async () => ({
+        tookEffect: after.every((a, i) => a.entry === to && a.pid !== before[i]!.pid && before[i]!.entry !== to),
+        detail: { before, after },
+      }),
+    };
   },
 };
 

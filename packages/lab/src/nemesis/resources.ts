@@ -34,6 +34,7 @@ export function faultResources(spec: FaultSpec, instanceIds: readonly string[]):
     case 'commit-boundary-crash':
       return [`process:${spec.target}`, ...links([spec.target])];
     case 'rolling-restart':
+    case 'rolling-upgrade':
       return [...instanceIds.map((id) => `process:${id}`), ...links(instanceIds)];
     case 'clock-skew':
       return [`clock:${spec.target}`, `process:${spec.target}`];

@@ -29,6 +29,12 @@ export type FaultSpec =
   | { readonly kind: 'restart'; readonly target: string }
   /** Every instance restarted in turn, each ready before the next goes down. */
   | { readonly kind: 'rolling-restart' }
+  /**
+   * Every instance restarted in turn onto the current build, from the baseline build it ran (an earlier commit),
+   * each ready before the next goes down: old and new versions side by side in between. Only a suite with a
+   * baseline plans it (the mixed nemesis never draws it).
+   */
+  | { readonly kind: 'rolling-upgrade' }
   /** The instance restarts with a fail-point that SIGKILLs it after its `nth` commit and before the offset commit; started clean at the end. */
   | { readonly kind: 'commit-boundary-crash'; readonly target: string; readonly nth: number }
   /** Redis restarted without persistence: all coordination state gone. */
@@ -66,6 +72,8 @@ export interface NemesisContext {
   readonly links: Links;
   /** Input topic names of the run (for leader moves). */
   readonly inputTopics: readonly string[];
+  /** The current build, when the instances started on a baseline (a rolling upgrade moves them to it). */
+  readonly upgradeEntry?: string;
 }
 
 /** What a fault observed about itself; `took effect` is judged from it. */

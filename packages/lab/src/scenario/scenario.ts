@@ -14,6 +14,7 @@
 import { copyFile, mkdir, open, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   EventType,
   inputTopics,
@@ -50,6 +51,7 @@ import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';
+import { buildBaseline } from '../instances/baseline.js';
 import { readFinalState } from './final-state.js';
 import { InvalidArgumentError, UnsupportedFaultsError } from '../errors.js';
 
@@ -64,6 +66,12 @@ export interface ScenarioDefinition {
   /** Short name, used in run ids and in `lab run <name>`. */
   readonly name: string;
   readonly description: string;
+  /**
+   * A git ref of this repository whose coordinator the instances start on: the baseline of a rolling upgrade
+   * (`rolling-upgrade` moves them to the current build). Built once into a cache ({@link buildBaseline}); every
+   * seed gets a fresh session on it.
+   */
+  readonly baselineRef?: string;
   /** Coordinator instances. Default 3. */
   readonly instances?: number;
   /** Partitions of each input topic. Default 6. */
@@ -183,6 +191,9 @@ export function planOf(def: ScenarioDefinition, seed: number, provider: Provider
 
 const TOPIC_PREFIX = 'lab.';
 
+/** The repository this lab is part of (packages/lab/{src,dist}/scenario/ → four levels up). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
 /**
  * The verdict row added when the test bed itself broke during a seed (a
  * server died on its own). It fails the seed, and is never counted as a
@@ -252,6 +263,13 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
   const suiteDir = resolve(opts.runsDir ?? defaultRunsDir(), `${name}-${seedsLabel}-${stamp}`);
   await mkdir(suiteDir, { recursive: true });
   const { topics: t, partitions, prefix } = planOf(def, opts.seeds[0]!);
+  // The instances of a suite with a baseline start on that build; the current one is what they upgrade to.
+  const baseline =
+    def.baselineRef === undefined ? undefined : await buildBaseline(def.baselineRef, { root: REPO_ROOT, progress });
+  if (baseline)
+    progress(
+      `lab: instances start on ${baseline.ref} (${baseline.sha.slice(0, 12)}${baseline.reused ? ', built before' : ''}) and upgrade to ${opts.coordinatorEntry}`,
+    );
   const results: RunResult[] = [];
   let session: SuiteSession | undefined;
   let sessions = 0;
@@ -265,7 +283,7 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
         if (!session) {
           sessions++;
           session = await SuiteSession.open(def, {
-            coordinatorEntry: opts.coordinatorEntry,
+            coordinatorEntry: baseline?.entry ?? opts.coordinatorEntry,
             ...(opts.variant !== undefined && { variant: opts.variant }),
             dir: suiteDir,
             logName: sessions === 1 ? 'logs' : `logs-${sessions}`,
@@ -288,6 +306,7 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
           opened,
           t0: tSeed,
           last: i === opts.seeds.length - 1,
+          ...(baseline && { baseline: true }),
           progress,
           ...(replay !== undefined && { replayCommand: replay(seed) }),
         });
@@ -317,6 +336,8 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
 }
 
 interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
+  /** The session's instances started on a baseline build; `coordinatorEntry` is the build to upgrade to. */
+  readonly baseline?: boolean;
   readonly runId: string;
   readonly seedDir: string;
   /** This seed opened the session (its wall time includes the start-up). */
@@ -358,7 +379,8 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   let tLastSettled = 0;
   let nemesisDone: Promise<void> | undefined;
   let abortNemesis: (() => void) | undefined;
-  let closeSession = opts.last;
+  // A seed on a baseline upgrades its instances: the next seed must start on the baseline again.
+  let closeSession = opts.last || opts.baseline === true;
   let stopWatch = () => {};
   try {
     // The logs of a seed: everything from the session's start for the seed that opened it, else what was appended.
@@ -427,12 +449,23 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       else chunks.push([p]);
     }
     const nemesisAbort = new AbortController();
-    const nemesis = runNemesis(faults, { env, instances, links: env.links, inputTopics: inputTopics(t) }, recorder, {
-      t0: tWorkStart,
-      signal: nemesisAbort.signal,
-      progress,
-      onFault: (f, active) => session.labMetrics.fault(f, active),
-    });
+    const nemesis = runNemesis(
+      faults,
+      {
+        env,
+        instances,
+        links: env.links,
+        inputTopics: inputTopics(t),
+        ...(opts.baseline && { upgradeEntry: opts.coordinatorEntry }),
+      },
+      recorder,
+      {
+        t0: tWorkStart,
+        signal: nemesisAbort.signal,
+        progress,
+        onFault: (f, active) => session.labMetrics.fault(f, active),
+      },
+    );
     nemesisDone = nemesis.finally(() => undefined);
     abortNemesis = () => nemesisAbort.abort();
     let sent = 0;

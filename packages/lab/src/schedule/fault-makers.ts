@@ -116,6 +116,13 @@ export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<K> } = {
     // One instance down at a time, whichever.
     disables: () => ['rolling-restart'],
   },
+  'rolling-upgrade': {
+    // Never drawn: it needs instances on a baseline build, which only a suite with a baseline starts; such a
+    // suite plans it itself.
+    make: () => undefined,
+    maxPerPlan: 1,
+    disables: () => ['rolling-upgrade'],
+  },
   'commit-boundary-crash': {
     make: ({ rng, instanceIds }) => ({
       kind: 'commit-boundary-crash',
