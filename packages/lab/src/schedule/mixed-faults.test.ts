@@ -48,10 +48,13 @@ describe('planMixedFaults', () => {
     );
   });
 
-  it('draws every kind of the catalogue over seeds 1..50 on the local provider', () => {
+  it('draws every kind of the catalogue over seeds 1..50 on the local provider, but the rolling upgrade', () => {
     const kinds = new Set(plans.flat().map((f) => f.spec.kind));
     // Clock skew needs libfaketime on this machine (scripts/setup.sh installs it); without it, it is never drawn.
-    const expected = FAULT_KINDS.filter((k) => k !== 'clock-skew' || libfaketimeAvailable());
+    // A rolling upgrade needs instances on a baseline build: only a suite with one plans it, never the draw.
+    const expected = FAULT_KINDS.filter(
+      (k) => (k !== 'clock-skew' || libfaketimeAvailable()) && k !== 'rolling-upgrade',
+    );
     expect([...kinds].sort()).toEqual([...expected].sort());
   });
 
