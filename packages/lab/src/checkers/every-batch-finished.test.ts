@@ -31,6 +31,28 @@ describe('every-batch-finished', () => {
     expect(v.stats).toMatchObject({ unfinished: 1 });
   });
 
+  it('expects a batch short of an input to close by its deadline only once the deadline has passed in the run', () => {
+    const lab = correctRun();
+    const reg = (b: string) => ({
+      ...input.registered(b, ['e-1', 'e-2']),
+      data: { batch_id: b, essay_ids: ['e-1', 'e-2'], deadline: '2026-01-01T00:10:00.000Z' },
+    });
+    // Far: ten minutes after its publish, past the end of the run; an input of it was never delivered.
+    lab.publish(reg('b-far'), { meta: { deadlineInMs: 600_000 } });
+    // Near: 1 ms after its publish, long past by the end of the history.
+    lab.publish(reg('b-near'), { meta: { deadlineInMs: 1 } });
+    // The run goes on for 5 s of history time after them (an orphan content is its last entry).
+    const clock = lab as unknown as { tick(): number };
+    for (let i = 0; i < 5000; i++) clock.tick();
+    lab.publish(input.content('b-orphan', 't-o', 'o.txt'));
+    for (const b of ['b-far', 'b-near'])
+      lab.final.postgres.batches.push({ batch_id: b, expected_count: 2, status: 'open' });
+    const v = checkEveryBatchFinished(lab.input);
+    expect(v.errors.map((e) => e.message)).toEqual([
+      'batch b-near never finished: no batch.ready or batch.timed_out event was observed and its Postgres status is open (0 of 2 slots free)',
+    ]);
+  });
+
   it('finds a batch announced ready whose Postgres status stayed open', () => {
     const lab = correctRun();
     lab.batch('b-2').status = 'open';

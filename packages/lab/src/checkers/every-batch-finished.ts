@@ -94,13 +94,23 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
 
 export const everyBatchFinished = defineChecker(EVERY_BATCH_FINISHED, checkEveryBatchFinished);
 
+/** How long past its deadline a batch may still be open: sweeps run every 500 ms in the lab, relays after. */
+export const DEADLINE_SLACK_MS = 3000;
+
 /**
- * The batches the inputs of a history can close: registered with a deadline,
- * or given enough definitely delivered (`ok`) distinct contents and
- * validation failures to fill every slot. The runner waits for these only.
+ * The batches the inputs of a history can close: registered with a deadline
+ * that has passed by the end of the history, or given enough definitely
+ * delivered (`ok`) distinct contents and validation failures to fill every
+ * slot. The runner waits for these only. A deadline planned relative to its
+ * publish (`meta.deadlineInMs`) counts once the history's last entry is
+ * {@link DEADLINE_SLACK_MS} past it; one given absolute (a hand-written
+ * event) counts at once, as before. A batch registered with a far deadline
+ * and short of an input (the broker lost it, say) must not be expected to
+ * close within the run.
  */
 export function closableBatches(history: readonly HistoryEntry[]): Set<string> {
   const closable = new Set<string>();
+  const end = history.reduce((t, e) => Math.max(t, e.time), 0);
   const slotsOf = new Map<string, number>();
   const delivered = new Map<string, Set<string>>();
   for (const p of publishedEvents(history)) {
@@ -108,7 +118,9 @@ export function closableBatches(history: readonly HistoryEntry[]): Set<string> {
     const e = p.event;
     if (e.event_type === EventType.BatchRegistered) {
       slotsOf.set(e.data.batch_id, e.data.essay_ids.length);
-      if (e.data.deadline !== undefined) closable.add(e.data.batch_id);
+      const rel = p.meta?.deadlineInMs;
+      if (e.data.deadline !== undefined && (typeof rel !== 'number' || p.invokeTime + rel + DEADLINE_SLACK_MS <= end))
+        closable.add(e.data.batch_id);
     } else if (p.outcome === 'ok') {
       // A failure is one upload: v2 names it; a v1 event cannot, so each distinct v1 event (a redelivery
       // repeats its id) counts as one — two students' `essay.docx` are two failures, whatever v1 can express.

@@ -37,6 +37,8 @@ export const OP_OUTCOMES: readonly OpOutcome[] = ['ok', 'fail', 'info'];
  */
 export interface PublishMeta {
   poison?: boolean;
+  /** A registration's deadline as planned, relative to its publish (the event carries it stamped absolute). */
+  deadlineInMs?: number;
   [k: string]: unknown;
 }
 

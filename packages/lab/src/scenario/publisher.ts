@@ -57,7 +57,12 @@ export class Publisher implements AsyncDisposable {
         ...(event ? { event } : { raw: typeof value === 'string' ? value : value.toString('utf8') }),
         ...(p.valueBase64 !== undefined && { rawBase64: p.valueBase64 }),
         ...(p.keyBase64 !== undefined && { keyBase64: p.keyBase64 }),
-        meta: { role: p.role, ...((p.raw !== undefined || p.valueBase64 !== undefined) && { poison: true }) },
+        meta: {
+          role: p.role,
+          ...((p.raw !== undefined || p.valueBase64 !== undefined) && { poison: true }),
+          ...(event?.event_type === EventType.BatchRegistered &&
+            p.deadlineInMs !== undefined && { deadlineInMs: p.deadlineInMs }),
+        },
       });
     });
     const byTopic = new Map<string, Message[]>();
