@@ -111,6 +111,9 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
  * rose during the window — kafkajs logs every error response it receives,
  * retried or not.
  */
+/** How long after its window a request-errors fault waits for an instance to meet the errors. */
+const REQUEST_ERRORS_GRACE_MS = 10_000;
+
 export const requestErrors: FaultImplementation<'request-errors'> = {
   kind: 'request-errors',
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
@@ -120,7 +123,16 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
     await ctx.env.kafka.pushRequestErrors(spec.api as KafkaApi, spec.errors as KafkaErrorName[]);
     return {
       async end() {
-        const errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
+        // The broker answers the *next* requests of the API: when no instance sent one in the window (a rebalance
+        // in progress, say: members commit nothing meanwhile) the errors wait for the next, so the evidence may
+        // come a little after the window (fuzz seed 7: a restart's rebalance covered the whole window).
+        const deadline = performance.now() + REQUEST_ERRORS_GRACE_MS;
+        let errors = 0;
+        for (;;) {
+          errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
+          if (errors > 0 || performance.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
         return { tookEffect: errors > 0, detail: { api: spec.api, errors: spec.errors, kafkaClientErrors: errors } };
       },
     };
