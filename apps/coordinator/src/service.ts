@@ -37,6 +37,9 @@ export interface CoordinatorOverrides {
   readonly consumer?: (...args: ConstructorParameters<typeof InputConsumer>) => InputConsumer;
 }
 
+/** How long start-up waits for Postgres to take its migrations (a failover, a restart) before giving up. */
+const MIGRATE_TIMEOUT_MS = 60_000;
+
 export async function startCoordinator(
   config: CoordinatorConfig,
   log: Logger,
@@ -52,7 +55,12 @@ export async function startCoordinator(
     for (const c of cleanup.reverse()) await c().catch((err) => log.warn({ err: String(err) }, 'shutdown step failed'));
   };
   try {
-    const applied = await store.migrate();
+    const applied = await store.migrateWhenWritable(MIGRATE_TIMEOUT_MS, (err, attempt) =>
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err), attempt },
+        'database not ready for migrations; retrying',
+      ),
+    );
     if (applied.length > 0) log.info({ applied }, 'database migrations applied');
 
     const relay = new OutboxRelay(

@@ -339,6 +339,46 @@ describe('Coordinator on real Redis and Postgres', () => {
     ]);
   });
 
+  it('starts on a read-only database: migrations wait for it to take writes instead of failing', async () => {
+    // A standby's refusal, as the lab's postgres-readonly fault makes it: every transaction read-only, sessions
+    // already open included (a reload applies before their next command).
+    const readOnly = async (on: boolean) => {
+      await query(
+        on ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only',
+      );
+      await query('SELECT pg_reload_conf()');
+    };
+    const store = (name: string, url: string) => {
+      const s = new PgBatchStore(
+        { url, poolSize: 1, statementTimeoutMs: 5000, topics: topics('t.') },
+        createMetrics(name),
+      );
+      open.push({ close: () => s.close() });
+      return s;
+    };
+    const promotedUrl = await postgres.createDatabase('coordinator_standby');
+    const stuckUrl = await postgres.createDatabase('coordinator_standby_2');
+    await readOnly(true);
+    try {
+      const retries: string[] = [];
+      const promoted = new Promise<void>((resolve) => setTimeout(() => void readOnly(false).then(resolve), 1500));
+      const applied = await store('standby', promotedUrl).migrateWhenWritable(20_000, (err) =>
+        retries.push(String(err)),
+      );
+      await promoted;
+      expect(retries.length, 'the first attempt met the read-only database').toBeGreaterThan(0);
+      expect(retries[0]).toMatch(/read-only transaction/);
+      expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
+      // A refusal that outlasts the bound is still an error, not a hang.
+      await readOnly(true);
+      await expect(store('standby-2', stuckUrl).migrateWhenWritable(800, () => {})).rejects.toThrow(
+        /read-only transaction/,
+      );
+    } finally {
+      await readOnly(false);
+    }
+  });
+
   it("judges deadlines by Postgres' clock: an instance an hour ahead closes nothing early, one behind nothing late", async () => {
     const x = instance('skew');
     const soon = 'deadline-soon';

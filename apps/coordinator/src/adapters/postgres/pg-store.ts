@@ -35,7 +35,7 @@ import {
   type Registration,
   type StoreWrite,
 } from '../../domain/ports.js';
-import { DependencyError } from '../../errors.js';
+import { DependencyError, isRetriable } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import { migrate } from './migrations.js';
 
@@ -139,6 +139,27 @@ export class PgBatchStore implements BatchStore {
         client.release();
       }
     });
+  }
+
+  /**
+   * {@link migrate}, retried while the database answers with a passing state (read-only during a failover,
+   * unreachable, starting up: the retriable errors) for at most `timeoutMs`. An instance started while Postgres
+   * is a standby waits for it to be promoted rather than exit (found by fuzz seed 12: a kill's restart during a
+   * postgres-readonly window exited 1 on `CREATE TABLE` in a read-only transaction).
+   */
+  async migrateWhenWritable(timeoutMs: number, onRetry: (err: unknown, attempt: number) => void): Promise<number[]> {
+    const deadline = performance.now() + timeoutMs;
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.migrate();
+      } catch (err) {
+        if (!isRetriable(err) || performance.now() + delay > deadline) throw err;
+        onRetry(err, attempt);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
   }
 
   async close(): Promise<void> {
