@@ -1,5 +1,6 @@
 /**
- * `dead-letters`: invalid input is quarantined exactly once, valid input never.
+ * `dead-letters`: invalid input is quarantined exactly once per stored copy (a dead letter's id is its
+ * source offset's; a publish the broker stored twice, after a producer retry, is two messages), valid input never.
  *
  * The workload marks deliberately contract-breaking messages with
  * `meta.poison = true`. Each one whose publish was `ok` must be referenced by
@@ -100,6 +101,7 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   }
 
   let poison = 0;
+  let storedMoreThanOnce = 0;
   for (const p of pubs) {
     const ids = sortedUnique(dlsOf.get(p.index) ?? []);
     const data = { publish_index: p.index, outcome: p.outcome, dead_letter_ids: ids };
@@ -114,7 +116,10 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
     if (p.outcome === 'fail' && ids.length > 0)
       v.error(`${describe(p)} was dead-lettered though its publish failed (definitely not sent)`, data);
     else if (p.outcome === 'ok' && ids.length === 0) v.error(`${describe(p)} was not dead-lettered`, data);
-    else if (ids.length > 1) v.error(`${describe(p)} was dead-lettered ${ids.length} times (${list(ids)})`, data);
+    // A dead letter's id is its source's (topic, partition, offset): several ids are several stored messages —
+    // the broker stored this publish more than once (a producer retry after a lost acknowledgement: fuzz seed 16
+    // after a broker went down), and each stored copy is quarantined once, as it must be.
+    else if (ids.length > 1) storedMoreThanOnce++;
   }
 
   v.stat('poisonPublishes', poison);
@@ -125,6 +130,7 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   );
   v.stat('matchedByOffset', byOffsetCount);
   v.stat('matchedByRaw', byRawCount);
+  v.stat('poisonStoredMoreThanOnce', storedMoreThanOnce);
   return v.build();
 }
 
