@@ -61,8 +61,15 @@ export const linkToxic: FaultImplementation<'link-toxic'> = {
         await ctx.links.removeToxic(spec.target, spec.link, name);
         const delta = dependencyDelta(before, await snapshot(xs), spec.link);
         const byProbe = (spec.toxic.toxicity ?? 1) >= 1 && judge(spec, p);
+        // A slicer delays between slices, so a probe whose answer fits in one slice (PostgreSQL's one-byte answer
+        // to an SSL request) meets no delay at all (fuzz seed 18: probe 6.8 ms, the instance's calls 612 ms on
+        // average): the instance's own calls are evidence too.
         const byMetrics =
-          spec.toxic.type === 'latency' ? delta.meanMs >= 0.5 * (a.latency ?? 0) && delta.calls > 0 : delta.errors > 0;
+          spec.toxic.type === 'latency'
+            ? delta.meanMs >= 0.5 * (a.latency ?? 0) && delta.calls > 0
+            : spec.toxic.type === 'slicer'
+              ? delta.meanMs >= Math.max(20, ((a.delay ?? 0) / 1000) * 2) && delta.calls > 0
+              : delta.errors > 0;
         return { tookEffect: byProbe || byMetrics, detail: { probe: p, [spec.link]: delta } };
       },
     };
