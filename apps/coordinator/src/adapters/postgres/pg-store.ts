@@ -35,7 +35,7 @@ import {
   type Registration,
   type StoreWrite,
 } from '../../domain/ports.js';
-import { DependencyError, isRetriable } from '../../errors.js';
+import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import { migrate } from './migrations.js';
 
@@ -73,6 +73,8 @@ function sameFailure(fileNameParam: number, uploadIdParam: number): string {
  * and system; and two codes of passing states: 25006 (read-only transaction: a standby during a failover)
  * and 55P03 (lock not available).
  */
+/** A read-only transaction refused a write: the server is a standby (or set read-only). */
+const READ_ONLY_SQLSTATE = '25006';
 const RETRIABLE_SQLSTATE = /^(08|40|53|57|58)|^(25006|55P03)$/;
 
 export function isRetriablePgError(err: unknown): boolean {
@@ -142,10 +144,11 @@ export class PgBatchStore implements BatchStore {
   }
 
   /**
-   * {@link migrate}, retried while the database answers with a passing state (read-only during a failover,
-   * unreachable, starting up: the retriable errors) for at most `timeoutMs`. An instance started while Postgres
-   * is a standby waits for it to be promoted rather than exit (found by fuzz seed 12: a kill's restart during a
-   * postgres-readonly window exited 1 on `CREATE TABLE` in a read-only transaction).
+   * {@link migrate}, retried while the database is up but refuses writes (SQLSTATE 25006: a standby during a
+   * failover) for at most `timeoutMs`. An instance started while Postgres is a standby waits for it to be
+   * promoted rather than exit (found by fuzz seed 12: a kill's restart during a postgres-readonly window exited
+   * 1 on `CREATE TABLE` in a read-only transaction). An unreachable database still fails the start at once, with
+   * its fatal line: the supervisor restarts the instance, and a wrong address is said, not waited on.
    */
   async migrateWhenWritable(timeoutMs: number, onRetry: (err: unknown, attempt: number) => void): Promise<number[]> {
     const deadline = performance.now() + timeoutMs;
@@ -154,7 +157,8 @@ export class PgBatchStore implements BatchStore {
       try {
         return await this.migrate();
       } catch (err) {
-        if (!isRetriable(err) || performance.now() + delay > deadline) throw err;
+        const code = (err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined) ?? '';
+        if (code !== READ_ONLY_SQLSTATE || performance.now() + delay > deadline) throw err;
         onRetry(err, attempt);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2000);
