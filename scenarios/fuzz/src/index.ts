@@ -31,8 +31,10 @@ export const scenario: ScenarioDefinition = {
   // A kill's restart costs a rebalance of about the session timeout on the mock broker, and a busy or read-only
   // store holds the members retrying meanwhile: 8 s without progress and 3 s to settle judged such a recovery
   // stuck (seed 20: redis-busy, then kill -9, the group still rebalancing when judged).
+  // And the last commit of a partition can be refused while the group rebalances (REBALANCE_IN_PROGRESS) and
+  // made after it: CI, seed 3, validation.failed/2 one offset short 5 s after the heal, at its end just after.
   stallTimeoutMs: 12_000,
-  settleBoundMs: 5_000,
+  settleBoundMs: 10_000,
   plan: (seed, ctx) =>
     planFuzzWorkload(seed, {
       batches: 10,
