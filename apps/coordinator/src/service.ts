@@ -71,9 +71,16 @@ export async function startCoordinator(
     );
     // Every committed step may have enqueued rows: relay them now rather than at the next poll.
     store.afterCommit = () => relay.wake();
-    const domain = new Coordinator(cache, store, log.child({ component: 'domain' }), {
-      onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
-    });
+    const domain = new Coordinator(
+      cache,
+      store,
+      log.child({ component: 'domain' }),
+      {
+        onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
+        onParkedExpired: (_batchId, n) => metrics.deadLetters.inc({ reason: 'batch_never_registered' }, n),
+      },
+      { parkedTtlMs: config.parkedTtlMs },
+    );
     await relay.start();
     cleanup.push(() => relay.stop());
 

@@ -228,6 +228,11 @@ export const DeadLetter = z.object({
     raw_bytes: z.number().int().nonnegative().optional(),
     /** The message key, exactly, base64 (its first {@link DEAD_LETTER_RAW_LIMIT} bytes); null when it had none. */
     key_base64: z.string().nullable().optional(),
+    /**
+     * Set when the input itself was valid but its batch was never registered: it stayed parked for the
+     * coordinator's parking TTL (`COORDINATOR_PARKED_TTL_MS`) and was then given up. Absent for invalid input.
+     */
+    unregistered_batch_id: z.string().optional(),
   }),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;

@@ -19,4 +19,7 @@ export const eventIds = {
   batchTimedOut: (batchId: string) => derivedEventId('timed_out', batchId),
   deadLetter: (topic: string, partition: number, offset: string) =>
     derivedEventId('dead_letter', topic, String(partition), offset),
+  /** The dead letter of a parked input whose source position is unknown (parked by a coordinator before v6). */
+  orphan: (batchId: string, kind: 'content' | 'failure', inputKey: string) =>
+    derivedEventId('orphan', batchId, kind, inputKey),
 };

@@ -34,6 +34,8 @@ export const scenario: ScenarioDefinition = {
   // And the last commit of a partition can be refused while the group rebalances (REBALANCE_IN_PROGRESS) and
   // made after it: CI, seed 3, validation.failed/2 one offset short 5 s after the heal, at its end just after.
   stallTimeoutMs: 12_000,
+  // Inputs of batches never registered must be dead-lettered once the coordinators' parking TTL has passed.
+  awaitParkedTtl: true,
   settleBoundMs: 10_000,
   plan: (seed, ctx) =>
     planFuzzWorkload(seed, {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { batchKeys, topics } from '@chaos-lab/contracts';
+import { batchKeys, DeadLetter, eventIds, topics } from '@chaos-lab/contracts';
 import {
   createWorkDir,
   PostgresServer,
@@ -18,7 +18,7 @@ import {
   type StartedRedisServer,
   type WorkDir,
 } from '@chaos-lab/lab';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, type CoordinatorOptions } from './coordinator.js';
 import { SweepError } from '../errors.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
 import { MIGRATIONS } from '../adapters/postgres/migrations.js';
@@ -31,12 +31,12 @@ let postgres: StartedPostgresServer;
 let dbUrl: string;
 const open: { close(): Promise<void> }[] = [];
 
-function instance(name: string) {
+function instance(name: string, opts?: CoordinatorOptions) {
   const metrics = createMetrics(name);
   const store = new PgBatchStore({ url: dbUrl, poolSize: 5, statementTimeoutMs: 5000, topics: topics('t.') }, metrics);
   const cache = new RedisSlotCache({ url: redis.url, keyPrefix: 'it:', commandTimeoutMs: 2000 }, metrics);
   open.push({ close: () => store.close() }, { close: () => cache.quit() });
-  return { store, cache, coordinator: new Coordinator(cache, store, pino({ level: 'silent' })) };
+  return { store, cache, coordinator: new Coordinator(cache, store, pino({ level: 'silent' }), {}, opts) };
 }
 
 async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -129,6 +129,71 @@ describe('Coordinator on real Redis and Postgres', () => {
     const slots = await query('SELECT essay_id FROM slots WHERE batch_id = $1 AND text_storage_id = $2', [b, 'early']);
     expect(slots).toHaveLength(1);
     expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', [b])).toHaveLength(0);
+  });
+
+  it('dead-letters, once, an input parked longer than the TTL for a batch never registered; a late registration within it still drains', async () => {
+    const ttl = { parkedTtlMs: 1500 };
+    const [x, y] = [instance('orphan1', ttl), instance('orphan2', ttl)];
+    const value = Buffer.from('{"a parked content\u0000": "its exact bytes"}');
+    const src = { topic: 't.essay.content.provisioned', partition: 2, offset: '17', value, key: Buffer.from('never') };
+    expect(await x.coordinator.provisionContent({ ...content('never', 'n1'), source: src })).toBe('parked');
+    // A failure parked by an instance from before the source was kept: no position, no bytes.
+    expect(
+      await x.coordinator.validationFailed({
+        batchId: 'never',
+        originalFileName: 'empty.docx',
+        uploadId: 'u-1',
+        reason: 'empty file',
+        correlationId: 'c',
+      }),
+    ).toBe('parked');
+    expect(await x.coordinator.provisionContent(content('late', 'l1'))).toBe('parked');
+    await x.coordinator.sweep();
+    expect(
+      await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never']),
+      'expired before its TTL',
+    ).toHaveLength(2);
+    await y.coordinator.registerBatch({
+      batchId: 'late',
+      essayIds: essays('late', 2),
+      deadline: undefined,
+      correlationId: 'c',
+    });
+    await new Promise((r) => setTimeout(r, 1700));
+    // Two instances sweep at once: the batch lock and the delete make each input one dead letter.
+    await Promise.all([x.coordinator.sweep(), y.coordinator.sweep()]);
+    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never'])).toHaveLength(0);
+    expect(await query('SELECT essay_id FROM slots WHERE text_storage_id = $1', ['l1'])).toHaveLength(1);
+    const dls = (
+      await query<{ event_id: string; payload: unknown }>(
+        `SELECT event_id, payload FROM outbox WHERE topic = 't.coordinator.dead_letter' AND payload->'data'->>'unregistered_batch_id' IS NOT NULL ORDER BY event_id`,
+      )
+    ).map((r) => ({ id: r.event_id, dl: DeadLetter.parse(r.payload) }));
+    expect(dls.map((d) => d.dl.data.unregistered_batch_id)).toEqual(['never', 'never']);
+    const byId = new Map(dls.map((d) => [d.id, d.dl.data]));
+    const fromMessage = byId.get(eventIds.deadLetter(src.topic, 2, '17'));
+    expect(fromMessage).toMatchObject({
+      source_topic: src.topic,
+      source_partition: 2,
+      source_offset: '17',
+      raw_base64: value.toString('base64'),
+      raw_bytes: value.length,
+      key_base64: Buffer.from('never').toString('base64'),
+    });
+    expect(fromMessage!.reason).toMatch(/^batch never was not registered within 2 s/);
+    expect(byId.get(eventIds.orphan('never', 'failure', 'upload:u-1'))).toMatchObject({
+      source_topic: 't.essay.validation.failed',
+      source_partition: -1,
+      raw_bytes: 0,
+    });
+    // A registration after the TTL finds the slots unfilled, as the TTL says.
+    await y.coordinator.registerBatch({
+      batchId: 'never',
+      essayIds: essays('never', 2),
+      deadline: undefined,
+      correlationId: 'c',
+    });
+    expect(await query(`SELECT 1 FROM slots WHERE batch_id = 'never' AND state <> 'free'`)).toHaveLength(0);
   });
 
   it('loses and duplicates nothing when Redis is flushed mid-batch', async () => {

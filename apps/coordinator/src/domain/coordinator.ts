@@ -32,7 +32,20 @@ export type Outcome = 'assigned' | 'excess' | 'parked' | 'registered' | 'failure
 export interface CoordinatorHooks {
   /** Called when a batch reaches a final state through this instance. */
   onBatchClosed?(batchId: string, status: 'ready' | 'timed_out'): void;
+  /** Called when inputs parked for a batch that never came are dead-lettered. */
+  onParkedExpired?(batchId: string, count: number): void;
 }
+
+export interface CoordinatorOptions {
+  /**
+   * How long an input may stay parked for a batch that is not registered before it is dead-lettered (with
+   * `unregistered_batch_id`). A registration that arrives later finds those slots unfilled.
+   */
+  readonly parkedTtlMs: number;
+}
+
+/** A day: far beyond any registration delayed by a failover, short enough that no parked input is kept for ever. */
+export const DEFAULT_PARKED_TTL_MS = 86_400_000;
 
 export class Coordinator {
   constructor(
@@ -40,6 +53,7 @@ export class Coordinator {
     private readonly store: BatchStore,
     private readonly log: Logger,
     private readonly hooks: CoordinatorHooks = {},
+    private readonly opts: CoordinatorOptions = { parkedTtlMs: DEFAULT_PARKED_TTL_MS },
   ) {}
 
   async registerBatch(r: Registration): Promise<Outcome> {
@@ -117,7 +131,7 @@ export class Coordinator {
 
   /**
    * One pass of the periodic work any instance may do: deadlines, cache closes that failed after a time-out,
-   * and parked inputs left by a crash. A batch that fails does not stop the pass: every other batch gets its
+   * parked inputs left by a crash, and parked inputs whose batch never came (dead-lettered after the TTL). A batch that fails does not stop the pass: every other batch gets its
    * turn, and the pass then fails with all of them named ({@link SweepError}).
    */
   async sweep(): Promise<void> {
@@ -145,6 +159,19 @@ export class Coordinator {
     await each('drain', await this.store.batchesWithPending(50), async (batchId) => {
       await this.drainPending(batchId);
     });
+    await each(
+      'parked expiry',
+      await this.store.unregisteredWithExpiredParking(this.opts.parkedTtlMs, 50),
+      async (batchId) => {
+        const n = await this.store.expireParked(batchId, this.opts.parkedTtlMs);
+        if (n === 0) return;
+        this.hooks.onParkedExpired?.(batchId, n);
+        this.log.warn(
+          { batchId, deadLettered: n, parkedTtlMs: this.opts.parkedTtlMs },
+          'inputs parked for a batch never registered were dead-lettered',
+        );
+      },
+    );
     if (failures.length > 0) throw new SweepError(failures);
   }
 

@@ -61,11 +61,22 @@ export interface Registration {
   readonly correlationId: string;
 }
 
+/** Where an input came from: kept with a parked input, so that giving it up can name it and keep its bytes. */
+export interface InputSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly value: Uint8Array | null;
+  readonly key: Uint8Array | null;
+}
+
 export interface ContentInput {
   readonly batchId: string;
   readonly textStorageId: string;
   readonly originalFileName: string;
   readonly correlationId: string;
+  /** The message it came from (absent when drained from parking: the parked row keeps it). */
+  readonly source?: InputSource;
 }
 
 export interface FailureInput {
@@ -75,6 +86,7 @@ export interface FailureInput {
   readonly uploadId?: string;
   readonly reason: string;
   readonly correlationId: string;
+  readonly source?: InputSource;
 }
 
 /**
@@ -116,6 +128,15 @@ export interface BatchStore {
   parkContent(c: ContentInput): Promise<'parked' | 'registered'>;
   parkFailure(f: FailureInput): Promise<'parked' | 'registered'>;
   pendingOf(batchId: string): Promise<{ contents: ContentInput[]; failures: FailureInput[] }>;
+  /**
+   * Batches never registered with an input parked longer than `ttlMs` ago (by the store's clock), oldest first.
+   */
+  unregisteredWithExpiredParking(ttlMs: number, limit: number): Promise<string[]>;
+  /**
+   * Dead-letters, under the batch's lock, every input parked for it longer than `ttlMs` ago, if the batch is
+   * still unregistered; returns how many. The dead letters and the removal commit together.
+   */
+  expireParked(batchId: string, ttlMs: number): Promise<number>;
   /** Batches that are registered but still have parked inputs. */
   batchesWithPending(limit: number): Promise<string[]>;
   /** Batches timed out whose cache entry is not known to be closed (the close after the time-out failed). */

@@ -5,7 +5,9 @@
  * The workload marks deliberately contract-breaking messages with
  * `meta.poison = true`. Each one whose publish was `ok` must be referenced by
  * exactly one distinct dead-letter event (`info`: at most one; `fail`: none).
- * No message without the poison mark may be dead-lettered, and every dead
+ * No message without the poison mark may be dead-lettered — except a valid
+ * input of a batch never registered, given up after the coordinator's parking
+ * TTL (`unregistered_batch_id` names its batch; `nothing-lost` judges when) — and every dead
  * letter must reference some published message — the lab is the only
  * producer, so an unexplained dead letter is a coordinator bug.
  *
@@ -15,9 +17,16 @@
  * to comparing the dead letter's `raw` with the message value (truncated to
  * DEAD_LETTER_RAW_LIMIT characters, as the contract says).
  */
-import { DEAD_LETTER_RAW_LIMIT, deadLetterText, type DeadLetter } from '@chaos-lab/contracts';
+import {
+  DEAD_LETTER_RAW_LIMIT,
+  deadLetterText,
+  eventIds,
+  EventType,
+  failureIdentity,
+  type DeadLetter,
+} from '@chaos-lab/contracts';
 import { messageBytes, messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
-import { digestOutputs, key, list, push, sortedUnique } from './digest.js';
+import { digestOutputs, key, push, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
@@ -66,13 +75,30 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   const dls = new Map<string, DeadLetter>();
   for (const x of out.deadLetters) if (!dls.has(x.event.event_id)) dls.set(x.event.event_id, x.event);
 
+  // A dead letter of a parked input whose coordinator kept no source position names it by a derived id.
+  const byOrphanId = new Map<string, PublishedEvent>();
+  for (const p of pubs) {
+    const ev = p.event;
+    if (ev === undefined || p.poison || ev.event_type === EventType.BatchRegistered) continue;
+    const isContent = ev.event_type === EventType.ContentProvisioned;
+    const id = eventIds.orphan(
+      ev.data.batch_id,
+      isContent ? 'content' : 'failure',
+      isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
+    );
+    if (!byOrphanId.has(id)) byOrphanId.set(id, p);
+  }
+
   const dlsOf = new Map<number, string[]>(); // publish index → dead letter ids
   let byOffsetCount = 0;
   let byRawCount = 0;
+  let byOrphanIdCount = 0;
   for (const dl of dls.values()) {
     const d = dl.data;
     let source = byOffset.get(key(d.source_topic, String(d.source_partition), d.source_offset));
     if (source !== undefined) byOffsetCount++;
+    else if (d.unregistered_batch_id !== undefined && (source = byOrphanId.get(dl.event_id)) !== undefined)
+      byOrphanIdCount++;
     else {
       // Fallback on content: prefer a poison message, then one not yet matched, then one without a recorded offset
       // (a message whose offset is known would have matched above).
@@ -101,15 +127,21 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   }
 
   let poison = 0;
+  let orphans = 0;
   let storedMoreThanOnce = 0;
   for (const p of pubs) {
     const ids = sortedUnique(dlsOf.get(p.index) ?? []);
     const data = { publish_index: p.index, outcome: p.outcome, dead_letter_ids: ids };
     if (!p.poison) {
-      if (ids.length > 0) {
-        const first = dls.get(ids[0] ?? '');
-        v.error(`${describe(p)} was dead-lettered (reason: ${first?.data.reason ?? '?'})`, data);
+      if (ids.length === 0) continue;
+      // Valid input of a batch never registered, given up after the parking TTL: nothing-lost judges that fate.
+      const batchId = p.event?.event_type === EventType.BatchRegistered ? undefined : p.event?.data.batch_id;
+      if (batchId !== undefined && ids.every((id) => dls.get(id)?.data.unregistered_batch_id === batchId)) {
+        orphans++;
+        continue;
       }
+      const first = dls.get(ids.find((id) => dls.get(id)?.data.unregistered_batch_id !== batchId) ?? ids[0] ?? '');
+      v.error(`${describe(p)} was dead-lettered (reason: ${first?.data.reason ?? '?'})`, data);
       continue;
     }
     poison++;
@@ -130,6 +162,8 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   );
   v.stat('matchedByOffset', byOffsetCount);
   v.stat('matchedByRaw', byRawCount);
+  v.stat('matchedByOrphanId', byOrphanIdCount);
+  v.stat('unregisteredBatchInputs', orphans);
   v.stat('poisonStoredMoreThanOnce', storedMoreThanOnce);
   return v.build();
 }

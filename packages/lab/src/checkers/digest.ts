@@ -10,8 +10,7 @@
  * one name (e.g. a content re-assigned to another slot after a crash, which
  * keeps the id derived from batch + content), and checkers treat it as such.
  */
-import { failureIdentity } from '@chaos-lab/contracts';
-import { EventType } from '@chaos-lab/contracts';
+import { eventIds, EventType, failureIdentity, InputEvent } from '@chaos-lab/contracts';
 import type {
   BatchReady,
   BatchTimedOut,
@@ -20,7 +19,7 @@ import type {
   OutputEvent,
   SlotAssigned,
 } from '@chaos-lab/contracts';
-import type { HistoryEntry, Observed } from '../history/history.js';
+import { publishedEvents, type HistoryEntry, type Observed } from '../history/history.js';
 import type { FinalState, PgBatch, PgExcess, PgPending, PgSlot } from './types.js';
 
 /** An unambiguous composite map key. */
@@ -128,6 +127,60 @@ export function digestOutputs(history: readonly HistoryEntry[]): OutputDigest {
     }
   }
   return d;
+}
+
+/**
+ * Dead letters of valid inputs given up because their batch was never registered (`unregistered_batch_id`),
+ * by the input they stand for: key(batch_id, text_storage_id) for contents, key(batch_id, failure identity)
+ * for failures. An input is found by its source message's position, else (parked by a coordinator that kept
+ * no position) by the dead letter's derived id, else from its raw copy.
+ */
+export function orphanDeadLetters(history: readonly HistoryEntry[], out: OutputDigest): Map<string, string[]> {
+  const inputKey = (ev: InputEvent | undefined): string | undefined => {
+    if (ev === undefined || ev.event_type === EventType.BatchRegistered) return undefined;
+    return ev.event_type === EventType.ContentProvisioned
+      ? key(ev.data.batch_id, ev.data.text_storage_id)
+      : key(ev.data.batch_id, failureIdentity(ev.data));
+  };
+  const byOffset = new Map<string, InputEvent>();
+  const byOrphanId = new Map<string, InputEvent>();
+  for (const p of publishedEvents(history)) {
+    const ev = p.event;
+    if (ev === undefined || p.poison || ev.event_type === EventType.BatchRegistered) continue;
+    if (p.partition !== undefined && p.offset !== undefined)
+      byOffset.set(key(p.topic, String(p.partition), p.offset), ev);
+    const isContent = ev.event_type === EventType.ContentProvisioned;
+    byOrphanId.set(
+      eventIds.orphan(
+        ev.data.batch_id,
+        isContent ? 'content' : 'failure',
+        isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
+      ),
+      ev,
+    );
+  }
+  const fates = new Map<string, string[]>();
+  for (const x of out.deadLetters) {
+    const d = x.event.data;
+    if (d.unregistered_batch_id === undefined) continue;
+    let k =
+      inputKey(byOffset.get(key(d.source_topic, String(d.source_partition), d.source_offset))) ??
+      inputKey(byOrphanId.get(x.event.event_id));
+    if (k === undefined && d.raw_base64 !== undefined) {
+      const parsed = InputEvent.safeParse(safeJson(Buffer.from(d.raw_base64, 'base64').toString('utf8')));
+      if (parsed.success) k = inputKey(parsed.data);
+    }
+    push(fates, k ?? key(d.unregistered_batch_id, `?${x.event.event_id}`), x.event.event_id);
+  }
+  return fates;
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- Postgres ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkNothingLost, nothingLost } from './nothing-lost.js';
-import { LabSim, correctRun, ev, input } from './test-support.js';
+import { checkDeadLetters } from './dead-letters.js';
+import { checkNothingLost, nothingLost, PARKED_SLACK_MS, PARKED_TTL_MS } from './nothing-lost.js';
+import { LabSim, TOPICS, correctRun, ev, input } from './test-support.js';
 
 /** b-1 with two free slots and t-1 assigned to e-1. */
 function open(): LabSim {
@@ -14,7 +15,7 @@ describe('nothing-lost', () => {
   it('accepts a correct run', () => {
     const v = nothingLost(correctRun().input);
     expect(v).toMatchObject({ checker: 'nothing-lost', valid: true, errorCount: 0 });
-    expect(v.stats).toMatchObject({ contents: 5, assigned: 3, excess: 1, pendingContents: 1, failedSlots: 1 });
+    expect(v.stats).toMatchObject({ contents: 5, assigned: 3, excess: 1, orphansParked: 1, failedSlots: 1 });
   });
 
   it('accepts indeterminate publishes that were lost or delivered, repeated inputs, and a failure dropped by a full batch', () => {
@@ -99,9 +100,55 @@ describe('nothing-lost', () => {
     const v = checkNothingLost(lab.input);
     expect(v.errors.map((e) => e.message)).toEqual([
       'content t-1 of batch b-1 is still pending in Postgres although the batch is registered',
-      'content t-9 of batch b-9 (publish ok) is not parked in pending although the batch was never registered',
+      'content t-9 of batch b-9 (publish ok) is neither parked nor dead-lettered although the batch was never registered',
     ]);
     expect(v.errorCount).toBe(2);
+  });
+
+  it('accepts an input of a batch never registered dead-lettered once after the parking TTL, by position or by derived id', () => {
+    const lab = new LabSim();
+    lab.publish(input.content('b-9', 't-9'), { partition: 2, offset: '7' });
+    lab.publish(input.failure('b-9', 'f.txt'));
+    lab.observe(ev.orphanDeadLetter('b-9', { topic: TOPICS.contentProvisioned, partition: 2, offset: '7' }));
+    lab.observe(ev.orphanDeadLetter('b-9', { kind: 'failure', inputKey: 'f.txt' }));
+    const v = checkNothingLost(lab.input);
+    expect(v.errors).toEqual([]);
+    expect(v.stats).toMatchObject({ orphansDeadLettered: 2 });
+    expect(checkDeadLetters(lab.input)).toMatchObject({
+      valid: true,
+      stats: { unregisteredBatchInputs: 2, matchedByOrphanId: 1 },
+    });
+  });
+
+  it('finds an input parked past the TTL, one both parked and dead-lettered, and one of a registered batch given up', () => {
+    const lab = correctRun(); // t-9 of b-9 parked, never registered
+    lab.final.postgres.pending[0]!.parked_ms = PARKED_TTL_MS + PARKED_SLACK_MS + 1;
+    lab.publish(input.content('b-7', 't-7'), { partition: 1, offset: '70' });
+    lab.final.postgres.pending.push({
+      batch_id: 'b-7',
+      text_storage_id: 't-7',
+      original_file_name: 't-7.txt',
+      parked_ms: 10,
+    });
+    lab.observe(ev.orphanDeadLetter('b-7', { topic: TOPICS.contentProvisioned, partition: 1, offset: '70' }));
+    lab.publish(input.content('b-1', 't-8'), { partition: 1, offset: '80' });
+    lab.observe(ev.orphanDeadLetter('b-1', { topic: TOPICS.contentProvisioned, partition: 1, offset: '80' }));
+    const v = checkNothingLost(lab.input);
+    expect(v.errors.map((e) => e.message)).toEqual([
+      `content t-9 of batch b-9 has been parked for 20.0 s (by Postgres' clock) with no dead letter: past the parking TTL of 15 s and 5 s of slack`,
+      expect.stringMatching(
+        /^content t-7 of batch b-7 is both parked in Postgres and dead-lettered \([0-9a-f-]{36}\)$/,
+      ),
+      expect.stringMatching(
+        /^content t-8 of batch b-1 was dead-lettered as of a batch never registered \([0-9a-f-]{36}\), but the batch is registered$/,
+      ),
+    ]);
+    // A dead letter naming another batch than its input's is not a give-up: the dead-letters checker says so.
+    const j = lab.publish(input.content('b-1', 't-6'), { partition: 1, offset: '90' });
+    lab.observe(ev.orphanDeadLetter('b-2', { topic: TOPICS.contentProvisioned, partition: 1, offset: '90' }));
+    expect(checkDeadLetters(lab.input).errors.map((e) => e.message)).toEqual([
+      `valid publish #${j} (content t-6 of batch b-1) was dead-lettered (reason: batch b-2 was not registered within 15 s of this input)`,
+    ]);
   });
 
   it('finds a content with two fates, and an excess reason that disagrees', () => {
@@ -150,7 +197,7 @@ describe('nothing-lost', () => {
     expect(v.errors.map((e) => e.message)).toEqual([
       'batch b-2 is in Postgres though its registration publish failed (definitely not sent)',
       'validation failure gone.txt of batch b-1 settled slot e-3 in Postgres though its publish failed (definitely not sent)',
-      'validation failure orphan.txt of batch b-8 (publish ok) is not parked in pending although the batch was never registered',
+      'validation failure orphan.txt of batch b-8 (publish ok) is neither parked nor dead-lettered although the batch was never registered',
     ]);
     expect(v.errorCount).toBe(3);
   });

@@ -18,21 +18,35 @@
  * - content of a registered batch: assigned to a slot XOR recorded as excess
  *   in Postgres, AND announced by the matching output event (slot-assigned /
  *   excess, with the same reason); never left pending;
- * - content of a batch never registered: parked in `pending`;
+ * - content of a batch never registered: parked in `pending` until the
+ *   coordinator's parking TTL ({@link PARKED_TTL_MS} in the lab), then
+ *   dead-lettered once with `unregistered_batch_id` — one or the other, never
+ *   both; parked longer than its TTL and {@link PARKED_SLACK_MS} by Postgres'
+ *   clock at the final read is a violation (parked for ever, no event). A content of a registered batch is never
+ *   dead-lettered as unregistered;
  * - validation failure: a failed slot with that file name, unless the batch
  *   was full or closed (then it is dropped — judged from the final state, so
  *   a failure lost while the batch still had free slots is only caught if the
- *   batch still has free slots at the end); for an unregistered batch, pending.
+ *   batch still has free slots at the end); for an unregistered batch, as a content.
  * Traces of contents or failures never published (for batches the workload
  * published about) are reported as phantoms.
  */
 import { EventType, failureIdentity } from '@chaos-lab/contracts';
-import { publishedEvents, type OpOutcome, type PublishedEvent } from '../history/history.js';
-import { digestOutputs, digestPostgres, key, list, push, slots, sortedUnique } from './digest.js';
-import { defineChecker, type CheckerInput, type Verdict } from './types.js';
+import { publishedEvents, type HistoryEntry, type OpOutcome, type PublishedEvent } from '../history/history.js';
+import { digestOutputs, digestPostgres, key, list, orphanDeadLetters, push, slots, sortedUnique } from './digest.js';
+import { defineChecker, type CheckerInput, type PgPending, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const NOTHING_LOST = 'nothing-lost';
+
+/**
+ * The parking TTL the lab gives its coordinators (`COORDINATOR_PARKED_TTL_MS`): longer than any registration
+ * delayed by the lab's faults behind its contents (a paced workload and a fault window of seconds), so that
+ * only inputs of batches never registered are given up.
+ */
+export const PARKED_TTL_MS = 15_000;
+/** After its TTL, a parked input must be dead-lettered within this: sweeps (0.5 s in the lab), relay, observer. */
+export const PARKED_SLACK_MS = 5_000;
 
 const CAP: Record<OpOutcome, string> = { ok: 'Ok', info: 'Info', fail: 'Fail' };
 const CERTAINTY: Record<OpOutcome, number> = { ok: 2, info: 1, fail: 0 };
@@ -48,6 +62,33 @@ interface Input {
   id: string;
   fileNames: string[];
   publishes: PublishedEvent[];
+}
+
+/** The first delivery (`ok` completion) of each input of a batch never registered, by key(batch, input id). */
+function unregisteredInputsSince(history: readonly HistoryEntry[]): Map<string, number> {
+  const registeredBatches = new Set<string>();
+  const since = new Map<string, number>();
+  const pubs = publishedEvents(history);
+  for (const p of pubs)
+    if (p.event?.event_type === EventType.BatchRegistered && !p.poison) registeredBatches.add(p.event.data.batch_id);
+  for (const p of pubs) {
+    const ev = p.event;
+    if (ev === undefined || p.poison || ev.event_type === EventType.BatchRegistered) continue;
+    if (registeredBatches.has(ev.data.batch_id) || p.outcome !== 'ok' || p.completeTime === undefined) continue;
+    const id = ev.event_type === EventType.ContentProvisioned ? ev.data.text_storage_id : failureIdentity(ev.data);
+    const k = key(ev.data.batch_id, id);
+    since.set(k, Math.min(since.get(k) ?? Infinity, p.completeTime));
+  }
+  return since;
+}
+
+/**
+ * When (history time) every input published for a batch the history never registers is past the parking TTL
+ * and its slack: from then on each must have been dead-lettered. Undefined when there is none.
+ */
+export function parkedTtlDue(history: readonly HistoryEntry[]): number | undefined {
+  const since = [...unregisteredInputsSince(history).values()];
+  return since.length === 0 ? undefined : Math.max(...since) + PARKED_TTL_MS + PARKED_SLACK_MS + 1000;
 }
 
 export function checkNothingLost({ history, final }: CheckerInput): Verdict {
@@ -77,6 +118,45 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
   }
 
   const registered = (b: string) => pg.batches.has(b) || (registrations.get(b) ?? []).some((p) => p.outcome === 'ok');
+  const orphanDls = orphanDeadLetters(history, out);
+  /**
+   * The fate of an input of a batch never registered: parked or (after the TTL) dead-lettered, exactly one;
+   * still parked past the TTL and its slack is the "parked for ever" bug.
+   */
+  const unregisteredFate = (
+    name: string,
+    input: Input,
+    k: string,
+    pend: PgPending[],
+    data: Record<string, unknown>,
+  ) => {
+    const dls = orphanDls.get(k) ?? [];
+    const parked = pend.length > 0;
+    const parkedMs = Math.max(...pend.map((p) => p.parked_ms ?? 0));
+    if (parked && dls.length > 0) v.error(`${name} is both parked in Postgres and dead-lettered (${list(dls)})`, data);
+    else if (dls.length > 1) v.error(`${name} was dead-lettered ${dls.length} times (${list(dls)})`, data);
+    else if (dls.length === 1) v.add('orphansDeadLettered');
+    else if (!parked)
+      v.error(
+        `${name} (publish ${mostCertain(input.publishes)}) is neither parked nor dead-lettered although the batch was never registered`,
+        data,
+      );
+    else if (parkedMs > PARKED_TTL_MS + PARKED_SLACK_MS)
+      v.error(
+        `${name} has been parked for ${(parkedMs / 1000).toFixed(1)} s (by Postgres' clock) with no dead letter: past the parking TTL of ${PARKED_TTL_MS / 1000} s and ${PARKED_SLACK_MS / 1000} s of slack`,
+        { ...data, parked_ms: Math.round(parkedMs) },
+      );
+    else v.add('orphansParked');
+  };
+  const notOrphaned = (name: string, k: string, data: Record<string, unknown>) => {
+    const dls = orphanDls.get(k) ?? [];
+    if (dls.length === 0) return true;
+    v.error(
+      `${name} was dead-lettered as of a batch never registered (${list(dls)}), but the batch is registered`,
+      data,
+    );
+    return false;
+  };
 
   // ---- registrations
   for (const [b, ps] of registrations) {
@@ -159,14 +239,10 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
     }
     const how = `publish ${outcome}`;
     if (!registered(b)) {
-      if (pend.length === 0)
-        v.error(`${name} (${how}) is not parked in pending although the batch was never registered`, {
-          ...data,
-          where,
-        });
-      else v.add('pendingContents');
+      unregisteredFate(name, c, k, pend, { ...data, where });
       continue;
     }
+    if (!notOrphaned(name, k, data)) continue;
     if (pend.length > 0) {
       v.error(`${name} is still pending in Postgres although the batch is registered`, data);
       continue;
@@ -230,10 +306,10 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
       continue;
     }
     if (!registered(b)) {
-      if (pend.length === 0)
-        v.error(`${name} (publish ${outcome}) is not parked in pending although the batch was never registered`, data);
+      unregisteredFate(name, f, k, pend, data);
       continue;
     }
+    if (!notOrphaned(name, k, data)) continue;
     if (pend.length > 0) {
       v.error(`${name} is still pending in Postgres although the batch is registered`, data);
       continue;

@@ -154,6 +154,29 @@ export const ev = {
       data: { reason, source_topic, source_partition, source_offset, raw },
     };
   },
+  /** The dead letter of a valid input given up because its batch was never registered. */
+  orphanDeadLetter(
+    batchId: string,
+    source: { topic: string; partition: number; offset: string } | { kind: 'content' | 'failure'; inputKey: string },
+    raw = '',
+  ): DeadLetter {
+    const known = 'topic' in source;
+    return {
+      event_id: known
+        ? eventIds.deadLetter(source.topic, source.partition, source.offset)
+        : eventIds.orphan(batchId, source.kind, source.inputKey),
+      event_type: EventType.DeadLetter,
+      ...envelope(0),
+      data: {
+        reason: `batch ${batchId} was not registered within 15 s of this input`,
+        source_topic: known ? source.topic : TOPICS.contentProvisioned,
+        source_partition: known ? source.partition : -1,
+        source_offset: known ? source.offset : '-1',
+        raw,
+        unregistered_batch_id: batchId,
+      },
+    };
+  },
 };
 
 export interface PublishOptions {

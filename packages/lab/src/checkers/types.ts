@@ -46,6 +46,8 @@ export interface PgPending {
   original_file_name: string;
   /** The failed upload of a parked v2 failure; null or absent otherwise. */
   upload_id?: string | null;
+  /** How long it had been parked at the final read, by Postgres' clock (absent in older runs). */
+  parked_ms?: number;
 }
 
 export interface RedisBatch {

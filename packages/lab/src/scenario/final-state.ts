@@ -43,7 +43,8 @@ export async function readFinalState(
     );
     const pending = await client.query(
       `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name,
-              to_jsonb(p) ->> 'upload_id' AS upload_id
+              to_jsonb(p) ->> 'upload_id' AS upload_id,
+              (extract(epoch FROM now() - received_at) * 1000)::float8 AS parked_ms
          FROM pending_inputs p WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
       mine,
     );

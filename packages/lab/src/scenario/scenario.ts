@@ -47,6 +47,7 @@ import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index
 import { readConsumption } from './consumption.js';
 import { logDigest, offsetLines } from './evidence.js';
 import { closableBatches } from '../checkers/every-batch-finished.js';
+import { parkedTtlDue } from '../checkers/nothing-lost.js';
 import type { AssignmentPlan } from '../workload/assignment-workload.js';
 import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
@@ -92,6 +93,12 @@ export interface ScenarioDefinition {
    * before `inputs-consumed` calls the partition stuck. Default 5000 ms.
    */
   readonly settleBoundMs?: number;
+  /**
+   * Before the final read, wait until every input published for a batch the plan never registers is past the
+   * coordinators' parking TTL ({@link PARKED_TTL_MS}) and its slack, so that `nothing-lost` can tell an input
+   * given up in time from one parked for ever. Default false: such inputs are judged only if the seed ran that long.
+   */
+  readonly awaitParkedTtl?: boolean;
   /** Spread the publishes over this many ms (so faults meet traffic). Default 0: as fast as possible. */
   readonly paceMs?: number;
   /** Extra coordinator settings for this scenario. */
@@ -616,6 +623,16 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     stopWatch();
     // Let redeliveries and late duplicates land before the final read.
     await new Promise((r) => setTimeout(r, 500));
+    if (def.awaitParkedTtl === true) {
+      const due = parkedTtlDue(recorder.entries);
+      const waitMs = due === undefined ? 0 : due - recorder.elapsedMs();
+      if (waitMs > 0) {
+        progress(
+          `lab: waiting ${(waitMs / 1000).toFixed(1)} s for inputs of never-registered batches to pass the parking TTL`,
+        );
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
     const workloadMs = performance.now() - tWorkStart;
 
     observer.detach();

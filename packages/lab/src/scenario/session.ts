@@ -21,6 +21,7 @@ import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';
 import { InputLog } from './input-log.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
+import { PARKED_TTL_MS } from '../checkers/nothing-lost.js';
 
 /** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
 export const GROUP_COORDINATOR_BROKER = 1;
@@ -120,6 +121,7 @@ export class SuiteSession {
           // The mock broker rebalances after (session timeout − 1 s) and needs more than ~3 s to join at all.
           COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
           COORDINATOR_SWEEP_INTERVAL_MS: '500',
+          COORDINATOR_PARKED_TTL_MS: String(PARKED_TTL_MS),
           COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'info',
           ...def.coordinatorEnv,
           ...(o.variant !== undefined && { COORDINATOR_VARIANT: o.variant }),

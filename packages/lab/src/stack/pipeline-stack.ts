@@ -20,6 +20,7 @@ import { GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario
 import { InvalidArgumentError } from '../errors.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import type { NemesisContext } from '../nemesis/types.js';
+import { PARKED_TTL_MS } from '../checkers/nothing-lost.js';
 
 export interface PipelineStackOptions {
   /** Folder for every server's and instance's log. */
@@ -110,6 +111,7 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
           COORDINATOR_KAFKA_GROUP_ID: GROUP_ID,
           COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
           COORDINATOR_SWEEP_INTERVAL_MS: '500',
+          COORDINATOR_PARKED_TTL_MS: String(PARKED_TTL_MS),
           COORDINATOR_LOG_LEVEL: process.env.LAB_COORDINATOR_LOG_LEVEL ?? 'warn',
           ...opts.coordinatorEnv,
         },

@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import { EventType, inputTopics, type InputEvent, type Topics } from '@chaos-lab/contracts';
 import type { Coordinator, Outcome } from '../../domain/coordinator.js';
 import { parseInput } from '../../domain/input.js';
-import type { BatchStore } from '../../domain/ports.js';
+import type { BatchStore, InputSource } from '../../domain/ports.js';
 import { isRetriable } from '../../errors.js';
 import type { Failpoints } from '../../failpoints.js';
 import type { Metrics } from '../../metrics.js';
@@ -284,12 +284,18 @@ export class InputConsumer {
     const event = parsed.event;
     const timer =
       event.event_type === EventType.ContentProvisioned ? this.metrics.assignmentDuration.startTimer() : undefined;
-    const outcome = await this.dispatch(event);
+    const outcome = await this.dispatch(event, {
+      topic,
+      partition,
+      offset: message.offset,
+      value: message.value,
+      key: message.key,
+    });
     timer?.({ outcome });
     this.metrics.eventsConsumed.inc({ event_type: event.event_type, outcome });
   }
 
-  private dispatch(e: InputEvent): Promise<Outcome> {
+  private dispatch(e: InputEvent, source: InputSource): Promise<Outcome> {
     switch (e.event_type) {
       case EventType.BatchRegistered:
         return this.coordinator.registerBatch({
@@ -304,6 +310,7 @@ export class InputConsumer {
           textStorageId: e.data.text_storage_id,
           originalFileName: e.data.original_file_name,
           correlationId: e.correlation_id,
+          source,
         });
       case EventType.ValidationFailed:
         return this.coordinator.validationFailed({
@@ -311,6 +318,7 @@ export class InputConsumer {
           originalFileName: e.data.original_file_name,
           reason: e.data.reason,
           correlationId: e.correlation_id,
+          source,
         });
       case EventType.ValidationFailedV2:
         return this.coordinator.validationFailed({
@@ -319,6 +327,7 @@ export class InputConsumer {
           uploadId: e.data.upload_id,
           reason: e.data.reason,
           correlationId: e.correlation_id,
+          source,
         });
     }
   }

@@ -333,6 +333,22 @@ ALTER TABLE batches ADD COLUMN cache_closed boolean NOT NULL DEFAULT true;
 CREATE INDEX batches_cache_open ON batches (closed_at) WHERE NOT cache_closed;
 `,
   },
+  {
+    version: 6,
+    name: 'parked inputs remember their source, to be dead-lettered when their batch never comes',
+    // An input parked for a batch that was never registered stayed parked for ever, with no event. A sweep now
+    // dead-letters it once it is older than the parking TTL, and a dead letter names its source message (topic,
+    // partition, offset) and carries its bytes. Rows parked by an instance from before this version have no
+    // source: their dead letter gets an id derived from the row and the input topic of its kind.
+    sql: `
+ALTER TABLE pending_inputs ADD COLUMN source_topic text;
+ALTER TABLE pending_inputs ADD COLUMN source_partition integer;
+ALTER TABLE pending_inputs ADD COLUMN source_offset text;
+ALTER TABLE pending_inputs ADD COLUMN source_value bytea;
+ALTER TABLE pending_inputs ADD COLUMN source_key bytea;
+CREATE INDEX pending_inputs_received ON pending_inputs (received_at);
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

@@ -32,6 +32,7 @@ import {
   type ContentInput,
   type DeadLetterInput,
   type FailureInput,
+  type InputSource,
   type Registration,
   type StoreWrite,
 } from '../../domain/ports.js';
@@ -396,16 +397,98 @@ export class PgBatchStore implements BatchStore {
       uploadId: string | null;
       reason: string | null;
       correlationId: string;
+      source: InputSource | undefined;
     },
   ) {
     return this.inBatch(op, batchId, async (tx): Promise<'parked' | 'registered'> => {
       if (await this.batchRow(tx, batchId)) return 'registered';
+      const src = p.source;
       await tx.query(
-        `INSERT INTO pending_inputs (batch_id, kind, input_key, original_file_name, upload_id, reason, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-        [batchId, p.kind, p.key, p.fileName, p.uploadId, p.reason, p.correlationId],
+        `INSERT INTO pending_inputs (batch_id, kind, input_key, original_file_name, upload_id, reason, correlation_id,
+                                     source_topic, source_partition, source_offset, source_value, source_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+        [
+          batchId,
+          p.kind,
+          p.key,
+          p.fileName,
+          p.uploadId,
+          p.reason,
+          p.correlationId,
+          src?.topic ?? null,
+          src?.partition ?? null,
+          src?.offset ?? null,
+          src?.value == null ? null : asBuffer(src.value),
+          src?.key == null ? null : asBuffer(src.key),
+        ],
       );
       return 'parked';
+    });
+  }
+
+  async unregisteredWithExpiredParking(ttlMs: number, limit: number): Promise<string[]> {
+    return this.run('unregistered_expired_parking', async () => {
+      const r = await this.pool.query<{ batch_id: string }>(
+        `SELECT p.batch_id FROM pending_inputs p
+          WHERE p.received_at < now() - make_interval(secs => $1::double precision / 1000)
+            AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = p.batch_id)
+          GROUP BY p.batch_id ORDER BY min(p.received_at) LIMIT $2`,
+        [ttlMs, limit],
+      );
+      return r.rows.map((x) => x.batch_id);
+    });
+  }
+
+  expireParked(batchId: string, ttlMs: number): Promise<number> {
+    return this.inBatch('expire_parked', batchId, async (tx) => {
+      // Under the batch's lock, as registration and parking: a registration that committed first wins.
+      if (await this.batchRow(tx, batchId)) return 0;
+      const r = await tx.query<{
+        kind: 'content' | 'failure';
+        input_key: string;
+        upload_id: string | null;
+        correlation_id: string;
+        received_at: Date;
+        source_topic: string | null;
+        source_partition: number | null;
+        source_offset: string | null;
+        source_value: Buffer | null;
+        source_key: Buffer | null;
+      }>(
+        `DELETE FROM pending_inputs
+          WHERE batch_id = $1 AND received_at < now() - make_interval(secs => $2::double precision / 1000)
+          RETURNING kind, input_key, upload_id, correlation_id, received_at,
+                    source_topic, source_partition, source_offset, source_value, source_key`,
+        [batchId, ttlMs],
+      );
+      for (const row of r.rows) {
+        const known = row.source_topic !== null && row.source_partition !== null && row.source_offset !== null;
+        const topic =
+          row.source_topic ??
+          (row.kind === 'content' ? this.opts.topics.contentProvisioned : this.opts.topics.validationFailed);
+        const id = known
+          ? eventIds.deadLetter(topic, row.source_partition!, row.source_offset!)
+          : eventIds.orphan(batchId, row.kind, row.input_key);
+        const seconds = Math.round(ttlMs / 1000);
+        await this.enqueue(
+          tx,
+          this.opts.topics.deadLetter,
+          storableKey(row.source_key),
+          EventType.DeadLetter,
+          id,
+          row.correlation_id,
+          deadLetterData({
+            reason: `batch ${batchId} was not registered within ${seconds} s of this input (parked at ${row.received_at.toISOString()})`,
+            sourceTopic: topic,
+            sourcePartition: known ? row.source_partition! : -1,
+            sourceOffset: known ? row.source_offset! : '-1',
+            value: row.source_value,
+            key: row.source_key,
+            unregisteredBatchId: batchId,
+          }),
+        );
+      }
+      return r.rows.length;
     });
   }
 
@@ -417,6 +500,7 @@ export class PgBatchStore implements BatchStore {
       uploadId: null,
       reason: null,
       correlationId: c.correlationId,
+      source: c.source,
     });
   }
 
@@ -428,6 +512,7 @@ export class PgBatchStore implements BatchStore {
       uploadId: f.uploadId ?? null,
       reason: f.reason,
       correlationId: f.correlationId,
+      source: f.source,
     });
   }
 
@@ -760,26 +845,14 @@ export class PgBatchStore implements BatchStore {
   async deadLetter(d: DeadLetterInput): Promise<void> {
     await this.run('dead_letter', async () => {
       const id = eventIds.deadLetter(d.sourceTopic, d.sourcePartition, d.sourceOffset);
-      const value = d.value === null ? Buffer.alloc(0) : asBuffer(d.value);
-      const key = d.key === null ? null : asBuffer(d.key);
-      const data: DeadLetter['data'] = {
-        reason: deadLetterText(d.reason),
-        source_topic: d.sourceTopic,
-        source_partition: d.sourcePartition,
-        source_offset: d.sourceOffset,
-        raw: deadLetterText(value),
-        raw_base64: value.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
-        raw_bytes: value.length,
-        key_base64: key === null ? null : key.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
-      };
       await this.enqueue(
         this.pool as unknown as pg.ClientBase,
         this.opts.topics.deadLetter,
-        storableKey(key),
+        storableKey(d.key === null ? null : asBuffer(d.key)),
         EventType.DeadLetter,
         id,
         id,
-        data,
+        deadLetterData(d),
       );
       this.afterCommit?.();
     });
@@ -887,6 +960,23 @@ export class PgBatchStore implements BatchStore {
       };
     });
   }
+}
+
+/** A dead letter's data: every string from the input made storable, the exact bytes in base64. */
+function deadLetterData(d: DeadLetterInput & { unregisteredBatchId?: string }): DeadLetter['data'] {
+  const value = d.value === null ? Buffer.alloc(0) : asBuffer(d.value);
+  const key = d.key === null ? null : asBuffer(d.key);
+  return {
+    reason: deadLetterText(d.reason),
+    source_topic: d.sourceTopic,
+    source_partition: d.sourcePartition,
+    source_offset: d.sourceOffset,
+    raw: deadLetterText(value),
+    raw_base64: value.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
+    raw_bytes: value.length,
+    key_base64: key === null ? null : key.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
+    ...(d.unregisteredBatchId !== undefined && { unregistered_batch_id: d.unregisteredBatchId }),
+  };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
