@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       kafka: { brokers: ['127.0.0.1:9092', '127.0.0.1:9093'], clientId: 'ingest', idempotent: true, topicPrefix: '' },
       maxTextBytes: 1_048_576,
       maxBodyBytes: 2 * 1_048_576,
+      outbox: { pollMs: 200, batchSize: 200 },
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
     });

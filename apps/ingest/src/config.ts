@@ -22,6 +22,10 @@ const spec = {
   INGEST_TOPIC_PREFIX: z.string().max(100).default(''),
   INGEST_MAX_TEXT_BYTES: int(1, 100 * 1024 * 1024).default(1024 * 1024),
   INGEST_MAX_BODY_BYTES: int(1024, 200 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** The outbox relay's fallback poll (a commit wakes it at once) and its pause after a failed pass. */
+  INGEST_OUTBOX_POLL_MS: int(10, 60_000).default(200),
+  /** Outbox rows per relay pass and per send. */
+  INGEST_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
   INGEST_LOG_LEVEL: envLogLevel.default('info'),
   INGEST_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 } as const;
@@ -40,6 +44,7 @@ export interface IngestConfig {
   readonly maxTextBytes: number;
   /** Largest request body; a bigger one is refused with 413 before it is parsed. */
   readonly maxBodyBytes: number;
+  readonly outbox: { readonly pollMs: number; readonly batchSize: number };
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
 }
@@ -67,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
     },
     maxTextBytes: c.INGEST_MAX_TEXT_BYTES,
     maxBodyBytes: c.INGEST_MAX_BODY_BYTES,
+    outbox: { pollMs: c.INGEST_OUTBOX_POLL_MS, batchSize: c.INGEST_OUTBOX_BATCH_SIZE },
     logLevel: c.INGEST_LOG_LEVEL,
     shutdownTimeoutMs: c.INGEST_SHUTDOWN_TIMEOUT_MS,
   };

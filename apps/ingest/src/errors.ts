@@ -67,7 +67,9 @@ export class DependencyError extends IngestError {
   constructor(
     readonly dependency: 'postgres' | 'kafka',
     cause: unknown,
+    /** False when the dependency refused for good (a broker's MESSAGE_TOO_LARGE, say). */
+    retriable = true,
   ) {
-    super(`${dependency}: ${cause instanceof Error ? cause.message : String(cause)}`, { retriable: true, cause });
+    super(`${dependency}: ${cause instanceof Error ? cause.message : String(cause)}`, { retriable, cause });
   }
 }

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), one registry per service. The names are
  * an interface: the Grafana dashboard queries them as they are.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -11,6 +11,8 @@ export interface Metrics {
   readonly eventsPublished: Counter<'event_type'>;
   readonly publishErrors: Counter<'event_type'>;
   readonly contentBytes: Histogram;
+  /** Reports the outbox backlog on each scrape (read from Postgres then; a failed read leaves the last values). */
+  observeOutbox(read: () => Promise<{ rows: number; oldestAgeSeconds: number; setAside: number }>): void;
 }
 
 export function createMetrics(instanceId: string): Metrics {
@@ -35,13 +37,13 @@ export function createMetrics(instanceId: string): Metrics {
     }),
     eventsPublished: new Counter({
       name: 'ingest_events_published_total',
-      help: 'Events acknowledged by Kafka (acks=-1), by event type; a client retry counts again',
+      help: 'Events acknowledged by Kafka (acks=-1) for the outbox relay, by event type; a client retry counts again',
       labelNames: ['event_type'],
       registers: r,
     }),
     publishErrors: new Counter({
       name: 'ingest_publish_errors_total',
-      help: 'Sends Kafka did not acknowledge (answered 503), by event type',
+      help: 'Events in relay sends Kafka did not acknowledge (they stay queued), by event type',
       labelNames: ['event_type'],
       registers: r,
     }),
@@ -51,5 +53,34 @@ export function createMetrics(instanceId: string): Metrics {
       buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304],
       registers: r,
     }),
+    observeOutbox(read) {
+      const last = { rows: 0, oldestAgeSeconds: 0, setAside: 0 };
+      const refresh = async () => Object.assign(last, await read().catch(() => last));
+      new Gauge({
+        name: 'ingest_outbox_unpublished',
+        help: 'Events stored and queued, not yet acknowledged by Kafka (set-aside rows excluded)',
+        registers: r,
+        async collect() {
+          await refresh();
+          this.set(last.rows);
+        },
+      });
+      new Gauge({
+        name: 'ingest_outbox_oldest_age_seconds',
+        help: 'Age of the oldest queued event (0 when none)',
+        registers: r,
+        collect() {
+          this.set(last.oldestAgeSeconds);
+        },
+      });
+      new Gauge({
+        name: 'ingest_outbox_set_aside',
+        help: 'Events the broker refused for good, set aside with their reason',
+        registers: r,
+        collect() {
+          this.set(last.setAside);
+        },
+      });
+    },
   };
 }

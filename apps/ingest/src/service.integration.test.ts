@@ -14,7 +14,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import {
   BatchRegistered,
   ContentProvisioned,
-  ValidationFailed,
+  ValidationFailedV2,
   derivedEventId,
   inputTopics,
   topics as topicNames,
@@ -51,14 +51,15 @@ interface Seen {
 }
 const seen: Seen[] = [];
 
-function config(over: Partial<IngestConfig> & { brokers: string[]; prefix: string }): IngestConfig {
+function config(over: Partial<IngestConfig> & { brokers: string[]; prefix: string; url?: string }): IngestConfig {
   return {
     instanceId: over.instanceId ?? 'ingest-it',
     http: { host: '127.0.0.1', port: 0 },
-    postgres: { url: dbUrl, poolSize: 4 },
+    postgres: { url: over.url ?? dbUrl, poolSize: 4 },
     kafka: { brokers: over.brokers, clientId: 'ingest-it', idempotent: false, topicPrefix: over.prefix },
     maxTextBytes: MAX_TEXT,
     maxBodyBytes: MAX_BODY,
+    outbox: { pollMs: 100, batchSize: 200 },
     logLevel: 'silent',
     shutdownTimeoutMs: 5000,
   };
@@ -264,30 +265,38 @@ describe('POST /v1/batches/:batch_id/contents', () => {
     ['empty', '   \n\t '],
     ['too_large', 'x'.repeat(MAX_TEXT + 1)],
     ['contains_nul', 'before\u0000after'],
-  ])('publishes essay.validation.failed.v1 for a text that breaks the %s rule', async (rule, text) => {
-    const b = `invalid-${rule}`;
-    const r = await post(
-      svc.url,
-      `/v1/batches/${b}/contents`,
-      { original_file_name: `${rule}.txt`, text },
-      { 'Idempotency-Key': rule },
-    );
-    expect(r.status).toBe(202);
-    expect(r.body.outcome).toBe('validation_failed');
-    expect(String(r.body.reason)).toMatch(new RegExp(`^${rule}: `));
-    const tsId = `ts-${derivedEventId('ingest', 'content-key', b, rule)}`;
-    expect(r.body.event_id).toBe(derivedEventId('ingest', 'validation-failed', b, tsId));
-    const [m] = await eventually((s) => s.key === b);
-    expect(m!.topic).toBe(t.validationFailed);
-    const e = ValidationFailed.parse(m!.value);
-    expect(e.data).toEqual({ batch_id: b, original_file_name: `${rule}.txt`, reason: r.body.reason });
-    // Stored byte for byte, NUL included.
-    const rows = await query<{ body: Buffer; outcome: string }>(
-      'SELECT body, outcome FROM ingest.contents WHERE batch_id = $1',
-      [b],
-    );
-    expect(rows.map((x) => [x.body.toString('utf8'), x.outcome])).toEqual([[text, 'validation_failed']]);
-  });
+  ])(
+    'publishes essay.validation.failed.v2, the upload its identity, for a text that breaks the %s rule',
+    async (rule, text) => {
+      const b = `invalid-${rule}`;
+      const r = await post(
+        svc.url,
+        `/v1/batches/${b}/contents`,
+        { original_file_name: `${rule}.txt`, text },
+        { 'Idempotency-Key': rule },
+      );
+      expect(r.status).toBe(202);
+      expect(r.body.outcome).toBe('validation_failed');
+      expect(String(r.body.reason)).toMatch(new RegExp(`^${rule}: `));
+      const tsId = `ts-${derivedEventId('ingest', 'content-key', b, rule)}`;
+      expect(r.body.event_id).toBe(derivedEventId('ingest', 'validation-failed', b, tsId));
+      const [m] = await eventually((s) => s.key === b);
+      expect(m!.topic).toBe(t.validationFailed);
+      const e = ValidationFailedV2.parse(m!.value);
+      expect(e.data).toEqual({
+        batch_id: b,
+        upload_id: tsId,
+        original_file_name: `${rule}.txt`,
+        reason: r.body.reason,
+      });
+      // Stored byte for byte, NUL included.
+      const rows = await query<{ body: Buffer; outcome: string }>(
+        'SELECT body, outcome FROM ingest.contents WHERE batch_id = $1',
+        [b],
+      );
+      expect(rows.map((x) => [x.body.toString('utf8'), x.outcome])).toEqual([[text, 'validation_failed']]);
+    },
+  );
 
   it('accepts a text exactly at the limit', async () => {
     const r = await post(svc.url, '/v1/batches/at-limit/contents', {
@@ -450,6 +459,8 @@ describe('operations', () => {
     expect(
       (await post(svc.url, '/v1/batches/metrics-b/contents', { original_file_name: 'm.txt', text: 'counted' })).status,
     ).toBe(202);
+    // The relay publishes after the reply: counted once the event is out.
+    await eventually((s) => s.key === 'metrics-b');
     const after = await probes();
     expect(after.map((v, i) => v - before[i]!)).toEqual([1, 1, 1, 1, 'counted'.length]);
     expect(
@@ -465,7 +476,7 @@ describe('operations', () => {
     const url = await postgres.createDatabase('ingest_migrate');
     const stores = [1, 2, 3].map(() => new PgIngestStore({ url, poolSize: 1 }));
     try {
-      expect((await Promise.all(stores.map((s) => s.migrate()))).flat()).toEqual([1]);
+      expect((await Promise.all(stores.map((s) => s.migrate()))).flat()).toEqual([1, 2]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -473,48 +484,103 @@ describe('operations', () => {
 });
 
 describe('failures', () => {
-  it('answers 503 while Kafka is down, keeps the content, and a retry with the key delivers the same event', async () => {
+  it('accepts uploads while Kafka is down and publishes them when it is back, with no client retry (bug 7)', async () => {
+    // Before the outbox: 503 after the commit, and an upload whose client gave up was never announced.
     await using lonely = await KafkaMockCluster.start({ brokers: 1, logFile: join(work.path, 'kafka-lonely.log') });
     const prefix = 'down.';
+    const dt = topicNames(prefix);
+    for (const topic of inputTopics(dt)) await lonely.createTopic(topic, 1);
+    // A database of its own: the shared service's relay would publish this outbox's rows to the healthy cluster.
+    const url = await postgres.createDatabase('ingest_kafka_down');
     await using x = await startIngest(
-      config({ brokers: lonely.bootstrapServers, prefix, instanceId: 'ingest-down' }),
+      config({ brokers: lonely.bootstrapServers, prefix, instanceId: 'ingest-down', url }),
       pino({ level: 'silent' }),
     );
     const b = 'kafka-down';
-    const send = () =>
-      post(
-        x.url,
-        `/v1/batches/${b}/contents`,
-        { original_file_name: 'd.txt', text: 'survives' },
-        { 'Idempotency-Key': 'k' },
-      );
     await lonely.setBrokerDown(1);
     const t0 = Date.now();
-    const failed = await send();
-    expect(failed.status).toBe(503);
-    expect(failed.body.retriable).toBe(true);
-    expect(String(failed.body.error)).toMatch(/^kafka: /);
-    expect(Date.now() - t0).toBeLessThan(20_000);
-    const tsId = `ts-${derivedEventId('ingest', 'content-key', b, 'k')}`;
-    expect(await query('SELECT 1 FROM ingest.contents WHERE text_storage_id = $1', [tsId])).toHaveLength(1);
+    const reg = await post(x.url, '/v1/batches', { batch_id: b, essay_count: 2 });
+    const up = await post(x.url, `/v1/batches/${b}/contents`, { original_file_name: 'd.txt', text: 'survives' });
+    expect([reg.status, up.status]).toEqual([202, 202]);
+    expect(Date.now() - t0, 'the reply waited for Kafka').toBeLessThan(2000);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    const queued = await db
+      .query<{ event_id: string; published_at: Date | null }>(
+        `SELECT event_id, published_at FROM ingest.outbox WHERE message_key = $1 ORDER BY id`,
+        [b],
+      )
+      .then((r) => r.rows)
+      .finally(() => db.end());
+    expect(queued.map((q) => [q.event_id, q.published_at])).toEqual([
+      [reg.body.event_id, null],
+      [up.body.event_id, null],
+    ]);
     const ready = await fetch(`${x.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { problems: Record<string, string> }).problems.kafka).toBeDefined();
-    const metrics = await (await fetch(`${x.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      /^ingest_publish_errors_total\{event_type="essay.content.provisioned.v1",instance_id="ingest-down"\} 1$/m,
-    );
+    const metric = async (name: string) =>
+      Number(
+        new RegExp(`^${name}\\{instance_id="ingest-down"\\} (\\S+)$`, 'm').exec(
+          await (await fetch(`${x.url}/metrics`)).text(),
+        )?.[1],
+      );
+    expect(await metric('ingest_outbox_unpublished')).toBe(2);
 
+    // Kafka comes back; nobody retries. A reader of the input topics sees both events.
     await lonely.setBrokerUp(1);
-    const retried = await send();
-    expect(retried.status).toBe(202);
-    expect(retried.body).toMatchObject({
-      outcome: 'provisioned',
-      text_storage_id: tsId,
-      event_id: derivedEventId('ingest', 'provisioned', b, tsId),
+    const got: { topic: string; value: { event_id: string } }[] = [];
+    const reader = new Kafka({ brokers: lonely.bootstrapServers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: 'down-reader',
+      maxWaitTimeInMs: 100,
     });
-    expect(await query('SELECT 1 FROM ingest.contents WHERE text_storage_id = $1', [tsId])).toHaveLength(1);
-  }, 60_000);
+    try {
+      await reader.connect();
+      await reader.subscribe({ topics: inputTopics(dt), fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ topic, message }) => {
+          got.push({ topic, value: JSON.parse(message.value!.toString()) as { event_id: string } });
+        },
+      });
+      const deadline = Date.now() + 30_000;
+      while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await reader.disconnect();
+    }
+    expect(got.map((g) => [g.topic, g.value.event_id]).sort()).toEqual(
+      [
+        [dt.batchRegistered, reg.body.event_id],
+        [dt.contentProvisioned, up.body.event_id],
+      ].sort(),
+    );
+    expect(await metric('ingest_outbox_unpublished')).toBe(0);
+  }, 90_000);
+
+  it('sets aside an event refused for good, after three refusals, and the events behind it still go out', async () => {
+    // A queued event that no longer passes its contract (as one over the broker's message.max.bytes, refused
+    // non-retriably): the relay must not retry it in front of every later event for ever.
+    const bad = { event_id: derivedEventId('it', 'bad'), event_type: 'batch.deleted.v9', data: {} };
+    await query(`INSERT INTO ingest.outbox (event_id, topic, message_key, payload) VALUES ($1, $2, 'refused', $3)`, [
+      bad.event_id,
+      t.batchRegistered,
+      JSON.stringify(bad),
+    ]);
+    const fine = await post(svc.url, '/v1/batches', { batch_id: 'behind-refused', essay_count: 2 });
+    expect(fine.status).toBe(202);
+    await eventually((s) => s.key === 'behind-refused');
+    const deadline = Date.now() + 15_000;
+    let row: { publish_attempts: number; set_aside_reason: string | null } | undefined;
+    while (Date.now() < deadline) {
+      [row] = await query<{ publish_attempts: number; set_aside_reason: string | null }>(
+        'SELECT publish_attempts, set_aside_reason FROM ingest.outbox WHERE event_id = $1',
+        [bad.event_id],
+      );
+      if (row?.set_aside_reason) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toMatchObject({ publish_attempts: 3, set_aside_reason: expect.stringMatching(/breaks its contract/) });
+    expect(seen.filter((s) => s.value.event_id === bad.event_id)).toEqual([]);
+  });
 
   // Last: it stops the shared PostgreSQL.
   it('answers 503 and reports not ready while Postgres is down', async () => {

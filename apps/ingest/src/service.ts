@@ -1,7 +1,9 @@
 /**
- * Wires the service together: Postgres (migrate) → Kafka producer → HTTP,
- * and the reverse on stop: stop accepting and finish the requests in flight,
- * then disconnect the producer and close the pool.
+ * Wires the service together: Postgres (migrate) → Kafka producer → outbox
+ * relay → HTTP, and the reverse on stop: stop accepting and finish the
+ * requests in flight, let the relay finish its pass, then disconnect the
+ * producer and close the pool. Rows still queued are published by the next
+ * instance's relay.
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -11,6 +13,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PgIngestStore } from './adapters/postgres/pg-store.js';
 import { KafkaPublisher } from './adapters/kafka/publisher.js';
 import { Ingest } from './domain/ingest.js';
+import { OutboxRelay } from './domain/outbox-relay.js';
 import { buildApp } from './http/server.js';
 
 export interface RunningIngest extends AsyncDisposable {
@@ -39,10 +42,19 @@ export async function startIngest(config: IngestConfig, log: Logger): Promise<Ru
     cleanup.push(() => publisher.disconnect());
     await publisher.connect();
 
+    const relay = new OutboxRelay(store, publisher, config.outbox, log.child({ component: 'outbox-relay' }));
+    relay.start();
+    // Stopped after the HTTP server (cleanups run in reverse): the last requests' rows get their pass.
+    cleanup.push(() => relay.stop());
+    metrics.observeOutbox(() => store.outboxBacklog());
     const ingest = new Ingest(
       store,
-      publisher,
-      { topics, maxTextBytes: config.maxTextBytes, onContentStored: (bytes) => metrics.contentBytes.observe(bytes) },
+      {
+        topics,
+        maxTextBytes: config.maxTextBytes,
+        onContentStored: (bytes) => metrics.contentBytes.observe(bytes),
+        onQueued: () => relay.wake(),
+      },
       log.child({ component: 'ingest' }),
     );
     const app = buildApp({

@@ -12,3 +12,4 @@ export {
   type ShellConfig,
   type ShellLogger,
 } from './process-shell.js';
+export { isRetriableKafkaError } from './kafka-errors.js';

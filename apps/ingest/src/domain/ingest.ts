@@ -5,10 +5,13 @@
  *
  * Every event id is derived from what the event is about (the batch, or the
  * batch and the text_storage_id), and the event is stored with its row on
- * first sight; a retry publishes the stored event again, byte for byte. The
- * order is store, then publish, then reply: a 202 means both happened. When
- * the publish fails the row stays, and the client's retry (same batch id, or
- * same Idempotency-Key) is what delivers the event — there is no outbox here.
+ * first sight. The row and its event in the outbox commit together; the reply
+ * (202) comes after that commit, and the outbox relay publishes the event —
+ * so an accepted upload is announced whether or not its client ever comes
+ * back. A retry queues the stored event again, byte for byte.
+ *
+ * A validation failure is `essay.validation.failed.v2`, whose `upload_id` (the
+ * text_storage_id) makes two failed uploads of one file name two failures.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -17,13 +20,12 @@ import {
   BatchRegistered,
   ContentProvisioned,
   EventType,
-  InputEvent,
-  ValidationFailed,
+  ValidationFailedV2,
   derivedEventId,
   type Topics,
 } from '@chaos-lab/contracts';
 import { ConflictError, IngestError } from '../errors.js';
-import type { BatchRecord, ContentRecord, EventPublisher, IngestStore } from './ports.js';
+import type { BatchRecord, ContentRecord, IngestStore } from './ports.js';
 
 export interface RegisterBatchInput {
   readonly batchId: string;
@@ -69,6 +71,8 @@ export interface IngestOptions {
   readonly maxTextBytes: number;
   /** Called with the size of each newly stored text. */
   readonly onContentStored?: (bytes: number) => void;
+  /** Called after each commit that queued an event (the relay publishes now rather than at its next poll). */
+  readonly onQueued?: () => void;
 }
 
 /** The id the text of an upload is stored under: derived from the Idempotency-Key when there is one. */
@@ -101,7 +105,6 @@ function sameInstant(a: string | undefined, b: string | undefined): boolean {
 export class Ingest {
   constructor(
     private readonly store: IngestStore,
-    private readonly publisher: EventPublisher,
     private readonly opts: IngestOptions,
     private readonly log: Logger,
   ) {}
@@ -119,14 +122,18 @@ export class Ingest {
       },
     });
     const record: BatchRecord = { ...input, event };
-    const { inserted, stored } = await this.store.insertBatch(record);
-    if (!inserted) {
-      const differences: string[] = [];
-      if (stored.essayIds.join('\u001f') !== input.essayIds.join('\u001f')) differences.push('essay_ids');
-      if (!sameInstant(stored.deadline, input.deadline)) differences.push('deadline');
-      if (differences.length > 0) throw new ConflictError('batch', input.batchId, differences);
-    }
-    await this.publish(this.opts.topics.batchRegistered, input.batchId, stored.event);
+    // A conflicting request changes nothing: judged inside the transaction, before anything is queued.
+    let differences: string[] = [];
+    const { inserted, stored } = await this.store.insertBatch(record, (row, first) => {
+      differences = [];
+      if (!first) {
+        if (row.essayIds.join('\u001f') !== input.essayIds.join('\u001f')) differences.push('essay_ids');
+        if (!sameInstant(row.deadline, input.deadline)) differences.push('deadline');
+      }
+      return differences.length > 0 ? undefined : { topic: this.opts.topics.batchRegistered, key: input.batchId };
+    });
+    if (differences.length > 0) throw new ConflictError('batch', input.batchId, differences);
+    this.opts.onQueued?.();
     this.log.debug(
       {
         batchId: input.batchId,
@@ -156,11 +163,16 @@ export class Ingest {
               original_file_name: input.originalFileName,
             },
           })
-        : checked(ValidationFailed, {
+        : checked(ValidationFailedV2, {
             ...envelope,
             event_id: eventIds.validationFailed(input.batchId, textStorageId),
-            event_type: EventType.ValidationFailed,
-            data: { batch_id: input.batchId, original_file_name: input.originalFileName, reason: problem },
+            event_type: EventType.ValidationFailedV2,
+            data: {
+              batch_id: input.batchId,
+              upload_id: textStorageId,
+              original_file_name: input.originalFileName,
+              reason: problem,
+            },
           });
     const record: ContentRecord = {
       textStorageId,
@@ -172,22 +184,25 @@ export class Ingest {
       failureReason: problem,
       event,
     };
-    const { inserted, stored } = await this.store.insertContent({
-      ...record,
-      body,
-      idempotencyKey: input.idempotencyKey,
-    });
+    // The same key with other content is a client bug; answering with the first upload's outcome would hide it.
+    let differences: string[] = [];
+    const { inserted, stored } = await this.store.insertContent(
+      { ...record, body, idempotencyKey: input.idempotencyKey },
+      (row, first) => {
+        differences = [];
+        if (!first) {
+          if (row.originalFileName !== record.originalFileName) differences.push('original_file_name');
+          if (row.sha256 !== record.sha256) differences.push('text');
+        }
+        if (differences.length > 0) return undefined;
+        const topic =
+          row.outcome === 'provisioned' ? this.opts.topics.contentProvisioned : this.opts.topics.validationFailed;
+        return { topic, key: input.batchId };
+      },
+    );
+    if (differences.length > 0) throw new ConflictError('content', textStorageId, differences);
+    this.opts.onQueued?.();
     if (inserted) this.opts.onContentStored?.(body.length);
-    else {
-      // The same key with other content is a client bug; answering with the first upload's outcome would hide it.
-      const differences: string[] = [];
-      if (stored.originalFileName !== record.originalFileName) differences.push('original_file_name');
-      if (stored.sha256 !== record.sha256) differences.push('text');
-      if (differences.length > 0) throw new ConflictError('content', textStorageId, differences);
-    }
-    const topic =
-      stored.outcome === 'provisioned' ? this.opts.topics.contentProvisioned : this.opts.topics.validationFailed;
-    await this.publish(topic, input.batchId, stored.event);
     this.log.debug(
       {
         batchId: input.batchId,
@@ -208,11 +223,6 @@ export class Ingest {
           eventId: stored.event.event_id,
           firstSeen: inserted,
         };
-  }
-
-  /** A stored event came back from Postgres: it is checked again on its way out. */
-  private async publish(topic: string, key: string, event: InputEvent): Promise<void> {
-    await this.publisher.publish(topic, key, checked(InputEvent, event));
   }
 }
 

@@ -18,6 +18,7 @@
  * row the same way before sending it, so that a broker accepting more (the
  * lab's) still sees only what a real one would accept.
  */
+import { isRetriableKafkaError } from '@chaos-lab/service-kit';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Kafka, logLevel, CompressionTypes, type Producer } from 'kafkajs';
@@ -76,12 +77,7 @@ interface Outcome {
 }
 
 /** kafkajs marks every error retriable or not, and wraps the cause when its own retries run out. */
-export function isRetriableProduceError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    if ((e as { retriable?: unknown }).retriable === true) return true;
-  }
-  return false;
-}
+export const isRetriableProduceError = isRetriableKafkaError;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

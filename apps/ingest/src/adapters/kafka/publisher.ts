@@ -1,15 +1,16 @@
 /**
- * Publishes the coordinator's input events, one send per request, and
- * resolves only when the partition leader and its in-sync replicas have the
- * message (acks=-1): the HTTP reply promises exactly that.
+ * Publishes the coordinator's input events for the outbox relay, a claimed
+ * batch of rows per send, and resolves only when the partition leaders and
+ * their in-sync replicas have every message (acks=-1): only then are the rows
+ * marked published.
  *
- * Retries are short on purpose: a client is waiting, and a client retry (same
- * event id) is the recovery path once a send gives up, so a broker outage
- * turns into 503s within a few seconds instead of requests hanging.
+ * Retries are short: the outbox keeps every row, so a send that gives up is
+ * retried by the relay's next pass, and a pass does not hold its rows long.
  */
 import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { InputEvent } from '@chaos-lab/contracts';
+import { isRetriableKafkaError } from '@chaos-lab/service-kit';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { EventPublisher } from '../../domain/ports.js';
@@ -79,19 +80,25 @@ export class KafkaPublisher implements EventPublisher {
     await this.admin.connect();
   }
 
-  async publish(topic: string, key: string, event: InputEvent): Promise<void> {
+  async publishAll(messages: readonly { topic: string; key: string; event: InputEvent }[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, { key: string; value: string; headers: { event_id: string } }[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push({ key: m.key, value: JSON.stringify(m.event), headers: { event_id: m.event.event_id } });
+      byTopic.set(m.topic, list);
+    }
     try {
-      await this.producer.send({
-        topic,
+      await this.producer.sendBatch({
         acks: -1,
         compression: CompressionTypes.None,
-        messages: [{ key, value: JSON.stringify(event), headers: { event_id: event.event_id } }],
+        topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
       });
     } catch (err) {
-      this.metrics.publishErrors.inc({ event_type: event.event_type });
-      throw new DependencyError('kafka', err);
+      for (const m of messages) this.metrics.publishErrors.inc({ event_type: m.event.event_type });
+      throw new DependencyError('kafka', err, isRetriableKafkaError(err));
     }
-    this.metrics.eventsPublished.inc({ event_type: event.event_type });
+    for (const m of messages) this.metrics.eventsPublished.inc({ event_type: m.event.event_type });
   }
 
   /** A metadata round trip to some broker; rejects when none answers in time or the producer is down. */

@@ -47,6 +47,33 @@ CREATE TABLE ingest.contents (
 CREATE INDEX contents_by_batch ON ingest.contents (batch_id);
 `,
   },
+  {
+    version: 2,
+    name: 'outbox',
+    // The event of a stored row used to be published by the request itself, and a failed publish was a 503
+    // after the commit: an upload whose client did not retry was stored and never announced. The event now goes
+    // into this outbox in the row's transaction, the reply is 202 once that commits, and a relay publishes it.
+    // A client retry marks the row unpublished again, so a retry still republishes the same event. A row the
+    // broker refuses for good (non-retriable, three times) is set aside with its reason, not retried in front
+    // of the others. Rows stored before this version have no outbox row; a retry of one creates it.
+    sql: `
+CREATE TABLE ingest.outbox (
+  id                bigserial PRIMARY KEY,
+  event_id          uuid NOT NULL UNIQUE,
+  topic             text NOT NULL,
+  message_key       text NOT NULL,
+  payload           jsonb NOT NULL,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  published_at      timestamptz,
+  publish_attempts  integer NOT NULL DEFAULT 0,
+  last_error        text,
+  set_aside_at      timestamptz,
+  set_aside_reason  text,
+  CHECK ((set_aside_at IS NULL) = (set_aside_reason IS NULL))
+);
+CREATE INDEX outbox_unpublished ON ingest.outbox (id) WHERE published_at IS NULL AND set_aside_at IS NULL;
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the ingest migration lock among advisory locks (the coordinator uses another). */

@@ -1,15 +1,30 @@
 /**
- * The ingest store on PostgreSQL (schema `ingest`). Every write is one
- * autocommitted `INSERT … ON CONFLICT DO NOTHING`: the first writer of an id
- * wins, and a later writer reads back what the winner stored. The read is a
- * second statement on purpose: a single statement's snapshot predates a
- * concurrent winner's commit and could miss its row.
+ * The ingest store on PostgreSQL (schema `ingest`). Each write is one
+ * transaction: `INSERT … ON CONFLICT DO NOTHING` of the row (the first writer
+ * of an id wins, a later writer reads back what the winner stored), then the
+ * stored row's event queued in `ingest.outbox` — new, or marked unpublished
+ * again for a client's retry. The read-back is a second statement on purpose:
+ * a single statement's snapshot predates a concurrent winner's commit and
+ * could miss its row. The relay claims outbox rows with `FOR UPDATE SKIP
+ * LOCKED`, so instances share the backlog without waiting on each other.
  */
 import pg from 'pg';
-import type { BatchRegistered, ContentProvisioned, ValidationFailed } from '@chaos-lab/contracts';
-import { DependencyError } from '../../errors.js';
-import type { BatchRecord, ContentOutcome, ContentRecord, IngestStore, Stored } from '../../domain/ports.js';
+import type { BatchRegistered, InputEvent } from '@chaos-lab/contracts';
+import { DependencyError, IngestError } from '../../errors.js';
+import type {
+  BatchRecord,
+  ContentOutcome,
+  ContentRecord,
+  IngestStore,
+  OutboxEntry,
+  OutboxMessage,
+  RelayOutcome,
+  Stored,
+} from '../../domain/ports.js';
 import { migrate } from './migrations.js';
+
+/** Non-retriable refusals of one outbox row before it is set aside (the first may be a broker's passing state). */
+export const REFUSALS_BEFORE_SET_ASIDE = 3;
 
 export interface PgStoreOptions {
   readonly url: string;
@@ -28,7 +43,7 @@ interface ContentRow {
   sha256: string;
   outcome: ContentOutcome;
   failure_reason: string | null;
-  event: ContentProvisioned | ValidationFailed;
+  event: ContentRecord['event'];
 }
 
 export class PgIngestStore implements IngestStore {
@@ -55,32 +70,42 @@ export class PgIngestStore implements IngestStore {
     }
   }
 
-  async insertBatch(b: BatchRecord): Promise<Stored<BatchRecord>> {
-    return this.guard(async () => {
-      const ins = await this.pool.query(
+  async insertBatch(
+    b: BatchRecord,
+    queue: (stored: BatchRecord, inserted: boolean) => OutboxEntry | undefined,
+  ): Promise<Stored<BatchRecord>> {
+    return this.transaction(async (tx) => {
+      const ins = await tx.query(
         `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
          ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id`,
         [b.batchId, b.essayIds, b.deadline ?? null, JSON.stringify(b.event)],
       );
-      if (ins.rowCount === 1) return { inserted: true, stored: b };
-      const r = await this.pool.query<{ essay_ids: string[]; event: BatchRegistered }>(
-        'SELECT essay_ids, event FROM ingest.batches WHERE batch_id = $1',
-        [b.batchId],
-      );
-      const row = r.rows[0];
-      if (!row) throw new Error(`batch ${b.batchId} conflicted on insert but cannot be read back`);
-      return {
-        inserted: false,
-        stored: { batchId: b.batchId, essayIds: row.essay_ids, deadline: row.event.data.deadline, event: row.event },
-      };
+      let result: Stored<BatchRecord>;
+      if (ins.rowCount === 1) result = { inserted: true, stored: b };
+      else {
+        const r = await tx.query<{ essay_ids: string[]; event: BatchRegistered }>(
+          'SELECT essay_ids, event FROM ingest.batches WHERE batch_id = $1',
+          [b.batchId],
+        );
+        const row = r.rows[0];
+        if (!row) throw new Error(`batch ${b.batchId} conflicted on insert but cannot be read back`);
+        result = {
+          inserted: false,
+          stored: { batchId: b.batchId, essayIds: row.essay_ids, deadline: row.event.data.deadline, event: row.event },
+        };
+      }
+      const out = queue(result.stored, result.inserted);
+      if (out !== undefined) await this.queue(tx, out, result.stored.event);
+      return result;
     });
   }
 
   async insertContent(
     c: ContentRecord & { readonly body: Buffer; readonly idempotencyKey: string | undefined },
+    queue: (stored: ContentRecord, inserted: boolean) => OutboxEntry | undefined,
   ): Promise<Stored<ContentRecord>> {
-    return this.guard(async () => {
-      const ins = await this.pool.query(
+    return this.transaction(async (tx) => {
+      const ins = await tx.query(
         `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
                                       idempotency_key, outcome, failure_reason, event)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -98,26 +123,106 @@ export class PgIngestStore implements IngestStore {
           JSON.stringify(c.event),
         ],
       );
-      if (ins.rowCount === 1) return { inserted: true, stored: c };
-      const r = await this.pool.query<ContentRow>(
-        `SELECT text_storage_id, batch_id, original_file_name, byte_length, sha256, outcome, failure_reason, event
-         FROM ingest.contents WHERE text_storage_id = $1`,
-        [c.textStorageId],
+      let result: Stored<ContentRecord>;
+      if (ins.rowCount === 1) result = { inserted: true, stored: c };
+      else {
+        const r = await tx.query<ContentRow>(
+          `SELECT text_storage_id, batch_id, original_file_name, byte_length, sha256, outcome, failure_reason, event
+           FROM ingest.contents WHERE text_storage_id = $1`,
+          [c.textStorageId],
+        );
+        const row = r.rows[0];
+        if (!row) throw new Error(`content ${c.textStorageId} conflicted on insert but cannot be read back`);
+        result = {
+          inserted: false,
+          stored: {
+            textStorageId: row.text_storage_id,
+            batchId: row.batch_id,
+            originalFileName: row.original_file_name,
+            byteLength: row.byte_length,
+            sha256: row.sha256,
+            outcome: row.outcome,
+            failureReason: row.failure_reason ?? undefined,
+            event: row.event,
+          },
+        };
+      }
+      const out = queue(result.stored, result.inserted);
+      if (out !== undefined) await this.queue(tx, out, result.stored.event);
+      return result;
+    });
+  }
+
+  /**
+   * Queues the event: a new outbox row, or the existing one marked unpublished again (a client's retry
+   * republishes, as before the outbox). A row set aside stays aside: retrying cannot make the broker take it.
+   */
+  private async queue(tx: pg.ClientBase, out: OutboxEntry, event: InputEvent): Promise<void> {
+    await tx.query(
+      `INSERT INTO ingest.outbox (event_id, topic, message_key, payload) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (event_id) DO UPDATE SET published_at = NULL
+         WHERE ingest.outbox.published_at IS NOT NULL AND ingest.outbox.set_aside_at IS NULL`,
+      [event.event_id, out.topic, out.key, JSON.stringify(event)],
+    );
+  }
+
+  async relayOutbox(limit: number, publish: (rows: OutboxMessage[]) => Promise<RelayOutcome>): Promise<number> {
+    return this.transaction(async (tx) => {
+      const r = await tx.query<{
+        id: string;
+        topic: string;
+        message_key: string;
+        payload: InputEvent;
+        publish_attempts: number;
+      }>(
+        `SELECT id, topic, message_key, payload, publish_attempts FROM ingest.outbox
+          WHERE published_at IS NULL AND set_aside_at IS NULL
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (r.rows.length === 0) return 0;
+      const outcome = await publish(
+        r.rows.map((x) => ({
+          id: x.id,
+          topic: x.topic,
+          key: x.message_key,
+          event: x.payload,
+          attempts: x.publish_attempts,
+        })),
+      );
+      if (outcome.published.length > 0)
+        await tx.query('UPDATE ingest.outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
+          outcome.published,
+        ]);
+      for (const f of outcome.refused) {
+        const error = f.error.replaceAll('\u0000', '\uFFFD');
+        await tx.query(
+          f.retriable
+            ? 'UPDATE ingest.outbox SET last_error = $2 WHERE id = $1'
+            : `UPDATE ingest.outbox SET last_error = $2, publish_attempts = publish_attempts + 1,
+                      set_aside_at = CASE WHEN publish_attempts + 1 >= $3 THEN now() END,
+                      set_aside_reason = CASE WHEN publish_attempts + 1 >= $3 THEN $2 END
+                WHERE id = $1`,
+          f.retriable ? [f.id, error] : [f.id, error, REFUSALS_BEFORE_SET_ASIDE],
+        );
+      }
+      return r.rows.length;
+    });
+  }
+
+  async outboxBacklog(): Promise<{ rows: number; oldestAgeSeconds: number; setAside: number }> {
+    return this.guard(async () => {
+      const r = await this.pool.query<{ rows: string; age: number | null; aside: string }>(
+        `SELECT count(*) FILTER (WHERE set_aside_at IS NULL) AS rows,
+                extract(epoch FROM now() - min(created_at) FILTER (WHERE set_aside_at IS NULL))::float8 AS age,
+                count(*) FILTER (WHERE set_aside_at IS NOT NULL) AS aside
+           FROM ingest.outbox WHERE published_at IS NULL`,
       );
       const row = r.rows[0];
-      if (!row) throw new Error(`content ${c.textStorageId} conflicted on insert but cannot be read back`);
       return {
-        inserted: false,
-        stored: {
-          textStorageId: row.text_storage_id,
-          batchId: row.batch_id,
-          originalFileName: row.original_file_name,
-          byteLength: row.byte_length,
-          sha256: row.sha256,
-          outcome: row.outcome,
-          failureReason: row.failure_reason ?? undefined,
-          event: row.event,
-        },
+        rows: Number(row?.rows ?? 0),
+        oldestAgeSeconds: Math.max(0, row?.age ?? 0),
+        setAside: Number(row?.aside ?? 0),
       };
     });
   }
@@ -130,10 +235,34 @@ export class PgIngestStore implements IngestStore {
     await this.pool.end();
   }
 
+  /** Runs `fn` in a transaction; a failure rolls back, and a client whose rollback failed is discarded. */
+  private async transaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.guard(async () => {
+      const tx = await this.pool.connect();
+      // A checked-out client whose connection dies emits 'error'; the failure surfaces on its next query.
+      const onError = () => {};
+      tx.on('error', onError);
+      let broken = false;
+      try {
+        await tx.query('BEGIN');
+        const r = await fn(tx);
+        await tx.query('COMMIT');
+        return r;
+      } catch (err) {
+        await tx.query('ROLLBACK').catch(() => (broken = true));
+        throw err;
+      } finally {
+        tx.off('error', onError);
+        tx.release(broken);
+      }
+    });
+  }
+
   private async guard<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (err) {
+      if (err instanceof IngestError) throw err;
       throw new DependencyError('postgres', err);
     }
   }
