@@ -8,7 +8,7 @@ import { KAFKA_MESSAGE_MAX_BYTES } from '@chaos-lab/contracts';
 import { envBool as bool, envBrokers, envInt as int, envLogLevel, parseEnv } from '@chaos-lab/service-kit';
 import { ConfigError } from './errors.js';
 import { parseFailpoints, type FailpointName } from './failpoints.js';
-import { DEFAULT_PARKED_TTL_MS } from './domain/coordinator.js';
+import { DEFAULT_PARKED_RETENTION_MS, DEFAULT_PARKED_TTL_MS } from './domain/coordinator.js';
 
 /** Variable name → schema (with its default). The variable names are the public interface. */
 const spec = {
@@ -39,8 +39,10 @@ const spec = {
   COORDINATOR_OUTBOX_POLL_MS: int(10, 60_000).default(100),
   COORDINATOR_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
   COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
-  /** How long an input waits, parked, for a batch that is not registered before it is dead-lettered. */
+  /** How long an input waits, parked, for a batch that is not registered before it is dead-lettered (it stays parked). */
   COORDINATOR_PARKED_TTL_MS: int(1000, 30 * 86_400_000).default(DEFAULT_PARKED_TTL_MS),
+  /** How long a parked input is kept after that dead letter, for a late registration. */
+  COORDINATOR_PARKED_RETENTION_MS: int(1000, 365 * 86_400_000).default(DEFAULT_PARKED_RETENTION_MS),
   COORDINATOR_LOG_LEVEL: envLogLevel.default('info'),
   COORDINATOR_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(20_000),
   /** Test-harness fail-points (see failpoints.ts); never set in a deployment. */
@@ -78,6 +80,7 @@ export interface CoordinatorConfig {
   readonly outbox: { readonly pollMs: number; readonly batchSize: number };
   readonly sweepIntervalMs: number;
   readonly parkedTtlMs: number;
+  readonly parkedRetentionMs: number;
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
   readonly failpoints: Map<FailpointName, number>;
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     outbox: { pollMs: c.COORDINATOR_OUTBOX_POLL_MS, batchSize: c.COORDINATOR_OUTBOX_BATCH_SIZE },
     sweepIntervalMs: c.COORDINATOR_SWEEP_INTERVAL_MS,
     parkedTtlMs: c.COORDINATOR_PARKED_TTL_MS,
+    parkedRetentionMs: c.COORDINATOR_PARKED_RETENTION_MS,
     logLevel: c.COORDINATOR_LOG_LEVEL,
     shutdownTimeoutMs: c.COORDINATOR_SHUTDOWN_TIMEOUT_MS,
     failpoints: c.COORDINATOR_FAILPOINTS,

@@ -79,7 +79,7 @@ export async function startCoordinator(
         onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
         onParkedExpired: (_batchId, n) => metrics.deadLetters.inc({ reason: 'batch_never_registered' }, n),
       },
-      { parkedTtlMs: config.parkedTtlMs },
+      { parkedTtlMs: config.parkedTtlMs, parkedRetentionMs: config.parkedRetentionMs },
     );
     await relay.start();
     cleanup.push(() => relay.stop());

@@ -229,8 +229,10 @@ export const DeadLetter = z.object({
     /** The message key, exactly, base64 (its first {@link DEAD_LETTER_RAW_LIMIT} bytes); null when it had none. */
     key_base64: z.string().nullable().optional(),
     /**
-     * Set when the input itself was valid but its batch was never registered: it stayed parked for the
-     * coordinator's parking TTL (`COORDINATOR_PARKED_TTL_MS`) and was then given up. Absent for invalid input.
+     * Set when the input itself was valid but its batch was not registered within the coordinator's parking
+     * TTL (`COORDINATOR_PARKED_TTL_MS`): an announcement, not a removal — the input stays parked and is assigned
+     * if the batch is registered within the retention (`COORDINATOR_PARKED_RETENTION_MS`). Absent for invalid
+     * input.
      */
     unregistered_batch_id: z.string().optional(),
   }),

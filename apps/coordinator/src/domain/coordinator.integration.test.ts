@@ -131,45 +131,44 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', [b])).toHaveLength(0);
   });
 
-  it('dead-letters, once, an input parked longer than the TTL for a batch never registered; a late registration within it still drains', async () => {
-    const ttl = { parkedTtlMs: 1500 };
-    const [x, y] = [instance('orphan1', ttl), instance('orphan2', ttl)];
+  it('announces by one dead letter an input parked longer than the TTL, keeps it for a late registration, and forgets it after the retention', async () => {
+    const opts = { parkedTtlMs: 1500, parkedRetentionMs: 3_600_000 };
+    const [x, y] = [instance('orphan1', opts), instance('orphan2', opts)];
     const value = Buffer.from('{"a parked content\u0000": "its exact bytes"}');
-    const src = { topic: 't.essay.content.provisioned', partition: 2, offset: '17', value, key: Buffer.from('never') };
-    expect(await x.coordinator.provisionContent({ ...content('never', 'n1'), source: src })).toBe('parked');
+    const src = { topic: 't.essay.content.provisioned', partition: 2, offset: '17', value, key: Buffer.from('late') };
+    expect(await x.coordinator.provisionContent({ ...content('late', 'n1'), source: src })).toBe('parked');
     // A failure parked by an instance from before the source was kept: no position, no bytes.
-    expect(
-      await x.coordinator.validationFailed({
-        batchId: 'never',
-        originalFileName: 'empty.docx',
-        uploadId: 'u-1',
-        reason: 'empty file',
-        correlationId: 'c',
-      }),
-    ).toBe('parked');
-    expect(await x.coordinator.provisionContent(content('late', 'l1'))).toBe('parked');
-    await x.coordinator.sweep();
-    expect(
-      await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never']),
-      'expired before its TTL',
-    ).toHaveLength(2);
-    await y.coordinator.registerBatch({
+    const failure = {
       batchId: 'late',
-      essayIds: essays('late', 2),
+      originalFileName: 'empty.docx',
+      uploadId: 'u-1',
+      reason: 'empty file',
+      correlationId: 'c',
+    };
+    expect(await x.coordinator.validationFailed(failure)).toBe('parked');
+    expect(await x.coordinator.provisionContent(content('prompt', 'p1'))).toBe('parked');
+    await x.coordinator.sweep();
+    const orphanDls = async () =>
+      (
+        await query<{ event_id: string; payload: unknown }>(
+          `SELECT event_id, payload FROM outbox WHERE topic = 't.coordinator.dead_letter'
+              AND payload->'data'->>'unregistered_batch_id' IS NOT NULL ORDER BY event_id`,
+        )
+      ).map((r) => ({ id: r.event_id, dl: DeadLetter.parse(r.payload) }));
+    expect(await orphanDls(), 'announced before its TTL').toEqual([]);
+    // Registered within the TTL: drained as before, never announced.
+    await y.coordinator.registerBatch({
+      batchId: 'prompt',
+      essayIds: essays('prompt', 2),
       deadline: undefined,
       correlationId: 'c',
     });
     await new Promise((r) => setTimeout(r, 1700));
-    // Two instances sweep at once: the batch lock and the delete make each input one dead letter.
+    // Two instances sweep at once, twice: the batch lock and dead_lettered_at make each input one dead letter.
     await Promise.all([x.coordinator.sweep(), y.coordinator.sweep()]);
-    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never'])).toHaveLength(0);
-    expect(await query('SELECT essay_id FROM slots WHERE text_storage_id = $1', ['l1'])).toHaveLength(1);
-    const dls = (
-      await query<{ event_id: string; payload: unknown }>(
-        `SELECT event_id, payload FROM outbox WHERE topic = 't.coordinator.dead_letter' AND payload->'data'->>'unregistered_batch_id' IS NOT NULL ORDER BY event_id`,
-      )
-    ).map((r) => ({ id: r.event_id, dl: DeadLetter.parse(r.payload) }));
-    expect(dls.map((d) => d.dl.data.unregistered_batch_id)).toEqual(['never', 'never']);
+    await Promise.all([x.coordinator.sweep(), y.coordinator.sweep()]);
+    const dls = await orphanDls();
+    expect(dls.map((d) => d.dl.data.unregistered_batch_id)).toEqual(['late', 'late']);
     const byId = new Map(dls.map((d) => [d.id, d.dl.data]));
     const fromMessage = byId.get(eventIds.deadLetter(src.topic, 2, '17'));
     expect(fromMessage).toMatchObject({
@@ -178,22 +177,39 @@ describe('Coordinator on real Redis and Postgres', () => {
       source_offset: '17',
       raw_base64: value.toString('base64'),
       raw_bytes: value.length,
-      key_base64: Buffer.from('never').toString('base64'),
+      key_base64: Buffer.from('late').toString('base64'),
     });
-    expect(fromMessage!.reason).toMatch(/^batch never was not registered within 2 s/);
-    expect(byId.get(eventIds.orphan('never', 'failure', 'upload:u-1'))).toMatchObject({
+    expect(fromMessage!.reason).toMatch(/^batch late was not registered within 2 s of this input .*; it stays parked/);
+    expect(byId.get(eventIds.orphan('late', 'failure', 'upload:u-1'))).toMatchObject({
       source_topic: 't.essay.validation.failed',
       source_partition: -1,
       raw_bytes: 0,
     });
-    // A registration after the TTL finds the slots unfilled, as the TTL says.
+    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['late']), 'still parked').toHaveLength(2);
+    // The registration comes after the TTL: nothing is lost, the announced inputs are assigned.
     await y.coordinator.registerBatch({
-      batchId: 'never',
-      essayIds: essays('never', 2),
+      batchId: 'late',
+      essayIds: essays('late', 3),
       deadline: undefined,
       correlationId: 'c',
     });
-    expect(await query(`SELECT 1 FROM slots WHERE batch_id = 'never' AND state <> 'free'`)).toHaveLength(0);
+    const settled = await query<{ state: string }>(
+      `SELECT state FROM slots WHERE batch_id = 'late' AND state <> 'free' ORDER BY state`,
+    );
+    expect(settled.map((r) => r.state)).toEqual(['assigned', 'failed']);
+    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['late'])).toHaveLength(0);
+
+    // A batch that never comes: announced after the TTL, dropped after the retention.
+    const short = instance('orphan3', { parkedTtlMs: 1000, parkedRetentionMs: 1000 });
+    expect(await short.coordinator.provisionContent(content('never', 'v1'))).toBe('parked');
+    await new Promise((r) => setTimeout(r, 1200));
+    await short.coordinator.sweep();
+    expect(
+      await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1 AND dead_lettered_at IS NOT NULL', ['never']),
+    ).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1200));
+    await short.coordinator.sweep();
+    expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never'])).toHaveLength(0);
   });
 
   it('loses and duplicates nothing when Redis is flushed mid-batch', async () => {

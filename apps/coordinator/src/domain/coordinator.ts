@@ -39,13 +39,18 @@ export interface CoordinatorHooks {
 export interface CoordinatorOptions {
   /**
    * How long an input may stay parked for a batch that is not registered before it is dead-lettered (with
-   * `unregistered_batch_id`). A registration that arrives later finds those slots unfilled.
+   * `unregistered_batch_id`): the event that says so. The input stays parked: a registration that comes later
+   * still gets it.
    */
   readonly parkedTtlMs: number;
+  /** How long a parked input is kept after that dead letter, for a late registration, before it is dropped. */
+  readonly parkedRetentionMs: number;
 }
 
-/** A day: far beyond any registration delayed by a failover, short enough that no parked input is kept for ever. */
+/** A day: far beyond any registration delayed by a failover, short enough that no parked input goes unannounced. */
 export const DEFAULT_PARKED_TTL_MS = 86_400_000;
+/** A week after the announcement. */
+export const DEFAULT_PARKED_RETENTION_MS = 7 * 86_400_000;
 
 export class Coordinator {
   constructor(
@@ -53,7 +58,10 @@ export class Coordinator {
     private readonly store: BatchStore,
     private readonly log: Logger,
     private readonly hooks: CoordinatorHooks = {},
-    private readonly opts: CoordinatorOptions = { parkedTtlMs: DEFAULT_PARKED_TTL_MS },
+    private readonly opts: CoordinatorOptions = {
+      parkedTtlMs: DEFAULT_PARKED_TTL_MS,
+      parkedRetentionMs: DEFAULT_PARKED_RETENTION_MS,
+    },
   ) {}
 
   async registerBatch(r: Registration): Promise<Outcome> {
@@ -131,7 +139,8 @@ export class Coordinator {
 
   /**
    * One pass of the periodic work any instance may do: deadlines, cache closes that failed after a time-out,
-   * parked inputs left by a crash, and parked inputs whose batch never came (dead-lettered after the TTL). A batch that fails does not stop the pass: every other batch gets its
+   * parked inputs left by a crash, and parked inputs whose batch does not come (announced by a dead letter
+   * after the TTL, dropped after the retention). A batch that fails does not stop the pass: every other batch gets its
    * turn, and the pass then fails with all of them named ({@link SweepError}).
    */
   async sweep(): Promise<void> {
@@ -160,18 +169,25 @@ export class Coordinator {
       await this.drainPending(batchId);
     });
     await each(
-      'parked expiry',
+      'parked announcement',
       await this.store.unregisteredWithExpiredParking(this.opts.parkedTtlMs, 50),
       async (batchId) => {
-        const n = await this.store.expireParked(batchId, this.opts.parkedTtlMs);
+        const n = await this.store.announceExpiredParking(batchId, this.opts.parkedTtlMs, this.opts.parkedRetentionMs);
         if (n === 0) return;
         this.hooks.onParkedExpired?.(batchId, n);
         this.log.warn(
           { batchId, deadLettered: n, parkedTtlMs: this.opts.parkedTtlMs },
-          'inputs parked for a batch never registered were dead-lettered',
+          'inputs parked for a batch not registered within the TTL were dead-lettered; they stay parked',
         );
       },
     );
+    try {
+      const forgotten = await this.store.forgetAnnouncedParking(this.opts.parkedRetentionMs, 500);
+      if (forgotten > 0)
+        this.log.warn({ forgotten }, 'parked inputs announced longer ago than the retention were dropped');
+    } catch (err) {
+      failures.push({ batchId: '*', step: 'parked retention', err });
+    }
     if (failures.length > 0) throw new SweepError(failures);
   }
 

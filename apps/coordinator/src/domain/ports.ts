@@ -129,14 +129,18 @@ export interface BatchStore {
   parkFailure(f: FailureInput): Promise<'parked' | 'registered'>;
   pendingOf(batchId: string): Promise<{ contents: ContentInput[]; failures: FailureInput[] }>;
   /**
-   * Batches never registered with an input parked longer than `ttlMs` ago (by the store's clock), oldest first.
+   * Batches never registered with an input parked longer than `ttlMs` ago (by the store's clock) and not yet
+   * announced, oldest first.
    */
   unregisteredWithExpiredParking(ttlMs: number, limit: number): Promise<string[]>;
   /**
-   * Dead-letters, under the batch's lock, every input parked for it longer than `ttlMs` ago, if the batch is
-   * still unregistered; returns how many. The dead letters and the removal commit together.
+   * Dead-letters, under the batch's lock, every input parked for it longer than `ttlMs` ago and not yet
+   * announced, if the batch is still unregistered; returns how many. The inputs stay parked (a registration
+   * that comes later still gets them) until {@link forgetAnnouncedParking}. One transaction.
    */
-  expireParked(batchId: string, ttlMs: number): Promise<number>;
+  announceExpiredParking(batchId: string, ttlMs: number, retentionMs: number): Promise<number>;
+  /** Drops parked inputs of batches still unregistered that were announced longer than `retentionMs` ago. */
+  forgetAnnouncedParking(retentionMs: number, limit: number): Promise<number>;
   /** Batches that are registered but still have parked inputs. */
   batchesWithPending(limit: number): Promise<string[]>;
   /** Batches timed out whose cache entry is not known to be closed (the close after the time-out failed). */

@@ -100,54 +100,55 @@ describe('nothing-lost', () => {
     const v = checkNothingLost(lab.input);
     expect(v.errors.map((e) => e.message)).toEqual([
       'content t-1 of batch b-1 is still pending in Postgres although the batch is registered',
-      'content t-9 of batch b-9 (publish ok) is neither parked nor dead-lettered although the batch was never registered',
+      'content t-9 of batch b-9 (publish ok) is not parked although the batch was never registered',
     ]);
     expect(v.errorCount).toBe(2);
   });
 
-  it('accepts an input of a batch never registered dead-lettered once after the parking TTL, by position or by derived id', () => {
+  it('accepts inputs of a batch never registered parked and announced once, by position or by derived id, and one announced before a late registration', () => {
     const lab = new LabSim();
     lab.publish(input.content('b-9', 't-9'), { partition: 2, offset: '7' });
     lab.publish(input.failure('b-9', 'f.txt'));
+    lab.final.postgres.pending.push(
+      { batch_id: 'b-9', text_storage_id: 't-9', original_file_name: 't-9.txt', parked_ms: 30_000 },
+      { batch_id: 'b-9', text_storage_id: null, original_file_name: 'f.txt', parked_ms: 30_000 },
+    );
     lab.observe(ev.orphanDeadLetter('b-9', { topic: TOPICS.contentProvisioned, partition: 2, offset: '7' }));
     lab.observe(ev.orphanDeadLetter('b-9', { kind: 'failure', inputKey: 'f.txt' }));
+    lab.register('b-1', ['e-1']);
+    lab.content('b-1', 't-1');
+    lab.observe(ev.orphanDeadLetter('b-1', { kind: 'content', inputKey: 't-1' }));
     const v = checkNothingLost(lab.input);
     expect(v.errors).toEqual([]);
-    expect(v.stats).toMatchObject({ orphansDeadLettered: 2 });
+    expect(v.stats).toMatchObject({ orphansAnnounced: 2, announcedThenRegistered: 1 });
     expect(checkDeadLetters(lab.input)).toMatchObject({
       valid: true,
-      stats: { unregisteredBatchInputs: 2, matchedByOrphanId: 1 },
+      stats: { unregisteredBatchInputs: 3, matchedByOrphanId: 2 },
     });
   });
 
-  it('finds an input parked past the TTL, one both parked and dead-lettered, and one of a registered batch given up', () => {
+  it('finds an input parked past the TTL with no event, one announced but no longer parked, and one announced twice', () => {
     const lab = correctRun(); // t-9 of b-9 parked, never registered
     lab.final.postgres.pending[0]!.parked_ms = PARKED_TTL_MS + PARKED_SLACK_MS + 1;
     lab.publish(input.content('b-7', 't-7'), { partition: 1, offset: '70' });
-    lab.final.postgres.pending.push({
-      batch_id: 'b-7',
-      text_storage_id: 't-7',
-      original_file_name: 't-7.txt',
-      parked_ms: 10,
-    });
     lab.observe(ev.orphanDeadLetter('b-7', { topic: TOPICS.contentProvisioned, partition: 1, offset: '70' }));
-    lab.publish(input.content('b-1', 't-8'), { partition: 1, offset: '80' });
-    lab.observe(ev.orphanDeadLetter('b-1', { topic: TOPICS.contentProvisioned, partition: 1, offset: '80' }));
+    lab.publish(input.content('b-6', 't-6'), { partition: 1, offset: '60' });
+    lab.final.postgres.pending.push({ batch_id: 'b-6', text_storage_id: 't-6', original_file_name: 't-6.txt' });
+    lab.observe(ev.orphanDeadLetter('b-6', { topic: TOPICS.contentProvisioned, partition: 1, offset: '60' }));
+    lab.observe(ev.orphanDeadLetter('b-6', { kind: 'content', inputKey: 't-6' }));
     const v = checkNothingLost(lab.input);
     expect(v.errors.map((e) => e.message)).toEqual([
       `content t-9 of batch b-9 has been parked for 20.0 s (by Postgres' clock) with no dead letter: past the parking TTL of 15 s and 5 s of slack`,
       expect.stringMatching(
-        /^content t-7 of batch b-7 is both parked in Postgres and dead-lettered \([0-9a-f-]{36}\)$/,
+        /^content t-7 of batch b-7 \(publish ok\) is not parked although the batch was never registered \(dead-lettered: [0-9a-f-]{36}\)$/,
       ),
-      expect.stringMatching(
-        /^content t-8 of batch b-1 was dead-lettered as of a batch never registered \([0-9a-f-]{36}\), but the batch is registered$/,
-      ),
+      expect.stringMatching(/^content t-6 of batch b-6 was dead-lettered 2 times as of a batch never registered/),
     ]);
-    // A dead letter naming another batch than its input's is not a give-up: the dead-letters checker says so.
-    const j = lab.publish(input.content('b-1', 't-6'), { partition: 1, offset: '90' });
+    // A dead letter naming another batch than its input's is not an announcement: the dead-letters checker says so.
+    const j = lab.publish(input.content('b-1', 't-5'), { partition: 1, offset: '90' });
     lab.observe(ev.orphanDeadLetter('b-2', { topic: TOPICS.contentProvisioned, partition: 1, offset: '90' }));
     expect(checkDeadLetters(lab.input).errors.map((e) => e.message)).toEqual([
-      `valid publish #${j} (content t-6 of batch b-1) was dead-lettered (reason: batch b-2 was not registered within 15 s of this input)`,
+      `valid publish #${j} (content t-5 of batch b-1) was dead-lettered (reason: batch b-2 was not registered within 15 s of this input)`,
     ]);
   });
 
@@ -197,7 +198,7 @@ describe('nothing-lost', () => {
     expect(v.errors.map((e) => e.message)).toEqual([
       'batch b-2 is in Postgres though its registration publish failed (definitely not sent)',
       'validation failure gone.txt of batch b-1 settled slot e-3 in Postgres though its publish failed (definitely not sent)',
-      'validation failure orphan.txt of batch b-8 (publish ok) is neither parked nor dead-lettered although the batch was never registered',
+      'validation failure orphan.txt of batch b-8 (publish ok) is not parked although the batch was never registered',
     ]);
     expect(v.errorCount).toBe(3);
   });

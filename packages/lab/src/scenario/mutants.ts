@@ -3,9 +3,13 @@
  * of the coordinator runs against every scenario (seed after seed until a
  * violation is found, up to the seeds given), and the table says, per
  * variant × scenario, whether it was caught, by which checker, with which
- * seed, and how long the catching run took from start to verdict.
+ * seed, how long the suite took from its start to that verdict, and how long
+ * after the catching seed's last fault ended (the heal) it was judged.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import Table from 'cli-table3';
+import { readHistory } from '../history/history.js';
 import { ENVIRONMENT_HELD, runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
 import { coordinatorEntry } from './main.js';
 
@@ -18,6 +22,12 @@ export interface MutantCell {
   readonly checkers?: string[];
   /** Start of the suite (its first seed) to the catching seed's verdict. */
   readonly detectionMs?: number;
+  /**
+   * In the catching seed: from the end of its last fault (the heal; its first publish when it had no fault) to
+   * the end of its history, when it was judged — how long the lab waited before its verdict once the faults
+   * were over. The checkers judge the whole history at that moment.
+   */
+  readonly afterHealMs?: number;
   readonly runId?: string;
 }
 
@@ -71,16 +81,30 @@ export async function runMutantMatrix(opts: {
           // From the start of the suite to the catching verdict: the seeds before it count too.
           detectionMs: suite!.results.slice(0, suite!.results.indexOf(r) + 1).reduce((ms, x) => ms + x.stats.wallMs, 0),
           runId: r.runId,
+          ...(await afterHeal(r.runDir)),
         };
       }
       progress(
-        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s)` : 'missed'}`,
+        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s${cell.afterHealMs === undefined ? '' : `, judged ${(cell.afterHealMs / 1000).toFixed(1)} s after the heal`})` : 'missed'}`,
       );
       cells[i] = cell;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, lane));
   return cells;
+}
+
+/** {@link MutantCell.afterHealMs} from a run folder's history; nothing when it cannot be read. */
+async function afterHeal(runDir: string): Promise<{ afterHealMs?: number }> {
+  try {
+    const history = readHistory(await readFile(join(runDir, 'history.jsonl'), 'utf8'));
+    const end = history.reduce((t, e) => Math.max(t, e.time), 0);
+    const heals = history.filter((e) => e.type === 'nemesis' && e.phase === 'end').map((e) => e.time);
+    const start = heals.length > 0 ? Math.max(...heals) : history.find((e) => e.type === 'invoke')?.time;
+    return start === undefined ? {} : { afterHealMs: Math.max(0, end - start) };
+  } catch {
+    return {};
+  }
 }
 
 export function formatMutantTable(cells: readonly MutantCell[]): string {
@@ -91,7 +115,9 @@ export function formatMutantTable(cells: readonly MutantCell[]): string {
     const row = scenarios.map((s) => {
       const c = cells.find((x) => x.variant === v && x.scenario === s);
       if (!c) return '';
-      return c.caught ? `caught ${((c.detectionMs ?? 0) / 1000).toFixed(0)}s\n${c.checkers?.[0] ?? ''}` : 'missed';
+      if (!c.caught) return 'missed';
+      const heal = c.afterHealMs === undefined ? '' : ` (heal+${(c.afterHealMs / 1000).toFixed(0)}s)`;
+      return `caught ${((c.detectionMs ?? 0) / 1000).toFixed(0)}s${heal}\n${c.checkers?.[0] ?? ''}`;
     });
     const n = cells.filter((x) => x.variant === v && x.caught).length;
     table.push([v, ...row, `${n}/${scenarios.length}`]);

@@ -335,18 +335,21 @@ CREATE INDEX batches_cache_open ON batches (closed_at) WHERE NOT cache_closed;
   },
   {
     version: 6,
-    name: 'parked inputs remember their source, to be dead-lettered when their batch never comes',
+    name: 'parked inputs of batches never registered are announced, and kept for a late registration',
     // An input parked for a batch that was never registered stayed parked for ever, with no event. A sweep now
-    // dead-letters it once it is older than the parking TTL, and a dead letter names its source message (topic,
-    // partition, offset) and carries its bytes. Rows parked by an instance from before this version have no
-    // source: their dead letter gets an id derived from the row and the input topic of its kind.
+    // dead-letters it once it has been parked longer than the TTL (dead_lettered_at set, once), naming its source
+    // message and carrying its bytes; the row stays, so a registration that comes later still gets it, and a
+    // later sweep forgets rows announced longer ago than the retention. Rows parked by an instance from before
+    // this version have no source: their dead letter gets an id derived from the row and its kind's topic.
     sql: `
 ALTER TABLE pending_inputs ADD COLUMN source_topic text;
 ALTER TABLE pending_inputs ADD COLUMN source_partition integer;
 ALTER TABLE pending_inputs ADD COLUMN source_offset text;
 ALTER TABLE pending_inputs ADD COLUMN source_value bytea;
 ALTER TABLE pending_inputs ADD COLUMN source_key bytea;
-CREATE INDEX pending_inputs_received ON pending_inputs (received_at);
+ALTER TABLE pending_inputs ADD COLUMN dead_lettered_at timestamptz;
+CREATE INDEX pending_inputs_unannounced ON pending_inputs (received_at) WHERE dead_lettered_at IS NULL;
+CREATE INDEX pending_inputs_announced ON pending_inputs (dead_lettered_at) WHERE dead_lettered_at IS NOT NULL;
 `,
   },
 ];

@@ -430,7 +430,8 @@ export class PgBatchStore implements BatchStore {
     return this.run('unregistered_expired_parking', async () => {
       const r = await this.pool.query<{ batch_id: string }>(
         `SELECT p.batch_id FROM pending_inputs p
-          WHERE p.received_at < now() - make_interval(secs => $1::double precision / 1000)
+          WHERE p.dead_lettered_at IS NULL
+            AND p.received_at < now() - make_interval(secs => $1::double precision / 1000)
             AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = p.batch_id)
           GROUP BY p.batch_id ORDER BY min(p.received_at) LIMIT $2`,
         [ttlMs, limit],
@@ -439,14 +440,13 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
-  expireParked(batchId: string, ttlMs: number): Promise<number> {
-    return this.inBatch('expire_parked', batchId, async (tx) => {
+  announceExpiredParking(batchId: string, ttlMs: number, retentionMs: number): Promise<number> {
+    return this.inBatch('announce_expired_parking', batchId, async (tx) => {
       // Under the batch's lock, as registration and parking: a registration that committed first wins.
       if (await this.batchRow(tx, batchId)) return 0;
       const r = await tx.query<{
         kind: 'content' | 'failure';
         input_key: string;
-        upload_id: string | null;
         correlation_id: string;
         received_at: Date;
         source_topic: string | null;
@@ -455,9 +455,10 @@ export class PgBatchStore implements BatchStore {
         source_value: Buffer | null;
         source_key: Buffer | null;
       }>(
-        `DELETE FROM pending_inputs
-          WHERE batch_id = $1 AND received_at < now() - make_interval(secs => $2::double precision / 1000)
-          RETURNING kind, input_key, upload_id, correlation_id, received_at,
+        `UPDATE pending_inputs SET dead_lettered_at = now()
+          WHERE batch_id = $1 AND dead_lettered_at IS NULL
+            AND received_at < now() - make_interval(secs => $2::double precision / 1000)
+          RETURNING kind, input_key, correlation_id, received_at,
                     source_topic, source_partition, source_offset, source_value, source_key`,
         [batchId, ttlMs],
       );
@@ -469,7 +470,6 @@ export class PgBatchStore implements BatchStore {
         const id = known
           ? eventIds.deadLetter(topic, row.source_partition!, row.source_offset!)
           : eventIds.orphan(batchId, row.kind, row.input_key);
-        const seconds = Math.round(ttlMs / 1000);
         await this.enqueue(
           tx,
           this.opts.topics.deadLetter,
@@ -478,7 +478,10 @@ export class PgBatchStore implements BatchStore {
           id,
           row.correlation_id,
           deadLetterData({
-            reason: `batch ${batchId} was not registered within ${seconds} s of this input (parked at ${row.received_at.toISOString()})`,
+            reason:
+              `batch ${batchId} was not registered within ${seconds(ttlMs)} of this input (parked at ` +
+              `${row.received_at.toISOString()}); it stays parked, and is assigned if the batch is registered ` +
+              `within ${seconds(retentionMs)} from now`,
             sourceTopic: topic,
             sourcePartition: known ? row.source_partition! : -1,
             sourceOffset: known ? row.source_offset! : '-1',
@@ -489,6 +492,20 @@ export class PgBatchStore implements BatchStore {
         );
       }
       return r.rows.length;
+    });
+  }
+
+  async forgetAnnouncedParking(retentionMs: number, limit: number): Promise<number> {
+    return this.run('forget_announced_parking', async () => {
+      const r = await this.pool.query(
+        `DELETE FROM pending_inputs WHERE ctid IN (
+           SELECT p.ctid FROM pending_inputs p
+            WHERE p.dead_lettered_at < now() - make_interval(secs => $1::double precision / 1000)
+              AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = p.batch_id)
+            LIMIT $2)`,
+        [retentionMs, limit],
+      );
+      return r.rowCount ?? 0;
     });
   }
 
@@ -977,6 +994,11 @@ function deadLetterData(d: DeadLetterInput & { unregisteredBatchId?: string }): 
     key_base64: key === null ? null : key.subarray(0, DEAD_LETTER_RAW_LIMIT).toString('base64'),
     ...(d.unregisteredBatchId !== undefined && { unregistered_batch_id: d.unregisteredBatchId }),
   };
+}
+
+/** A duration for people: seconds under two hours, else hours. */
+function seconds(ms: number): string {
+  return ms < 7_200_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 3_600_000)} h`;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
