@@ -212,6 +212,49 @@ describe('Coordinator on real Redis and Postgres', () => {
     expect(await query('SELECT 1 FROM pending_inputs WHERE batch_id = $1', ['never'])).toHaveLength(0);
   });
 
+  it('keeps in Redis an excess whose entry another instance dropped and rebuilt from a snapshot read before it committed (fuzz seed 32)', async () => {
+    const [x, y] = [instance('excess-race-x'), instance('excess-race-y')];
+    const b = 'excess-race';
+    await x.coordinator.registerBatch({
+      batchId: b,
+      essayIds: essays(b, 2),
+      deadline: new Date(Date.now() - 1000),
+      correlationId: 'c',
+    });
+    await x.coordinator.sweep(); // timed out, and closed in Redis
+    // x's step is held between the cache's proposal (excess: batch closed) and its Postgres write.
+    let proposed!: () => void;
+    const atProposal = new Promise<void>((r) => (proposed = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = Object.assign(Object.create(x.cache) as RedisSlotCache, {
+      assign: async (batchId: string, t: string) => {
+        const p = await x.cache.assign(batchId, t);
+        proposed();
+        await gate;
+        return p;
+      },
+    });
+    const racer = new Coordinator(held, x.store, pino({ level: 'silent' }));
+    const step = racer.provisionContent(content(b, 't4'));
+    await atProposal;
+    await y.cache.invalidate(b); // y drops the entry (a conflict of its own) …
+    const stale = await y.store.snapshot(b); // … and reads Postgres before x's write commits
+    release();
+    expect(await step).toBe('excess');
+    await y.cache.load(stale!); // y's rebuild loads what it read
+    const raw = new Redis(redis.url);
+    try {
+      expect(await raw.hget(batchKeys(b, 'it:').excess, 't4'), 'Redis lost an excess Postgres holds').toBe(
+        'batch_closed',
+      );
+      expect(await raw.hget(batchKeys(b, 'it:').meta, 'status')).toBe('timed_out');
+      expect(await raw.ttl(batchKeys(b, 'it:').excess)).toBeGreaterThan(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('loses and duplicates nothing when Redis is flushed mid-batch', async () => {
     const { coordinator } = instance('f');
     const b = 'flushed';

@@ -90,6 +90,9 @@ export class Coordinator {
           break;
       }
       if (write.kind === 'recorded') {
+        // The proposal wrote the excess into Redis, but another instance may have dropped the entry since and
+        // rebuilt it from a snapshot read before this commit: noted again after it, the excess survives that.
+        if (proposal.kind === 'excess') await this.cache.noteExcess(c.batchId, c.textStorageId, proposal.reason);
         await this.settled(c.batchId, write);
         return proposal.kind;
       }

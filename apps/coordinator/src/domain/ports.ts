@@ -49,6 +49,8 @@ export interface SlotCache {
   close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
   /** Replaces the entry with the final snapshot of a closed batch (Postgres's truth), to expire with the closed TTL. */
   replaceFinal(snapshot: BatchSnapshot): Promise<void>;
+  /** Notes in the entry's excess (creating it if it was dropped) a content Postgres recorded as excess. */
+  noteExcess(batchId: string, textStorageId: string, reason: ExcessReason): Promise<void>;
   /** Drops the batch's cache entry (it will be rebuilt from the store). */
   invalidate(batchId: string): Promise<void>;
   ping(): Promise<void>;

@@ -63,6 +63,26 @@ return 1
 `;
 
 /**
+ * Notes a content Postgres recorded as excess in the entry's excess hash, unless it is there (its first reason
+ * stays). ARGV: text_storage_id, reason, ttl in seconds. The hash takes the entry's expiry: none while the
+ * entry lives without one (open), the entry's own when it has one (closed), and `ttl` when there is no entry
+ * (dropped by a conflict, to be rebuilt: the rebuild merges its snapshot's excess into this hash).
+ * Why: a content proposed as excess (the hash written) whose entry another instance dropped and rebuilt from
+ * a snapshot read before this content's commit was lost from Redis for good (fuzz seed 32).
+ */
+export const NOTE_EXCESS = `
+redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[5], ttl)
+elseif ttl == -2 then
+  local t = tonumber(ARGV[3])
+  if t and t > 0 then redis.call('EXPIRE', KEYS[5], t) end
+end
+return 1
+`;
+
+/**
  * Assigns content to a free slot, idempotently per text_storage_id.
  * ARGV: text_storage_id.
  * Content once reported excess stays excess (its reason is kept), so a

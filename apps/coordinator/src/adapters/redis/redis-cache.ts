@@ -9,7 +9,7 @@ import { batchKeys, batchKeyList, type ExcessReason } from '@chaos-lab/contracts
 import type { BatchSnapshot, CacheAssign, CacheFailure, SlotCache } from '../../domain/ports.js';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import { ASSIGN_CONTENT, CLOSE_BATCH, REPLACE_FINAL, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
+import { ASSIGN_CONTENT, CLOSE_BATCH, NOTE_EXCESS, REPLACE_FINAL, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
 
 // defineCommand with numberOfKeys: the first 5 arguments are the keys, the rest ARGV.
 type ScriptFn = (...keysThenArgs: string[]) => Promise<unknown>;
@@ -19,6 +19,7 @@ interface ScriptedRedis extends Redis {
   bcSettleFailure: ScriptFn;
   bcClose: ScriptFn;
   bcReplaceFinal: ScriptFn;
+  bcNoteExcess: ScriptFn;
 }
 
 export interface RedisCacheOptions {
@@ -65,6 +66,7 @@ export class RedisSlotCache implements SlotCache {
       ['bcSettleFailure', SETTLE_FAILURE],
       ['bcClose', CLOSE_BATCH],
       ['bcReplaceFinal', REPLACE_FINAL],
+      ['bcNoteExcess', NOTE_EXCESS],
     ] as const) {
       redis.defineCommand(name, { lua, numberOfKeys: 5 });
     }
@@ -151,6 +153,12 @@ export class RedisSlotCache implements SlotCache {
 
   async replaceFinal(s: BatchSnapshot): Promise<void> {
     await this.call('replace_final', () => this.redis.bcReplaceFinal(...this.snapshotArgs(s), String(this.closedTtl)));
+  }
+
+  async noteExcess(batchId: string, textStorageId: string, reason: ExcessReason): Promise<void> {
+    await this.call('note_excess', () =>
+      this.redis.bcNoteExcess(...this.keys(batchId), textStorageId, reason, String(this.closedTtl)),
+    );
   }
 
   async invalidate(batchId: string): Promise<void> {
