@@ -64,12 +64,16 @@ export const linkToxic: FaultImplementation<'link-toxic'> = {
         // A slicer delays between slices, so a probe whose answer fits in one slice (PostgreSQL's one-byte answer
         // to an SSL request) meets no delay at all (fuzz seed 18: probe 6.8 ms, the instance's calls 612 ms on
         // average): the instance's own calls are evidence too.
+        // Nor does PostgreSQL's probe meet a bandwidth limit: its answer is one byte (fuzz seed 47: rate 7 KB/s,
+        // probe 150 ms, the instances' calls 68 ms on average): their calls, twice slower than before, are evidence.
         const byMetrics =
           spec.toxic.type === 'latency'
             ? delta.meanMs >= 0.5 * (a.latency ?? 0) && delta.calls > 0
             : spec.toxic.type === 'slicer'
               ? delta.meanMs >= Math.max(20, ((a.delay ?? 0) / 1000) * 2) && delta.calls > 0
-              : delta.errors > 0;
+              : spec.toxic.type === 'bandwidth'
+                ? (delta.meanMs >= Math.max(20, 2 * delta.meanBeforeMs) && delta.calls > 0) || delta.errors > 0
+                : delta.errors > 0;
         return { tookEffect: byProbe || byMetrics, detail: { probe: p, [spec.link]: delta } };
       },
     };

@@ -37,6 +37,10 @@ describe('counterDelta', () => {
       errors: 2,
       calls: 10,
       meanMs: 100,
+      // Before the first snapshot: 1 s over 10 calls (the second instance had made none).
+      meanBeforeMs: 100,
     });
+    const d = dependencyDelta([deps(0, 0.05, 10)], [deps(0, 0.75, 20)], 'redis');
+    expect([d.meanMs, d.meanBeforeMs].map((x) => Math.round(x * 1000) / 1000)).toEqual([70, 5]);
   });
 });

@@ -52,10 +52,21 @@ export function counterDelta(
   }, 0);
 }
 
-/** Errors and mean latency on one dependency between two snapshots of the same instances. */
+/**
+ * Errors and mean latency on one dependency between two snapshots of the same instances, and the mean latency
+ * of every call before the first (`meanBeforeMs`, 0 without calls): what "slower than usual" is measured against.
+ */
 export function dependencyDelta(before: Samples[], after: Samples[], dependency: string) {
   const errors = counterDelta(before, after, 'coordinator_dependency_errors_total', { dependency });
   const seconds = counterDelta(before, after, 'coordinator_dependency_duration_seconds_sum', { dependency });
   const calls = counterDelta(before, after, 'coordinator_dependency_duration_seconds_count', { dependency });
-  return { errors, calls, meanMs: calls > 0 ? (seconds / calls) * 1000 : 0 };
+  const none: Samples[] = before.map(() => new Map());
+  const secondsBefore = counterDelta(none, before, 'coordinator_dependency_duration_seconds_sum', { dependency });
+  const callsBefore = counterDelta(none, before, 'coordinator_dependency_duration_seconds_count', { dependency });
+  return {
+    errors,
+    calls,
+    meanMs: calls > 0 ? (seconds / calls) * 1000 : 0,
+    meanBeforeMs: callsBefore > 0 ? (secondsBefore / callsBefore) * 1000 : 0,
+  };
 }
