@@ -255,6 +255,31 @@ describe('Coordinator on real Redis and Postgres', () => {
     }
   });
 
+  it('gives every PostgreSQL client an error listener of its own, so a restart never finds one without (fuzz seed 13)', async () => {
+    const x = instance('listeners');
+    const pool = (x.store as unknown as { pool: pg.Pool }).pool;
+    // Handed out by the pool, before any owner attached a listener: the moment a FATAL 57P01 killed a process.
+    const c = await pool.connect();
+    try {
+      expect(c.listenerCount('error'), 'a checked-out client with no error listener').toBeGreaterThan(0);
+    } finally {
+      c.release();
+    }
+    // And a server that terminates every connection leaves the instance working.
+    await query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '' AND pid <> pg_backend_pid() AND datname = current_database()`,
+    );
+    await x.coordinator
+      .registerBatch({
+        batchId: 'after-terminate',
+        essayIds: essays('after-terminate', 1),
+        deadline: undefined,
+        correlationId: 'c',
+      })
+      .catch(() => undefined);
+    expect(await x.store.snapshot('after-terminate')).toBeDefined();
+  });
+
   it('loses and duplicates nothing when Redis is flushed mid-batch', async () => {
     const { coordinator } = instance('f');
     const b = 'flushed';

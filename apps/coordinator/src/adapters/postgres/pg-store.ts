@@ -108,6 +108,11 @@ export class PgBatchStore implements BatchStore {
     });
     // An idle client losing its connection emits here; the pool drops it and the next checkout reconnects.
     this.pool.on('error', () => {});
+    // And every client keeps a listener of its own for its whole life: between the pool's idle listener and a
+    // query's or a checkout's, a client that got PostgreSQL's FATAL 57P01 (a restart) with none emitted 'error'
+    // unhandled and killed the process (fuzz seed 13, postgres-restart). The failure still surfaces on the
+    // client's next query, and the pool does not reuse a client whose connection ended.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /**

@@ -59,6 +59,9 @@ export class PgIngestStore implements IngestStore {
     });
     // An idle client losing its server emits here; without a listener the process would die.
     this.pool.on('error', () => {});
+    // Every client keeps a listener of its own for its whole life, as the coordinator's (a restart's FATAL 57P01
+    // reaching a client between two owners' listeners killed a coordinator): failures surface on the next query.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   async migrate(): Promise<number[]> {
