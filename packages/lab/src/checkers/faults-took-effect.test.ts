@@ -16,6 +16,26 @@ describe('faults-took-effect', () => {
     });
   });
 
+  it('counts apart a fault whose trigger never came, and fails one that had it and did nothing', () => {
+    const r = new HistoryRecorder();
+    const label = 'crash after commit #2, before offset, coordinator-1';
+    r.nemesis('start', 'commit-boundary-crash', { target: 'coordinator-1', detail: { label } });
+    r.nemesis('end', 'commit-boundary-crash', {
+      target: 'coordinator-1',
+      detail: { label, tookEffect: false, failpointReached: false, consumed: 1, noOpportunity: true },
+    });
+    expect(checkFaultsTookEffect({ history: r.entries, final })).toMatchObject({
+      valid: true,
+      stats: { faults: 1, effective: 0, noOpportunity: 1 },
+    });
+    r.nemesis('start', 'commit-boundary-crash', { target: 'coordinator-1', detail: { label } });
+    r.nemesis('end', 'commit-boundary-crash', {
+      target: 'coordinator-1',
+      detail: { label, tookEffect: false, failpointReached: false, consumed: 9 },
+    });
+    expect(checkFaultsTookEffect({ history: r.entries, final }).valid).toBe(false);
+  });
+
   it('fails on a fault that showed no effect, naming it', () => {
     const r = new HistoryRecorder();
     r.nemesis('start', 'link-toxic', { target: 'all', detail: { label: 'latency {"latency":200} redis@all' } });

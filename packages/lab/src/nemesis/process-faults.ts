@@ -9,6 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
+import { parsePrometheus, sum } from './metrics.js';
 
 function instance(ctx: NemesisContext, id: string) {
   const x = ctx.instances.all.find((i) => i.id === id);
@@ -142,14 +143,27 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
           new Promise<undefined>((r) => setTimeout(() => r(undefined), COMMIT_CRASH_GRACE_MS)),
         ]);
         const reached = readFileSync(x.logFile).subarray(logFrom).toString('utf8').includes('fail-point reached');
+        // What this life consumed, when it did not crash: fewer inputs than the fail-point's count means the
+        // instance never had the chance (the mixed nemesis may arm it after the traffic, or the group may give it
+        // no busy partition), which is not a fault that did nothing.
+        const consumed =
+          crashed === undefined && x.running
+            ? sum(parsePrometheus(await x.metrics().catch(() => '')), 'coordinator_events_consumed_total')
+            : undefined;
         // Back to a clean life either way: a fail-point never reached (no traffic) is reported, not hidden.
         if (x.running) await x.stop();
         await x.start();
         await x.waitReady();
         // The lab sent no signal during this window, so a SIGKILL exit is the fail-point's own.
+        const tookEffect = crashed?.signal === 'SIGKILL';
         return {
-          tookEffect: crashed?.signal === 'SIGKILL',
-          detail: { exit: crashed ?? null, failpointReached: reached },
+          tookEffect,
+          detail: {
+            exit: crashed ?? null,
+            failpointReached: reached,
+            ...(consumed !== undefined && { consumed }),
+            ...(!tookEffect && consumed !== undefined && consumed < spec.nth && { noOpportunity: true }),
+          },
         };
       },
     };
