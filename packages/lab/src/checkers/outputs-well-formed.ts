@@ -8,7 +8,8 @@
  * that does not parse is a contract violation downstream consumers would
  * choke on. Both are reported here rather than silently skipped.
  */
-import { EventType, eventIds, type OutputEvent } from '@chaos-lab/contracts';
+import { EventType, eventIds, failureIdentity, type OutputEvent } from '@chaos-lab/contracts';
+import { publishedEvents } from '../history/history.js';
 import { digestOutputs } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
@@ -49,8 +50,35 @@ export function checkOutputsWellFormed({ history }: CheckerInput): Verdict {
       { topic: o.topic, partition: o.partition, offset: o.offset },
     );
   }
+  // A parked input announced without its source position (parked by a coordinator from before migration 6) has
+  // an id derived from its batch, kind and key: one of the inputs published for that batch.
+  const orphanIds = new Set<string>();
+  for (const p of publishedEvents(history)) {
+    const ev = p.event;
+    if (ev === undefined || ev.event_type === EventType.BatchRegistered) continue;
+    const isContent = ev.event_type === EventType.ContentProvisioned;
+    orphanIds.add(
+      eventIds.orphan(
+        ev.data.batch_id,
+        isContent ? 'content' : 'failure',
+        isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
+      ),
+    );
+  }
   const all = [...out.slotAssigned, ...out.excess, ...out.ready, ...out.timedOut, ...out.deadLetters];
   for (const { event } of all) {
+    if (
+      event.event_type === EventType.DeadLetter &&
+      event.data.unregistered_batch_id !== undefined &&
+      event.data.source_partition === -1
+    ) {
+      if (!orphanIds.has(event.event_id))
+        v.error(
+          `dead letter ${event.event_id} of a parked input of batch ${event.data.unregistered_batch_id} (no source position) has no published input's derived id`,
+          { event_id: event.event_id, batch_id: event.data.unregistered_batch_id },
+        );
+      continue;
+    }
     const { id, about } = expectedId(event);
     if (event.event_id !== id)
       v.error(`${about} has id ${event.event_id}, expected the derived id ${id}`, {
