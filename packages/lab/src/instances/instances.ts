@@ -315,6 +315,19 @@ export class CoordinatorInstances implements AsyncDisposable {
    * `staleMs`, the one that joined longest ago is the stale one: it is
    * restarted, and `onStale` says so (the caller reports it; it is not hidden).
    */
+  /**
+   * When a member last joined the consumer group (epoch ms), from each instance's
+   * `coordinator_group_joined_timestamp_seconds`; undefined when none answers. A join means the group
+   * rebalanced then: every member's partitions were revoked and handed out again.
+   */
+  async lastGroupJoinMs(): Promise<number | undefined> {
+    const states = await Promise.all(this.all.map(async (x) => groupState(await x.metrics().catch(() => ''))));
+    // An instance whose clock the nemesis moved ahead reports joins "in the future": not evidence, left out.
+    const now = Date.now();
+    const latest = Math.max(0, ...states.map((s) => s.joinedAt * 1000).filter((t) => t <= now + 1000));
+    return latest > 0 ? latest : undefined;
+  }
+
   async waitForBalancedGroup(
     partitions: number,
     opts: { timeoutMs?: number; holdMs?: number; staleMs?: number; onStale?: (line: string) => void } = {},

@@ -526,6 +526,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
     let lastAudit = 0;
     let lastCommitCheck = 0;
     let lastCommitted: bigint | undefined;
+    let lastJoined: number | undefined;
     /** The sum of the group's committed offsets over the input partitions; undefined when unreadable. */
     const committedTotal = async (): Promise<bigint | undefined> => {
       const rows = await session.groupProgress(inputTopics(t), new Map()).catch(() => undefined);
@@ -573,6 +574,13 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         if (typeof committed === 'bigint' && committed !== lastCommitted) {
           if (lastCommitted !== undefined) lastChange = performance.now();
           lastCommitted = committed;
+        }
+        // A member joining the group is progress too: the group is rebalancing, not stuck (the run's overall
+        // timeout still bounds the wait).
+        const joined = await held(session.lastGroupJoinMs().catch(() => undefined));
+        if (typeof joined === 'number' && joined !== lastJoined) {
+          if (lastJoined !== undefined) lastChange = performance.now();
+          lastJoined = joined;
         }
       }
       if (performance.now() - lastChange > 3000 && performance.now() - lastAudit > 3000) {

@@ -207,6 +207,11 @@ export class SuiteSession {
    * folder: when a published input was never handled, this tells whether the
    * group committed past it or never got there.
    */
+  /** When a coordinator last joined the group (epoch ms), see {@link CoordinatorInstances.lastGroupJoinMs}. */
+  lastGroupJoinMs(): Promise<number | undefined> {
+    return this.instances.lastGroupJoinMs();
+  }
+
   async groupProgress(
     topics: readonly string[],
     ends: OffsetSnapshot,
