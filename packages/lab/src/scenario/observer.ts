@@ -11,6 +11,7 @@
 import { OutputEvent } from '@chaos-lab/contracts';
 import type { HistoryRecorder } from '../history/history.js';
 import { TopicReader, type ReadMessage } from './topic-reader.js';
+import type { OffsetSnapshot } from './session.js';
 
 /** One message read from an output topic; `event` when it parsed against the contract. */
 export interface ObservedMessage {
@@ -33,6 +34,8 @@ export class OutputObserver implements AsyncDisposable {
   /** Messages recorded / skipped since the current sink was attached. */
   count = 0;
   skipped = 0;
+  /** topic/partition → the offset after the last message read (whatever the sink). */
+  private readonly positions = new Map<string, bigint>();
 
   constructor(brokers: readonly string[], topics: readonly string[], groupId: string) {
     this.reader = new TopicReader(brokers, topics, groupId, 'lab-observer', (m) => this.read(m));
@@ -53,7 +56,34 @@ export class OutputObserver implements AsyncDisposable {
     return this.reader.start(timeoutMs);
   }
 
+  /**
+   * Waits until the observer has read every output partition up to `ends`; false if it has not within
+   * `timeoutMs`. The observer is the lab's instrument: one that stopped reading must void the run, not make the
+   * coordinator look as if it said nothing.
+   */
+  async caughtUp(ends: OffsetSnapshot, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.behind(ends) === 0n) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** How many messages the observer has not read up to `ends`. */
+  behind(ends: OffsetSnapshot): bigint {
+    let n = 0n;
+    for (const [k, end] of ends) {
+      const at = this.positions.get(k) ?? 0n;
+      if (end > at) n += end - at;
+    }
+    return n;
+  }
+
   private read({ topic, partition, message }: ReadMessage): void {
+    const k = `${topic}/${partition}`;
+    const next = BigInt(message.offset) + 1n;
+    if (next > (this.positions.get(k) ?? 0n)) this.positions.set(k, next);
     const sink = this.sink;
     if (!sink) return;
     const raw = message.value?.toString('utf8') ?? '';

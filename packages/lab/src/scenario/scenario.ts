@@ -641,6 +641,14 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         await new Promise((r) => setTimeout(r, waitMs));
       }
     }
+    // The observer must have read every output to the topics' ends: an instrument that stopped reading (seen
+    // once, kafka-faults seed 20 under five sessions: 89 outputs published, none observed for 30 s) voids the
+    // run instead of making the coordinator look as if it had said nothing.
+    const outEnds = await session.endOffsets(outputTopics(t)).catch(() => undefined);
+    if (outEnds && !(await observer.caughtUp(outEnds, 10_000)))
+      broken.push(
+        `the lab's output observer stopped ${observer.behind(outEnds)} message(s) short of the output topics' ends`,
+      );
     const workloadMs = performance.now() - tWorkStart;
 
     observer.detach();
