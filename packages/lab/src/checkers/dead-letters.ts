@@ -17,16 +17,9 @@
  * to comparing the dead letter's `raw` with the message value (truncated to
  * DEAD_LETTER_RAW_LIMIT characters, as the contract says).
  */
-import {
-  DEAD_LETTER_RAW_LIMIT,
-  deadLetterText,
-  eventIds,
-  EventType,
-  failureIdentity,
-  type DeadLetter,
-} from '@chaos-lab/contracts';
+import { DEAD_LETTER_RAW_LIMIT, deadLetterText, EventType, type DeadLetter } from '@chaos-lab/contracts';
 import { messageBytes, messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
-import { digestOutputs, key, push, sortedUnique } from './digest.js';
+import { digestOutputs, key, orphanIdOf, push, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
@@ -78,15 +71,8 @@ export function checkDeadLetters({ history }: CheckerInput): Verdict {
   // A dead letter of a parked input whose coordinator kept no source position names it by a derived id.
   const byOrphanId = new Map<string, PublishedEvent>();
   for (const p of pubs) {
-    const ev = p.event;
-    if (ev === undefined || p.poison || ev.event_type === EventType.BatchRegistered) continue;
-    const isContent = ev.event_type === EventType.ContentProvisioned;
-    const id = eventIds.orphan(
-      ev.data.batch_id,
-      isContent ? 'content' : 'failure',
-      isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
-    );
-    if (!byOrphanId.has(id)) byOrphanId.set(id, p);
+    const id = p.event === undefined || p.poison ? undefined : orphanIdOf(p.event);
+    if (id !== undefined && !byOrphanId.has(id)) byOrphanId.set(id, p);
   }
 
   const dlsOf = new Map<number, string[]>(); // publish index → dead letter ids

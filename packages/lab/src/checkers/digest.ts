@@ -130,6 +130,17 @@ export function digestOutputs(history: readonly HistoryEntry[]): OutputDigest {
 }
 
 /**
+ * The id a coordinator derives for the dead letter of this input when it was parked without its source position
+ * (`eventIds.orphan`); undefined for a registration, which is never parked.
+ */
+export function orphanIdOf(ev: InputEvent): string | undefined {
+  if (ev.event_type === EventType.BatchRegistered) return undefined;
+  return ev.event_type === EventType.ContentProvisioned
+    ? eventIds.orphan(ev.data.batch_id, 'content', ev.data.text_storage_id)
+    : eventIds.orphan(ev.data.batch_id, 'failure', failureIdentity(ev.data));
+}
+
+/**
  * Dead letters of valid inputs given up because their batch was never registered (`unregistered_batch_id`),
  * by the input they stand for: key(batch_id, text_storage_id) for contents, key(batch_id, failure identity)
  * for failures. An input is found by its source message's position, else (parked by a coordinator that kept
@@ -149,15 +160,7 @@ export function orphanDeadLetters(history: readonly HistoryEntry[], out: OutputD
     if (ev === undefined || p.poison || ev.event_type === EventType.BatchRegistered) continue;
     if (p.partition !== undefined && p.offset !== undefined)
       byOffset.set(key(p.topic, String(p.partition), p.offset), ev);
-    const isContent = ev.event_type === EventType.ContentProvisioned;
-    byOrphanId.set(
-      eventIds.orphan(
-        ev.data.batch_id,
-        isContent ? 'content' : 'failure',
-        isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
-      ),
-      ev,
-    );
+    byOrphanId.set(orphanIdOf(ev)!, ev);
   }
   const fates = new Map<string, string[]>();
   for (const x of out.deadLetters) {

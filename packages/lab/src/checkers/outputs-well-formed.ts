@@ -8,9 +8,9 @@
  * that does not parse is a contract violation downstream consumers would
  * choke on. Both are reported here rather than silently skipped.
  */
-import { EventType, eventIds, failureIdentity, type OutputEvent } from '@chaos-lab/contracts';
+import { EventType, eventIds, type OutputEvent } from '@chaos-lab/contracts';
 import { publishedEvents } from '../history/history.js';
-import { digestOutputs } from './digest.js';
+import { digestOutputs, orphanIdOf } from './digest.js';
 import { defineChecker, type CheckerInput, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
@@ -54,16 +54,8 @@ export function checkOutputsWellFormed({ history }: CheckerInput): Verdict {
   // an id derived from its batch, kind and key: one of the inputs published for that batch.
   const orphanIds = new Set<string>();
   for (const p of publishedEvents(history)) {
-    const ev = p.event;
-    if (ev === undefined || ev.event_type === EventType.BatchRegistered) continue;
-    const isContent = ev.event_type === EventType.ContentProvisioned;
-    orphanIds.add(
-      eventIds.orphan(
-        ev.data.batch_id,
-        isContent ? 'content' : 'failure',
-        isContent ? ev.data.text_storage_id : failureIdentity(ev.data),
-      ),
-    );
+    const id = p.event === undefined ? undefined : orphanIdOf(p.event);
+    if (id !== undefined) orphanIds.add(id);
   }
   const all = [...out.slotAssigned, ...out.excess, ...out.ready, ...out.timedOut, ...out.deadLetters];
   for (const { event } of all) {
