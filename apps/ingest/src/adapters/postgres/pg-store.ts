@@ -23,6 +23,11 @@ import type {
 } from '../../domain/ports.js';
 import { migrate } from './migrations.js';
 
+/** Text a text column stores: NUL, which PostgreSQL refuses, as U+FFFD (an error may quote anything). */
+function storable(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD');
+}
+
 /** Non-retriable refusals of one outbox row before it is set aside (the first may be a broker's passing state). */
 export const REFUSALS_BEFORE_SET_ASIDE = 3;
 
@@ -197,18 +202,22 @@ export class PgIngestStore implements IngestStore {
         await tx.query('UPDATE ingest.outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
           outcome.published,
         ]);
-      for (const f of outcome.refused) {
-        const error = f.error.replaceAll('\u0000', '\uFFFD');
+      // A retriable failure is the whole send's (the broker unreachable): one statement for all its rows, not one
+      // per row on every pass of an outage.
+      const transient = outcome.refused.filter((f) => f.retriable);
+      if (transient.length > 0)
+        await tx.query('UPDATE ingest.outbox SET last_error = $2 WHERE id = ANY($1::bigint[])', [
+          transient.map((f) => f.id),
+          storable(transient[0]!.error),
+        ]);
+      for (const f of outcome.refused.filter((x) => !x.retriable))
         await tx.query(
-          f.retriable
-            ? 'UPDATE ingest.outbox SET last_error = $2 WHERE id = $1'
-            : `UPDATE ingest.outbox SET last_error = $2, publish_attempts = publish_attempts + 1,
-                      set_aside_at = CASE WHEN publish_attempts + 1 >= $3 THEN now() END,
-                      set_aside_reason = CASE WHEN publish_attempts + 1 >= $3 THEN $2 END
-                WHERE id = $1`,
-          f.retriable ? [f.id, error] : [f.id, error, REFUSALS_BEFORE_SET_ASIDE],
+          `UPDATE ingest.outbox SET last_error = $2, publish_attempts = publish_attempts + 1,
+                  set_aside_at = CASE WHEN publish_attempts + 1 >= $3 THEN now() END,
+                  set_aside_reason = CASE WHEN publish_attempts + 1 >= $3 THEN $2 END
+            WHERE id = $1`,
+          [f.id, storable(f.error), REFUSALS_BEFORE_SET_ASIDE],
         );
-      }
       return r.rows.length;
     });
   }
