@@ -13,3 +13,4 @@ export {
   type ShellLogger,
 } from './process-shell.js';
 export { isRetriableKafkaError } from './kafka-errors.js';
+export { storableText } from './pg-text.js';

@@ -11,6 +11,7 @@
  * ids derived from their subject, so a retried step inserts nothing twice.
  */
 import pg from 'pg';
+import { storableText } from '@chaos-lab/service-kit';
 import {
   eventIds,
   EventType,
@@ -1015,11 +1016,6 @@ function storableKey(key: Buffer | null): string | null {
   if (key === null) return null;
   const text = key.toString('utf8');
   return !text.includes('\u0000') && Buffer.from(text, 'utf8').equals(key) ? text : null;
-}
-
-/** Text a text column stores: NUL, which PostgreSQL refuses, as U+FFFD (an error message may quote anything). */
-function storableText(s: string): string {
-  return s.replaceAll('\u0000', '\uFFFD');
 }
 
 export interface OutboxRow {

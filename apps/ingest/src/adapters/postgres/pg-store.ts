@@ -9,6 +9,7 @@
  * LOCKED`, so instances share the backlog without waiting on each other.
  */
 import pg from 'pg';
+import { storableText } from '@chaos-lab/service-kit';
 import type { BatchRegistered, InputEvent } from '@chaos-lab/contracts';
 import { DependencyError, IngestError } from '../../errors.js';
 import type {
@@ -22,11 +23,6 @@ import type {
   Stored,
 } from '../../domain/ports.js';
 import { migrate } from './migrations.js';
-
-/** Text a text column stores: NUL, which PostgreSQL refuses, as U+FFFD (an error may quote anything). */
-function storable(s: string): string {
-  return s.replaceAll('\u0000', '\uFFFD');
-}
 
 /** Non-retriable refusals of one outbox row before it is set aside (the first may be a broker's passing state). */
 export const REFUSALS_BEFORE_SET_ASIDE = 3;
@@ -208,7 +204,7 @@ export class PgIngestStore implements IngestStore {
       if (transient.length > 0)
         await tx.query('UPDATE ingest.outbox SET last_error = $2 WHERE id = ANY($1::bigint[])', [
           transient.map((f) => f.id),
-          storable(transient[0]!.error),
+          storableText(transient[0]!.error),
         ]);
       for (const f of outcome.refused.filter((x) => !x.retriable))
         await tx.query(
@@ -216,7 +212,7 @@ export class PgIngestStore implements IngestStore {
                   set_aside_at = CASE WHEN publish_attempts + 1 >= $3 THEN now() END,
                   set_aside_reason = CASE WHEN publish_attempts + 1 >= $3 THEN $2 END
             WHERE id = $1`,
-          [f.id, storable(f.error), REFUSALS_BEFORE_SET_ASIDE],
+          [f.id, storableText(f.error), REFUSALS_BEFORE_SET_ASIDE],
         );
       return r.rows.length;
     });
