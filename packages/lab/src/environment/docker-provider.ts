@@ -572,6 +572,24 @@ class DockerKafka implements KafkaControl {
     );
   }
 
+  async pushBrokerRequestErrors(
+    _broker: number,
+    _api: KafkaApi | number,
+    _errors: (KafkaErrorName | number)[],
+  ): Promise<void> {
+    throw new UnsupportedOnDockerError(
+      'kafka.pushBrokerRequestErrors',
+      'a real broker cannot be told to answer with injected errors',
+    );
+  }
+
+  async pendingRequestErrors(_broker: number, _api: KafkaApi): Promise<number> {
+    throw new UnsupportedOnDockerError(
+      'kafka.pendingRequestErrors',
+      'a real broker cannot be told to answer with injected errors',
+    );
+  }
+
   /** The only broker coordinates every group: a pin to it holds by itself. */
   async setCoordinator(_keyType: 'group' | 'transaction', _key: string, brokerId: number): Promise<void> {
     if (brokerId === BROKER_ID) return;

@@ -107,6 +107,9 @@ interface Librdkafka {
   brokerSetRtt(mc: Ptr, brokerId: number, rttMs: number): number;
   partitionSetLeader(mc: Ptr, topic: string, partition: number, brokerId: number): number;
   pushRequestErrors(mc: Ptr, apiKey: number, cnt: number, errors: Int32Array): void;
+  /** Variadic: `cnt` pairs of (error code, rtt ms), each preceded by its koffi type. */
+  brokerPushRequestErrorRtts(mc: Ptr, brokerId: number, apiKey: number, cnt: number, ...pairs: unknown[]): number;
+  brokerErrorStackCnt(mc: Ptr, brokerId: number, apiKey: number, cnt: [number]): number;
   coordinatorSet(mc: Ptr, keyType: string, key: string, brokerId: number): number;
   topicSetError(mc: Ptr, topic: string, err: number): void;
 }
@@ -141,6 +144,12 @@ async function loadLibrdkafka(path: string): Promise<Librdkafka> {
     ),
     pushRequestErrors: f(
       'void rd_kafka_mock_push_request_errors_array(void *mcluster, int16_t ApiKey, size_t cnt, const int *errors)',
+    ),
+    brokerPushRequestErrorRtts: f(
+      'int rd_kafka_mock_broker_push_request_error_rtts(void *mcluster, int32_t broker_id, int16_t ApiKey, size_t cnt, ...)',
+    ),
+    brokerErrorStackCnt: f(
+      'int rd_kafka_mock_broker_error_stack_cnt(void *mcluster, int32_t broker_id, int16_t ApiKey, _Out_ size_t *cntp)',
     ),
     coordinatorSet: f(
       'int rd_kafka_mock_coordinator_set(void *mcluster, const char *key_type, const char *key, int32_t broker_id)',
@@ -412,6 +421,35 @@ class MockHost {
     return { apiKey, errors: codes };
   }
 
+  /**
+   * Errors on one broker's own stack: unlike the cluster-wide stack, its
+   * depth can be read back, so a caller learns how many of them a request met.
+   */
+  pushBrokerErrors(id: number, body: Body): unknown {
+    const apiKey = this.apiKey(body.api);
+    const raw = body.errors;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.length > 1000) {
+      throw badField('errors', raw, 'a non-empty array of at most 1000 error names or codes');
+    }
+    const codes = raw.map((e, i) => this.errorCode(e, `errors[${i}]`));
+    const pairs = codes.flatMap((c) => ['int', c, 'int', 0]);
+    this.check(
+      `push errors on broker ${id}`,
+      this.rd.brokerPushRequestErrorRtts(this.mc, id, apiKey, codes.length, ...pairs),
+      'brokerId',
+      id,
+    );
+    return { brokerId: id, apiKey, errors: codes };
+  }
+
+  /** How many errors are still waiting on one broker's stack for an API. */
+  brokerErrorsPending(id: number, api: unknown): unknown {
+    const apiKey = this.apiKey(api);
+    const out: [number] = [0];
+    this.check(`read errors of broker ${id}`, this.rd.brokerErrorStackCnt(this.mc, id, apiKey, out), 'brokerId', id);
+    return { brokerId: id, apiKey, pending: Number(out[0]) };
+  }
+
   setCoordinator(body: Body): unknown {
     const keyType = body.keyType;
     if (keyType !== 'group' && keyType !== 'transaction')
@@ -446,12 +484,20 @@ class MockHost {
         res.end(await this.registry.metrics());
         return;
       }
+      const broker = /^\/brokers\/([^/]+)\/(down|up|rtt|request-errors)$/.exec(path);
+      const brokerIdOf = (m: RegExpExecArray) => {
+        const idText = decodeURIComponent(m[1] ?? '');
+        return this.brokerId(/^-?\d+$/.test(idText) ? Number(idText) : idText);
+      };
+      if (method === 'GET' && broker?.[2] === 'request-errors') {
+        return send(res, 200, this.brokerErrorsPending(brokerIdOf(broker), url.searchParams.get('api') ?? undefined));
+      }
       if (method !== 'POST') throw new HttpError(method === 'GET' ? 404 : 405, `no route ${method} ${path}`);
       const body = await readBody(req);
-      const broker = /^\/brokers\/([^/]+)\/(down|up|rtt)$/.exec(path);
       if (broker) {
-        const idText = decodeURIComponent(broker[1] ?? '');
-        const id = this.brokerId(/^-?\d+$/.test(idText) ? Number(idText) : idText);
+        const id = brokerIdOf(broker);
+        if (broker[2] === 'request-errors')
+          return send(res, 200, this.counted('request_errors', this.pushBrokerErrors(id, body)));
         if (broker[2] === 'rtt') {
           const r = this.setRtt(id, int(body, 'ms', 0, 60_000));
           this.countFault('rtt');

@@ -215,6 +215,30 @@ describe('KafkaMockCluster', () => {
     }
   }, 20_000);
 
+  it("one broker's own errors: only requests sent to that broker meet them, and their count can be read back", async () => {
+    await using mock = await startMock(2);
+    const topic = unique('broker-errors');
+    await mock.createTopic(topic, 1, 1);
+    await mock.setPartitionLeader(topic, 0, 1);
+    const producer = kafkaFor(mock, []).producer();
+    await producer.connect();
+    try {
+      const message = { topic, messages: [{ key: 'k', value: 'v' }] };
+      await producer.send(message); // warm: metadata and connections
+      await mock.pushBrokerRequestErrors(2, 'Produce', ['REQUEST_TIMED_OUT']);
+      await mock.pushBrokerRequestErrors(1, 'Produce', ['NOT_LEADER_OR_FOLLOWER', 'REQUEST_TIMED_OUT']);
+      expect(await mock.pendingRequestErrors(1, 'Produce')).toBe(2);
+      expect(await mock.pendingRequestErrors(1, 'OffsetCommit')).toBe(0);
+      const [result] = await producer.send(message);
+      expect(result?.errorCode).toBe(0);
+      // The leader's two errors were met (and retried past); broker 2 leads nothing, so its error still waits.
+      expect(await mock.pendingRequestErrors(1, 'Produce')).toBe(0);
+      expect(await mock.pendingRequestErrors(2, 'Produce')).toBe(1);
+    } finally {
+      await producer.disconnect();
+    }
+  }, 20_000);
+
   it('rejects bad arguments naming the field, both in the API and at the host', async () => {
     await expect(KafkaMockCluster.start({ brokers: 0, logFile: join(dir, 'x.log') })).rejects.toMatchObject({
       field: 'brokers',
@@ -231,6 +255,10 @@ describe('KafkaMockCluster', () => {
       [mock.pushRequestErrors('Bogus' as KafkaApi, [6]), 'api'],
       [mock.pushRequestErrors('Produce', []), 'errors'],
       [mock.pushRequestErrors('Produce', [6, 'NOPE' as KafkaErrorName]), 'errors[1]'],
+      [mock.pushBrokerRequestErrors(3, 'Produce', [6]), 'broker'],
+      [mock.pushBrokerRequestErrors(1, 'Nope' as KafkaApi, [6]), 'api'],
+      [mock.pushBrokerRequestErrors(1, 'Produce', []), 'errors'],
+      [mock.pendingRequestErrors(1, 'Nope' as KafkaApi), 'api'],
       [mock.setCoordinator('cluster' as 'group', 'g', 1), 'keyType'],
       [mock.setTopicError('t', 'NOPE' as KafkaErrorName), 'error'],
     ];

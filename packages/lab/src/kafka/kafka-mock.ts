@@ -90,6 +90,19 @@ function isReadyLine(v: unknown): v is ReadyLine {
   );
 }
 
+function requireApi(api: unknown): void {
+  const ok =
+    (typeof api === 'string' && isKafkaApi(api)) ||
+    (typeof api === 'number' && Number.isInteger(api) && api >= 0 && api <= 32767);
+  if (!ok) {
+    throw new InvalidArgumentError(
+      'api',
+      api,
+      `an API name (${Object.keys(KAFKA_APIS).join(', ')}) or an API key from 0 to 32767`,
+    );
+  }
+}
+
 function requireInt(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new InvalidArgumentError(field, value, `an integer from ${min} to ${max}`);
@@ -279,21 +292,43 @@ export class StartedKafkaMock implements AsyncDisposable {
    * connection instead.
    */
   async pushRequestErrors(api: KafkaApi | number, errors: (KafkaErrorName | number)[]): Promise<void> {
-    const apiOk =
-      (typeof api === 'string' && isKafkaApi(api)) ||
-      (typeof api === 'number' && Number.isInteger(api) && api >= 0 && api <= 32767);
-    if (!apiOk) {
-      throw new InvalidArgumentError(
-        'api',
-        api,
-        `an API name (${Object.keys(KAFKA_APIS).join(', ')}) or an API key from 0 to 32767`,
-      );
-    }
+    requireApi(api);
     if (!Array.isArray(errors) || errors.length === 0 || errors.length > 10_000) {
       throw new InvalidArgumentError('errors', errors, 'a non-empty array of at most 10000 error names or codes');
     }
     const list = errors.map((e, i) => errorCode(`errors[${i}]`, e));
     await this.call('POST', '/request-errors', { api, errors: list });
+  }
+
+  /**
+   * The next `errors.length` requests of this API sent to one broker are
+   * answered with these errors, in order. Unlike `pushRequestErrors`, the
+   * broker's stack can be read back (`pendingRequestErrors`), so a caller
+   * learns whether any request met them.
+   */
+  async pushBrokerRequestErrors(
+    broker: number,
+    api: KafkaApi | number,
+    errors: (KafkaErrorName | number)[],
+  ): Promise<void> {
+    this.requireBroker('broker', broker);
+    requireApi(api);
+    if (!Array.isArray(errors) || errors.length === 0 || errors.length > 1000) {
+      throw new InvalidArgumentError('errors', errors, 'a non-empty array of at most 1000 error names or codes');
+    }
+    const list = errors.map((e, i) => errorCode(`errors[${i}]`, e));
+    await this.call('POST', `/brokers/${broker}/request-errors`, { api, errors: list });
+  }
+
+  /** How many errors pushed by `pushBrokerRequestErrors` are still waiting for a request of this API. */
+  async pendingRequestErrors(broker: number, api: KafkaApi): Promise<number> {
+    this.requireBroker('broker', broker);
+    requireApi(api);
+    const r = (await this.call('GET', `/brokers/${broker}/request-errors?api=${encodeURIComponent(api)}`)) as {
+      pending?: unknown;
+    };
+    if (typeof r.pending !== 'number') throw new LabError(`${COMPONENT}: no pending count in ${JSON.stringify(r)}`);
+    return r.pending;
   }
 
   /** Pins the coordinator for a group or transactional id (it need not be an existing broker). */

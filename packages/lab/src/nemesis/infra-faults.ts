@@ -11,6 +11,7 @@ import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { counterDelta, snapshot } from './metrics.js';
+import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 
 function refused(hostPort: string): Promise<boolean> {
   const i = hostPort.lastIndexOf(':');
@@ -102,14 +103,17 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
 };
 
 /**
- * The broker answers the next requests of one API with the given errors
- * (cluster-wide, whichever client sends them — so only APIs the lab's own
- * clients never call hit the system under test alone: the observer never
- * commits offsets, so OffsetCommit is such an API; Heartbeat and Fetch are
- * not). Evidence: the Kafka client
- * errors the instances report (`coordinator_kafka_client_errors_total`)
- * rose during the window — kafkajs logs every error response it receives,
- * retried or not.
+ * The group coordinator broker answers the next requests of one API with the
+ * given errors. Only APIs the lab's own clients never send there hit the
+ * system under test alone: the observer never commits offsets, so
+ * OffsetCommit is such an API; Heartbeat and Fetch are not.
+ *
+ * Evidence, two-sided: the broker's own error stack says how many of the
+ * errors a request met; the instances' Kafka client errors
+ * (`coordinator_kafka_client_errors_total`) say a member saw them — kafkajs
+ * logs every error response it receives, retried or not. Errors no request
+ * met (no member committed in the window and the grace after it: a rolling
+ * upgrade's rebalances can cover both) are "no opportunity", not "no effect".
  */
 /** How long after its window a request-errors fault waits for an instance to meet the errors. */
 const REQUEST_ERRORS_GRACE_MS = 10_000;
@@ -119,8 +123,10 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
   unsupported: (_s, caps) => (caps.kafkaRequestErrors === true ? undefined : caps.kafkaRequestErrors),
   async start(spec, ctx): Promise<ActiveFault> {
+    const api = spec.api as KafkaApi;
+    const broker = GROUP_COORDINATOR_BROKER;
     const before = await snapshot(ctx.instances.all);
-    await ctx.env.kafka.pushRequestErrors(spec.api as KafkaApi, spec.errors as KafkaErrorName[]);
+    await ctx.env.kafka.pushBrokerRequestErrors(broker, api, spec.errors as KafkaErrorName[]);
     return {
       async end() {
         // The broker answers the *next* requests of the API: when no instance sent one in the window (a rebalance
@@ -128,12 +134,25 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
         // come a little after the window (fuzz seed 7: a restart's rebalance covered the whole window).
         const deadline = performance.now() + REQUEST_ERRORS_GRACE_MS;
         let errors = 0;
+        let pending = spec.errors.length;
         for (;;) {
+          pending = await ctx.env.kafka.pendingRequestErrors(broker, api);
           errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
           if (errors > 0 || performance.now() > deadline) break;
           await new Promise((r) => setTimeout(r, 200));
         }
-        return { tookEffect: errors > 0, detail: { api: spec.api, errors: spec.errors, kafkaClientErrors: errors } };
+        const met = spec.errors.length - pending;
+        return {
+          tookEffect: errors > 0,
+          detail: {
+            api: spec.api,
+            errors: spec.errors,
+            broker,
+            metByRequests: met,
+            kafkaClientErrors: errors,
+            ...(errors === 0 && met === 0 && { noOpportunity: true }),
+          },
+        };
       },
     };
   },
