@@ -64,6 +64,19 @@ describe('dead-letters', () => {
     ]);
   });
 
+  it('online: a valid input dead-lettered is reported; a dead letter still to come, or its input still unrecorded, is not', () => {
+    const lab = new LabSim();
+    lab.publish({ raw: '{not json' }, { meta: POISON }); // its dead letter may still come
+    const event = input.content('b-1', 't-1');
+    const i = lab.publish(event, { partition: 0, offset: '3' });
+    lab.observe(ev.deadLetter(T, 0, '3', JSON.stringify(event), 'schema'));
+    lab.observe(ev.deadLetter(T, 1, '40', 'zzz', 'malformed JSON')); // its publish may not be recorded yet
+    const v = checkDeadLetters({ ...lab.input, online: true });
+    expect(v.errors.map((e) => e.message)).toEqual([
+      `valid publish #${i} (content t-1 of batch b-1) was dead-lettered (reason: schema)`,
+    ]);
+  });
+
   it('finds poison dead-lettered although its publish failed', () => {
     const lab = new LabSim();
     lab.publish({ raw: 'nope' }, { meta: POISON, outcome: 'fail' });

@@ -5,7 +5,7 @@
  */
 export * from './types.js';
 export { VerdictBuilder } from './verdict.js';
-export { runCheckers, defaultCheckers } from './run.js';
+export { runCheckers, defaultCheckers, runOnlineCheckers, onlineCheckers, NO_SNAPSHOT } from './run.js';
 export { formatVerdictTable, truncate, COUNTEREXAMPLE_WIDTH } from './format.js';
 export {
   noDuplicateAssignment,

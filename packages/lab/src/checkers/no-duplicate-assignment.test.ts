@@ -29,6 +29,27 @@ describe('no-duplicate-assignment', () => {
     );
   });
 
+  it('online: claims in the events and Postgres states, never one against the other', () => {
+    const lab = correctRun();
+    lab.observe(ev.slotAssigned('b-1', 'e-3', 't-1'));
+    const v = checkNoDuplicateAssignment({ ...lab.input, online: true });
+    // The events' duplicate, not the event against the snapshot (read at another moment).
+    expect(v.errors.map((e) => e.message)).toEqual([
+      'content t-1 of batch b-1 is in slots e-1 and e-3 (slot-assigned events)',
+    ]);
+
+    const pg = correctRun();
+    Object.assign(pg.slot('b-2', 'e-5'), {
+      state: 'assigned',
+      text_storage_id: 't-4',
+      original_file_name: 't-4.txt',
+      settled_ms_ago: 250,
+    });
+    pg.slot('b-2', 'e-4').settled_ms_ago = 4000;
+    const p = checkNoDuplicateAssignment({ ...pg.input, online: true });
+    expect(p.firstError).toMatchObject({ source: 'postgres', essay_ids: ['e-4', 'e-5'], effect_ago_ms: 250 });
+  });
+
   it('finds a content in two slots only in Postgres', () => {
     const lab = correctRun();
     Object.assign(lab.slot('b-2', 'e-5'), { state: 'assigned', text_storage_id: 't-4', original_file_name: 't-4.txt' });

@@ -15,7 +15,7 @@
  * (batch_id, original_file_name) settling two slots is reported here too.
  */
 import { digestOutputs, digestPostgres, key, list, push, sortedUnique } from './digest.js';
-import { defineChecker, type CheckerInput, type PgSlot, type Verdict } from './types.js';
+import { defineChecker, EFFECT_AGO_MS, type CheckerInput, type PgSlot, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const NO_DUPLICATE_ASSIGNMENT = 'no-duplicate-assignment';
@@ -27,7 +27,7 @@ interface Claim {
   event_id: string;
 }
 
-export function checkNoDuplicateAssignment({ history, final }: CheckerInput): Verdict {
+export function checkNoDuplicateAssignment({ history, final, online = false }: CheckerInput): Verdict {
   const v = new VerdictBuilder(NO_DUPLICATE_ASSIGNMENT);
   const out = digestOutputs(history);
   const pg = digestPostgres(final);
@@ -91,6 +91,7 @@ export function checkNoDuplicateAssignment({ history, final }: CheckerInput): Ve
       batch_id: r.batch_id,
       text_storage_id: r.text_storage_id,
       essay_ids: essays,
+      ...effectAgo(rows),
     });
   }
   for (const rows of rowsOfSlot.values()) {
@@ -121,8 +122,9 @@ export function checkNoDuplicateAssignment({ history, final }: CheckerInput): Ve
     );
   }
 
-  // ---- events vs Postgres: every claim made to the outside world must be what Postgres holds
-  for (const c of claims.values()) {
+  // ---- events vs Postgres: every claim made to the outside world must be what Postgres holds (at the end only:
+  // online, the snapshot and the history are of different moments)
+  for (const c of online ? [] : claims.values()) {
     const pgEssays = sortedUnique(
       (pg.assignedByContent.get(key(c.batch_id, c.text_storage_id)) ?? []).map((s) => s.essay_id),
     );
@@ -177,4 +179,13 @@ export function checkNoDuplicateAssignment({ history, final }: CheckerInput): Ve
   return v.build();
 }
 
-export const noDuplicateAssignment = defineChecker(NO_DUPLICATE_ASSIGNMENT, checkNoDuplicateAssignment);
+/** The second settlement made the duplicate: the latest `settled_at` of the rows, when they carry it. */
+function effectAgo(rows: readonly PgSlot[]): { [EFFECT_AGO_MS]?: number } {
+  const agos = rows.flatMap((r) => (typeof r.settled_ms_ago === 'number' ? [r.settled_ms_ago] : []));
+  return agos.length === 0 ? {} : { [EFFECT_AGO_MS]: Math.min(...agos) };
+}
+
+// Online too: two distinct claims in the events, or two slots of one content in any committed Postgres state.
+export const noDuplicateAssignment = defineChecker(NO_DUPLICATE_ASSIGNMENT, checkNoDuplicateAssignment, {
+  online: true,
+});

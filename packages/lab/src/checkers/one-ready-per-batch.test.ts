@@ -103,8 +103,39 @@ describe('one-ready-per-batch', () => {
     const stale = correctRun();
     stale.batch('b-1').status = 'open';
     v = checkOneReadyPerBatch(stale.input);
+    expect(v.errors.map((e) => e.message)).toEqual([
+      'batch.ready was observed for batch b-1 but its Postgres status is open',
+      'batch b-1 is open in Postgres with none of its 3 slots free: the transaction that settled its last slot did not close it',
+    ]);
+  });
+
+  it('online: the closing events once-only and the states no commit leaves, never the events against Postgres', () => {
+    // The events against a snapshot of another moment: nothing online.
+    const silent = correctRun();
+    silent.history.splice(
+      silent.history.findIndex((e) => e.type === 'observe' && e.event?.event_type === 'batch.ready.v1'),
+      1,
+    );
+    expect(checkOneReadyPerBatch({ ...silent.input, online: true })).toMatchObject({ valid: true });
+
+    // A second distinct ready event of one batch: online, from the history alone.
+    const twice = correctRun();
+    const d = twice.closingData('b-1');
+    twice.observe({ ...ev.ready('b-1', d.essays, d.validation_failures), event_id: 'another-id' });
+    const online = checkOneReadyPerBatch({ ...twice.input, online: true });
+    expect(online.firstError?.message).toMatch(/^batch b-1 has 2 distinct batch\.ready events/);
+
+    // Open with every slot settled: online too, with how long ago its last slot was settled.
+    const stuck = correctRun();
+    stuck.batch('b-1').status = 'open';
+    stuck.history.splice(
+      stuck.history.findIndex((e) => e.type === 'observe' && e.event?.event_type === 'batch.ready.v1'),
+      1,
+    );
+    for (const [i, e] of ['e-1', 'e-2', 'e-3'].entries()) stuck.slot('b-1', e).settled_ms_ago = 900 + i * 100;
+    const v = checkOneReadyPerBatch({ ...stuck.input, online: true });
     expect(v.errorCount).toBe(1);
-    expect(v.firstError?.message).toBe('batch.ready was observed for batch b-1 but its Postgres status is open');
+    expect(v.firstError).toMatchObject({ batch_id: 'b-1', slots: 3, effect_ago_ms: 900 });
   });
 
   it('rejects a timed-out event whose missing essays differ from the free slots', () => {

@@ -10,11 +10,16 @@
  * The closing event must also tell the truth: its essays, validation failures
  * (and, for a timeout, missing essays) equal the slots Postgres holds for the
  * batch, and Postgres' status is `ready` iff a ready event was observed (same
- * for `timed_out`). A ready batch with free slots in Postgres is reported too.
+ * for `timed_out`). A ready batch with free slots in Postgres is reported too,
+ * and so is an open batch with none: the store closes a batch in the
+ * transaction that settles its last slot, so no committed state has one.
+ *
+ * Online: the closing events once-only, and the two Postgres states no
+ * commit may leave; not the events against Postgres.
  */
 import type { BatchReady, BatchTimedOut } from '@chaos-lab/contracts';
 import { digestOutputs, digestPostgres, list, push, slots, sortedUnique, type DistinctEvent } from './digest.js';
-import { defineChecker, type CheckerInput, type PgSlot, type Verdict } from './types.js';
+import { defineChecker, EFFECT_AGO_MS, type CheckerInput, type PgSlot, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const ONE_READY_PER_BATCH = 'one-ready-per-batch';
@@ -57,7 +62,7 @@ function pgSettlements(slots: readonly PgSlot[]): Map<string, string> {
   return m;
 }
 
-export function checkOneReadyPerBatch({ history, final }: CheckerInput): Verdict {
+export function checkOneReadyPerBatch({ history, final, online = false }: CheckerInput): Verdict {
   const v = new VerdictBuilder(ONE_READY_PER_BATCH);
   const out = digestOutputs(history);
   const pg = digestPostgres(final);
@@ -113,25 +118,25 @@ export function checkOneReadyPerBatch({ history, final }: CheckerInput): Verdict
     const row = pg.batches.get(b);
     const batchSlots = pg.slots.get(b) ?? [];
     if (row === undefined) {
-      if (readyIds.length > 0 || timeoutIds.length > 0)
+      if (!online && (readyIds.length > 0 || timeoutIds.length > 0))
         v.error(`batch ${b} was announced ${readyIds.length > 0 ? 'ready' : 'timed out'} but is not in Postgres`, {
           batch_id: b,
         });
       continue;
     }
-    if (readyIds.length > 0 && row.status !== 'ready')
+    if (!online && readyIds.length > 0 && row.status !== 'ready')
       v.error(`batch.ready was observed for batch ${b} but its Postgres status is ${row.status}`, {
         batch_id: b,
         status: row.status,
       });
-    if (readyIds.length === 0 && row.status === 'ready')
+    if (!online && readyIds.length === 0 && row.status === 'ready')
       v.error(`batch ${b} is ready in Postgres but no batch.ready event was observed`, { batch_id: b });
-    if (timeoutIds.length > 0 && row.status !== 'timed_out')
+    if (!online && timeoutIds.length > 0 && row.status !== 'timed_out')
       v.error(`batch.timed_out was observed for batch ${b} but its Postgres status is ${row.status}`, {
         batch_id: b,
         status: row.status,
       });
-    if (timeoutIds.length === 0 && row.status === 'timed_out')
+    if (!online && timeoutIds.length === 0 && row.status === 'timed_out')
       v.error(`batch ${b} is timed_out in Postgres but no batch.timed_out event was observed`, { batch_id: b });
     if (row.status === 'ready') {
       const free = batchSlots.filter((s) => s.state === 'free').map((s) => s.essay_id);
@@ -141,6 +146,14 @@ export function checkOneReadyPerBatch({ history, final }: CheckerInput): Verdict
           free_essay_ids: free,
         });
     }
+    if (row.status === 'open' && batchSlots.length > 0 && batchSlots.every((s) => s.state !== 'free')) {
+      const agos = batchSlots.flatMap((s) => (typeof s.settled_ms_ago === 'number' ? [s.settled_ms_ago] : []));
+      v.error(
+        `batch ${b} is open in Postgres with none of its ${batchSlots.length} slots free: the transaction that settled its last slot did not close it`,
+        { batch_id: b, slots: batchSlots.length, ...(agos.length > 0 && { [EFFECT_AGO_MS]: Math.min(...agos) }) },
+      );
+    }
+    if (online) continue;
 
     // ---- the announcement matches Postgres slot by slot
     const truth = pgSettlements(batchSlots);
@@ -184,4 +197,4 @@ export function checkOneReadyPerBatch({ history, final }: CheckerInput): Verdict
   return v.build();
 }
 
-export const oneReadyPerBatch = defineChecker(ONE_READY_PER_BATCH, checkOneReadyPerBatch);
+export const oneReadyPerBatch = defineChecker(ONE_READY_PER_BATCH, checkOneReadyPerBatch, { online: true });

@@ -59,4 +59,7 @@ export function checkOutputsFitBroker({ history }: CheckerInput, limit = KAFKA_M
   return v.build();
 }
 
-export const outputsFitBroker = defineChecker(OUTPUTS_FIT_BROKER, (input) => checkOutputsFitBroker(input));
+// Online too: an output too large stays too large.
+export const outputsFitBroker = defineChecker(OUTPUTS_FIT_BROKER, (input) => checkOutputsFitBroker(input), {
+  online: true,
+});

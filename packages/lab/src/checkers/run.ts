@@ -15,7 +15,7 @@ import { nothingLost } from './nothing-lost.js';
 import { oneReadyPerBatch } from './one-ready-per-batch.js';
 import { outputsWellFormed } from './outputs-well-formed.js';
 import { storesAgree } from './stores-agree.js';
-import { MAX_REPORTED_ERRORS, type Checker, type CheckerInput, type Verdict } from './types.js';
+import { MAX_REPORTED_ERRORS, type Checker, type CheckerInput, type FinalState, type Verdict } from './types.js';
 
 export const defaultCheckers: readonly Checker[] = [
   noDuplicateAssignment,
@@ -53,4 +53,22 @@ export function runCheckers(input: CheckerInput, checkers: readonly Checker[] = 
       return { checker: id, valid: 'unknown' as const, errorCount: 0, firstError, errors: [firstError], stats: {} };
     }
   });
+}
+
+/** The checkers with an online part, in {@link defaultCheckers}' order. */
+export const onlineCheckers: readonly Checker[] = defaultCheckers.filter((c) => c.online);
+
+/** No store read: the online checkers then judge the history alone. */
+export const NO_SNAPSHOT: FinalState['postgres'] = { batches: [], slots: [], excess: [], pending: [] };
+
+/**
+ * The online checkers over a history still being recorded and a Postgres
+ * snapshot read meanwhile ({@link CheckerInput.online}).
+ */
+export function runOnlineCheckers(
+  history: readonly CheckerInput['history'][number][],
+  postgres: FinalState['postgres'] = NO_SNAPSHOT,
+  checkers: readonly Checker[] = onlineCheckers,
+): Verdict[] {
+  return runCheckers({ history, final: { postgres, redis: { batches: [] } }, online: true }, checkers);
 }

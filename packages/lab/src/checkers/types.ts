@@ -31,6 +31,8 @@ export interface PgSlot {
   original_file_name: string | null;
   /** The failed upload (v2 failures); null or absent for v1 failures and in older runs. */
   upload_id?: string | null;
+  /** How long before the read the slot was settled, by Postgres' clock; absent while free and in older runs. */
+  settled_ms_ago?: number | null;
 }
 
 export interface PgExcess {
@@ -140,14 +142,38 @@ export const MAX_REPORTED_ERRORS = 20;
 export interface CheckerInput {
   history: readonly HistoryEntry[];
   final: FinalState;
+  /**
+   * Judging while the run goes on: `history` is a prefix of one still being
+   * recorded and `final` a snapshot of Postgres read meanwhile (Redis empty,
+   * no consumption). A checker then reports only what no later event can undo:
+   * a counterexample in the history prefix itself (two distinct closing events
+   * of one batch stay two), or a state no committed Postgres state may ever
+   * be in (a content in two slots). Never a comparison of the history with
+   * the snapshot (they were taken at different moments), never a liveness
+   * property. Only checkers defined with `online: true` are asked.
+   */
+  online?: boolean;
 }
 
 /** A checker is a function carrying its stable id (so a crash can still be attributed). */
 export interface Checker {
   (input: CheckerInput): Verdict;
   readonly id: string;
+  /** It has an online part ({@link CheckerInput.online}). */
+  readonly online: boolean;
 }
 
-export function defineChecker(id: string, fn: (input: CheckerInput) => Verdict): Checker {
-  return Object.assign((input: CheckerInput) => fn(input), { id });
+export function defineChecker(
+  id: string,
+  fn: (input: CheckerInput) => Verdict,
+  opts: { readonly online?: boolean } = {},
+): Checker {
+  return Object.assign((input: CheckerInput) => fn(input), { id, online: opts.online === true });
 }
+
+/**
+ * On a counterexample found in a Postgres snapshot ({@link CheckerInput.online}):
+ * how long before the read it came to be, by Postgres' clock, when the rows say
+ * (the latest `settled_at` among them).
+ */
+export const EFFECT_AGO_MS = 'effect_ago_ms';

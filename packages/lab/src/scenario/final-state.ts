@@ -18,42 +18,7 @@ export async function readFinalState(
   keyPrefix = 'bc:',
   batchIdPrefix = '',
 ): Promise<FinalState> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  let postgres: FinalState['postgres'];
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const mine = [batchIdPrefix];
-    const batches = await client.query(
-      `SELECT batch_id, expected_count, status,
-              to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline,
-              to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS closed_at
-         FROM batches WHERE starts_with(batch_id, $1) ORDER BY batch_id`,
-      mine,
-    );
-    const slots = await client.query(
-      // upload_id through to_jsonb: absent (null) on a schema from before failures had an upload (an older build).
-      `SELECT batch_id, essay_id, state, text_storage_id, original_file_name, to_jsonb(s) ->> 'upload_id' AS upload_id
-         FROM slots s WHERE starts_with(batch_id, $1) ORDER BY batch_id, essay_id`,
-      mine,
-    );
-    const excess = await client.query(
-      'SELECT batch_id, text_storage_id, reason FROM excess_contents WHERE starts_with(batch_id, $1) ORDER BY 1, 2',
-      mine,
-    );
-    const pending = await client.query(
-      `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name,
-              to_jsonb(p) ->> 'upload_id' AS upload_id,
-              (extract(epoch FROM now() - received_at) * 1000)::float8 AS parked_ms
-         FROM pending_inputs p WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
-      mine,
-    );
-    await client.query('COMMIT');
-    postgres = { batches: batches.rows, slots: slots.rows, excess: excess.rows, pending: pending.rows };
-  } finally {
-    await client.end();
-  }
-
+  const postgres = await readPostgresState(postgresUrl, batchIdPrefix);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const batches: RedisBatch[] = [];
@@ -94,6 +59,62 @@ export async function readFinalState(
     return { postgres, redis: { batches } };
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Postgres alone, in one repeatable-read transaction: the final read's half,
+ * and the snapshot the online checkers read while a run goes on.
+ * `statementTimeoutMs` bounds each query (a snapshot must not queue behind a
+ * fault); none by default.
+ */
+export async function readPostgresState(
+  postgresUrl: string,
+  batchIdPrefix = '',
+  statementTimeoutMs?: number,
+): Promise<FinalState['postgres']> {
+  const client = new pg.Client({
+    connectionString: postgresUrl,
+    ...(statementTimeoutMs !== undefined && {
+      statement_timeout: statementTimeoutMs,
+      connectionTimeoutMillis: statementTimeoutMs,
+    }),
+  });
+  // A server that goes away mid-read fails the read, not the process.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const mine = [batchIdPrefix];
+    const batches = await client.query(
+      `SELECT batch_id, expected_count, status,
+              to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline,
+              to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS closed_at
+         FROM batches WHERE starts_with(batch_id, $1) ORDER BY batch_id`,
+      mine,
+    );
+    const slots = await client.query(
+      // upload_id through to_jsonb: absent (null) on a schema from before failures had an upload (an older build).
+      `SELECT batch_id, essay_id, state, text_storage_id, original_file_name, to_jsonb(s) ->> 'upload_id' AS upload_id,
+              (extract(epoch FROM now() - settled_at) * 1000)::float8 AS settled_ms_ago
+         FROM slots s WHERE starts_with(batch_id, $1) ORDER BY batch_id, essay_id`,
+      mine,
+    );
+    const excess = await client.query(
+      'SELECT batch_id, text_storage_id, reason FROM excess_contents WHERE starts_with(batch_id, $1) ORDER BY 1, 2',
+      mine,
+    );
+    const pending = await client.query(
+      `SELECT batch_id, CASE WHEN kind = 'content' THEN input_key END AS text_storage_id, original_file_name,
+              to_jsonb(p) ->> 'upload_id' AS upload_id,
+              (extract(epoch FROM now() - received_at) * 1000)::float8 AS parked_ms
+         FROM pending_inputs p WHERE starts_with(batch_id, $1) ORDER BY 1, 2`,
+      mine,
+    );
+    await client.query('COMMIT');
+    return { batches: batches.rows, slots: slots.rows, excess: excess.rows, pending: pending.rows };
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -3,8 +3,10 @@
  * of the coordinator runs against every scenario (seed after seed until a
  * violation is found, up to the seeds given), and the table says, per
  * variant × scenario, whether it was caught, by which checker, with which
- * seed, how long the suite took from its start to that verdict, and how long
- * after the catching seed's last fault ended (the heal) it was judged.
+ * seed, how long the suite took from its start to that verdict, how long
+ * after the catching seed's last fault ended (the heal) it was judged, and —
+ * when the online checkers saw it while the seed ran — how long after the
+ * violation came to be they said so.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +30,8 @@ export interface MutantCell {
    * were over. The checkers judge the whole history at that moment.
    */
   readonly afterHealMs?: number;
+  /** The catching seed's first online finding: when the violation came to be, and when it was seen (history ms). */
+  readonly online?: { readonly checker: string; readonly effectMs: number; readonly detectedMs: number };
   readonly runId?: string;
 }
 
@@ -82,16 +86,27 @@ export async function runMutantMatrix(opts: {
           detectionMs: suite!.results.slice(0, suite!.results.indexOf(r) + 1).reduce((ms, x) => ms + x.stats.wallMs, 0),
           runId: r.runId,
           ...(await afterHeal(r.runDir)),
+          ...firstOnline(r),
         };
       }
+      const seen =
+        cell.online === undefined
+          ? ''
+          : `, seen online by ${cell.online.checker} ${((cell.online.detectedMs - cell.online.effectMs) / 1000).toFixed(1)} s after it happened`;
       progress(
-        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s${cell.afterHealMs === undefined ? '' : `, judged ${(cell.afterHealMs / 1000).toFixed(1)} s after the heal`})` : 'missed'}`,
+        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s${cell.afterHealMs === undefined ? '' : `, judged ${(cell.afterHealMs / 1000).toFixed(1)} s after the heal`}${seen})` : 'missed'}`,
       );
       cells[i] = cell;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, lane));
   return cells;
+}
+
+/** {@link MutantCell.online}: the finding seen first. */
+function firstOnline(r: RunResult): Pick<MutantCell, 'online'> {
+  const [f] = [...(r.stats.online ?? [])].sort((a, b) => a.detectedMs - b.detectedMs);
+  return f === undefined ? {} : { online: { checker: f.checker, effectMs: f.effectMs, detectedMs: f.detectedMs } };
 }
 
 /** {@link MutantCell.afterHealMs} from a run folder's history; nothing when it cannot be read. */
@@ -116,8 +131,13 @@ export function formatMutantTable(cells: readonly MutantCell[]): string {
       const c = cells.find((x) => x.variant === v && x.scenario === s);
       if (!c) return '';
       if (!c.caught) return 'missed';
-      const heal = c.afterHealMs === undefined ? '' : ` (heal+${(c.afterHealMs / 1000).toFixed(0)}s)`;
-      return `caught ${((c.detectionMs ?? 0) / 1000).toFixed(0)}s${heal}\n${c.checkers?.[0] ?? ''}`;
+      const when =
+        c.online !== undefined
+          ? ` (seen ${((c.online.detectedMs - c.online.effectMs) / 1000).toFixed(1)}s after effect)`
+          : c.afterHealMs === undefined
+            ? ''
+            : ` (heal+${(c.afterHealMs / 1000).toFixed(0)}s)`;
+      return `caught ${((c.detectionMs ?? 0) / 1000).toFixed(0)}s${when}\n${c.online?.checker ?? c.checkers?.[0] ?? ''}`;
     });
     const n = cells.filter((x) => x.variant === v && x.caught).length;
     table.push([v, ...row, `${n}/${scenarios.length}`]);

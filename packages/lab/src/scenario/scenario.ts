@@ -53,7 +53,8 @@ import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';
 import { buildBaseline } from '../instances/baseline.js';
-import { readFinalState } from './final-state.js';
+import { readFinalState, readPostgresState } from './final-state.js';
+import { OnlineMonitor, withOnlineFindings, type OnlineFinding } from './online-monitor.js';
 import { InvalidArgumentError, UnsupportedFaultsError } from '../errors.js';
 
 export interface ScenarioContext {
@@ -160,6 +161,8 @@ export interface RunStats {
   readonly stalled: boolean;
   /** Exit code of each instance after SIGTERM (0 = clean shutdown). */
   readonly instanceExitCodes: (number | null)[];
+  /** What the online checkers saw while the seed ran (first finding per checker); absent in older runs. */
+  readonly online?: readonly Omit<OnlineFinding, 'error'>[];
 }
 
 /** `LAB_RUNS_DIR`, else `runs/` at the root of the workspace this is run from (the nearest folder with a package-lock.json). */
@@ -389,6 +392,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   // A seed on a baseline upgrades its instances: the next seed must start on the baseline again.
   let closeSession = opts.last || opts.baseline === true;
   let stopWatch = () => {};
+  let monitor: OnlineMonitor | undefined;
   try {
     // The logs of a seed: everything from the session's start for the seed that opened it, else what was appended.
     session.labMetrics.seed(def.name, opts.seed, true);
@@ -444,6 +448,14 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
 
     tWorkStart = performance.now();
     workStartEpoch = Date.now();
+    // The checkers' online parts, every second from the first publish to the final read.
+    monitor = new OnlineMonitor({
+      entries: () => recorder.entries,
+      nowMs: () => recorder.elapsedMs(),
+      readSnapshot: () => readPostgresState(env.endpoints.postgresUrl, idPrefix, 2000),
+      progress,
+    });
+    monitor.start();
     // Paced runs send a chunk every PACE_TICK_MS so that the faults meet traffic.
     const pace = def.paceMs ?? 0;
     const maxChunk = pace > 0 ? Math.max(1, Math.ceil(plan.publishes.length / (pace / PACE_TICK_MS))) : 200;
@@ -664,11 +676,12 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         ),
       ),
     );
+    const online = await monitor.stop();
     const final = await readFinalState(env.endpoints.postgresUrl, env.endpoints.redisUrl, 'bc:', idPrefix);
     final.consumption = consumption;
     // The history with every output observed until now (the audit's copy was taken before the settle).
     const history: readonly HistoryEntry[] = audit ? seenWithout(audit.lost) : [...recorder.entries];
-    const verdicts = runCheckers({ history, final });
+    const verdicts = withOnlineFindings(runCheckers({ history, final }), online);
     // A test bed that broke under the run voids the verdicts: said as such, never as a finding about the system.
     if (broken.length > 0) {
       const errors = broken.map((message) => ({ message }));
@@ -721,6 +734,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       timedOut,
       stalled,
       instanceExitCodes: codes,
+      online: online.map(({ error: _error, ...f }) => f),
     };
     await writeFile(join(seedDir, 'history.jsonl'), historyToJSONL(history));
     await writeFile(join(seedDir, 'final-state.json'), JSON.stringify(final, null, 1));
@@ -768,6 +782,10 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         ...(brokerLost.length > 0
           ? [{ label: 'acknowledged publishes the broker lost', value: String(brokerLost.length) }]
           : []),
+        ...online.map((f) => ({
+          label: `seen online: ${f.checker}`,
+          value: `at +${(f.detectedMs / 1000).toFixed(1)} s, ${((f.detectedMs - f.effectMs) / 1000).toFixed(1)} s after it happened`,
+        })),
       ],
       faults: faultsFromHistory(history, recorderEpoch),
       charts,
@@ -811,6 +829,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
   } finally {
     session.labMetrics.seed(def.name, opts.seed, false);
     stopWatch();
+    await monitor?.stop().catch(() => undefined);
     abortNemesis?.();
     await nemesisDone?.catch(() => {});
     observer?.detach();
