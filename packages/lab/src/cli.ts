@@ -24,7 +24,7 @@ const usage = `usage:
   lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
   lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
-  lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]...
+  lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
                                   cut a failing seed's plan down to a minimal one that still fails; print its replay
   lab reap                        clean up after a lab process that was killed
 `;
@@ -144,9 +144,16 @@ async function shrink(argv: string[]): Promise<number> {
       'max-runs': { type: 'string', default: '30' },
       'max-minutes': { type: 'string', default: '15' },
       checker: { type: 'string', multiple: true },
+      matching: { type: 'string' },
     },
     strict: true,
   });
+  let matching: RegExp | undefined;
+  try {
+    if (values.matching !== undefined) matching = new RegExp(values.matching);
+  } catch (err) {
+    throw new InvalidArgumentError('--matching', values.matching, `a regular expression (${(err as Error).message})`);
+  }
   const seed = Number(values.seed);
   if (values.seed === undefined || !Number.isSafeInteger(seed) || seed < 0)
     throw new InvalidArgumentError('--seed', values.seed, 'a non-negative integer');
@@ -161,6 +168,7 @@ async function shrink(argv: string[]): Promise<number> {
     maxMs: maxMinutes * 60_000,
     coordinatorEntry: coordinatorEntry(),
     ...(values.checker && { checkers: values.checker }),
+    ...(matching && { matching }),
   });
   process.stdout.write(
     `${def.name} seed ${seed}: ${r.from.publishes}→${r.subset.publishes.length} publishes, ${r.from.faults}→${r.subset.faults.length} faults, still failing ${r.checkers.join(', ')} (${r.runs} runs, ${(r.ms / 1000).toFixed(0)} s)\nminimal plan: ${r.file}\nreplay: ${r.replayCommand}\n`,

@@ -79,6 +79,11 @@ export interface ShrinkOptions extends Omit<RunOptions, 'seed' | 'replayCommand'
   readonly failing?: RunResult;
   /** Shrink towards these checkers only (default: every checker the full plan failed). */
   readonly checkers?: readonly string[];
+  /**
+   * Only a counterexample whose message matches counts: one bug among the
+   * several a seed may show (a checker fails for more than one reason).
+   */
+  readonly matching?: RegExp;
 }
 
 export interface ShrinkResult {
@@ -98,13 +103,60 @@ export interface ShrinkResult {
   readonly replayCommand: string;
 }
 
-/** The checkers a run failed, the test bed's own verdict left out. */
-function failedCheckers(r: RunResult): string[] {
-  return r.verdicts.filter((v) => v.valid !== true && v.checker !== ENVIRONMENT_HELD).map((v) => v.checker);
+/** The checkers a run failed, the test bed's own verdict left out; with `matching`, only for such a counterexample. */
+export function failedCheckers(r: RunResult, matching?: RegExp): string[] {
+  return r.verdicts
+    .filter((v) => v.valid !== true && v.checker !== ENVIRONMENT_HELD)
+    .filter((v) => matching === undefined || v.errors.some((e) => matching.test(e.message)))
+    .map((v) => v.checker);
+}
+
+/** The first counterexample of a run (the first matching one, with `matching`). */
+function firstCounterexample(r: RunResult, matching?: RegExp): string | undefined {
+  const errors = r.verdicts.filter((v) => v.valid !== true).flatMap((v) => v.errors);
+  return (matching === undefined ? errors[0] : errors.find((e) => matching.test(e.message)))?.message;
+}
+
+/**
+ * Zeller's ddmin over a plan subset: the faults first, then the publishes,
+ * each list reduced with the other held. `test` runs a candidate and says
+ * whether it still fails (the caller then takes it as current); `budgetLeft`
+ * stops the search early. Returns the smallest failing subset found, which is
+ * 1-minimal in both lists when the budget lasted.
+ */
+export async function ddminSubset(
+  start: PlanSubset,
+  test: (candidate: PlanSubset) => Promise<boolean>,
+  budgetLeft: () => boolean = () => true,
+): Promise<PlanSubset> {
+  let current = start;
+  for (const field of ['faults', 'publishes'] as const) {
+    let n = 2;
+    while (current[field].length >= 1 && budgetLeft()) {
+      const items = current[field];
+      const size = Math.ceil(items.length / n);
+      let reduced = false;
+      for (let i = 0; i < items.length && budgetLeft(); i += size) {
+        const complement = [...items.slice(0, i), ...items.slice(i + size)];
+        const candidate = { ...current, [field]: complement };
+        if (await test(candidate)) {
+          current = candidate;
+          n = Math.max(n - 1, 2);
+          reduced = true;
+          break;
+        }
+      }
+      if (!reduced) {
+        if (size <= 1) break;
+        n = Math.min(n * 2, items.length);
+      }
+    }
+  }
+  return current;
 }
 
 export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): Promise<ShrinkResult> {
-  const { seed, maxRuns = 30, maxMs = 15 * 60_000, failing, checkers: only, ...runOpts } = opts;
+  const { seed, maxRuns = 30, maxMs = 15 * 60_000, failing, checkers: only, matching, ...runOpts } = opts;
   if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new InvalidArgumentError('maxRuns', maxRuns, 'an integer ≥ 1');
   if (!(maxMs > 0)) throw new InvalidArgumentError('maxMs', maxMs, 'a positive number of ms');
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -121,13 +173,13 @@ export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): 
     runScenario(restrictTo(def, subset), { ...runOpts, ...quiet, seed, runsDir: join(dir, 'attempts') });
 
   const first = failing ?? (runs++, await attempt(everything()));
-  const checkers = failedCheckers(first).filter((c) => only === undefined || only.includes(c));
+  const checkers = failedCheckers(first, matching).filter((c) => only === undefined || only.includes(c));
   if (first.valid || checkers.length === 0)
     throw new LabError(
-      `${def.name} seed ${seed} does not fail ${only ? only.join(' or ') : 'any checker'} (it failed: ${failedCheckers(first).join(', ') || 'none'}): nothing to shrink`,
+      `${def.name} seed ${seed} does not fail ${only ? only.join(' or ') : 'any checker'}${matching ? ` with a counterexample matching ${String(matching)}` : ''} (it failed: ${failedCheckers(first).join(', ') || 'none'}): nothing to shrink`,
     );
   progress(
-    `shrink: ${def.name} seed ${seed} fails ${checkers.join(', ')}; shrinking ${from.faults} faults and ${from.publishes} publishes (at most ${maxRuns} runs, ${Math.round(maxMs / 1000)} s)`,
+    `shrink: ${def.name} seed ${seed} fails ${checkers.join(', ')}${matching ? ` (${String(matching)})` : ''}; shrinking ${from.faults} faults and ${from.publishes} publishes (at most ${maxRuns} runs, ${Math.round(maxMs / 1000)} s)`,
   );
 
   let current = everything();
@@ -145,7 +197,7 @@ export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): 
       progress(`shrink: run ${runs} could not run (${err.message}); counted as passing`);
       return undefined;
     });
-    const fails = r !== undefined && failedCheckers(r).some((c) => checkers.includes(c));
+    const fails = r !== undefined && failedCheckers(r, matching).some((c) => checkers.includes(c));
     progress(
       `shrink: run ${runs}: ${candidate.faults.length} faults, ${candidate.publishes.length} publishes → ${fails ? `still fails (${failedCheckers(r!).join(', ')})` : 'passes'} · ${Math.round((performance.now() - t0) / 1000)} s`,
     );
@@ -156,29 +208,7 @@ export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): 
     return fails;
   };
 
-  // ddmin over one list of the subset, the other held as it is.
-  const ddmin = async (field: 'faults' | 'publishes') => {
-    let n = 2;
-    while (current[field].length >= 1 && budgetLeft()) {
-      const items = current[field];
-      const size = Math.ceil(items.length / n);
-      let reduced = false;
-      for (let i = 0; i < items.length && budgetLeft(); i += size) {
-        const complement = [...items.slice(0, i), ...items.slice(i + size)];
-        if (await stillFails({ ...current, [field]: complement })) {
-          n = Math.max(n - 1, 2);
-          reduced = true;
-          break;
-        }
-      }
-      if (!reduced) {
-        if (size <= 1) break;
-        n = Math.min(n * 2, items.length);
-      }
-    }
-  };
-  await ddmin('faults');
-  await ddmin('publishes');
+  current = await ddminSubset(current, stillFails, budgetLeft);
 
   const file = join(dir, 'minimal-plan.json');
   const { plan, faults } = planOf(restrictTo(def, current), seed);
@@ -188,7 +218,8 @@ export async function shrinkSeed(def: ScenarioDefinition, opts: ShrinkOptions): 
       {
         ...current,
         failedCheckers: failedCheckers(minimal),
-        firstCounterexample: minimal.verdicts.find((v) => v.valid !== true)?.firstError?.message,
+        firstCounterexample: firstCounterexample(minimal, matching),
+        ...(matching && { matching: String(matching) }),
         from,
         runs,
         ms: Math.round(performance.now() - t0),
