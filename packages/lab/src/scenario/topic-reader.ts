@@ -5,7 +5,8 @@
  * absorb OffsetCommit errors the nemesis injects for the coordinators — and
  * when kafkajs gives up on a consumer (the mock broker's SyncGroup race ends
  * in a CRASH with restart=false) it makes a new one, so the lab never goes
- * blind.
+ * blind. Its fetch retries back off to 1 s at most and outlast a broker
+ * fault, so a fault blinds it for about as long as the fault lasts.
  */
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 
@@ -40,8 +41,22 @@ export class TopicReader implements AsyncDisposable {
   }
 
   private async connect(): Promise<void> {
-    const kafka = new Kafka({ clientId: this.clientId, brokers: [...this.brokers], logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
+    const kafka = new Kafka({
+      clientId: this.clientId,
+      brokers: [...this.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+    });
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10_000,
+      // The fetch loop's own retries (a consumer does not inherit the client's): kafkajs' default of 5 runs out
+      // within about 2 s of a broker down; the consumer then crashes, and its rejoin waits out its old member's
+      // session — the lab's instrument blind for 9–17 s after the broker came back (fuzz seeds 37, 63). Short
+      // backoffs, and enough of them to outlast any broker fault of the lab.
+      retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 40 },
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
     consumer.on(consumer.events.CRASH, (e) => {

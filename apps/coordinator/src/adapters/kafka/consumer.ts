@@ -16,6 +16,11 @@
  * kafkajs gives up on some errors (`restart: false` on CRASH), e.g. the
  * INVALID_REQUEST a broker may answer to a racing SyncGroup. A service must
  * not sit idle after that, so the consumer is recreated with a backoff.
+ *
+ * The offsets of a batch's durable work are committed at the end of the
+ * batch, retried while the broker refuses with a retriable error: kafkajs
+ * commits once after a batch and, when that is refused, again only after the
+ * partition's next message — never, on a partition that stays idle.
  */
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -23,9 +28,21 @@ import { EventType, inputTopics, type InputEvent, type Topics } from '@chaos-lab
 import type { Coordinator, Outcome } from '../../domain/coordinator.js';
 import { parseInput } from '../../domain/input.js';
 import type { BatchStore, InputSource } from '../../domain/ports.js';
+import { isRetriableKafkaError } from '@chaos-lab/service-kit';
 import { isRetriable } from '../../errors.js';
 import type { Failpoints } from '../../failpoints.js';
 import type { Metrics } from '../../metrics.js';
+
+/** Attempts at committing a batch's offsets before the error is left to kafkajs (about 10 s of backoff). */
+const COMMIT_ATTEMPTS = 8;
+
+/** Errors that mean the group is rebalancing: kafkajs rejoins on them, so they are not retried here. */
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'FENCED_INSTANCE_ID',
+]);
 
 export interface ConsumerOptions {
   readonly brokers: string[];
@@ -190,6 +207,7 @@ export class InputConsumer {
       { topic: batch.topic, partition: batch.partition, messages: batch.messages.length },
       'batch fetched',
     );
+    let lastDone: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
       const done = await this.handleWithRetry(
@@ -202,15 +220,67 @@ export class InputConsumer {
       if (!done) break;
       this.opts.failpoints?.('after-commit-before-offset');
       resolveOffset(message.offset);
+      lastDone = message.offset;
       const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
       this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
       await heartbeat();
     }
-    await commitOffsetsIfNecessary();
+    if (lastDone === undefined) await commitOffsetsIfNecessary();
+    else
+      await this.commitDone(batch.topic, batch.partition, lastDone, {
+        commit: commitOffsetsIfNecessary,
+        stillOwner: () => isRunning() && !isStale(),
+        heartbeat,
+      });
     this.log.debug(
       { topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - t0) },
       'batch done',
     );
+  }
+
+  /**
+   * Commits the offset after `lastDone` now, retrying a retriable refusal (a
+   * timeout, a coordinator moving) with backoff while this member still owns
+   * the partition, for at most {@link COMMIT_ATTEMPTS} attempts. A rebalance
+   * is left to kafkajs (it rejoins; the new owner redelivers, harmlessly).
+   */
+  private async commitDone(
+    topic: string,
+    partition: number,
+    lastDone: string,
+    k: {
+      commit: EachBatchPayload['commitOffsetsIfNecessary'];
+      stillOwner: () => boolean;
+      heartbeat: () => Promise<void>;
+    },
+  ): Promise<void> {
+    const offsets = { topics: [{ topic, partitions: [{ partition, offset: (BigInt(lastDone) + 1n).toString() }] }] };
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await k.commit(offsets);
+        return;
+      } catch (err) {
+        const type = (err as { type?: unknown }).type;
+        const rebalancing = typeof type === 'string' && REBALANCE_ERRORS.has(type);
+        if (
+          rebalancing ||
+          !isRetriableKafkaError(err) ||
+          attempt >= COMMIT_ATTEMPTS ||
+          !k.stillOwner() ||
+          this.stopping
+        )
+          throw err;
+        this.metrics.dependencyErrors.inc({ dependency: 'kafka', operation: 'commit' });
+        this.log.warn(
+          { topic, partition, offset: lastDone, attempt, err: err instanceof Error ? err.message : String(err) },
+          'offset commit refused; retrying',
+        );
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+      await k.heartbeat().catch(() => {});
+    }
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
