@@ -13,7 +13,7 @@
  * that one instance's `Date.now()` can be moved at run time while its timers
  * (the monotonic clock) run on undisturbed.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
@@ -26,6 +26,9 @@ import {
   MissingDependencyError,
   ProviderStartError,
 } from '../errors.js';
+
+/** What an instance whose stop timed out is sent for a Node diagnostic report (see `ManagedProcess`). */
+const DIAGNOSTIC_SIGNAL: NodeJS.Signals = 'SIGUSR2';
 
 /** libfaketime's preload library (Debian's package `faketime`, through its dependency `libfaketime`). */
 export const LIBFAKETIME = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`;
@@ -144,9 +147,18 @@ export class CoordinatorInstance {
       name: this.id,
       command: process.execPath,
       // LAB_INSTANCE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the instances of a run.
-      args: [...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), this.entryPath],
+      // A shutdown that hangs leaves a diagnostic report next to the logs (its stack and open handles): the run
+      // folder then says what it waited on (fuzz seed 52 on 6be2cce: 15 s, unexplained).
+      args: [
+        '--report-on-signal',
+        `--report-signal=${DIAGNOSTIC_SIGNAL}`,
+        `--report-directory=${dirname(this.logFile)}`,
+        ...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+        this.entryPath,
+      ],
       logFile: this.logFile,
       stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
+      diagnosticSignal: DIAGNOSTIC_SIGNAL,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         ...shared,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
@@ -38,6 +38,35 @@ describe('ManagedProcess', () => {
       await p.waitUntil('up', async () => readFileSync(p.logFile, 'utf8').includes('up'));
       const info = await p.stop('SIGTERM', 300);
       expect(info.signal).toBe('SIGKILL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('asks a process that ignores SIGTERM for a diagnostic report before the SIGKILL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      const p = await ManagedProcess.spawn({
+        name: 'stuck',
+        command: process.execPath,
+        args: [
+          '--report-on-signal',
+          '--report-signal=SIGUSR2',
+          `--report-directory=${dir}`,
+          '-e',
+          'process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000)',
+        ],
+        logFile: join(dir, 'stuck.log'),
+        diagnosticSignal: 'SIGUSR2',
+      });
+      await p.waitUntil('up', async () => readFileSync(p.logFile, 'utf8').includes('up'));
+      const info = await p.stop('SIGTERM', 300);
+      expect(info.signal).toBe('SIGKILL');
+      const reports = readdirSync(dir).filter((f) => /^report\..*\.json$/.test(f));
+      expect(reports).toHaveLength(1);
+      const report = JSON.parse(readFileSync(join(dir, reports[0]!), 'utf8')) as { libuv: unknown[] };
+      expect(report.libuv.length).toBeGreaterThan(0);
+      expect(readFileSync(p.logFile, 'utf8')).toMatch(/asked for a diagnostic report \(SIGUSR2\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

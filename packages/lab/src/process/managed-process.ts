@@ -26,6 +26,12 @@ export interface ManagedProcessOptions {
   readonly onStdoutLine?: (line: string) => void;
   /** Grace period between the stop signal and SIGKILL. Default 10 000 ms. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Sent when a stop times out, a second before the SIGKILL: a Node process started with
+   * `--report-on-signal --report-signal=<it>` then writes a diagnostic report (its stack and every open
+   * handle: the socket or timer its shutdown waits on) for the run folder.
+   */
+  readonly diagnosticSignal?: NodeJS.Signals;
 }
 
 export interface ExitInfo {
@@ -42,6 +48,7 @@ export class ManagedProcess implements AsyncDisposable {
   private exitInfo: ExitInfo | undefined;
   private readonly unregister: () => void;
   private readonly stopTimeoutMs: number;
+  private readonly diagnosticSignal: NodeJS.Signals | undefined;
   private logFailed = false;
   /** Resolves when the child's stdio streams have closed (after 'exit', possibly later). */
   private readonly stdioClosed: Promise<void>;
@@ -50,6 +57,7 @@ export class ManagedProcess implements AsyncDisposable {
     this.name = opts.name;
     this.logFile = opts.logFile;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+    this.diagnosticSignal = opts.diagnosticSignal;
     this.log = createWriteStream(opts.logFile, { flags: 'a' });
     // A log that cannot be written must not take the lab down with an unhandled 'error'.
     this.log.on('error', (err) => {
@@ -166,6 +174,12 @@ export class ManagedProcess implements AsyncDisposable {
       const r = await Promise.race([this.exited, timedOut]);
       clearTimeout(timer);
       if (r === 'timeout') {
+        if (this.diagnosticSignal !== undefined && this.signal(this.diagnosticSignal)) {
+          this.log.write(
+            `lab: ${this.name} ignored ${signal} for ${timeoutMs} ms; asked for a diagnostic report (${this.diagnosticSignal})\n`,
+          );
+          await Promise.race([this.exited, new Promise((res) => setTimeout(res, 1000))]);
+        }
         this.log.write(`lab: ${this.name} ignored ${signal} for ${timeoutMs} ms, sending SIGKILL\n`);
         this.signal('SIGKILL');
       }
