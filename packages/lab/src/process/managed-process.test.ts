@@ -66,7 +66,10 @@ describe('ManagedProcess', () => {
       expect(reports).toHaveLength(1);
       const report = JSON.parse(readFileSync(join(dir, reports[0]!), 'utf8')) as { libuv: unknown[] };
       expect(report.libuv.length).toBeGreaterThan(0);
-      expect(readFileSync(p.logFile, 'utf8')).toMatch(/asked for a diagnostic report \(SIGUSR2\)/);
+      const log = readFileSync(p.logFile, 'utf8');
+      expect(log).toMatch(/asked for a diagnostic report \(SIGUSR2\)/);
+      // And what the kernel said of it: the main thread asleep (in its event loop's wait), others listed.
+      expect(log).toMatch(/lab: stuck at its stop timeout: threads: main S( in \w+)?; /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

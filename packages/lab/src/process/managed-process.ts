@@ -4,6 +4,7 @@
  * run folder, and stopping it is idempotent: a process that is already gone
  * counts as stopped.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -174,6 +175,9 @@ export class ManagedProcess implements AsyncDisposable {
       const r = await Promise.race([this.exited, timedOut]);
       clearTimeout(timer);
       if (r === 'timeout') {
+        // What the kernel says of it first: a main thread running (a busy loop) or asleep, and on what.
+        const where = this.child.pid === undefined ? undefined : await procState(this.child.pid);
+        if (where !== undefined) this.log.write(`lab: ${this.name} at its stop timeout: ${where}\n`);
         if (this.diagnosticSignal !== undefined && this.signal(this.diagnosticSignal)) {
           this.log.write(
             `lab: ${this.name} ignored ${signal} for ${timeoutMs} ms; asked for a diagnostic report (${this.diagnosticSignal})\n`,
@@ -223,5 +227,29 @@ export class ManagedProcess implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/**
+ * One line on a process from /proc: each thread's state (R running, S sleeping, D in an uninterruptible
+ * wait, T stopped) and the kernel function it sleeps in. Undefined where /proc cannot be read.
+ */
+export async function procState(pid: number): Promise<string | undefined> {
+  try {
+    const tids = (await readdir(`/proc/${pid}/task`)).sort((a, b) => Number(a) - Number(b));
+    const threads = await Promise.all(
+      tids.map(async (tid) => {
+        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // The name is in parentheses and may hold spaces; the state follows its closing parenthesis.
+        const close = stat.lastIndexOf(')');
+        const name = stat.slice(stat.indexOf('(') + 1, close);
+        const state = stat.slice(close + 2, close + 3);
+        const wchan = await readFile(`/proc/${pid}/task/${tid}/wchan`, 'utf8').catch(() => '');
+        return `${tid === String(pid) ? 'main' : name} ${state}${wchan && wchan !== '0' ? ` in ${wchan}` : ''}`;
+      }),
+    );
+    return `threads: ${threads.join('; ')}`;
+  } catch {
+    return undefined;
   }
 }
