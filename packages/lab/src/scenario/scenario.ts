@@ -55,7 +55,7 @@ import { Publisher } from './publisher.js';
 import { buildBaseline } from '../instances/baseline.js';
 import { readFinalState, readPostgresState } from './final-state.js';
 import { OnlineMonitor, withOnlineFindings, type OnlineFinding } from './online-monitor.js';
-import { InvalidArgumentError, UnsupportedFaultsError } from '../errors.js';
+import { InvalidArgumentError, SessionNotReadyError, UnsupportedFaultsError } from '../errors.js';
 
 export interface ScenarioContext {
   /** Prefix for every id of this run (batch ids…). */
@@ -307,19 +307,38 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
           });
           opened = true;
         }
-        const r = await runSeed(def, session, {
-          ...rest,
-          provider,
-          seed,
-          runId: `${name}-seed${seed}-${stamp}`,
-          seedDir: join(suiteDir, `seed-${seed}`),
-          opened,
-          t0: tSeed,
-          last: i === opts.seeds.length - 1,
-          ...(baseline && { baseline: true }),
-          progress,
-          ...(replay !== undefined && { replayCommand: replay(seed) }),
-        });
+        const seedDir = join(suiteDir, `seed-${seed}`);
+        let r: RunResult;
+        try {
+          r = await runSeed(def, session, {
+            ...rest,
+            provider,
+            seed,
+            runId: `${name}-seed${seed}-${stamp}`,
+            seedDir,
+            opened,
+            t0: tSeed,
+            last: i === opts.seeds.length - 1,
+            ...(baseline && { baseline: true }),
+            progress,
+            ...(replay !== undefined && { replayCommand: replay(seed) }),
+          });
+        } catch (err) {
+          // A group that would not settle before the seed began: nothing was asked of the coordinator yet, so
+          // the run is void, as for a broken test bed, and the seed runs again on a fresh session.
+          if (!(err instanceof SessionNotReadyError) || voidRuns.length >= MAX_VOID_RUNS) throw err;
+          await session.close();
+          session = undefined;
+          const voidDir = `${seedDir}-void-${voidRuns.length + 1}`;
+          await mkdir(seedDir, { recursive: true });
+          await writeFile(join(seedDir, 'void.txt'), `${err.message}\n`);
+          await rename(seedDir, voidDir);
+          voidRuns.push(voidDir);
+          progress(
+            `lab: seed ${seed}: ${err.message}; its run is void (${voidDir}); running it again on a fresh session`,
+          );
+          continue;
+        }
         if (session.closed) session = undefined; // the seed found something (or was the last): the next gets a fresh one
         // A run whose test bed broke under it (the mock broker aborts on an assertion now and then) says nothing
         // about the coordinator, either way: its folder is kept as void and the seed runs again on a fresh session.

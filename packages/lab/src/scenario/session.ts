@@ -21,6 +21,7 @@ import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';
 import { InputLog } from './input-log.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
+import { SessionNotReadyError } from '../errors.js';
 import { PARKED_TTL_MS } from '../checkers/nothing-lost.js';
 
 /** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
@@ -184,9 +185,13 @@ export class SuiteSession {
         await x.start();
       }
     }
-    await this.instances.waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
-      onStale: (line) => progress(`lab: ${line}`),
-    });
+    await this.instances
+      .waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
+        onStale: (line) => progress(`lab: ${line}`),
+      })
+      .catch((err: unknown) => {
+        throw new SessionNotReadyError(`the session is not ready for a seed: ${(err as Error).message}`, err);
+      });
     await this.publishTargets(progress);
     return performance.now() - t0;
   }
