@@ -20,13 +20,13 @@ import type { HistoryEntry } from '../history/history.js';
 import {
   EFFECT_AGO_MS,
   NO_SNAPSHOT,
+  onlineCheckers,
   runOnlineCheckers,
   type Checker,
   type FinalState,
   type Verdict,
   type VerdictError,
 } from '../checkers/index.js';
-import { onlineCheckers } from '../checkers/run.js';
 
 export interface OnlineFinding {
   readonly checker: string;
