@@ -20,7 +20,7 @@ import type {
   SlotAssigned,
 } from '@chaos-lab/contracts';
 import { publishedEvents, type HistoryEntry, type Observed } from '../history/history.js';
-import type { FinalState, PgBatch, PgExcess, PgPending, PgSlot } from './types.js';
+import { EFFECT_AGO_MS, type FinalState, type PgBatch, type PgExcess, type PgPending, type PgSlot } from './types.js';
 
 /** An unambiguous composite map key. */
 export function key(...parts: string[]): string {
@@ -234,4 +234,13 @@ export function digestPostgres(final: FinalState): PgDigest {
 /** `slot e-1` / `slots e-1 and e-2` — for messages. */
 export function slots(essayIds: readonly string[]): string {
   return `${essayIds.length === 1 ? 'slot' : 'slots'} ${list(essayIds)}`;
+}
+
+/**
+ * On a counterexample read from a Postgres snapshot: when the latest of its rows was settled ({@link EFFECT_AGO_MS}),
+ * which made it; nothing when the rows do not say.
+ */
+export function effectAgo(rows: readonly PgSlot[]): { [EFFECT_AGO_MS]?: number } {
+  const agos = rows.flatMap((r) => (typeof r.settled_ms_ago === 'number' ? [r.settled_ms_ago] : []));
+  return agos.length === 0 ? {} : { [EFFECT_AGO_MS]: Math.min(...agos) };
 }

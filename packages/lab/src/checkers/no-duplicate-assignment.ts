@@ -14,8 +14,8 @@
  * A validation failure settles a slot like a content does, so a failure
  * (batch_id, original_file_name) settling two slots is reported here too.
  */
-import { digestOutputs, digestPostgres, key, list, push, sortedUnique } from './digest.js';
-import { defineChecker, EFFECT_AGO_MS, type CheckerInput, type PgSlot, type Verdict } from './types.js';
+import { digestOutputs, digestPostgres, effectAgo, key, list, push, sortedUnique } from './digest.js';
+import { defineChecker, type CheckerInput, type PgSlot, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const NO_DUPLICATE_ASSIGNMENT = 'no-duplicate-assignment';
@@ -177,12 +177,6 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
     out.slotAssigned.reduce((n, x) => n + x.deliveries - 1, 0),
   );
   return v.build();
-}
-
-/** The second settlement made the duplicate: the latest `settled_at` of the rows, when they carry it. */
-function effectAgo(rows: readonly PgSlot[]): { [EFFECT_AGO_MS]?: number } {
-  const agos = rows.flatMap((r) => (typeof r.settled_ms_ago === 'number' ? [r.settled_ms_ago] : []));
-  return agos.length === 0 ? {} : { [EFFECT_AGO_MS]: Math.min(...agos) };
 }
 
 // Online too: two distinct claims in the events, or two slots of one content in any committed Postgres state.

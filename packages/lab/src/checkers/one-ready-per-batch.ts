@@ -18,8 +18,17 @@
  * commit may leave; not the events against Postgres.
  */
 import type { BatchReady, BatchTimedOut } from '@chaos-lab/contracts';
-import { digestOutputs, digestPostgres, list, push, slots, sortedUnique, type DistinctEvent } from './digest.js';
-import { defineChecker, EFFECT_AGO_MS, type CheckerInput, type PgSlot, type Verdict } from './types.js';
+import {
+  digestOutputs,
+  digestPostgres,
+  effectAgo,
+  list,
+  push,
+  slots,
+  sortedUnique,
+  type DistinctEvent,
+} from './digest.js';
+import { defineChecker, type CheckerInput, type PgSlot, type Verdict } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
 export const ONE_READY_PER_BATCH = 'one-ready-per-batch';
@@ -147,10 +156,9 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
         });
     }
     if (row.status === 'open' && batchSlots.length > 0 && batchSlots.every((s) => s.state !== 'free')) {
-      const agos = batchSlots.flatMap((s) => (typeof s.settled_ms_ago === 'number' ? [s.settled_ms_ago] : []));
       v.error(
         `batch ${b} is open in Postgres with none of its ${batchSlots.length} slots free: the transaction that settled its last slot did not close it`,
-        { batch_id: b, slots: batchSlots.length, ...(agos.length > 0 && { [EFFECT_AGO_MS]: Math.min(...agos) }) },
+        { batch_id: b, slots: batchSlots.length, ...effectAgo(batchSlots) },
       );
     }
     if (online) continue;

@@ -287,6 +287,13 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
   try {
     for (const [i, seed] of opts.seeds.entries()) {
       const voidRuns: string[] = [];
+      /** Keeps a run's folder as void, says why, and lets the seed run again on a fresh session. */
+      const voidRun = async (runDir: string, why: string) => {
+        const voidDir = `${runDir}-void-${voidRuns.length + 1}`;
+        await rename(runDir, voidDir);
+        voidRuns.push(voidDir);
+        progress(`lab: seed ${seed}: ${why}; its run is void (${voidDir}); running the seed again on a fresh session`);
+      };
       for (;;) {
         let opened = false;
         const tSeed = performance.now();
@@ -329,25 +336,18 @@ export async function runSuite(def: ScenarioDefinition, opts: SuiteOptions): Pro
           if (!(err instanceof SessionNotReadyError) || voidRuns.length >= MAX_VOID_RUNS) throw err;
           await session.close();
           session = undefined;
-          const voidDir = `${seedDir}-void-${voidRuns.length + 1}`;
           await mkdir(seedDir, { recursive: true });
           await writeFile(join(seedDir, 'void.txt'), `${err.message}\n`);
-          await rename(seedDir, voidDir);
-          voidRuns.push(voidDir);
-          progress(
-            `lab: seed ${seed}: ${err.message}; its run is void (${voidDir}); running it again on a fresh session`,
-          );
+          await voidRun(seedDir, err.message);
           continue;
         }
         if (session.closed) session = undefined; // the seed found something (or was the last): the next gets a fresh one
         // A run whose test bed broke under it (the mock broker aborts on an assertion now and then) says nothing
         // about the coordinator, either way: its folder is kept as void and the seed runs again on a fresh session.
         if (environmentBroke(r) && voidRuns.length < MAX_VOID_RUNS) {
-          const voidDir = `${r.runDir}-void-${voidRuns.length + 1}`;
-          await rename(r.runDir, voidDir);
-          voidRuns.push(voidDir);
-          progress(
-            `lab: seed ${seed}: the environment broke under it (${r.verdicts.find((v) => v.checker === ENVIRONMENT_HELD)?.firstError?.message ?? ''}); its run is void (${voidDir}); running the seed again on a fresh session`,
+          await voidRun(
+            r.runDir,
+            `the environment broke under it (${r.verdicts.find((v) => v.checker === ENVIRONMENT_HELD)?.firstError?.message ?? ''})`,
           );
           continue;
         }
