@@ -50,9 +50,16 @@ export async function startCoordinator(
   const cache = overrides.cache ? overrides.cache(config.redis, metrics) : new RedisSlotCache(config.redis, metrics);
   const storeOpts = { ...config.postgres, topics };
   const store = overrides.store ? overrides.store(storeOpts, metrics) : new PgBatchStore(storeOpts, metrics);
-  const cleanup: (() => Promise<void>)[] = [() => cache.quit(), () => store.close()];
+  // Named steps, undone in reverse; each is logged as it begins, so a stop that hangs shows which step it waits on.
+  const cleanup: [step: string, run: () => Promise<void>][] = [
+    ['redis', () => cache.quit()],
+    ['postgres', () => store.close()],
+  ];
   const closeAll = async () => {
-    for (const c of cleanup.reverse()) await c().catch((err) => log.warn({ err: String(err) }, 'shutdown step failed'));
+    for (const [step, run] of cleanup.reverse()) {
+      log.info({ step }, 'shutdown step');
+      await run().catch((err) => log.warn({ step, err: String(err) }, 'shutdown step failed'));
+    }
   };
   try {
     const applied = await store.migrateWhenWritable(MIGRATE_TIMEOUT_MS, (err, attempt) =>
@@ -82,7 +89,7 @@ export async function startCoordinator(
       { parkedTtlMs: config.parkedTtlMs, parkedRetentionMs: config.parkedRetentionMs },
     );
     await relay.start();
-    cleanup.push(() => relay.stop());
+    cleanup.push(['outbox relay', () => relay.stop()]);
 
     const failpoints = createFailpoints(config.failpoints, (name) =>
       // Synchronous: pino writes asynchronously and the process is about to be SIGKILLed.
@@ -106,7 +113,7 @@ export async function startCoordinator(
     ] as const;
     const consumer = overrides.consumer ? overrides.consumer(...consumerArgs) : new InputConsumer(...consumerArgs);
     await consumer.start();
-    cleanup.push(() => consumer.stop());
+    cleanup.push(['consumer', () => consumer.stop()]);
 
     let sweeping: Promise<void> | undefined;
     const sweeper = setInterval(() => {
@@ -116,10 +123,13 @@ export async function startCoordinator(
         .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'sweep failed'))
         .finally(() => (sweeping = undefined));
     }, config.sweepIntervalMs);
-    cleanup.push(async () => {
-      clearInterval(sweeper);
-      await sweeping;
-    });
+    cleanup.push([
+      'sweeper',
+      async () => {
+        clearInterval(sweeper);
+        await sweeping;
+      },
+    ]);
 
     const http = await startHttp(config.http.host, config.http.port, {
       registry: metrics.registry,
@@ -135,7 +145,7 @@ export async function startCoordinator(
         return problems;
       },
     });
-    cleanup.push(() => new Promise<void>((r) => http.server.close(() => r())));
+    cleanup.push(['http', () => new Promise<void>((r) => http.server.close(() => r()))]);
     log.info({ httpPort: http.port, topics, groupId: config.kafka.groupId }, 'coordinator started');
 
     let stopping: Promise<void> | undefined;

@@ -114,6 +114,10 @@ export class CoordinatorInstance {
     return this.opts.envPrefix ?? 'COORDINATOR';
   }
 
+  private get stopTimeoutMs(): number {
+    return this.opts.stopTimeoutMs ?? 15_000;
+  }
+
   get httpPort(): number {
     return this.port;
   }
@@ -157,10 +161,13 @@ export class CoordinatorInstance {
         this.entryPath,
       ],
       logFile: this.logFile,
-      stopTimeoutMs: this.opts.stopTimeoutMs ?? 15_000,
+      stopTimeoutMs: this.stopTimeoutMs,
       diagnosticSignal: DIAGNOSTIC_SIGNAL,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
+        // The service's own shutdown deadline falls 5 s before the lab's SIGKILL, so a stop that hangs is reported by
+        // the service itself (which step it waited on) while its event loop still turns, then by the lab if it does not.
+        [`${this.envPrefix}_SHUTDOWN_TIMEOUT_MS`]: String(Math.max(1000, this.stopTimeoutMs - 5000)),
         ...shared,
         ...(faked && {
           LD_PRELOAD: [shared.LD_PRELOAD, LIBFAKETIME].filter(Boolean).join(':'),
