@@ -73,7 +73,12 @@ describe('a coordinator instance stopping', () => {
       const timedOut = second.findIndex((l) => l.msg === 'shutdown took too long; exiting');
       expect(code).toBe(1); // the service's own exit, not the lab's SIGKILL (which gives no code)
       expect(second[timedOut]?.timeoutMs).toBe(4000);
-      expect(second.slice(0, timedOut).filter((l) => l.msg === 'shutdown step').at(-1)?.step).toBe('consumer');
+      expect(
+        second
+          .slice(0, timedOut)
+          .filter((l) => l.msg === 'shutdown step')
+          .at(-1)?.step,
+      ).toBe('consumer');
       expect(tookMs).toBeLessThan(9000);
     } finally {
       await rm(dir, { recursive: true, force: true });
