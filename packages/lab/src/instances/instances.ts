@@ -152,17 +152,21 @@ export class CoordinatorInstance {
       command: process.execPath,
       // LAB_INSTANCE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the instances of a run.
       // A shutdown that hangs leaves a diagnostic report next to the logs (its stack and open handles): the run
-      // folder then says what it waited on (fuzz seed 52 on 6be2cce: 15 s, unexplained).
+      // folder then says what it waited on, if its event loop turns at all.
       args: [
         '--report-on-signal',
         `--report-signal=${DIAGNOSTIC_SIGNAL}`,
         `--report-directory=${dirname(this.logFile)}`,
+        // Its inspector opens only on SIGUSR1 (a stop timeout), on a free port of 127.0.0.1: a stop that spins
+        // is paused there and its JavaScript stack logged (fuzz seed 5 on 04a4f4b: main thread R, no report).
+        '--inspect-port=127.0.0.1:0',
         ...(process.env.LAB_INSTANCE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
         this.entryPath,
       ],
       logFile: this.logFile,
       stopTimeoutMs: this.stopTimeoutMs,
       diagnosticSignal: DIAGNOSTIC_SIGNAL,
+      inspectOnHang: true,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         // The service's own shutdown deadline falls 5 s before the lab's SIGKILL, so a stop that hangs is reported by

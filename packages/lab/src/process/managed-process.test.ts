@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
@@ -70,6 +70,43 @@ describe('ManagedProcess', () => {
       expect(log).toMatch(/asked for a diagnostic report \(SIGUSR2\)/);
       // And what the kernel said of it: the main thread asleep (in its event loop's wait), others listed.
       expect(log).toMatch(/lab: stuck at its stop timeout: threads: main S( in \w+)?; /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A spinning event loop runs no JavaScript signal handler, so it writes no report (fuzz seed 5 on 04a4f4b:
+  // 'main R', no report): its inspector, opened by SIGUSR1 from a thread of its own, pauses it and says where.
+  it.each([
+    ['a busy loop', 'function spinInALoop() { for (;;) {} }', 'spinInALoop', /^at spinInALoop \S+:1:\d+ ← /],
+    [
+      'promises that settle at once',
+      'async function spinOnPromises() { for (;;) await null; }',
+      'spinOnPromises',
+      /^at spinOnPromises \S+:1:\d+/,
+    ],
+  ])('logs the JavaScript stack of a process that spins in %s instead of stopping', async (_what, fn, name, stack) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      const script = join(dir, 'spinner.js');
+      writeFileSync(
+        script,
+        `${fn}\nprocess.on("SIGTERM", () => ${name}()); console.log("up"); setInterval(() => {}, 1000);\n`,
+      );
+      const p = await ManagedProcess.spawn({
+        name: 'spinner',
+        command: process.execPath,
+        args: ['--inspect-port=127.0.0.1:0', script],
+        logFile: join(dir, 'spinner.log'),
+        inspectOnHang: true,
+      });
+      await p.waitUntil('up', async () => readFileSync(p.logFile, 'utf8').includes('up'));
+      const info = await p.stop('SIGTERM', 500);
+      expect(info.signal).toBe('SIGKILL');
+      const log = readFileSync(p.logFile, 'utf8');
+      expect(log).toMatch(/lab: spinner at its stop timeout: threads: main R/);
+      const line = /lab: spinner at its stop timeout, main thread (.*)/.exec(log)?.[1];
+      expect(line).toMatch(stack);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

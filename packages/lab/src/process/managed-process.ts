@@ -10,6 +10,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isExiting, registerCleanup } from './cleanup.js';
 import { LabTimeoutError, ProviderStartError } from '../errors.js';
+import { formatPausedStack, pausedJsStack } from './js-stack.js';
 
 export interface ManagedProcessOptions {
   /** Short name used in logs and errors, e.g. `redis` or `coordinator-2`. */
@@ -33,6 +34,12 @@ export interface ManagedProcessOptions {
    * handle: the socket or timer its shutdown waits on) for the run folder.
    */
   readonly diagnosticSignal?: NodeJS.Signals;
+  /**
+   * A Node process started with `--inspect-port=0`: when a stop times out, its inspector is opened (SIGUSR1) and
+   * its main thread paused, and the JavaScript stack it was running goes to the log — the one way to see where a
+   * process spins, since a spinning event loop runs no signal handler (so writes no diagnostic report).
+   */
+  readonly inspectOnHang?: boolean;
 }
 
 export interface ExitInfo {
@@ -50,6 +57,9 @@ export class ManagedProcess implements AsyncDisposable {
   private readonly unregister: () => void;
   private readonly stopTimeoutMs: number;
   private readonly diagnosticSignal: NodeJS.Signals | undefined;
+  private readonly inspectOnHang: boolean;
+  /** The end of its stderr (the inspector's URL is read from it). */
+  private stderrTail = '';
   private logFailed = false;
   /** Resolves when the child's stdio streams have closed (after 'exit', possibly later). */
   private readonly stdioClosed: Promise<void>;
@@ -59,6 +69,7 @@ export class ManagedProcess implements AsyncDisposable {
     this.logFile = opts.logFile;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
     this.diagnosticSignal = opts.diagnosticSignal;
+    this.inspectOnHang = opts.inspectOnHang ?? false;
     this.log = createWriteStream(opts.logFile, { flags: 'a' });
     // A log that cannot be written must not take the lab down with an unhandled 'error'.
     this.log.on('error', (err) => {
@@ -82,6 +93,11 @@ export class ManagedProcess implements AsyncDisposable {
       killSync: () => this.signal('SIGKILL'),
     });
     this.child.stderr?.pipe(this.log, { end: false });
+    if (this.inspectOnHang)
+      this.child.stderr?.on(
+        'data',
+        (chunk: Buffer) => (this.stderrTail = (this.stderrTail + String(chunk)).slice(-8192)),
+      );
     if (opts.onStdoutLine && this.child.stdout) {
       const onLine = opts.onStdoutLine;
       const rl = createInterface({ input: this.child.stdout });
@@ -178,6 +194,12 @@ export class ManagedProcess implements AsyncDisposable {
         // What the kernel says of it first: a main thread running (a busy loop) or asleep, and on what.
         const where = this.child.pid === undefined ? undefined : await procState(this.child.pid);
         if (where !== undefined) this.log.write(`lab: ${this.name} at its stop timeout: ${where}\n`);
+        if (this.inspectOnHang && this.child.pid !== undefined) {
+          const stack = await pausedJsStack(this.child.pid, () => this.stderrTail);
+          const line = `lab: ${this.name} at its stop timeout, main thread ${stack ? formatPausedStack(stack) : 'not paused (its inspector did not answer)'}`;
+          this.log.write(line + '\n');
+          process.stderr.write(line + '\n');
+        }
         if (this.diagnosticSignal !== undefined && this.signal(this.diagnosticSignal)) {
           this.log.write(
             `lab: ${this.name} ignored ${signal} for ${timeoutMs} ms; asked for a diagnostic report (${this.diagnosticSignal})\n`,
