@@ -23,6 +23,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The patches of patches/ (npm ci applies them, postinstall); again here for a node_modules older than a patch.
+npx --no-install patch-package >/dev/null
 
 echo "setup: building" >&2
 npx tsc -b

@@ -1,0 +1,66 @@
+/**
+ * A coordinator stopped while its consumer rebuilds its fetchers (a broker's
+ * connection dropped) must still stop. kafkajs 2.2.4, unpatched, does not:
+ * its fetch manager waits for the old fetchers, then starts new ones even
+ * though the consumer was stopped meanwhile, and their fetches return at once
+ * (the runner is not running) — a loop of settled promises that holds the
+ * event loop for ever: no timer, no signal handler, 100 % of a core, until
+ * SIGKILL. Found by the fuzz suite (seed 52 on 6be2cce and 767b72f, seed 5 on
+ * 04a4f4b: a restart's stop hung, main thread `R`); `patches/kafkajs+2.2.4.patch`
+ * fixes it.
+ *
+ * The window is made wide and hit on purpose: two brokers answer after 1.5 s,
+ * the third drops the connection of its next Fetch, and SIGTERM follows the
+ * moment that error is taken — while the fetch manager waits out the slow
+ * fetches before rebuilding.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
+import { CoordinatorInstances, coordinatorEntry, startEnvironment } from '@chaos-lab/lab';
+
+describe('a coordinator stopped while its consumer rebuilds its fetchers', () => {
+  it('exits 0 within its shutdown deadline (no spin on fetches that return at once)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'consumer-stop-'));
+    const logDir = join(dir, 'logs');
+    try {
+      await using env = await startEnvironment({ logDir, provider: 'local', prometheus: false, kafkaBrokers: 3 });
+      const prefix = `stop${process.pid}.`;
+      const t = topicNames(prefix);
+      for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 6);
+      for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 1);
+      await using instances = await CoordinatorInstances.start({
+        entry: coordinatorEntry(),
+        count: 1,
+        logDir,
+        stopTimeoutMs: 12_000,
+        env: {
+          ...env.coordinatorEnv(),
+          COORDINATOR_TOPIC_PREFIX: prefix,
+          COORDINATOR_KAFKA_GROUP_ID: `stop-${process.pid}`,
+          COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '10000',
+        },
+      });
+      const x = instances.get(0);
+      await new Promise((r) => setTimeout(r, 1000)); // its fetchers running against all three brokers
+      await env.kafka.setBrokerRtt(2, 1500);
+      await env.kafka.setBrokerRtt(3, 1500);
+      await env.kafka.pushBrokerRequestErrors(1, 'Fetch', ['_TRANSPORT']);
+      const deadline = Date.now() + 10_000;
+      while ((await env.kafka.pendingRequestErrors(1, 'Fetch')) > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(await env.kafka.pendingRequestErrors(1, 'Fetch')).toBe(0);
+
+      const code = await x.stop(); // its own deadline is 7 s, the lab's SIGKILL at 12 s
+      await env.kafka.setBrokerRtt(2, 0);
+      await env.kafka.setBrokerRtt(3, 0);
+      const log = await readFile(x.logFile, 'utf8');
+      expect(log).not.toMatch(/at its stop timeout/);
+      expect(code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
