@@ -75,6 +75,11 @@ export {
   LIBFAKETIME,
   type InstanceOptions,
 } from './instances/instances.js';
+export {
+  startCoordinatorTestBed,
+  type CoordinatorTestBed,
+  type CoordinatorTestBedOptions,
+} from './instances/test-bed.js';
 export { ManagedProcess, type ManagedProcessOptions } from './process/managed-process.js';
 export { runAllCleanups } from './process/cleanup.js';
 export { freePort } from './process/ports.js';

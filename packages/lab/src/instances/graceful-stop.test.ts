@@ -7,10 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
-import { CoordinatorInstances } from './instances.js';
-import { startEnvironment } from '../environment/environment.js';
-import { coordinatorEntry } from '../scenario/main.js';
+import { startCoordinatorTestBed } from './test-bed.js';
 
 interface LogLine {
   readonly msg: string;
@@ -29,24 +26,14 @@ describe('a coordinator instance stopping', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lab-stop-'));
     const logDir = join(dir, 'logs');
     try {
-      await using env = await startEnvironment({ logDir, provider: 'local', prometheus: false, kafkaBrokers: 1 });
-      const prefix = `lab.stop${process.pid}.`;
-      const t = topicNames(prefix);
-      for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 2);
-      for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 1);
-      await using instances = await CoordinatorInstances.start({
-        entry: coordinatorEntry(),
-        count: 1,
+      await using bed = await startCoordinatorTestBed({
         logDir,
+        name: 'stop',
+        kafkaBrokers: 1,
         stopTimeoutMs: 9000,
-        env: {
-          ...env.coordinatorEnv(),
-          COORDINATOR_TOPIC_PREFIX: prefix,
-          COORDINATOR_KAFKA_GROUP_ID: `stop-${process.pid}`,
-          COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
-          COORDINATOR_LOG_LEVEL: 'info',
-        },
+        env: { COORDINATOR_LOG_LEVEL: 'info' },
       });
+      const { env, instances } = bed;
       const x = instances.get(0);
 
       expect(await x.stop()).toBe(0);
@@ -59,7 +46,7 @@ describe('a coordinator instance stopping', () => {
         'postgres',
         'redis',
       ]);
-      expect(first.at(-1)?.msg).toBe('stopped');
+      expect(first.at(-1)?.msg, JSON.stringify(first.slice(-4))).toBe('stopped');
 
       // Every broker request now takes 30 s: leaving the group cannot finish within the service's 4 s deadline.
       await x.start();

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
+import { inputTopics } from '@chaos-lab/contracts';
 import { clockSkew, observedClockSkew, SKEW_TOLERANCE_MS } from './clock-faults.js';
 import type { NemesisContext } from './types.js';
-import { CoordinatorInstance, CoordinatorInstances, libfaketimeAvailable } from '../instances/instances.js';
-import { startEnvironment } from '../environment/environment.js';
+import { CoordinatorInstance, libfaketimeAvailable } from '../instances/instances.js';
+import { startCoordinatorTestBed } from '../instances/test-bed.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
-import { coordinatorEntry } from '../scenario/main.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
 
 describe('clock-skew', () => {
@@ -39,28 +38,12 @@ describe('clock-skew', () => {
       const dir = await mkdtemp(join(tmpdir(), 'lab-clock-'));
       const logDir = join(dir, 'logs');
       try {
-        await using env = await startEnvironment({ logDir, provider: 'local', prometheus: false });
-        const prefix = `lab.clock${process.pid}.`;
-        const t = topicNames(prefix);
-        for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 2);
-        for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 1);
-        await using instances = await CoordinatorInstances.start({
-          entry: coordinatorEntry(),
-          count: 1,
-          logDir,
-          clockControl: true,
-          env: {
-            ...env.coordinatorEnv(),
-            COORDINATOR_TOPIC_PREFIX: prefix,
-            COORDINATOR_KAFKA_GROUP_ID: `clock-${process.pid}`,
-            COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '4000',
-            COORDINATOR_LOG_LEVEL: 'warn',
-          },
-        });
+        await using bed = await startCoordinatorTestBed({ logDir, name: 'clock', clockControl: true });
+        const { env, instances } = bed;
         const x = instances.get(0);
         expect(await readFile(x.clockFile, 'utf8')).toBe('+0\n');
         expect(Math.abs((await observedClockSkew(x))!)).toBeLessThanOrEqual(SKEW_TOLERANCE_MS);
-        const ctx = { env, instances, links: env.links, inputTopics: inputTopics(t) } as NemesisContext;
+        const ctx = { env, instances, links: env.links, inputTopics: inputTopics(bed.topics) } as NemesisContext;
 
         // Back an hour: Node must survive its wall clock stepping back (its timers run on the monotonic clock).
         const back = await clockSkew.start({ kind: 'clock-skew', target: x.id, offsetMs: -3_600_000 }, ctx);

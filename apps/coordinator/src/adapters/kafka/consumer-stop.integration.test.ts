@@ -18,31 +18,21 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
-import { CoordinatorInstances, coordinatorEntry, startEnvironment } from '@chaos-lab/lab';
+import { startCoordinatorTestBed } from '@chaos-lab/lab';
 
 describe('a coordinator stopped while its consumer rebuilds its fetchers', () => {
   it('exits 0 within its shutdown deadline (no spin on fetches that return at once)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'consumer-stop-'));
     const logDir = join(dir, 'logs');
     try {
-      await using env = await startEnvironment({ logDir, provider: 'local', prometheus: false, kafkaBrokers: 3 });
-      const prefix = `stop${process.pid}.`;
-      const t = topicNames(prefix);
-      for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 6);
-      for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 1);
-      await using instances = await CoordinatorInstances.start({
-        entry: coordinatorEntry(),
-        count: 1,
+      await using bed = await startCoordinatorTestBed({
         logDir,
+        name: 'fetchstop',
+        partitions: 6,
         stopTimeoutMs: 12_000,
-        env: {
-          ...env.coordinatorEnv(),
-          COORDINATOR_TOPIC_PREFIX: prefix,
-          COORDINATOR_KAFKA_GROUP_ID: `stop-${process.pid}`,
-          COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '10000',
-        },
+        env: { COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: '10000' },
       });
+      const { env, instances } = bed;
       const x = instances.get(0);
       await new Promise((r) => setTimeout(r, 1000)); // its fetchers running against all three brokers
       await env.kafka.setBrokerRtt(2, 1500);
