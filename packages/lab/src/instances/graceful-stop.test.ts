@@ -4,9 +4,7 @@
  * so a hung stop in a chaos run says where it hung while the service can still say it.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { startCoordinatorTestBed } from './test-bed.js';
 
 interface LogLine {
@@ -23,52 +21,45 @@ const lines = async (file: string): Promise<LogLine[]> =>
 
 describe('a coordinator instance stopping', () => {
   it('drains in named steps and exits 0; a step that hangs past its deadline is named, and it exits 1 before the SIGKILL', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'lab-stop-'));
-    const logDir = join(dir, 'logs');
-    try {
-      await using bed = await startCoordinatorTestBed({
-        logDir,
-        name: 'stop',
-        kafkaBrokers: 1,
-        stopTimeoutMs: 9000,
-        env: { COORDINATOR_LOG_LEVEL: 'info' },
-      });
-      const { env, instances } = bed;
-      const x = instances.get(0);
+    await using bed = await startCoordinatorTestBed({
+      name: 'stop',
+      kafkaBrokers: 1,
+      stopTimeoutMs: 9000,
+      env: { COORDINATOR_LOG_LEVEL: 'info' },
+    });
+    const { env, instances } = bed;
+    const x = instances.get(0);
 
-      expect(await x.stop()).toBe(0);
-      const first = await lines(x.logFile);
-      expect(first.filter((l) => l.msg === 'shutdown step').map((l) => l.step)).toEqual([
-        'http',
-        'sweeper',
-        'consumer',
-        'outbox relay',
-        'postgres',
-        'redis',
-      ]);
-      expect(first.at(-1)?.msg, JSON.stringify(first.slice(-4))).toBe('stopped');
+    expect(await x.stop()).toBe(0);
+    const first = await lines(x.logFile);
+    expect(first.filter((l) => l.msg === 'shutdown step').map((l) => l.step)).toEqual([
+      'http',
+      'sweeper',
+      'consumer',
+      'outbox relay',
+      'postgres',
+      'redis',
+    ]);
+    expect(first.at(-1)?.msg, JSON.stringify(first.slice(-4))).toBe('stopped');
 
-      // Every broker request now takes 30 s: leaving the group cannot finish within the service's 4 s deadline.
-      await x.start();
-      await x.waitReady();
-      await env.kafka.setBrokerRtt(1, 30_000);
-      const t0 = Date.now();
-      const code = await x.stop();
-      const tookMs = Date.now() - t0;
-      await env.kafka.setBrokerRtt(1, 0);
-      const second = (await lines(x.logFile)).slice(first.length);
-      const timedOut = second.findIndex((l) => l.msg === 'shutdown took too long; exiting');
-      expect(code).toBe(1); // the service's own exit, not the lab's SIGKILL (which gives no code)
-      expect(second[timedOut]?.timeoutMs).toBe(4000);
-      expect(
-        second
-          .slice(0, timedOut)
-          .filter((l) => l.msg === 'shutdown step')
-          .at(-1)?.step,
-      ).toBe('consumer');
-      expect(tookMs).toBeLessThan(9000);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // Every broker request now takes 30 s: leaving the group cannot finish within the service's 4 s deadline.
+    await x.start();
+    await x.waitReady();
+    await env.kafka.setBrokerRtt(1, 30_000);
+    const t0 = Date.now();
+    const code = await x.stop();
+    const tookMs = Date.now() - t0;
+    await env.kafka.setBrokerRtt(1, 0);
+    const second = (await lines(x.logFile)).slice(first.length);
+    const timedOut = second.findIndex((l) => l.msg === 'shutdown took too long; exiting');
+    expect(code).toBe(1); // the service's own exit, not the lab's SIGKILL (which gives no code)
+    expect(second[timedOut]?.timeoutMs).toBe(4000);
+    expect(
+      second
+        .slice(0, timedOut)
+        .filter((l) => l.msg === 'shutdown step')
+        .at(-1)?.step,
+    ).toBe('consumer');
+    expect(tookMs).toBeLessThan(9000);
   }, 120_000);
 });

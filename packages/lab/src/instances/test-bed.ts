@@ -4,14 +4,17 @@
  * its stop) needs, set up once. Stopping it stops the instances, then the
  * servers.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
 import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
 import { coordinatorEntry } from '../scenario/main.js';
 import { CoordinatorInstances, type InstanceOptions } from './instances.js';
 
 export interface CoordinatorTestBedOptions {
-  /** Where the servers' and the instances' logs go. */
-  readonly logDir: string;
+  /** Where the servers' and the instances' logs go. Default: a temporary folder, removed when the bed stops. */
+  readonly logDir?: string;
   /** Names the topic prefix (`lab.<name><pid>.`) and the consumer group (`<name>-<pid>`). */
   readonly name: string;
   /** Default 3. */
@@ -35,8 +38,13 @@ export interface CoordinatorTestBed extends AsyncDisposable {
 }
 
 export async function startCoordinatorTestBed(o: CoordinatorTestBedOptions): Promise<CoordinatorTestBed> {
+  const temp = o.logDir === undefined ? await mkdtemp(join(tmpdir(), `lab-${o.name}-`)) : undefined;
+  const logDir = o.logDir ?? join(temp!, 'logs');
+  const removeTemp = async () => {
+    if (temp !== undefined) await rm(temp, { recursive: true, force: true });
+  };
   const env = await startEnvironment({
-    logDir: o.logDir,
+    logDir,
     provider: 'local',
     prometheus: false,
     kafkaBrokers: o.kafkaBrokers ?? 3,
@@ -49,7 +57,7 @@ export async function startCoordinatorTestBed(o: CoordinatorTestBedOptions): Pro
     const opts: InstanceOptions = {
       entry: coordinatorEntry(),
       count: o.count ?? 1,
-      logDir: o.logDir,
+      logDir,
       ...(o.stopTimeoutMs !== undefined && { stopTimeoutMs: o.stopTimeoutMs }),
       ...(o.clockControl !== undefined && { clockControl: o.clockControl }),
       env: {
@@ -65,10 +73,12 @@ export async function startCoordinatorTestBed(o: CoordinatorTestBedOptions): Pro
     const stop = async () => {
       await instances.stop();
       await env.stop();
+      await removeTemp();
     };
     return { env, instances, topics: t, stop, [Symbol.asyncDispose]: stop };
   } catch (err) {
     await env.stop();
+    await removeTemp();
     throw err;
   }
 }
