@@ -498,6 +498,45 @@ describe('Coordinator on real Redis and Postgres', () => {
     ]);
   });
 
+  it('a batch completed while its Redis close fails is closed in Redis by a later sweep (fuzz seed 58)', async () => {
+    // Fuzz seed 58 on 2556b51: a parked content drained by a sweep completed its batch in Postgres while Redis
+    // answered BUSY (a long script); the drain failed after the commit, no input was left to retry it, and Redis
+    // kept the batch open for good. Here the same instance's Redis refuses only the close, as BUSY did.
+    const good = instance('ready-good');
+    const metrics = createMetrics('ready-busy');
+    class BusyOnClose extends RedisSlotCache {
+      override close(): Promise<boolean> {
+        return Promise.reject(new Error('BUSY Redis is busy running a script (refused by the test)'));
+      }
+    }
+    const busyCache = new BusyOnClose({ url: redis.url, keyPrefix: 'it:', commandTimeoutMs: 2000 }, metrics);
+    const busyStore = new PgBatchStore(
+      { url: dbUrl, poolSize: 2, statementTimeoutMs: 5000, topics: topics('t.') },
+      metrics,
+    );
+    open.push({ close: () => busyStore.close() }, { close: () => busyCache.quit() });
+    const busy = new Coordinator(busyCache, busyStore, pino({ level: 'silent' }));
+    const b = 'ready-busy';
+    await good.coordinator.registerBatch({
+      batchId: b,
+      essayIds: essays(b, 1),
+      deadline: undefined,
+      correlationId: 'c',
+    });
+    await expect(busy.provisionContent(content(b, 't0'))).rejects.toThrow(/BUSY/);
+    expect(await query(`SELECT status FROM batches WHERE batch_id = $1`, [b])).toEqual([{ status: 'ready' }]);
+    const raw = new Redis(redis.url);
+    try {
+      expect(await raw.hget(batchKeys(b, 'it:').meta, 'status')).toBe('open');
+      await good.coordinator.sweep();
+      expect(await raw.hget(batchKeys(b, 'it:').meta, 'status'), 'Redis keeps a ready batch open for good').toBe(
+        'ready',
+      );
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('starts on a read-only database: migrations wait for it to take writes instead of failing', async () => {
     // A standby's refusal, as the lab's postgres-readonly fault makes it: every transaction read-only, sessions
     // already open included (a reload applies before their next command).

@@ -141,7 +141,7 @@ export class Coordinator {
   }
 
   /**
-   * One pass of the periodic work any instance may do: deadlines, cache closes that failed after a time-out,
+   * One pass of the periodic work any instance may do: deadlines, cache closes that failed after a close,
    * parked inputs left by a crash, and parked inputs whose batch does not come (announced by a dead letter
    * after the TTL, dropped after the retention). A batch that fails does not stop the pass: every other batch gets its
    * turn, and the pass then fails with all of them named ({@link SweepError}).
@@ -160,13 +160,14 @@ export class Coordinator {
     await each('time-out', await this.store.overdueBatches(50), async (batchId) => {
       if (!(await this.store.timeOut(batchId))) return;
       await this.closed(batchId, 'timed_out');
-      await this.store.cacheClosed(batchId);
     });
-    await each('cache close', await this.store.timedOutWithCacheOpen(50), async (batchId) => {
-      await this.cache.close(batchId, 'timed_out');
+    const cacheOpen = new Map((await this.store.closedWithCacheOpen(50)).map((r) => [r.batchId, r.status]));
+    await each('cache close', [...cacheOpen.keys()], async (batchId) => {
+      const status = cacheOpen.get(batchId)!;
+      await this.cache.close(batchId, status);
       await this.settleFinal(batchId);
       await this.store.cacheClosed(batchId);
-      this.log.warn({ batchId }, 'timed-out batch closed in the cache by a later sweep');
+      this.log.warn({ batchId, status }, 'closed batch closed in the cache by a later sweep');
     });
     await each('drain', await this.store.batchesWithPending(50), async (batchId) => {
       await this.drainPending(batchId);
@@ -238,9 +239,11 @@ export class Coordinator {
     if (snapshot && snapshot.status !== 'open') await this.cache.replaceFinal(snapshot);
   }
 
+  /** After the commit that closed it: its cache entry, then the mark that the entry is closed (else sweeps retry). */
   private async closed(batchId: string, status: 'ready' | 'timed_out'): Promise<void> {
     await this.cache.close(batchId, status);
     await this.settleFinal(batchId);
+    await this.store.cacheClosed(batchId);
     this.hooks.onBatchClosed?.(batchId, status);
     this.log.info({ batchId, status }, 'batch closed');
   }

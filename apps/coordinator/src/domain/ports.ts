@@ -145,8 +145,11 @@ export interface BatchStore {
   forgetAnnouncedParking(retentionMs: number, limit: number): Promise<number>;
   /** Batches that are registered but still have parked inputs. */
   batchesWithPending(limit: number): Promise<string[]>;
-  /** Batches timed out whose cache entry is not known to be closed (the close after the time-out failed). */
-  timedOutWithCacheOpen(limit: number): Promise<string[]>;
+  /**
+   * Batches closed in Postgres (ready or timed out) whose cache entry is not known to be closed: the close after
+   * the commit failed, or was never tried (an instance that died in between, or from before schema version 7).
+   */
+  closedWithCacheOpen(limit: number): Promise<{ batchId: string; status: 'ready' | 'timed_out' }[]>;
   /** Records that the batch's cache entry is closed: sweeps stop retrying it. */
   cacheClosed(batchId: string): Promise<void>;
   recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite>;

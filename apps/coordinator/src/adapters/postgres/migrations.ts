@@ -352,6 +352,28 @@ CREATE INDEX pending_inputs_unannounced ON pending_inputs (received_at) WHERE de
 CREATE INDEX pending_inputs_announced ON pending_inputs (dead_lettered_at) WHERE dead_lettered_at IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: 'every closed batch remembers whether its cache entry was closed',
+    // Version 5 remembered it for time-outs only. A batch made ready by a step whose Redis close then failed
+    // (fuzz seed 58: a parked content drained while Redis answered BUSY; the drain failed after its commit and
+    // left nothing to retry) stayed open in Redis for good. A trigger now marks cache_open on every row whose
+    // status leaves 'open', whoever writes it (the statements and the set-based functions alike); the close
+    // clears it, and sweeps close what is still marked, with the row's own status. A new column rather than
+    // cache_closed: an instance of versions 5-6 still retries cache_closed as a time-out, and would close a ready
+    // batch as timed out.
+    sql: `
+ALTER TABLE batches ADD COLUMN cache_open boolean NOT NULL DEFAULT false;
+CREATE INDEX batches_cache_open_any ON batches (closed_at) WHERE cache_open;
+CREATE FUNCTION batches_mark_cache_open() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.cache_open := true;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER batches_mark_cache_open BEFORE UPDATE OF status ON batches
+  FOR EACH ROW WHEN (OLD.status = 'open' AND NEW.status <> 'open') EXECUTE FUNCTION batches_mark_cache_open();
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

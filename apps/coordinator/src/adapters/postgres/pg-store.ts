@@ -576,19 +576,22 @@ export class PgBatchStore implements BatchStore {
     });
   }
 
-  async timedOutWithCacheOpen(limit: number): Promise<string[]> {
-    return this.run('timed_out_cache_open', async () => {
-      const r = await this.pool.query<{ batch_id: string }>(
-        `SELECT batch_id FROM batches WHERE NOT cache_closed ORDER BY closed_at LIMIT $1`,
+  async closedWithCacheOpen(limit: number): Promise<{ batchId: string; status: 'ready' | 'timed_out' }[]> {
+    return this.run('closed_cache_open', async () => {
+      const r = await this.pool.query<{ batch_id: string; status: 'ready' | 'timed_out' }>(
+        `SELECT batch_id, status FROM batches WHERE cache_open ORDER BY closed_at LIMIT $1`,
         [limit],
       );
-      return r.rows.map((x) => x.batch_id);
+      return r.rows.map((x) => ({ batchId: x.batch_id, status: x.status }));
     });
   }
 
   async cacheClosed(batchId: string): Promise<void> {
     await this.run('cache_closed', () =>
-      this.pool.query(`UPDATE batches SET cache_closed = true WHERE batch_id = $1 AND NOT cache_closed`, [batchId]),
+      this.pool.query(
+        `UPDATE batches SET cache_open = false, cache_closed = true WHERE batch_id = $1 AND (cache_open OR NOT cache_closed)`,
+        [batchId],
+      ),
     );
   }
 
