@@ -16,7 +16,7 @@ export interface ShellLogger {
   info(msg: string): void;
   error(obj: object, msg: string): void;
   fatal(obj: object, msg: string): void;
-  /** Writes out what is buffered, then calls back (pino: its destination writes asynchronously). */
+  /** Writes out what is buffered, then calls back (pino's asynchronous destinations buffer). */
   flush?(cb?: (err?: Error) => void): void;
 }
 
@@ -54,8 +54,8 @@ export async function runService<C extends ShellConfig, L extends ShellLogger>(
 ): Promise<void> {
   const config = exitOnConfigError(shell.name, shell.isConfigError, () => shell.loadConfig());
   const log = shell.createLogger(config);
-  // The last lines (`stopped`, a fatal error) must reach stdout before the exit: pino buffers, and a process that
-  // exits while the pipe is full loses them (seen: the lab's graceful-stop test, under load, without `stopped`).
+  // The last lines (`stopped`, a fatal error) must reach stdout before the exit. The services log synchronously;
+  // a logger that buffers (pino's default destination) is flushed first, for at most a second.
   const exit = (code: number): void => {
     if (typeof log.flush !== 'function') process.exit(code);
     process.exitCode = code; // should the loop empty first
