@@ -148,12 +148,17 @@ export class Coordinator {
    */
   async sweep(): Promise<void> {
     const failures: { batchId: string; step: string; err: unknown }[] = [];
-    const each = async (step: string, batchIds: string[], work: (batchId: string) => Promise<void>) => {
-      for (const batchId of batchIds) {
+    /** Runs `work` on each batch (an id, or a row naming one); a failure is noted and the next batch goes on. */
+    const each = async <T extends string | { batchId: string }>(
+      step: string,
+      items: readonly T[],
+      work: (item: T) => Promise<void>,
+    ) => {
+      for (const item of items) {
         try {
-          await work(batchId);
+          await work(item);
         } catch (err) {
-          failures.push({ batchId, step, err });
+          failures.push({ batchId: typeof item === 'string' ? item : item.batchId, step, err });
         }
       }
     };
@@ -161,9 +166,7 @@ export class Coordinator {
       if (!(await this.store.timeOut(batchId))) return;
       await this.closed(batchId, 'timed_out');
     });
-    const cacheOpen = new Map((await this.store.closedWithCacheOpen(50)).map((r) => [r.batchId, r.status]));
-    await each('cache close', [...cacheOpen.keys()], async (batchId) => {
-      const status = cacheOpen.get(batchId)!;
+    await each('cache close', await this.store.closedWithCacheOpen(50), async ({ batchId, status }) => {
       await this.cache.close(batchId, status);
       await this.settleFinal(batchId);
       await this.store.cacheClosed(batchId);
