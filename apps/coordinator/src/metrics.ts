@@ -22,6 +22,7 @@ export interface Metrics {
   readonly assignedPartitions: Gauge;
   readonly groupJoinedAt: Gauge;
   readonly kafkaClientErrors: Counter<'component'>;
+  readonly kafkaRequests: Counter<'component' | 'api'>;
 }
 
 export function createMetrics(instanceId: string): Metrics {
@@ -112,6 +113,12 @@ export function createMetrics(instanceId: string): Metrics {
       name: 'coordinator_kafka_client_errors_total',
       help: 'Errors the Kafka client reported (error responses from brokers, failed connections), by client',
       labelNames: ['component'],
+      registers: r,
+    }),
+    kafkaRequests: new Counter({
+      name: 'coordinator_kafka_requests_total',
+      help: 'Requests the Kafka client sent to brokers (fetches, heartbeats, commits, produces…), by client and API',
+      labelNames: ['component', 'api'],
       registers: r,
     }),
     assignedPartitions: new Gauge({

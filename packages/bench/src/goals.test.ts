@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@chaos-lab/lab';
 import {
   convert,
+  boundGoal,
+  eachAtMost,
   flatnessGoal,
-  latencyGoal,
+  fmtMs,
   mean,
   opsPerAssignment,
   percentile,
   ratePerSecond,
   slowest,
-  throughputGoal,
 } from './goals.js';
 import { buildTable, renderTable, type TableInput } from './report.js';
 
@@ -47,22 +48,31 @@ describe('conversion to assignments per second', () => {
 });
 
 describe('goals', () => {
-  it('throughput: met at exactly half, missed below with the shortfall factor', () => {
-    expect(throughputGoal(0.5).met).toBe(true);
-    const g = throughputGoal(0.2);
-    expect(g.met).toBe(false);
-    expect(g.text).toBe('✗ 20 % < 50 %: 2.5× short');
+  it('a lower bound: met at the bound, missed below it with the shortfall factor', () => {
+    const two = (x: number) => x.toFixed(2);
+    expect(boundGoal(1, '≥', 1, two)).toEqual({ met: true, text: '✓ 1.00 ≥ 1.00' });
+    expect(boundGoal(0.31, '≥', 1, two)).toEqual({ met: false, text: '✗ 0.31 < 1.00: 3.2× short' });
+    // A near miss is not rounded to 1.0×.
+    expect(boundGoal(0.98, '≥', 1, two).text).toBe('✗ 0.98 < 1.00: 1.02× short');
+    expect(boundGoal(0, '≥', 1, two).text).toBe('✗ 0.00 < 1.00: none');
   });
 
-  it('throughput: a near miss is not rounded to 1.0×', () => {
-    expect(throughputGoal(0.49).text).toBe('✗ 49 % < 50 %: 1.02× short');
+  it('an upper bound: met at the bound, missed above it by a factor; seconds read as seconds', () => {
+    expect(boundGoal(10, '≤', 10, fmtMs).met).toBe(true);
+    expect(boundGoal(24, '≤', 10, fmtMs)).toEqual({ met: false, text: '✗ 24 ms > 10 ms: 2.4× over' });
+    expect(boundGoal(4344, '≤', 250, fmtMs).text).toBe('✗ 4.3 s > 250 ms: 17.4× over');
   });
 
-  it('latency: p99 of 10 ms is met, 24 ms is 2.4× over, seconds read as seconds', () => {
-    expect(latencyGoal(10).met).toBe(true);
-    expect(latencyGoal(24)).toEqual({ met: false, text: '✗ 24 ms > 10 ms: 2.4× over' });
-    expect(latencyGoal(4344).text).toBe('✗ 4.3 s > 10 ms: 434× over');
-    expect(latencyGoal(9.99).text).toBe('✓ 10.0 ms ≤ 10 ms');
+  it('a figure that was not measured misses its goal and says so; a bound must be positive', () => {
+    expect(boundGoal(NaN, '≥', 2.5, String)).toEqual({ met: false, text: '✗ not measured (goal ≥ 2.5)' });
+    expect(() => boundGoal(1, '≤', 0, String)).toThrow(/bound/);
+  });
+
+  it('each of several figures under one bound: met only if all are, naming the worst', () => {
+    expect(eachAtMost([9.3, 8, 10], 10, fmtMs)).toEqual({ met: true, text: '✓ each ≤ 10 ms' });
+    expect(eachAtMost([9.3, 18, 23], 10, fmtMs).text).toBe('✗ 23 ms > 10 ms: 2.3× over (the worst)');
+    expect(eachAtMost([9.3, NaN, 5], 10, fmtMs).met).toBe(false);
+    expect(eachAtMost([], 10, fmtMs).met).toBe(false);
   });
 
   it('flatness: max/min against the bound, with how far over', () => {
@@ -109,11 +119,39 @@ describe('the table', () => {
       { dependency: 'postgres', label: 'Postgres tx', rate: 1_600, unit: 'tx/s' },
       { dependency: 'kafka', label: 'Kafka produce', rate: 400_000, unit: 'msg/s' },
     ],
-    throughput: [
-      { label: '1 instance', perSecond: 400 },
-      { label: '3 instances', perSecond: 800 },
+    saturation: [
+      { instances: 1, perSecond: 400, cpuMsPerAssignment: 0.5, contents: 4000 },
+      { instances: 3, perSecond: 800, cpuMsPerAssignment: 0.55, contents: 4000 },
     ],
+    http: {
+      instances: 3,
+      perSecond: 300,
+      cpuMsPerAssignment: 1,
+      contents: 4000,
+      uploadsPerSecond: 284,
+      concurrency: 32,
+    },
+    linkLatency: {
+      latencyMs: 1,
+      runs: [
+        { instances: 3, perSecond: 600, cpuMsPerAssignment: 0.7, contents: 4000 },
+        { instances: 1, perSecond: 200, cpuMsPerAssignment: 0.6, contents: 4000 },
+      ],
+    },
+    idle: {
+      seconds: 12,
+      perInstance: [
+        {
+          cpuMsPerSecond: 8.25,
+          callsPerSecond: { 'postgres relay_outbox': 10, 'postgres outbox_pending': 1, 'redis ping': 0 },
+        },
+        { cpuMsPerSecond: 7.5, callsPerSecond: {} },
+      ],
+      redisCommandsPerSecond: 0,
+      postgresTransactionsPerSecond: 24.5,
+    },
     latency: [
+      { instances: 3, rate: 400, coordinator: undefined, e2e: { p50Ms: 60, p99Ms: 130 } },
       {
         instances: 1,
         rate: 200,
@@ -121,7 +159,6 @@ describe('the table', () => {
         e2e: { p50Ms: 50, p99Ms: 120 },
         drainMs: 4200,
       },
-      { instances: 3, rate: 400, coordinator: undefined, e2e: { p50Ms: 60, p99Ms: 130 } },
     ],
     memoryInstances: 3,
     memory: [
@@ -136,37 +173,69 @@ describe('the table', () => {
         heapUsedBytes: [45 * MiB, 30 * MiB, 30 * MiB],
       },
     ],
-    goals: { minRatio: 0.5, maxP99Ms: 10, maxFlatness: 1.25 },
+    goals: {
+      minPgbenchRatio: 1,
+      minScale: 1,
+      maxCpuGrowth: 1.2,
+      maxP99Ms: 10,
+      maxE2eP99Ms: 250,
+      minUploadsPerSecond: 1500,
+      maxFlatness: 1.25,
+      minScaleWithLatency: 2.5,
+      linkLatencyMs: 1,
+    },
   };
   const t = buildTable(input);
   const row = (figure: string) => t.rows.find((r) => r.figure === figure);
+  const goal = (start: string) => t.goals.find((g) => g.goal.startsWith(start));
 
-  it('divides throughput by the slowest dependency and judges it', () => {
+  it('divides throughput by the slowest dependency', () => {
     expect(t.slowest.dependency).toBe('postgres');
-    expect(row('1 instance')).toMatchObject({ ratio: '0.25', met: false });
-    expect(row('3 instances')).toMatchObject({ ratio: '0.50', met: true });
+    expect(row('1 instance, kafkajs backlog of 4000')).toMatchObject({ ratio: '0.25', perSecond: '400' });
     expect(row('Kafka produce')?.perSecond).toBe('190,476 (÷2.1)');
   });
 
-  it('judges both latency figures and says when a histogram is missing', () => {
-    expect(row('1 instance @ 200/s: coordinator histogram p50 / p99')).toMatchObject({ met: true });
-    expect(row('1 instance @ 200/s: publish → slot-assigned p50 / p99')).toMatchObject({
-      met: false,
-      value: '50 ms / 120 ms\nlast assigned 4.2 s after the last publish',
+  it('has one goal row per goal, in the order of the issue, each computed from its figures', () => {
+    expect(t.goals.map((g) => g.met)).toEqual([false, true, true, false, true, false, false, true]);
+    expect(goal('end-to-end saturation, 1 instance ÷ pgbench')).toMatchObject({
+      measured: '400 ÷ 1,600 = 0.25',
+      verdict: '✗ 0.25 < 1.00: 4.0× short',
     });
-    expect(row('3 instances @ 400/s: coordinator histogram')?.value).toMatch(/n\/a/);
+    expect(goal('3 instances ÷ 1 instance (same')?.measured).toBe('800 ÷ 400 = 2.00');
+    expect(goal('coordinator CPU per assignment, 3 instances ÷ 1')?.measured).toBe('0.6 ms ÷ 0.5 ms = 1.10');
+    // Sorted by instance count, whatever order they were measured in; a missing histogram fails the goal.
+    expect(goal('assignment p99 at half saturation (coordinator histogram), 1 / 3 instances')?.measured).toBe(
+      '9.5 ms / n/a',
+    );
+    expect(goal('publish → slot-assigned event p99')).toMatchObject({ measured: '120 ms / 130 ms', met: true });
+    expect(goal('uploads through the ingest')).toMatchObject({ measured: '284/s', met: false });
+    // RSS 120/110 = 1.09 but heap 45/32 = 1.41: the worse of the two decides.
+    expect(goal('memory per instance, 10 → 2000')).toMatchObject({ measured: 'RSS 1.09, heap used 1.41', met: false });
+    expect(goal('3 instances ÷ 1 instance with 1 ms')).toMatchObject({ measured: '600 ÷ 200 = 3.00', met: true });
   });
 
-  it('judges flatness on the per-size maxima', () => {
-    expect(row('RSS (max per instance) across batch sizes')).toMatchObject({ met: true }); // 120 / 110
-    expect(row('heap used (max per instance) across batch sizes')).toMatchObject({ met: false }); // 45 / 32
+  it('gives no scaling verdict from one instance count', () => {
+    const single = buildTable({ ...input, saturation: input.saturation.slice(0, 1), linkLatency: undefined });
+    expect(single.goals.find((g) => g.goal.startsWith('N instances ÷ 1 instance (same'))).toMatchObject({
+      measured: 'n/a',
+      met: false,
+    });
   });
 
-  it('counts goals and renders every row, the footnotes and the tally', () => {
-    expect([t.goalsMet, t.goalsTotal]).toEqual([3, 7]);
+  it('shows what each instance does when idle, busiest calls first, zero rates left out', () => {
+    expect(row('coordinator-1: CPU; dependency calls/s')?.value).toBe(
+      '8.3 ms/s; postgres relay_outbox 10.0, postgres outbox_pending 1.0',
+    );
+    expect(row('coordinator-2: CPU; dependency calls/s')?.value).toBe('7.5 ms/s; none');
+    expect(row('servers, all instances together')?.value).toBe('Redis 0.0 commands/s; Postgres 24.5 transactions/s');
+  });
+
+  it('counts goals and renders every row, the footnotes, the goals and the tally', () => {
+    expect([t.goalsMet, t.goalsTotal]).toEqual([4, 8]);
     const text = renderTable(t);
     for (const r of t.rows) expect(text).toContain(r.figure.slice(0, 20));
+    for (const g of t.goals) expect(text).toContain(g.verdict.slice(0, 12));
     expect(text).toContain('÷ its operations per assignment');
-    expect(text).toContain('goals met: 3 of 7');
+    expect(text).toContain('goals met: 4 of 8');
   });
 });

@@ -62,16 +62,32 @@ export interface GoalVerdict {
 
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
 
-/** Throughput goal: our rate is at least `min` (a fraction) of the slowest dependency's. */
-export function throughputGoal(ratio: number, min = 0.5): GoalVerdict {
-  if (ratio >= min) return { met: true, text: `✓ ${pct(ratio)} ≥ ${pct(min)}` };
-  return { met: false, text: `✗ ${pct(ratio)} < ${pct(min)}: ${factor(min / ratio)} short` };
+/**
+ * A goal on one figure: `value op bound`, e.g. a ratio ≥ 1.0 or a p99 ≤ 250 ms. The text gives the figure, the
+ * bound and, when missed, by what factor (short of a lower bound, over an upper one). A figure that could not
+ * be measured (NaN) misses its goal and says so.
+ */
+export function boundGoal(value: number, op: '≥' | '≤', bound: number, show: (x: number) => string): GoalVerdict {
+  if (!(bound > 0)) throw new InvalidArgumentError('bound', bound, 'a positive number');
+  if (!Number.isFinite(value)) return { met: false, text: `✗ not measured (goal ${op} ${show(bound)})` };
+  if (op === '≥')
+    return value >= bound
+      ? { met: true, text: `✓ ${show(value)} ≥ ${show(bound)}` }
+      : {
+          met: false,
+          text: `✗ ${show(value)} < ${show(bound)}: ${value > 0 ? `${factor(bound / value)} short` : 'none'}`,
+        };
+  return value <= bound
+    ? { met: true, text: `✓ ${show(value)} ≤ ${show(bound)}` }
+    : { met: false, text: `✗ ${show(value)} > ${show(bound)}: ${factor(value / bound)} over` };
 }
 
-/** Latency goal: the p99 is at most `maxMs`. */
-export function latencyGoal(p99Ms: number, maxMs = 10): GoalVerdict {
-  if (p99Ms <= maxMs) return { met: true, text: `✓ ${fmtMs(p99Ms)} ≤ ${maxMs} ms` };
-  return { met: false, text: `✗ ${fmtMs(p99Ms)} > ${maxMs} ms: ${factor(p99Ms / maxMs)} over` };
+/** Several figures held to one upper bound (a p99 per instance count): met when each is; the worst one named. */
+export function eachAtMost(values: readonly number[], bound: number, show: (x: number) => string): GoalVerdict {
+  if (values.length === 0) return { met: false, text: `✗ not measured (goal ≤ ${show(bound)})` };
+  const worst = values.reduce((a, b) => (!Number.isFinite(b) || b > a ? b : a), values[0]!);
+  const g = boundGoal(worst, '≤', bound, show);
+  return g.met ? { met: true, text: `✓ each ≤ ${show(bound)}` } : { met: false, text: `${g.text} (the worst)` };
 }
 
 /** Flatness: the largest of `values` is at most `maxRatio` times the smallest. */

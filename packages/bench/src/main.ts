@@ -25,6 +25,7 @@ import { cpuMeter, type CpuUse } from './machine.js';
 import {
   PipelineClient,
   httpSaturation,
+  idleFigures,
   memoryOf,
   paced,
   saturation,
@@ -33,7 +34,7 @@ import {
   type MemoryResult,
   type SaturationResult,
 } from './pipeline.js';
-import { buildTable, renderTable, type TableInput } from './report.js';
+import { buildTable, renderTable, type Goals, type IdleFigures, type TableInput } from './report.js';
 import {
   kafkaRaw,
   postgresRaw,
@@ -79,7 +80,20 @@ function settings(env: NodeJS.ProcessEnv) {
 /** Essays per batch of the throughput and latency runs; the pgbench script's batches have 20 slots too. */
 const ESSAYS = 20;
 const MEMORY_SIZES = [10, 200, 2000] as const;
-const GOALS = { minRatio: 0.5, maxP99Ms: 10, maxFlatness: 1.25 } as const;
+/** The goals of issue 13 (the README's "The goals"). */
+const GOALS: Goals = {
+  minPgbenchRatio: 1.0,
+  minScale: 1.0,
+  maxCpuGrowth: 1.2,
+  maxP99Ms: 10,
+  maxE2eP99Ms: 250,
+  minUploadsPerSecond: 1500,
+  maxFlatness: 1.25,
+  minScaleWithLatency: 2.5,
+  linkLatencyMs: 1,
+};
+/** Seconds of the idle measurement (no input at all), on the stack with the most instances. */
+const IDLE_SECONDS = 12;
 
 async function main(): Promise<void> {
   const cfg = settings(process.env);
@@ -89,7 +103,8 @@ async function main(): Promise<void> {
   const runDir = join(runsDir, `bench-${stamp}`);
   await mkdir(runDir, { recursive: true });
   const instanceCounts = Array.from({ length: cfg.LAB_BENCH_MAX_INSTANCES }, (_, i) => i + 1);
-  const totalSteps = instanceCounts.length * 2 + 3 + 1 + MEMORY_SIZES.length;
+  const latencyCounts = instanceCounts.length > 1 ? [1, instanceCounts.at(-1)!] : [];
+  const totalSteps = instanceCounts.length * 2 + 3 + 1 + 1 + latencyCounts.length + MEMORY_SIZES.length;
   let step = 0;
   const progress = (line: string) =>
     process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -127,11 +142,14 @@ async function main(): Promise<void> {
   let kafka: KafkaRawResult | undefined;
   let http: HttpResult | undefined;
   const memory: MemoryResult[] = [];
+  let idle: IdleFigures | undefined;
+  const linkLatency: { instances: number; result: SaturationResult }[] = [];
 
   const withStack = async (
     name: string,
     instances: number,
     fn: (stack: StartedPipelineStack, client: PipelineClient) => Promise<void>,
+    throughFaultProxy = false,
   ) => {
     progress(`bench: starting a stack with ${instances} coordinator(s) (${name})`);
     await using stack = await startPipelineStack({
@@ -139,6 +157,7 @@ async function main(): Promise<void> {
       coordinators: instances,
       ingest: 1,
       partitions: 6,
+      throughFaultProxy,
       progress: (l) => progress(`  ${l}`),
     });
     const client = await PipelineClient.start(stack, progress);
@@ -159,6 +178,14 @@ async function main(): Promise<void> {
   const name = (n: number) => `stack-${n}`;
   for (const n of instanceCounts) {
     await withStack(name(n), n, async (stack, client) => {
+      if (n === instanceCounts.at(-1)) {
+        idle = await runStep('idle', `idle, ${n} instance(s): ${IDLE_SECONDS} s with no input`, () =>
+          idleFigures(stack, IDLE_SECONDS),
+        );
+        progress(
+          `bench:   per instance ${idle.perInstance.map((p) => `${p.cpuMsPerSecond.toFixed(1)} ms`).join(' / ')} CPU per second; Redis ${idle.redisCommandsPerSecond.toFixed(1)} commands/s, Postgres ${idle.postgresTransactionsPerSecond.toFixed(1)} transactions/s`,
+        );
+      }
       const s = await runStep(
         `sat${n}`,
         `saturation, ${n} instance(s): ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS} contents as one backlog`,
@@ -226,6 +253,30 @@ async function main(): Promise<void> {
     });
   }
 
+  for (const n of latencyCounts) {
+    await withStack(
+      `links-${n}`,
+      n,
+      async (stack, client) => {
+        // Downstream (server → client): every request's answer comes GOALS.linkLatencyMs later, so every round trip
+        // on these links pays it once.
+        for (const link of ['redis', 'postgres'] as const)
+          await stack.env.links.addToxic('all', link, 'round-trip', {
+            type: 'latency',
+            attributes: { latency: GOALS.linkLatencyMs, jitter: 0 },
+          });
+        const s = await runStep(
+          `links${n}`,
+          `saturation, ${n} instance(s), ${GOALS.linkLatencyMs} ms on every Redis and Postgres round trip`,
+          () => saturation(client, `links${n}`, cfg.LAB_BENCH_BATCHES, ESSAYS, progress),
+        );
+        linkLatency.push({ instances: n, result: s });
+        progress(`bench:   ${s.perSecond.toFixed(0)} assignments/s over ${s.spanSeconds.toFixed(1)} s`);
+      },
+      true,
+    );
+  }
+
   const memInstances = instanceCounts.at(-1)!;
   for (const size of MEMORY_SIZES) {
     await withStack(`memory-${size}`, memInstances, async (stack, client) => {
@@ -268,22 +319,37 @@ async function main(): Promise<void> {
   const input: TableInput = {
     essaysPerBatch: ESSAYS,
     raw,
-    throughput: [
-      ...sat.map((s) => ({
-        label: `${s.instances} instance${s.instances > 1 ? 's' : ''}, kafkajs backlog of ${s.result.contents}`,
-        perSecond: s.result.perSecond,
-        note: `${s.result.spanSeconds.toFixed(1)} s first→last; coordinator CPU ${s.result.cpuMsPerAssignment.toFixed(1)} ms/assignment${others(`sat${s.instances}`)}`,
-      })),
-      ...(http
-        ? [
-            {
-              label: `${memInstances} instance${memInstances > 1 ? 's' : ''}, through ingest HTTP (${http.concurrency} in flight)`,
-              perSecond: http.perSecond,
-              note: `uploads ${http.requestsPerSecond.toFixed(0)}/s; coordinator CPU ${http.cpuMsPerAssignment.toFixed(1)} ms/assignment${others('http')}`,
-            },
-          ]
-        : []),
-    ],
+    saturation: sat.map((s) => ({
+      instances: s.instances,
+      perSecond: s.result.perSecond,
+      cpuMsPerAssignment: s.result.cpuMsPerAssignment,
+      contents: s.result.contents,
+      note: `${s.result.spanSeconds.toFixed(1)} s first→last${others(`sat${s.instances}`)}`,
+    })),
+    ...(http && {
+      http: {
+        instances: memInstances,
+        perSecond: http.perSecond,
+        cpuMsPerAssignment: http.cpuMsPerAssignment,
+        contents: http.contents,
+        uploadsPerSecond: http.requestsPerSecond,
+        concurrency: http.concurrency,
+        note: `${http.spanSeconds.toFixed(1)} s first→last${others('http')}`,
+      },
+    }),
+    ...(linkLatency.length > 0 && {
+      linkLatency: {
+        latencyMs: GOALS.linkLatencyMs,
+        runs: linkLatency.map((l) => ({
+          instances: l.instances,
+          perSecond: l.result.perSecond,
+          cpuMsPerAssignment: l.result.cpuMsPerAssignment,
+          contents: l.result.contents,
+          note: `${l.result.spanSeconds.toFixed(1)} s first→last${others(`links${l.instances}`)}`,
+        })),
+      },
+    }),
+    ...(idle && { idle }),
     latency: lat.map((l) => ({
       instances: l.instances,
       rate: l.result.targetRate,
@@ -316,6 +382,8 @@ async function main(): Promise<void> {
         goals: GOALS,
         raw: { redis, postgres, kafka, converted: table.converted, slowest: table.slowest },
         saturation: sat,
+        linkLatency,
+        idle,
         latency: lat,
         http,
         memory,

@@ -7,6 +7,7 @@ import {
   parsePgbench,
   parseRedisBenchmarkCsv,
   splitCsvLine,
+  metricSeries,
   sumMetric,
 } from './parse.js';
 
@@ -157,5 +158,28 @@ describe('sumMetric', () => {
 
   it('throws for a metric that is not there at all', () => {
     expect(() => sumMetric(text, 'no_such_metric')).toThrow(ToolOutputError);
+  });
+});
+
+describe('metricSeries', () => {
+  it('keys each series by the asked labels, from a real /metrics', () => {
+    const m = metricSeries(fixture('coordinator.metrics.txt'), 'coordinator_dependency_duration_seconds_count', [
+      'dependency',
+      'operation',
+    ]);
+    expect(m.get('postgres relay_outbox')).toBe(629);
+    expect(m.get('redis ping')).toBe(1);
+    expect([...m.keys()].every((k) => /^(postgres|redis) \w+$/.test(k))).toBe(true);
+  });
+
+  it('sums series that share a key, reads a missing label as empty, and skips other names', () => {
+    const t = 'y{a="1",b="x"} 2\ny{a="1",b="z"} 3\ny{b="q"} 4\ny_sum{a="1"} 9\n# HELP y\n';
+    expect(metricSeries(t, 'y', ['a'])).toEqual(
+      new Map([
+        ['1', 5],
+        ['', 4],
+      ]),
+    );
+    expect(metricSeries(t, 'none', ['a']).size).toBe(0);
   });
 });

@@ -178,6 +178,31 @@ export function kcatErrors(stderr: string): string[] {
  * include every pair in `labels` (`_bucket`/`_sum` lines of other metrics
  * never match a different name).
  */
+/**
+ * Every series of metric `name` in a Prometheus text exposition, keyed by the values of `keys` joined with a
+ * space (a label missing from a series reads as ''), summed where several series share a key.
+ */
+export function metricSeries(text: string, name: string, keys: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(`${name}{`)) continue;
+    const close = line.lastIndexOf('}');
+    if (close === -1) continue;
+    const have = new Map<string, string>();
+    for (const m of line.slice(name.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) have.set(m[1]!, m[2]!);
+    const v = Number(
+      line
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/)[0],
+    );
+    if (Number.isNaN(v)) continue;
+    const key = keys.map((k) => have.get(k) ?? '').join(' ');
+    out.set(key, (out.get(key) ?? 0) + v);
+  }
+  return out;
+}
+
 export function sumMetric(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
   let sum = 0;
   let seen = false;

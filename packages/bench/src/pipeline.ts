@@ -9,7 +9,9 @@
  * wait) adds nothing to what is measured.
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer } from 'kafkajs';
+import pg from 'pg';
 import {
   BatchRegistered,
   ContentProvisioned,
@@ -20,7 +22,8 @@ import {
 } from '@chaos-lab/contracts';
 import { GROUP_COORDINATOR_BROKER, LabTimeoutError, type StartedPipelineStack } from '@chaos-lab/lab';
 import { percentile, ratePerSecond } from './goals.js';
-import { sumMetric } from './parse.js';
+import { metricSeries, sumMetric } from './parse.js';
+import type { IdleFigures } from './report.js';
 
 export type Progress = (line: string) => void;
 
@@ -484,4 +487,65 @@ export async function memoryOf(stack: StartedPipelineStack): Promise<MemoryResul
       };
     }),
   );
+}
+
+/**
+ * What the instances do with no work: over `seconds` with no input at all, each instance's CPU and its calls to
+ * its dependencies per second (its own coordinator_dependency_duration_seconds_count, and
+ * coordinator_kafka_requests_total where the build has it), and the servers' own counters (Redis commands,
+ * Postgres transactions) for all instances together — less the bench's own reads of them.
+ */
+export async function idleFigures(stack: StartedPipelineStack, seconds: number): Promise<IdleFigures> {
+  const redis = new Redis(stack.env.endpoints.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const pgClient = new pg.Client({ connectionString: stack.env.endpoints.postgresUrl });
+  try {
+    await redis.connect();
+    await pgClient.connect();
+    const redisCommands = async () => {
+      const m = /total_commands_processed:(\d+)/.exec(await redis.info('stats'));
+      if (!m) throw new Error('redis INFO stats has no total_commands_processed');
+      return Number(m[1]);
+    };
+    const pgTransactions = async () => {
+      // Flush this backend's own counts first; the instances' backends flush theirs at least once a second while busy.
+      await pgClient.query('SELECT pg_stat_force_next_flush()');
+      const r = await pgClient.query<{ n: string }>(
+        'SELECT sum(xact_commit + xact_rollback)::text AS n FROM pg_stat_database',
+      );
+      return Number(r.rows[0]?.n ?? NaN);
+    };
+    const sample = async () => {
+      const texts = await Promise.all(stack.coordinators.all.map((c) => c.metrics()));
+      return {
+        at: performance.now(),
+        cpu: texts.map((t) => sumMetric(t, 'process_cpu_seconds_total')),
+        calls: texts.map((t) => {
+          const m = metricSeries(t, 'coordinator_dependency_duration_seconds_count', ['dependency', 'operation']);
+          for (const [k, v] of metricSeries(t, 'coordinator_kafka_requests_total', ['component', 'api']))
+            m.set(`kafka ${k}`, v);
+          return m;
+        }),
+        redis: await redisCommands(),
+        pg: await pgTransactions(),
+      };
+    };
+    const a = await sample();
+    await sleep(seconds * 1000);
+    const b = await sample();
+    const s = (b.at - a.at) / 1000;
+    return {
+      seconds: s,
+      perInstance: b.cpu.map((cpu, i) => {
+        const callsPerSecond: Record<string, number> = {};
+        for (const [k, v] of b.calls[i]!) callsPerSecond[k] = (v - (a.calls[i]!.get(k) ?? 0)) / s;
+        return { cpuMsPerSecond: ((cpu - a.cpu[i]!) * 1000) / s, callsPerSecond };
+      }),
+      // The bench's own: one INFO per sample; two statements per sample (their transactions).
+      redisCommandsPerSecond: (b.redis - a.redis - 1) / s,
+      postgresTransactionsPerSecond: (b.pg - a.pg - 2) / s,
+    };
+  } finally {
+    redis.disconnect();
+    await pgClient.end().catch(() => {});
+  }
 }

@@ -155,6 +155,9 @@ export class InputConsumer {
       );
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
+    consumer.on(consumer.events.REQUEST, (e) =>
+      this.metrics.kafkaRequests.inc({ component: 'consumer', api: e.payload.apiName }),
+    );
     consumer.on(consumer.events.REBALANCING, () => this.metrics.assignedPartitions.set(0));
     consumer.on(consumer.events.DISCONNECT, () => {
       this.connected = false;

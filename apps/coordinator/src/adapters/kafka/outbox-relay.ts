@@ -122,6 +122,9 @@ export class OutboxRelay {
       maxInFlightRequests: opts.idempotent ? 5 : 1,
       allowAutoTopicCreation: false,
     });
+    this.producer.on(this.producer.events.REQUEST, (e) =>
+      metrics.kafkaRequests.inc({ component: 'producer', api: e.payload.apiName }),
+    );
     this.budget = opts.maxMessageBytes - BATCH_HEADER_BYTES;
   }
 
