@@ -351,6 +351,23 @@ export class CoordinatorInstances implements AsyncDisposable {
     return latest > 0 ? latest : undefined;
   }
 
+  /**
+   * Whether the group is rebalancing now: a running instance that answers its metrics owns no input partition
+   * (`coordinator_assigned_partitions` is 0 from a revocation or a consumer crash until the next assignment).
+   * An instance that does not answer (killed, paused) is no evidence either way.
+   */
+  async groupRebalancing(): Promise<boolean> {
+    const owned = await Promise.all(
+      this.all
+        .filter((x) => x.running)
+        .map(async (x) => {
+          const text = await x.metrics().catch(() => undefined);
+          return text === undefined ? undefined : groupState(text).owned;
+        }),
+    );
+    return owned.some((n) => n === 0);
+  }
+
   async waitForBalancedGroup(
     partitions: number,
     opts: { timeoutMs?: number; holdMs?: number; staleMs?: number; onStale?: (line: string) => void } = {},

@@ -19,6 +19,11 @@ export interface ConsumptionSource {
   ): Promise<{ partition: string; committed: string; end: string }[]>;
   /** When a member last joined the group (epoch ms): the bound counts from the later of its start and that. */
   lastGroupJoinMs?(): Promise<number | undefined>;
+  /**
+   * Whether the group is rebalancing now (a running member owns no partition: it is between a revocation and
+   * its next assignment, or recreating a crashed consumer): the bound counts from the last time it was.
+   */
+  groupRebalancing?(): Promise<boolean>;
   readonly inputLog: InputLog;
   /** The folder of the instances' logs (`<instance>.log`, pino JSON lines). */
   readonly logDir: string;
@@ -45,8 +50,14 @@ export async function readConsumption(
   // The bound is how long a settled group gets: a member that joined meanwhile (a rebalance, after a restart or a
   // lost session) starts it again, up to REBALANCE_GRACE_MS more — a group still rebalancing is slow, not stuck
   // (fuzz seed 62, five sessions on two cores: 24 s of rejoins after the heal, then every partition consumed).
+  // A group that is still rebalancing (a member without partitions) counts the same way, from the last time it
+  // was seen so: the local broker's group coordinator can keep a group rebalancing for seconds after every member
+  // is back (instance-crash seed 13 on 2d2d09d: its SyncGroup answers INVALID_REQUEST to a follower that syncs
+  // after the leader, kafkajs takes that as fatal, the member's consumer is recreated and rejoins — ten times in
+  // 30 s, the last join 7 s after the previous one, past the bound).
   const start = Date.now();
   const hardDeadline = start + boundMs + REBALANCE_GRACE_MS;
+  let rebalancingAt = 0;
   let rows: { partition: string; committed: string; end: string }[];
   for (;;) {
     try {
@@ -56,9 +67,10 @@ export async function readConsumption(
     }
     const behind = rows.filter((r) => r.end !== '?' && atOrAfterStart(r.committed) < BigInt(r.end));
     if (behind.length === 0) break;
+    if (await source.groupRebalancing?.().catch(() => false)) rebalancingAt = Date.now();
     if (Date.now() > start + boundMs) {
       const joined = (await source.lastGroupJoinMs?.().catch(() => undefined)) ?? 0;
-      if (Date.now() > Math.min(hardDeadline, Math.max(start, joined) + boundMs)) break;
+      if (Date.now() > Math.min(hardDeadline, Math.max(start, joined, rebalancingAt) + boundMs)) break;
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -217,6 +217,11 @@ export class SuiteSession {
     return this.instances.lastGroupJoinMs();
   }
 
+  /** Whether a running coordinator owns no partition now, see {@link CoordinatorInstances.groupRebalancing}. */
+  groupRebalancing(): Promise<boolean> {
+    return this.instances.groupRebalancing();
+  }
+
   async groupProgress(
     topics: readonly string[],
     ends: OffsetSnapshot,
