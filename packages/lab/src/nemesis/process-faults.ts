@@ -27,6 +27,24 @@ function procState(pid: number | undefined): string | undefined {
   }
 }
 
+/** How long a paused instance's process may take to show the stopped state before the pause is judged without effect. */
+const PAUSE_SEEN_WITHIN_MS = 2000;
+
+/** Polls the process' state until it is `want` or `withinMs` has passed; the last state read. */
+export async function stateWithin(
+  pid: number | undefined,
+  want: string,
+  withinMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + withinMs;
+  let state = procState(pid);
+  while (state !== want && state !== undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    state = procState(pid);
+  }
+  return state;
+}
+
 export const kill: FaultImplementation<'kill'> = {
   kind: 'kill',
   label: (s) => `kill -9 ${s.target}`,
@@ -51,9 +69,10 @@ export const pause: FaultImplementation<'pause'> = {
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
     x.pause();
-    // Give the kernel a moment to deliver the signal before looking.
-    await new Promise((r) => setTimeout(r, 50));
-    const state = procState(x.pid);
+    // A thread acts on a pending SIGSTOP only when it next runs: on a loaded machine a runnable one can stay
+    // "R" for a while (zombie-pause seed 1 on 22dbf87, four suites on two cores: still "R" 50 ms after the
+    // signal, although its group later called it gone). So the state is looked at until it is "T", for a while.
+    const state = await stateWithin(x.pid, 'T', PAUSE_SEEN_WITHIN_MS);
     return {
       async end() {
         x.resume();

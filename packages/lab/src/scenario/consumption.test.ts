@@ -15,7 +15,9 @@ afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 function group(commitsAfterMs: number, rebalancingForMs: number): ConsumptionSource {
   const t0 = Date.now();
   return {
-    groupProgress: async () => [{ partition: 't/0', committed: Date.now() - t0 >= commitsAfterMs ? '5' : '4', end: '5' }],
+    groupProgress: async () => [
+      { partition: 't/0', committed: Date.now() - t0 >= commitsAfterMs ? '5' : '4', end: '5' },
+    ],
     groupRebalancing: async () => Date.now() - t0 < rebalancingForMs,
     inputLog: { valuesFrom: () => [] } as unknown as InputLog,
     logDir,
