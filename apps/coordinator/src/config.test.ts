@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     const c = loadConfig(base);
     expect(c.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
     expect(c.kafka.idempotent).toBe(true);
-    expect(c.kafka.maxWaitMs).toBe(100);
+    expect(c.kafka.maxWaitMs).toBe(500);
     expect(c.http.port).toBe(8080);
   });
 

@@ -27,7 +27,11 @@ const spec = {
   COORDINATOR_TOPIC_PREFIX: z.string().max(100).default(''),
   /** Idempotent producer (exactly-once per partition from the producer's side). The librdkafka mock broker cannot serve it. */
   COORDINATOR_KAFKA_IDEMPOTENT: bool.default(true),
-  COORDINATOR_KAFKA_MAX_WAIT_MS: int(1, 30_000).default(100),
+  /**
+   * How long a fetch waits for data. A broker answers as soon as data arrives, so this costs no latency: it is
+   * how often an idle consumer asks each broker. (The lab's mock broker waits the full time: the lab sets 100.)
+   */
+  COORDINATOR_KAFKA_MAX_WAIT_MS: int(1, 30_000).default(500),
   COORDINATOR_KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(10_000),
   COORDINATOR_KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1000),
   COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY: int(1, 64).default(4),
@@ -37,6 +41,8 @@ const spec = {
    */
   COORDINATOR_KAFKA_MAX_MESSAGE_BYTES: int(1024, 100 * 1024 * 1024).default(KAFKA_MESSAGE_MAX_BYTES),
   COORDINATOR_OUTBOX_POLL_MS: int(10, 60_000).default(100),
+  /** The relay's poll interval grows from COORDINATOR_OUTBOX_POLL_MS to this while passes find nothing. */
+  COORDINATOR_OUTBOX_IDLE_POLL_MS: int(10, 600_000).default(2000),
   COORDINATOR_OUTBOX_BATCH_SIZE: int(1, 10_000).default(200),
   COORDINATOR_SWEEP_INTERVAL_MS: int(50, 600_000).default(1000),
   /** How long an input waits, parked, for a batch that is not registered before it is dead-lettered (it stays parked). */
@@ -77,7 +83,7 @@ export interface CoordinatorConfig {
     /** Largest record batch the broker accepts (`message.max.bytes`); the relay sets aside any output over it. */
     readonly maxMessageBytes: number;
   };
-  readonly outbox: { readonly pollMs: number; readonly batchSize: number };
+  readonly outbox: { readonly pollMs: number; readonly idlePollMs: number; readonly batchSize: number };
   readonly sweepIntervalMs: number;
   readonly parkedTtlMs: number;
   readonly parkedRetentionMs: number;
@@ -121,7 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
       partitionsConcurrently: c.COORDINATOR_KAFKA_PARTITIONS_CONCURRENTLY,
       maxMessageBytes: c.COORDINATOR_KAFKA_MAX_MESSAGE_BYTES,
     },
-    outbox: { pollMs: c.COORDINATOR_OUTBOX_POLL_MS, batchSize: c.COORDINATOR_OUTBOX_BATCH_SIZE },
+    outbox: {
+      pollMs: c.COORDINATOR_OUTBOX_POLL_MS,
+      idlePollMs: c.COORDINATOR_OUTBOX_IDLE_POLL_MS,
+      batchSize: c.COORDINATOR_OUTBOX_BATCH_SIZE,
+    },
     sweepIntervalMs: c.COORDINATOR_SWEEP_INTERVAL_MS,
     parkedTtlMs: c.COORDINATOR_PARKED_TTL_MS,
     parkedRetentionMs: c.COORDINATOR_PARKED_RETENTION_MS,

@@ -23,6 +23,7 @@ export interface Metrics {
   readonly groupJoinedAt: Gauge;
   readonly kafkaClientErrors: Counter<'component'>;
   readonly kafkaRequests: Counter<'component' | 'api'>;
+  readonly settledAtOnce: Histogram;
 }
 
 export function createMetrics(instanceId: string): Metrics {
@@ -113,6 +114,12 @@ export function createMetrics(instanceId: string): Metrics {
       name: 'coordinator_kafka_client_errors_total',
       help: 'Errors the Kafka client reported (error responses from brokers, failed connections), by client',
       labelNames: ['component'],
+      registers: r,
+    }),
+    settledAtOnce: new Histogram({
+      name: 'coordinator_settled_at_once',
+      help: 'Inputs one fetched run settled with one cache call and one store transaction (the rest took the one-input path)',
+      buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers: r,
     }),
     kafkaRequests: new Counter({

@@ -316,37 +316,29 @@ async function main(): Promise<void> {
       unit: 'msg/s',
     },
   ];
+  /** A saturation result as a table row, with the other work on the machine during its step. */
+  const row = (instances: number, r: SaturationResult, step: string) => ({
+    instances,
+    perSecond: r.perSecond,
+    cpuMsPerAssignment: r.cpuMsPerAssignment,
+    contents: r.contents,
+    note: `${r.spanSeconds.toFixed(1)} s first→last${others(step)}`,
+  });
   const input: TableInput = {
     essaysPerBatch: ESSAYS,
     raw,
-    saturation: sat.map((s) => ({
-      instances: s.instances,
-      perSecond: s.result.perSecond,
-      cpuMsPerAssignment: s.result.cpuMsPerAssignment,
-      contents: s.result.contents,
-      note: `${s.result.spanSeconds.toFixed(1)} s first→last${others(`sat${s.instances}`)}`,
-    })),
+    saturation: sat.map((s) => row(s.instances, s.result, `sat${s.instances}`)),
     ...(http && {
       http: {
-        instances: memInstances,
-        perSecond: http.perSecond,
-        cpuMsPerAssignment: http.cpuMsPerAssignment,
-        contents: http.contents,
+        ...row(memInstances, http, 'http'),
         uploadsPerSecond: http.requestsPerSecond,
         concurrency: http.concurrency,
-        note: `${http.spanSeconds.toFixed(1)} s first→last${others('http')}`,
       },
     }),
     ...(linkLatency.length > 0 && {
       linkLatency: {
         latencyMs: GOALS.linkLatencyMs,
-        runs: linkLatency.map((l) => ({
-          instances: l.instances,
-          perSecond: l.result.perSecond,
-          cpuMsPerAssignment: l.result.cpuMsPerAssignment,
-          contents: l.result.contents,
-          note: `${l.result.spanSeconds.toFixed(1)} s first→last${others(`links${l.instances}`)}`,
-        })),
+        runs: linkLatency.map((l) => row(l.instances, l.result, `links${l.instances}`)),
       },
     }),
     ...(idle && { idle }),

@@ -23,6 +23,8 @@ import { isRetriable, SweepError } from '../errors.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
 import { MIGRATIONS } from '../adapters/postgres/migrations.js';
 import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
+import type { SettleItem, StoreWrite } from './ports.js';
+import type { SettleInput } from './coordinator.js';
 import { createMetrics } from '../metrics.js';
 
 let work: WorkDir;
@@ -695,6 +697,282 @@ describe('record_assignment as one server-side function', () => {
       'conflict', // t3 → e1: the batch is ready
       'unregistered',
     ]);
+  });
+});
+
+describe('the sweep agenda', () => {
+  it('reads in one statement exactly the lists the sweep steps read one by one', async () => {
+    const { store } = instance('agenda');
+    const past = new Date(Date.now() - 60_000);
+    // Overdue: open past its deadline. Closed with its cache open: timed out, its cache close not done.
+    await store.register({
+      batchId: 'ag-overdue',
+      essayIds: essays('ag-overdue', 2),
+      deadline: past,
+      correlationId: 'c',
+    });
+    await store.register({
+      batchId: 'ag-closed',
+      essayIds: essays('ag-closed', 2),
+      deadline: past,
+      correlationId: 'c',
+    });
+    expect(await store.timeOut('ag-closed')).toBe(true);
+    // Pending: parked, then registered without the drain. Expired: parked for a batch never registered.
+    expect(await store.parkContent(content('ag-pending', 'p1'))).toBe('parked');
+    await store.register({
+      batchId: 'ag-pending',
+      essayIds: essays('ag-pending', 2),
+      deadline: undefined,
+      correlationId: 'c',
+    });
+    expect(await store.parkContent(content('ag-never', 'n1'))).toBe('parked');
+    expect(await store.parkContent(content('ag-announced', 'a1'))).toBe('parked');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await store.announceExpiredParking('ag-announced', 1, 1)).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const [ttl, retention] = [5, 5];
+    const agenda = await store.sweepAgenda(50, ttl, retention);
+    expect(agenda).toEqual({
+      overdue: await store.overdueBatches(50),
+      closedWithCacheOpen: await store.closedWithCacheOpen(50),
+      withPending: await store.batchesWithPending(50),
+      unregisteredWithExpiredParking: await store.unregisteredWithExpiredParking(ttl, 50),
+      parkingToForget: true,
+    });
+    expect(agenda.overdue).toContain('ag-overdue');
+    expect(agenda.closedWithCacheOpen).toContainEqual({ batchId: 'ag-closed', status: 'timed_out' });
+    expect(agenda.withPending).toContain('ag-pending');
+    expect(agenda.unregisteredWithExpiredParking).toContain('ag-never');
+    expect(await store.forgetAnnouncedParking(retention, 500)).toBeGreaterThan(0);
+    expect((await store.sweepAgenda(50, ttl, retention)).parkingToForget).toBe(false);
+  });
+});
+
+describe('settle_many: a fetched batch in one transaction', () => {
+  const failure = (batchId: string, name: string, uploadId?: string) => ({
+    batchId,
+    originalFileName: name,
+    ...(uploadId !== undefined && { uploadId }),
+    reason: 'empty',
+    correlationId: 'c',
+  });
+  /**
+   * One story over two batches, interleaved: failures v1 and v2 of one file name, an assignment and its
+   * redelivery, a content offered a second slot, a slot already taken, excess proposals a free slot contradicts,
+   * the last slot completing each batch, writes into the closed batches (assignment, excess twice, excess
+   * failure), and an unregistered batch.
+   */
+  const story = (a: string, b: string): SettleItem[] => [
+    { op: 'failure', input: failure(a, 'bad.txt'), essayId: `${a}-e2` },
+    { op: 'assign', input: content(b, 'x1'), essayId: `${b}-e0` },
+    { op: 'failure', input: failure(a, 'bad.txt', 'u1'), essayId: `${a}-e3` },
+    { op: 'assign', input: content(a, 't1'), essayId: `${a}-e0` },
+    { op: 'assign', input: content(a, 't1'), essayId: `${a}-e0` },
+    { op: 'assign', input: content(a, 't1'), essayId: `${a}-e1` },
+    { op: 'assign', input: content(a, 't2'), essayId: `${a}-e0` },
+    { op: 'excess', input: content(a, 't5'), proposed: 'no_free_slot' },
+    { op: 'excess_failure', input: failure(a, 'x.txt') },
+    { op: 'failure', input: failure(a, 'bad.txt'), essayId: `${a}-e2` },
+    { op: 'failure', input: failure(a, 'bad.txt', 'u1'), essayId: `${a}-e1` },
+    { op: 'excess', input: content(b, 'x2'), proposed: 'no_free_slot' },
+    { op: 'assign', input: content(a, 't2'), essayId: `${a}-e1` },
+    { op: 'assign', input: content(a, 't3'), essayId: `${a}-e1` },
+    { op: 'excess', input: content(a, 't3'), proposed: 'batch_closed' },
+    { op: 'excess', input: content(a, 't3'), proposed: 'batch_closed' },
+    { op: 'excess_failure', input: failure(a, 'late.txt', 'u9') },
+    { op: 'assign', input: content('never-registered', 't9'), essayId: 'never-registered-e0' },
+  ];
+
+  async function told(store: PgBatchStore, a: string, b: string, at: (items: SettleItem[]) => Promise<StoreWrite[]>) {
+    await store.register({ batchId: a, essayIds: essays(a, 4), deadline: undefined, correlationId: 'c-reg' });
+    await store.register({ batchId: b, essayIds: essays(b, 1), deadline: undefined, correlationId: 'c-reg-b' });
+    const out = await at(story(a, b));
+    const rows = async (sql: string) => ({
+      a: await query(sql, [a]),
+      b: await query(sql, [b]),
+    });
+    const tables = {
+      slots: await rows(
+        `SELECT essay_id, state, text_storage_id, original_file_name, upload_id, failure_reason, correlation_id
+           FROM slots WHERE batch_id = $1 ORDER BY essay_id`,
+      ),
+      excess: await rows(
+        'SELECT text_storage_id, original_file_name, reason FROM excess_contents WHERE batch_id = $1 ORDER BY 1',
+      ),
+      excessFailures: await rows(
+        'SELECT original_file_name, upload_id, reason FROM excess_failures WHERE batch_id = $1 ORDER BY 1',
+      ),
+      outbox: await rows('SELECT topic, message_key, payload FROM outbox WHERE message_key = $1 ORDER BY id'),
+      batches: await rows(
+        'SELECT status, closed_at IS NOT NULL AS closed, cache_open FROM batches WHERE batch_id = $1',
+      ),
+    };
+    // Ids and times are the only differences allowed: ids are derived from the batch, times are times.
+    return JSON.parse(
+      JSON.stringify({ out, tables })
+        .replaceAll(a, 'A')
+        .replaceAll(b, 'B')
+        .replace(/"occurred_at":"[^"]+"/g, '"occurred_at":"T"')
+        .replace(/"event_id":"[^"]+"/g, '"event_id":"ID"'),
+    ) as { out: StoreWrite[]; tables: { outbox: { a: { topic: string; payload: { data: unknown } }[] } } };
+  }
+
+  /** Each item through its one-input write, one transaction each. */
+  const oneByOne = (store: PgBatchStore) => async (items: SettleItem[]) => {
+    const out: StoreWrite[] = [];
+    for (const it of items)
+      out.push(
+        it.op === 'assign'
+          ? await store.recordAssignment(it.input, it.essayId)
+          : it.op === 'excess'
+            ? await store.recordExcess(it.input, it.proposed)
+            : it.op === 'failure'
+              ? await store.recordFailure(it.input, it.essayId)
+              : await store.recordExcessFailure(it.input),
+      );
+    return out;
+  };
+
+  it('answers and writes exactly what the one-input writes do, one after the other, outbox payloads included', async () => {
+    const store = instance('settle-many').store;
+    const many = await told(store, 'sm-a', 'sm-b', (items) => store.settleMany(items));
+    const single = await told(store, 'pm-a', 'pm-b', oneByOne(store));
+    expect(many).toEqual(single);
+    // And the story is what it says.
+    expect(
+      many.out.map((o) => (o.kind === 'recorded' ? `recorded${o.completed ? '+completed' : ''}` : o.kind)),
+    ).toEqual([
+      'recorded', // v1 failure settles A-e2
+      'recorded+completed', // x1 fills B's only slot
+      'recorded', // v2 failure of the same file name settles A-e3
+      'recorded', // t1 → A-e0
+      'recorded', // t1 → A-e0 again: idempotent
+      'conflict', // t1 → A-e1: t1 holds A-e0
+      'conflict', // t2 → A-e0: taken
+      'conflict', // t5 excess, but A-e1 is free
+      'conflict', // excess failure, but A-e1 is free
+      'recorded', // the v1 failure again: idempotent
+      'conflict', // the v2 failure offered A-e1: it holds A-e3
+      'recorded', // x2 into B, ready: excess, batch_closed
+      'recorded+completed', // t2 → A-e1, the last slot
+      'conflict', // t3 → A-e1: A is ready
+      'recorded', // t3 excess: batch_closed
+      'recorded', // t3 excess again: its first reason kept, one row, one event
+      'recorded', // an excess failure into the closed batch
+      'unregistered',
+    ]);
+    expect(many.tables.outbox.a.filter((r) => r.topic === 't.batch.ready')).toHaveLength(1);
+  });
+
+  it('a run through the coordinator: one answer per input, excess and completion as one at a time, and again on redelivery', async () => {
+    const { coordinator, cache } = instance('run');
+    const [a, b] = ['run-a', 'run-b'];
+    await coordinator.registerBatch({ batchId: a, essayIds: essays(a, 3), deadline: undefined, correlationId: 'c' });
+    await coordinator.registerBatch({ batchId: b, essayIds: essays(b, 2), deadline: undefined, correlationId: 'c' });
+    const run: SettleInput[] = [
+      { kind: 'content', input: content(a, 't1') },
+      { kind: 'content', input: content(b, 'u1') },
+      { kind: 'failure', input: failure(a, 'bad.txt', 'up1') },
+      { kind: 'content', input: content(a, 't1') },
+      { kind: 'content', input: content(a, 't2') },
+      { kind: 'content', input: content(a, 't3') },
+      { kind: 'failure', input: failure(a, 'late.txt', 'up2') },
+    ];
+    const expected = ['assigned', 'assigned', 'failure_settled', 'assigned', 'assigned', 'excess', 'failure_excess'];
+    expect(await coordinator.settleMany(run)).toEqual(expected);
+    // A completed here, closed in Redis as Postgres has it; B still open.
+    const raw = new Redis(redis.url);
+    const meta = (id: string) => raw.hget(batchKeys(id, 'it:').meta, 'status');
+    expect(await meta(a)).toBe('ready');
+    expect(await meta(b)).toBe('open');
+    raw.disconnect();
+    expect(await query('SELECT cache_open FROM batches WHERE batch_id = $1', [a])).toEqual([{ cache_open: false }]);
+    // Redelivered whole (a crash before the offsets were committed): the same answers, nothing written twice.
+    expect(await coordinator.settleMany(run)).toEqual(expected);
+    const outbox = await query<{ topic: string }>('SELECT topic FROM outbox WHERE message_key = $1 ORDER BY id', [a]);
+    expect(outbox.map((r) => r.topic)).toEqual([
+      't.essay.slot.assigned',
+      't.essay.slot.assigned',
+      't.batch.ready',
+      't.essay.content.excess',
+    ]);
+    // And the one-input path agrees with what the run left.
+    expect(await coordinator.provisionContent(content(a, 't2'))).toBe('assigned');
+    expect(await coordinator.provisionContent(content(b, 'u2'))).toBe('assigned');
+    expect(await cache.proposeMany([{ batchId: b, inputs: [{ kind: 'content', key: 'u3' }] }])).toEqual([
+      [{ kind: 'excess', reason: 'batch_closed' }],
+    ]);
+  });
+
+  it('leaves to the one-input path what it cannot settle: no cache entry, a stale cache, a failing call', async () => {
+    const x = instance('rest');
+    const [b, c, u] = ['rest-b', 'rest-c', 'rest-unregistered'];
+    await x.coordinator.registerBatch({ batchId: b, essayIds: essays(b, 3), deadline: undefined, correlationId: 'c' });
+    await x.coordinator.registerBatch({ batchId: c, essayIds: essays(c, 3), deadline: undefined, correlationId: 'c' });
+    const before = await x.store.snapshot(b);
+    expect(await x.coordinator.provisionContent(content(b, 'first'))).toBe('assigned');
+    const held = (
+      await query<{ essay_id: string }>('SELECT essay_id FROM slots WHERE text_storage_id = $1 AND batch_id = $2', [
+        'first',
+        b,
+      ])
+    )[0]!.essay_id;
+    // A stale entry for b whose only free slot is the one "first" holds: its input conflicts; c's is settled;
+    // the unregistered batch has no entry.
+    await x.cache.invalidate(b);
+    await x.cache.load({ ...before!, free: [held] });
+    const answers = await x.coordinator.settleMany([
+      { kind: 'content', input: content(b, 'second') },
+      { kind: 'content', input: content(u, 'orphan') },
+      { kind: 'content', input: content(c, 'third') },
+    ]);
+    expect(answers).toEqual([undefined, undefined, 'assigned']);
+    // The conflict dropped b's entry: the one-input path rebuilds it and settles "second" in a free slot; the
+    // unregistered batch's input is parked there.
+    expect(await x.cache.proposeMany([{ batchId: b, inputs: [{ kind: 'content', key: 'second' }] }])).toEqual([
+      [{ kind: 'missing' }],
+    ]);
+    expect(await x.coordinator.provisionContent(content(b, 'second'))).toBe('assigned');
+    expect(await x.coordinator.provisionContent(content(u, 'orphan'))).toBe('parked');
+    const rows = await query<{ essay_id: string }>(
+      "SELECT essay_id FROM slots WHERE batch_id = $1 AND state = 'assigned'",
+      [b],
+    );
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.essay_id)).size).toBe(2);
+    // Redis gone: nothing settled, nothing thrown.
+    const y = instance('rest-down');
+    await y.cache.quit();
+    expect(await y.coordinator.settleMany([{ kind: 'content', input: content(c, 'fourth') }])).toEqual([undefined]);
+  });
+
+  it('takes the locks of many batches in one order: two calls over the same batches in opposite orders both finish', async () => {
+    const [one, two] = [instance('order-1').store, instance('order-2').store];
+    const ids = Array.from({ length: 6 }, (_, i) => `lo-${i}`);
+    for (const id of ids)
+      await one.register({ batchId: id, essayIds: essays(id, 50), deadline: undefined, correlationId: 'c' });
+    const items = (order: string[], tag: string): SettleItem[] =>
+      Array.from({ length: 20 }, (_, n) =>
+        order.map((id): SettleItem => ({
+          op: 'assign',
+          input: content(id, `${tag}${n}`),
+          essayId: `${id}-e${n + (tag === 'p' ? 0 : 20)}`,
+        })),
+      ).flat();
+    // A third session holds the lock of a batch in the middle while both calls start, so each takes every lock it
+    // can before it and waits: locking in the order of its items, each would hold what the other needs next
+    // (Postgres then aborts one with 40P01, deadlock_detected). In one global order they queue one behind the other.
+    const holder = new pg.Client({ connectionString: dbUrl });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', ['lo-3']);
+    const both = Promise.all([one.settleMany(items(ids, 'p')), two.settleMany(items([...ids].reverse(), 'q'))]);
+    await new Promise((r) => setTimeout(r, 300));
+    await holder.query('COMMIT');
+    await holder.end();
+    const [w1, w2] = await both;
+    expect([...w1, ...w2].every((w) => w.kind === 'recorded')).toBe(true);
   });
 });
 

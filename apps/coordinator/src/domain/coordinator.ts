@@ -16,10 +16,12 @@ import type { Logger } from 'pino';
 import { StateConflictError, SweepError } from '../errors.js';
 import {
   failureKey,
+  type BatchStatus,
   type BatchStore,
   type ContentInput,
   type FailureInput,
   type Registration,
+  type SettleItem,
   type SlotCache,
   type StoreWrite,
 } from './ports.js';
@@ -28,6 +30,11 @@ import {
 const MAX_REBUILDS = 5;
 
 export type Outcome = 'assigned' | 'excess' | 'parked' | 'registered' | 'failure_settled' | 'failure_excess';
+
+/** An input of a fetched batch, for {@link Coordinator.settleMany}. */
+export type SettleInput =
+  | { readonly kind: 'content'; readonly input: ContentInput }
+  | { readonly kind: 'failure'; readonly input: FailureInput };
 
 export interface CoordinatorHooks {
   /** Called when a batch reaches a final state through this instance. */
@@ -130,6 +137,107 @@ export class Coordinator {
     throw new StateConflictError(f.batchId, `validation failure ${identity} could not be settled`);
   }
 
+  /**
+   * Settles many inputs — a fetched batch — with one call to the cache (every batch's proposals in one round
+   * trip) and one to the store (one transaction), then closes in the cache the batches that completed. Answers,
+   * per input in order, its outcome, or undefined when this path did not settle it: the cache had no entry for
+   * its batch (a rebuild, or parking, is the one-input path's work), the store found a conflict, or a call
+   * failed. The caller then takes the one-input path ({@link provisionContent}, {@link validationFailed}) for
+   * each of those, with its rebuilds and retries; every write is idempotent, so one this call made before
+   * failing is found again there, not made twice.
+   */
+  async settleMany(inputs: readonly SettleInput[]): Promise<(Outcome | undefined)[]> {
+    const out: (Outcome | undefined)[] = inputs.map(() => undefined);
+    const byBatch = new Map<string, number[]>();
+    inputs.forEach((x, i) => {
+      const list = byBatch.get(x.input.batchId);
+      if (list) list.push(i);
+      else byBatch.set(x.input.batchId, [i]);
+    });
+    const batches = [...byBatch];
+    try {
+      const proposals = await this.cache.proposeMany(
+        batches.map(([batchId, idx]) => ({
+          batchId,
+          inputs: idx.map((i) => {
+            const x = inputs[i]!;
+            return x.kind === 'content'
+              ? { kind: 'content' as const, key: x.input.textStorageId }
+              : { kind: 'failure' as const, key: failureKey(x.input) };
+          }),
+        })),
+      );
+      const items: { index: number; item: SettleItem }[] = [];
+      batches.forEach(([, idx], b) =>
+        idx.forEach((i, k) => {
+          const p = proposals[b]![k]!;
+          const x = inputs[i]!;
+          if (p.kind === 'missing') return;
+          if (x.kind === 'content')
+            items.push({
+              index: i,
+              item:
+                p.kind === 'assigned'
+                  ? { op: 'assign', input: x.input, essayId: p.essayId }
+                  : { op: 'excess', input: x.input, proposed: p.kind === 'excess' ? p.reason : 'no_free_slot' },
+            });
+          else
+            items.push({
+              index: i,
+              item:
+                p.kind === 'settled'
+                  ? { op: 'failure', input: x.input, essayId: p.essayId }
+                  : { op: 'excess_failure', input: x.input },
+            });
+        }),
+      );
+      if (items.length === 0) return out;
+      const writes = await this.store.settleMany(items.map((x) => x.item));
+      const after = new Map<string, { completed: boolean; status: BatchStatus; conflict?: string }>();
+      const recorded: Outcome[] = [];
+      for (const [k, { index, item }] of items.entries()) {
+        const w = writes[k]!;
+        const batchId = item.input.batchId;
+        const seen = after.get(batchId);
+        if (w.kind !== 'recorded') {
+          const detail = w.kind === 'conflict' ? w.detail : 'batch not registered in postgres';
+          if (seen) seen.conflict ??= detail;
+          else after.set(batchId, { completed: false, status: 'open', conflict: detail });
+          continue;
+        }
+        if (item.op === 'excess') await this.cache.noteExcess(batchId, item.input.textStorageId, item.proposed);
+        if (seen) {
+          seen.completed ||= w.completed;
+          seen.status = w.status;
+        } else after.set(batchId, { completed: w.completed, status: w.status });
+        recorded[index] =
+          item.op === 'assign'
+            ? 'assigned'
+            : item.op === 'excess'
+              ? 'excess'
+              : item.op === 'failure'
+                ? 'failure_settled'
+                : 'failure_excess';
+      }
+      for (const [batchId, a] of after) {
+        if (a.conflict !== undefined) {
+          this.log.warn({ batchId, detail: a.conflict }, 'cache disagrees with postgres; rebuilding the batch entry');
+          await this.cache.invalidate(batchId);
+        }
+        await this.settled(batchId, { kind: 'recorded', completed: a.completed, status: a.status });
+      }
+      recorded.forEach((o, i) => (out[i] = o));
+      return out;
+    } catch (err) {
+      // Whatever was committed is found again, idempotently, by the one-input path.
+      this.log.warn(
+        { inputs: inputs.length, err: err instanceof Error ? err.message : String(err) },
+        'settling a fetched batch at once failed; each input takes the one-input path',
+      );
+      return inputs.map(() => undefined);
+    }
+  }
+
   /** Assigns whatever was parked for a batch before its registration arrived. */
   async drainPending(batchId: string): Promise<number> {
     const { contents, failures } = await this.store.pendingOf(batchId);
@@ -162,34 +270,36 @@ export class Coordinator {
         }
       }
     };
-    await each('time-out', await this.store.overdueBatches(50), async (batchId) => {
+    // One statement says what there is to do; an idle pass ends here.
+    const agenda = await this.store.sweepAgenda(50, this.opts.parkedTtlMs, this.opts.parkedRetentionMs);
+    await each('time-out', agenda.overdue, async (batchId) => {
       if (!(await this.store.timeOut(batchId))) return;
       await this.closed(batchId, 'timed_out');
     });
-    await each('cache close', await this.store.closedWithCacheOpen(50), async ({ batchId, status }) => {
+    // A time-out above whose cache close failed is retried now, in this pass: the list is read again after them.
+    const cacheOpen = agenda.overdue.length > 0 ? await this.store.closedWithCacheOpen(50) : agenda.closedWithCacheOpen;
+    await each('cache close', cacheOpen, async ({ batchId, status }) => {
       await this.cache.close(batchId, status);
       await this.settleFinal(batchId);
       await this.store.cacheClosed(batchId);
       this.log.warn({ batchId, status }, 'closed batch closed in the cache by a later sweep');
     });
-    await each('drain', await this.store.batchesWithPending(50), async (batchId) => {
+    await each('drain', agenda.withPending, async (batchId) => {
       await this.drainPending(batchId);
     });
-    await each(
-      'parked announcement',
-      await this.store.unregisteredWithExpiredParking(this.opts.parkedTtlMs, 50),
-      async (batchId) => {
-        const n = await this.store.announceExpiredParking(batchId, this.opts.parkedTtlMs, this.opts.parkedRetentionMs);
-        if (n === 0) return;
-        this.hooks.onParkedExpired?.(batchId, n);
-        this.log.warn(
-          { batchId, deadLettered: n, parkedTtlMs: this.opts.parkedTtlMs },
-          'inputs parked for a batch not registered within the TTL were dead-lettered; they stay parked',
-        );
-      },
-    );
+    await each('parked announcement', agenda.unregisteredWithExpiredParking, async (batchId) => {
+      const n = await this.store.announceExpiredParking(batchId, this.opts.parkedTtlMs, this.opts.parkedRetentionMs);
+      if (n === 0) return;
+      this.hooks.onParkedExpired?.(batchId, n);
+      this.log.warn(
+        { batchId, deadLettered: n, parkedTtlMs: this.opts.parkedTtlMs },
+        'inputs parked for a batch not registered within the TTL were dead-lettered; they stay parked',
+      );
+    });
     try {
-      const forgotten = await this.store.forgetAnnouncedParking(this.opts.parkedRetentionMs, 500);
+      const forgotten = agenda.parkingToForget
+        ? await this.store.forgetAnnouncedParking(this.opts.parkedRetentionMs, 500)
+        : 0;
       if (forgotten > 0)
         this.log.warn({ forgotten }, 'parked inputs announced longer ago than the retention were dropped');
     } catch (err) {

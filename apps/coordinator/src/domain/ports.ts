@@ -39,12 +39,23 @@ export type CacheFailure =
   | { readonly kind: 'settled'; readonly essayId: string; readonly fresh: boolean }
   | { readonly kind: 'excess'; readonly reason: ExcessReason };
 
+/** An input to propose a slot for, in {@link SlotCache.proposeMany}: a content by text_storage_id, a failure by identity. */
+export type ProposalInput =
+  { readonly kind: 'content'; readonly key: string } | { readonly kind: 'failure'; readonly key: string };
+
 export interface SlotCache {
   /** Loads a snapshot unless the batch is already cached; returns whether it loaded. */
   load(snapshot: BatchSnapshot): Promise<boolean>;
   assign(batchId: string, textStorageId: string): Promise<CacheAssign>;
   /** Settles a slot for the failure `identity` ({@link failureKey}), idempotently per identity. */
   settleFailure(batchId: string, identity: string): Promise<CacheFailure>;
+  /**
+   * Proposes for many inputs of many batches in one round trip: per batch, in the order given, each answer
+   * exactly what {@link assign} (content) or {@link settleFailure} (failure) would answer called one after the other.
+   */
+  proposeMany(
+    requests: readonly { readonly batchId: string; readonly inputs: readonly ProposalInput[] }[],
+  ): Promise<(CacheAssign | CacheFailure)[][]>;
   /** Marks the batch closed; true only for the call that closed it. */
   close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
   /** Replaces the entry with the final snapshot of a closed batch (Postgres's truth), to expire with the closed TTL. */
@@ -99,6 +110,16 @@ export function failureKey(f: Pick<FailureInput, 'originalFileName' | 'uploadId'
   return failureIdentity({ original_file_name: f.originalFileName, upload_id: f.uploadId });
 }
 
+/**
+ * One input to record in {@link BatchStore.settleMany}, with the cache's proposal: what
+ * recordAssignment, recordExcess, recordFailure and recordExcessFailure take one at a time.
+ */
+export type SettleItem =
+  | { readonly op: 'assign'; readonly input: ContentInput; readonly essayId: string }
+  | { readonly op: 'excess'; readonly input: ContentInput; readonly proposed: ExcessReason }
+  | { readonly op: 'failure'; readonly input: FailureInput; readonly essayId: string }
+  | { readonly op: 'excess_failure'; readonly input: FailureInput };
+
 export type StoreWrite =
   /**
    * Written now, or found already written exactly so (an idempotent success).
@@ -110,6 +131,14 @@ export type StoreWrite =
   | { readonly kind: 'conflict'; readonly detail: string }
   /** The batch is not registered (its cache entry cannot exist either). */
   | { readonly kind: 'unregistered' };
+
+export interface SweepAgenda {
+  readonly overdue: readonly string[];
+  readonly closedWithCacheOpen: readonly { readonly batchId: string; readonly status: 'ready' | 'timed_out' }[];
+  readonly withPending: readonly string[];
+  readonly unregisteredWithExpiredParking: readonly string[];
+  readonly parkingToForget: boolean;
+}
 
 export interface BatchView {
   readonly batchId: string;
@@ -143,6 +172,12 @@ export interface BatchStore {
   announceExpiredParking(batchId: string, ttlMs: number, retentionMs: number): Promise<number>;
   /** Drops parked inputs of batches still unregistered that were announced longer than `retentionMs` ago. */
   forgetAnnouncedParking(retentionMs: number, limit: number): Promise<number>;
+  /**
+   * What a sweep pass has to do, read in one round trip: each list as its own method above reads it (at most
+   * `limit` each), and whether {@link forgetAnnouncedParking} has anything to drop. Idle, a pass costs this one
+   * statement.
+   */
+  sweepAgenda(limit: number, parkedTtlMs: number, parkedRetentionMs: number): Promise<SweepAgenda>;
   /** Batches that are registered but still have parked inputs. */
   batchesWithPending(limit: number): Promise<string[]>;
   /**
@@ -157,6 +192,12 @@ export interface BatchStore {
   recordExcess(c: ContentInput, reason: ExcessReason): Promise<StoreWrite>;
   /** Records a failure for which no slot was left (nothing to settle): kept for the record only. */
   recordExcessFailure(f: FailureInput): Promise<StoreWrite>;
+  /**
+   * Records many inputs, of any batches, in one transaction: each answers, in order, exactly what its one-input
+   * write above would answer called one after the other (a conflict writes nothing of its item; the others go
+   * on). One answer per item, in order. An error fails the whole call, and nothing of it is written.
+   */
+  settleMany(items: readonly SettleItem[]): Promise<StoreWrite[]>;
   /**
    * Batches whose deadline passed while open, by the store's clock: one clock for every instance, so an
    * instance whose own clock runs ahead never closes a batch early (nor one behind, late).

@@ -38,6 +38,9 @@ export interface CheckThenActHooks {
 }
 
 export class CheckThenActSlotCache extends RedisSlotCache {
+  /** The batched path runs through this variant's one-input step. */
+  protected override readonly proposesOneByOne = true;
+
   constructor(
     opts: RedisCacheOptions,
     metrics: Metrics,
@@ -74,6 +77,9 @@ export class CheckThenActSlotCache extends RedisSlotCache {
 }
 
 export class CacheTrustingStore extends PgBatchStore {
+  /** The batched path runs through this variant's one-input step. */
+  protected override readonly settlesOneByOne = true;
+
   /** Migrates, then removes the constraint that would otherwise catch the cache's duplicate. */
   override async migrate(): Promise<number[]> {
     const applied = await super.migrate();

@@ -3,7 +3,7 @@
  *
  * Seed bug: the consumer acknowledges input before doing the work. For each
  * fetched batch it resolves the last offset and commits it to Kafka at once,
- * then processes the messages one by one.
+ * then processes the messages (through production's own batch path).
  *
  * Why it is wrong: DESIGN §3 — "a Kafka offset is committed only after the
  * work it covers is durable". A kill -9 (or a lost partition) after the
@@ -21,14 +21,8 @@ import type { EachBatchPayload } from 'kafkajs';
 import { InputConsumer } from '../adapters/kafka/consumer.js';
 
 export class EarlyOffsetCommitConsumer extends InputConsumer {
-  protected override async eachBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    isRunning,
-    isStale,
-    commitOffsetsIfNecessary,
-  }: EachBatchPayload): Promise<void> {
+  protected override async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
     const last = batch.messages.at(-1);
     if (!last) return;
     // THE BUG: acknowledge the whole fetch first (Kafka stores the next offset to read)…
@@ -41,21 +35,8 @@ export class EarlyOffsetCommitConsumer extends InputConsumer {
         },
       ],
     });
-    // …then do the work it covers.
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
-      const done = await this.handleWithRetry(
-        batch.topic,
-        batch.partition,
-        message,
-        () => isRunning() && !isStale(),
-        heartbeat,
-      );
-      if (!done) break;
-      this.opts.failpoints?.('after-commit-before-offset');
-      const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
-      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
-      await heartbeat();
-    }
+    // …then do the work it covers, as production does it (settled as a unit, the one-message path for the
+    // rest), minus production's own offset resolution and commit, which would only repeat what was acknowledged.
+    await super.eachBatch({ ...payload, resolveOffset: () => {}, commitOffsetsIfNecessary: async () => {} });
   }
 }

@@ -34,6 +34,9 @@ export interface WatchMultiExecOptions {
 }
 
 export class WatchMultiExecSlotCache extends RedisSlotCache {
+  /** The batched path runs through this variant's one-input step. */
+  protected override readonly proposesOneByOne = true;
+
   constructor(
     opts: RedisCacheOptions,
     metrics: Metrics,

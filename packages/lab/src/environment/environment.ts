@@ -85,7 +85,11 @@ export function serverEndpoints(
   redis: StartedRedisServer,
   postgres: StartedPostgresServer,
   kafka: EnvironmentKafka,
-  opts: { readonly idempotentProducer: boolean },
+  opts: {
+    readonly idempotentProducer: boolean;
+    /** The consumer's fetch wait, for a broker that holds every fetch that long even when data arrives. */
+    readonly fetchMaxWaitMs?: number;
+  },
 ): Pick<StartedEnvironment, 'endpoints' | 'coordinatorEnv'> {
   return {
     endpoints: {
@@ -98,6 +102,7 @@ export function serverEndpoints(
       COORDINATOR_POSTGRES_URL: postgres.connectionString(),
       COORDINATOR_KAFKA_BROKERS: kafka.bootstrapServers.join(','),
       COORDINATOR_KAFKA_IDEMPOTENT: String(opts.idempotentProducer),
+      ...(opts.fetchMaxWaitMs !== undefined && { COORDINATOR_KAFKA_MAX_WAIT_MS: String(opts.fetchMaxWaitMs) }),
     }),
   };
 }
@@ -183,7 +188,9 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       startupMs,
       workDir: work.path,
       // The mock reports controller id 0, which kafkajs's idempotent producer cannot work with.
-      ...serverEndpoints(redis, postgres, kafka, { idempotentProducer: false }),
+      // librdkafka's mock answers a fetch only after its full wait, data or not (FACTS): the coordinator's
+      // default (500 ms, free on a real broker, which answers as soon as data arrives) would be its latency.
+      ...serverEndpoints(redis, postgres, kafka, { idempotentProducer: false, fetchMaxWaitMs: 100 }),
       stop,
       [Symbol.asyncDispose]: stop,
     };

@@ -24,10 +24,18 @@
  */
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
-import { EventType, inputTopics, type InputEvent, type Topics } from '@chaos-lab/contracts';
-import type { Coordinator, Outcome } from '../../domain/coordinator.js';
+import {
+  EventType,
+  inputTopics,
+  type ContentProvisioned,
+  type InputEvent,
+  type Topics,
+  type ValidationFailed,
+  type ValidationFailedV2,
+} from '@chaos-lab/contracts';
+import type { Coordinator, Outcome, SettleInput } from '../../domain/coordinator.js';
 import { parseInput } from '../../domain/input.js';
-import type { BatchStore, InputSource } from '../../domain/ports.js';
+import type { BatchStore, FailureInput, InputSource } from '../../domain/ports.js';
 import { isRetriableKafkaError } from '@chaos-lab/service-kit';
 import { isRetriable } from '../../errors.js';
 import type { Failpoints } from '../../failpoints.js';
@@ -211,22 +219,34 @@ export class InputConsumer {
       'batch fetched',
     );
     let lastDone: string | undefined;
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
-      const done = await this.handleWithRetry(
-        batch.topic,
-        batch.partition,
-        message,
-        () => isRunning() && !isStale(),
-        heartbeat,
-      );
-      if (!done) break;
+    const stillOwner = () => isRunning() && !isStale();
+    const messages = batch.messages;
+    const resolved = async (message: KafkaMessage) => {
       this.opts.failpoints?.('after-commit-before-offset');
       resolveOffset(message.offset);
       lastDone = message.offset;
       const lag = Number(batch.highWatermark) - Number(message.offset) - 1;
       this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(lag, 0));
+    };
+    for (let i = 0; i < messages.length;) {
+      if (!stillOwner()) break;
+      const run = this.settleableRun(batch.topic, batch.partition, messages, i);
+      if (run.length >= 2) {
+        // Settled as a unit; the offsets only after all of the run's work is durable, and only up to the
+        // first message that is not (the consumer stopped during its retries).
+        const done = await this.settleRun(batch.topic, batch.partition, run, stillOwner, heartbeat);
+        for (let k = 0; k < done; k++) await resolved(run[k]!.message);
+        await heartbeat();
+        if (done < run.length) break;
+        i += run.length;
+        continue;
+      }
+      const message = messages[i]!;
+      const done = await this.handleWithRetry(batch.topic, batch.partition, message, stillOwner, heartbeat);
+      if (!done) break;
+      await resolved(message);
       await heartbeat();
+      i++;
     }
     if (lastDone === undefined) await commitOffsetsIfNecessary();
     else
@@ -284,6 +304,69 @@ export class InputConsumer {
       delay = Math.min(delay * 2, 2000);
       await k.heartbeat().catch(() => {});
     }
+  }
+
+  /**
+   * The messages from `from` on that can be settled together: consecutive contents and validation failures
+   * that parse, at most {@link MAX_RUN}. Anything else (a registration, a message that does not parse) ends
+   * the run: it takes the one-message path, in its place.
+   */
+  private settleableRun(topic: string, partition: number, messages: readonly KafkaMessage[], from: number): RunItem[] {
+    const run: RunItem[] = [];
+    for (let i = from; i < messages.length && run.length < MAX_RUN; i++) {
+      const message = messages[i]!;
+      const parsed = parseInput(topic, message.value, this.opts.topics);
+      if (!parsed.ok) break;
+      const e = parsed.event;
+      const source: InputSource = { topic, partition, offset: message.offset, value: message.value, key: message.key };
+      let input: SettleInput;
+      switch (e.event_type) {
+        case EventType.BatchRegistered:
+          return run;
+        case EventType.ContentProvisioned:
+          input = { kind: 'content', input: contentInput(e, source) };
+          break;
+        case EventType.ValidationFailed:
+        case EventType.ValidationFailedV2:
+          input = { kind: 'failure', input: failureInput(e, source) };
+          break;
+      }
+      run.push({ message, eventType: e.event_type, input });
+    }
+    return run;
+  }
+
+  /**
+   * Settles a run with one cache call and one store call ({@link Coordinator.settleMany}); each message that
+   * path did not settle then takes the one-message path, in order, with its retries and dead letter. Returns
+   * how many messages from the start of the run are durable (all of them unless the consumer stopped).
+   */
+  private async settleRun(
+    topic: string,
+    partition: number,
+    run: readonly RunItem[],
+    stillOwner: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<number> {
+    const t0 = performance.now();
+    const outcomes = await this.coordinator.settleMany(run.map((r) => r.input));
+    const seconds = (performance.now() - t0) / 1000;
+    let settled = 0;
+    for (const [k, r] of run.entries()) {
+      const outcome = outcomes[k];
+      if (outcome === undefined) continue;
+      settled++;
+      if (r.eventType === EventType.ContentProvisioned) this.metrics.assignmentDuration.observe({ outcome }, seconds);
+      this.metrics.eventsConsumed.inc({ event_type: r.eventType, outcome });
+    }
+    this.metrics.settledAtOnce.observe(settled);
+    for (const [k, r] of run.entries()) {
+      if (outcomes[k] !== undefined) continue;
+      // As the one-message loop: no new message once the partition is not ours (the new owner redelivers it).
+      if (!stillOwner()) return k;
+      if (!(await this.handleWithRetry(topic, partition, r.message, stillOwner, heartbeat))) return k;
+    }
+    return run.length;
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
@@ -378,30 +461,40 @@ export class InputConsumer {
           correlationId: e.correlation_id,
         });
       case EventType.ContentProvisioned:
-        return this.coordinator.provisionContent({
-          batchId: e.data.batch_id,
-          textStorageId: e.data.text_storage_id,
-          originalFileName: e.data.original_file_name,
-          correlationId: e.correlation_id,
-          source,
-        });
+        return this.coordinator.provisionContent(contentInput(e, source));
       case EventType.ValidationFailed:
-        return this.coordinator.validationFailed({
-          batchId: e.data.batch_id,
-          originalFileName: e.data.original_file_name,
-          reason: e.data.reason,
-          correlationId: e.correlation_id,
-          source,
-        });
       case EventType.ValidationFailedV2:
-        return this.coordinator.validationFailed({
-          batchId: e.data.batch_id,
-          originalFileName: e.data.original_file_name,
-          uploadId: e.data.upload_id,
-          reason: e.data.reason,
-          correlationId: e.correlation_id,
-          source,
-        });
+        return this.coordinator.validationFailed(failureInput(e, source));
     }
   }
+}
+
+/** The most messages settled as one unit (a fetch of 1 MB holds about a thousand contents). */
+const MAX_RUN = 500;
+
+interface RunItem {
+  readonly message: KafkaMessage;
+  readonly eventType: EventType;
+  readonly input: SettleInput;
+}
+
+function contentInput(e: ContentProvisioned, source: InputSource) {
+  return {
+    batchId: e.data.batch_id,
+    textStorageId: e.data.text_storage_id,
+    originalFileName: e.data.original_file_name,
+    correlationId: e.correlation_id,
+    source,
+  };
+}
+
+function failureInput(e: ValidationFailed | ValidationFailedV2, source: InputSource): FailureInput {
+  return {
+    batchId: e.data.batch_id,
+    originalFileName: e.data.original_file_name,
+    ...(e.event_type === EventType.ValidationFailedV2 && { uploadId: e.data.upload_id }),
+    reason: e.data.reason,
+    correlationId: e.correlation_id,
+    source,
+  };
 }

@@ -53,6 +53,8 @@ export interface RelayOptions {
   /** Idempotent producer: on by default; the lab's mock broker cannot serve it (see README). */
   readonly idempotent: boolean;
   readonly pollMs: number;
+  /** The longest poll interval once passes find nothing (see `pollDelay`). */
+  readonly idlePollMs: number;
   readonly batchSize: number;
   /**
    * The broker's `message.max.bytes`: a row whose gzip-compressed value plus key and framing exceed it is
@@ -102,6 +104,10 @@ export class OutboxRelay {
   private connected = false;
   private dueAt = Number.POSITIVE_INFINITY;
   private lastGauge = 0;
+  /** Rows the last pass claimed. */
+  private lastPassRows = 0;
+  /** Passes in a row that found nothing and were not asked for: the poll backs off with them. */
+  private idlePasses = 0;
 
   constructor(
     private readonly opts: RelayOptions,
@@ -157,13 +163,27 @@ export class OutboxRelay {
         this.running = undefined;
         const again = this.wakeRequested && !this.stalled;
         this.wakeRequested = false;
-        this.schedule(again ? WAKE_WINDOW_MS : this.opts.pollMs);
+        this.idlePasses = again || this.stalled || this.lastPassRows > 0 ? 0 : this.idlePasses + 1;
+        this.schedule(again ? WAKE_WINDOW_MS : this.pollDelay());
       });
     }, ms);
   }
 
+  /**
+   * The next poll: `pollMs` while there is work or a failure to retry, then twice as long after each pass in a
+   * row that found nothing, up to `idlePollMs`. A poll only finds rows this instance was not woken for (those
+   * of an instance that died, or whose relay is down): its own commits wake it at once, whatever the delay.
+   */
+  private pollDelay(): number {
+    return Math.min(
+      this.opts.pollMs * 2 ** Math.min(this.idlePasses, 16),
+      Math.max(this.opts.idlePollMs, this.opts.pollMs),
+    );
+  }
+
   private async pass(): Promise<void> {
     this.stalled = false;
+    this.lastPassRows = 0;
     try {
       for (;;) {
         let outcome: Outcome | undefined;
@@ -176,6 +196,7 @@ export class OutboxRelay {
           this.metrics.outboxSetAside.inc({ reason });
           this.log.error(fields, 'outbox row set aside: it will not be published');
         }
+        this.lastPassRows += n;
         if (n < this.opts.batchSize || this.stopped || this.stalled) break;
       }
       // The backlog gauges cost a query; once a second is plenty for a scrape interval.

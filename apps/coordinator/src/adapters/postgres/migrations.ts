@@ -374,6 +374,243 @@ CREATE TRIGGER batches_mark_cache_open BEFORE UPDATE OF status ON batches
   FOR EACH ROW WHEN (OLD.status = 'open' AND NEW.status <> 'open') EXECUTE FUNCTION batches_mark_cache_open();
 `,
   },
+  {
+    version: 8,
+    name: 'a fetched batch of inputs settled in one round trip',
+    // bc_settle_many records many inputs — assignments, excess contents, validation failures and excess failures,
+    // of any number of batches — in one transaction and one round trip: the consumer's batched path. It takes
+    // the advisory locks of all their batches first, in one global order (by lock key), so two calls sharing
+    // batches never wait on each other in a cycle, and a call of the one-input functions (one lock) never
+    // either. Then each item does, in order, exactly what its one-input write does (PgBatchStore.recordAssignment
+    // = bc_record_assignment, recordExcess, recordFailure, recordExcessFailure) and answers the same
+    // (kind, detail, completed, status): a conflict writes nothing of its item, and the others go on. A unique
+    // violation still fails the whole call (no per-item savepoint: more than 64 subtransactions in one
+    // transaction slow every snapshot of the server); the caller then takes the one-input path for each item.
+    // bc_record_assignment is kept as it is: instances of earlier versions call it.
+    sql: `
+CREATE FUNCTION bc_close_ready(p_batch_id text, p_correlation text, p_ready_topic text, p_ready_event_id uuid,
+                               p_ready_event_type text, p_occurred_at text) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  -- Under the batch lock nobody else settles a slot, so "none free" cannot change before the commit.
+  IF EXISTS (SELECT 1 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'free') THEN
+    RETURN false;
+  END IF;
+  UPDATE batches SET status = 'ready', closed_at = now() WHERE batch_id = p_batch_id AND batches.status = 'open';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    RETURN false;
+  END IF;
+  INSERT INTO outbox (event_id, topic, message_key, payload)
+  SELECT p_ready_event_id, p_ready_topic, p_batch_id, jsonb_build_object(
+           'event_id', p_ready_event_id,
+           'event_type', p_ready_event_type,
+           'correlation_id', p_correlation,
+           'occurred_at', p_occurred_at,
+           'data', jsonb_build_object(
+             'batch_id', p_batch_id,
+             'essays', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'text_storage_id', s.text_storage_id,
+                                                   'original_file_name', COALESCE(s.original_file_name, ''))
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'assigned'), '[]'::jsonb),
+             'validation_failures', COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('essay_id', s.essay_id, 'original_file_name', s.original_file_name,
+                                                   'reason', s.failure_reason)
+                                || CASE WHEN s.upload_id IS NULL THEN '{}'::jsonb
+                                        ELSE jsonb_build_object('upload_id', s.upload_id) END
+                                ORDER BY s.essay_id)
+                 FROM slots s WHERE s.batch_id = p_batch_id AND s.state = 'failed'), '[]'::jsonb)))
+  ON CONFLICT (event_id) DO NOTHING;
+  RETURN true;
+END $fn$;
+
+-- p_items: a JSON array of {op, batch_id, ...}, op one of
+--   assign:         essay_id, text_storage_id, original_file_name, correlation_id, event_id, payload (slot-assigned)
+--   excess:         text_storage_id, original_file_name, correlation_id, proposed (the cache's reason), event_id
+--   failure:        essay_id, original_file_name, upload_id (null for v1), reason, correlation_id, identity
+--   excess_failure: original_file_name, upload_id, reason, identity
+-- each with ready_event_id (the batch's ready event, used if the item completes it).
+CREATE FUNCTION bc_settle_many(p_items jsonb, p_assigned_topic text, p_excess_topic text, p_excess_event_type text,
+                               p_ready_topic text, p_ready_event_type text, p_occurred_at text)
+  RETURNS TABLE (r_ord integer, r_kind text, r_detail text, r_completed boolean, r_status text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  lock_key bigint;
+  it jsonb;
+  i integer;
+  b_id text;
+  b_status text;
+  b_correlation text;
+  held text;
+  prior text;
+  v_reason text;
+  n integer;
+BEGIN
+  FOR lock_key IN
+    SELECT DISTINCT hashtextextended(x ->> 'batch_id', 0) FROM jsonb_array_elements(p_items) x ORDER BY 1
+  LOOP
+    PERFORM pg_advisory_xact_lock(lock_key);
+  END LOOP;
+  FOR it, i IN SELECT x, o::integer FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e (x, o) LOOP
+    r_ord := i;
+    r_kind := NULL;
+    r_detail := NULL;
+    r_completed := false;
+    r_status := NULL;
+    b_id := it ->> 'batch_id';
+    SELECT b.status, b.correlation_id INTO b_status, b_correlation FROM batches b WHERE b.batch_id = b_id;
+    IF NOT FOUND THEN
+      r_kind := 'unregistered';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    CASE it ->> 'op'
+    WHEN 'assign' THEN
+      SELECT s.essay_id INTO held FROM slots s WHERE s.batch_id = b_id AND s.text_storage_id = it ->> 'text_storage_id';
+      IF FOUND THEN
+        IF held = it ->> 'essay_id' THEN
+          r_kind := 'recorded';
+          r_status := b_status;
+        ELSE
+          r_kind := 'conflict';
+          r_detail := format('content %s holds %s, cache offered %s', it ->> 'text_storage_id', held, it ->> 'essay_id');
+        END IF;
+      ELSIF b_status <> 'open' THEN
+        r_kind := 'conflict';
+        r_detail := format('batch is %s, cache offered %s', b_status, it ->> 'essay_id');
+      ELSE
+        UPDATE slots SET state = 'assigned', text_storage_id = it ->> 'text_storage_id',
+                         original_file_name = it ->> 'original_file_name', correlation_id = it ->> 'correlation_id',
+                         settled_at = now()
+         WHERE batch_id = b_id AND essay_id = it ->> 'essay_id' AND state = 'free';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> 1 THEN
+          r_kind := 'conflict';
+          r_detail := format('slot %s is not free', it ->> 'essay_id');
+        ELSE
+          DELETE FROM pending_inputs p
+           WHERE p.batch_id = b_id AND p.kind = 'content' AND p.input_key = it ->> 'text_storage_id';
+          INSERT INTO outbox (event_id, topic, message_key, payload)
+               VALUES ((it ->> 'event_id')::uuid, p_assigned_topic, b_id, it -> 'payload')
+          ON CONFLICT (event_id) DO NOTHING;
+          r_kind := 'recorded';
+          r_completed := bc_close_ready(b_id, b_correlation, p_ready_topic, (it ->> 'ready_event_id')::uuid,
+                                        p_ready_event_type, p_occurred_at);
+          r_status := CASE WHEN r_completed THEN 'ready' ELSE b_status END;
+        END IF;
+      END IF;
+    WHEN 'excess' THEN
+      SELECT s.essay_id INTO held FROM slots s WHERE s.batch_id = b_id AND s.text_storage_id = it ->> 'text_storage_id';
+      IF FOUND THEN
+        r_kind := 'conflict';
+        r_detail := format('content %s holds %s, cache said excess', it ->> 'text_storage_id', held);
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+      SELECT e.reason INTO prior FROM excess_contents e
+       WHERE e.batch_id = b_id AND e.text_storage_id = it ->> 'text_storage_id';
+      v_reason := prior;
+      IF v_reason IS NULL THEN
+        IF b_status = 'open' THEN
+          IF EXISTS (SELECT 1 FROM slots s WHERE s.batch_id = b_id AND s.state = 'free') THEN
+            r_kind := 'conflict';
+            r_detail := format('cache said %s but a slot is free', it ->> 'proposed');
+            RETURN NEXT;
+            CONTINUE;
+          END IF;
+          v_reason := 'no_free_slot';
+        ELSE
+          v_reason := 'batch_closed';
+        END IF;
+        INSERT INTO excess_contents (batch_id, text_storage_id, original_file_name, reason)
+             VALUES (b_id, it ->> 'text_storage_id', it ->> 'original_file_name', v_reason);
+      END IF;
+      DELETE FROM pending_inputs p
+       WHERE p.batch_id = b_id AND p.kind = 'content' AND p.input_key = it ->> 'text_storage_id';
+      INSERT INTO outbox (event_id, topic, message_key, payload)
+           VALUES ((it ->> 'event_id')::uuid, p_excess_topic, b_id, jsonb_build_object(
+                     'event_id', it ->> 'event_id',
+                     'event_type', p_excess_event_type,
+                     'correlation_id', it ->> 'correlation_id',
+                     'occurred_at', p_occurred_at,
+                     'data', jsonb_build_object('batch_id', b_id, 'text_storage_id', it ->> 'text_storage_id',
+                                                'original_file_name', it ->> 'original_file_name', 'reason', v_reason)))
+      ON CONFLICT (event_id) DO NOTHING;
+      r_kind := 'recorded';
+      r_status := b_status;
+    WHEN 'failure' THEN
+      SELECT s.essay_id INTO held FROM slots s
+       WHERE s.batch_id = b_id AND s.state = 'failed'
+         AND CASE WHEN it ->> 'upload_id' IS NULL
+                  THEN s.upload_id IS NULL AND s.original_file_name = it ->> 'original_file_name'
+                  ELSE s.upload_id = it ->> 'upload_id' END;
+      IF FOUND THEN
+        IF held = it ->> 'essay_id' THEN
+          r_kind := 'recorded';
+          r_status := b_status;
+        ELSE
+          r_kind := 'conflict';
+          r_detail := format('failure %s holds %s, cache offered %s', it ->> 'identity', held, it ->> 'essay_id');
+        END IF;
+      ELSIF b_status <> 'open' THEN
+        r_kind := 'conflict';
+        r_detail := format('batch is %s, cache offered %s', b_status, it ->> 'essay_id');
+      ELSE
+        UPDATE slots SET state = 'failed', original_file_name = it ->> 'original_file_name',
+                         upload_id = it ->> 'upload_id', failure_reason = it ->> 'reason',
+                         correlation_id = it ->> 'correlation_id', settled_at = now()
+         WHERE batch_id = b_id AND essay_id = it ->> 'essay_id' AND state = 'free';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> 1 THEN
+          r_kind := 'conflict';
+          r_detail := format('slot %s is not free', it ->> 'essay_id');
+        ELSE
+          DELETE FROM pending_inputs p
+           WHERE p.batch_id = b_id AND p.kind = 'failure'
+             AND CASE WHEN it ->> 'upload_id' IS NULL
+                      THEN p.upload_id IS NULL AND p.original_file_name = it ->> 'original_file_name'
+                      ELSE p.upload_id = it ->> 'upload_id' END;
+          r_kind := 'recorded';
+          r_completed := bc_close_ready(b_id, b_correlation, p_ready_topic, (it ->> 'ready_event_id')::uuid,
+                                        p_ready_event_type, p_occurred_at);
+          r_status := CASE WHEN r_completed THEN 'ready' ELSE b_status END;
+        END IF;
+      END IF;
+    WHEN 'excess_failure' THEN
+      IF EXISTS (SELECT 1 FROM slots s
+                  WHERE s.batch_id = b_id AND s.state = 'failed'
+                    AND CASE WHEN it ->> 'upload_id' IS NULL
+                             THEN s.upload_id IS NULL AND s.original_file_name = it ->> 'original_file_name'
+                             ELSE s.upload_id = it ->> 'upload_id' END) THEN
+        r_kind := 'conflict';
+        r_detail := format('failure %s already settles a slot', it ->> 'identity');
+      ELSIF b_status = 'open' AND EXISTS (SELECT 1 FROM slots s WHERE s.batch_id = b_id AND s.state = 'free') THEN
+        r_kind := 'conflict';
+        r_detail := 'cache said no free slot but a slot is free';
+      ELSE
+        INSERT INTO excess_failures (batch_id, original_file_name, upload_id, reason)
+             VALUES (b_id, it ->> 'original_file_name', it ->> 'upload_id', it ->> 'reason')
+        ON CONFLICT DO NOTHING;
+        DELETE FROM pending_inputs p
+         WHERE p.batch_id = b_id AND p.kind = 'failure'
+           AND CASE WHEN it ->> 'upload_id' IS NULL
+                    THEN p.upload_id IS NULL AND p.original_file_name = it ->> 'original_file_name'
+                    ELSE p.upload_id = it ->> 'upload_id' END;
+        r_kind := 'recorded';
+        r_status := b_status;
+      END IF;
+    ELSE
+      RAISE EXCEPTION 'bc_settle_many: item % has op %, expected assign, excess, failure or excess_failure',
+        i, it ->> 'op' USING ERRCODE = '22023';
+    END CASE;
+    RETURN NEXT;
+  END LOOP;
+END $fn$;
+`,
+  },
 ];
 
 /** Arbitrary constant identifying the migration lock among advisory locks. */

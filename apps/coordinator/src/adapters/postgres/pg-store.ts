@@ -35,7 +35,9 @@ import {
   type FailureInput,
   type InputSource,
   type Registration,
+  type SettleItem,
   type StoreWrite,
+  type SweepAgenda,
 } from '../../domain/ports.js';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
@@ -595,6 +597,45 @@ export class PgBatchStore implements BatchStore {
     );
   }
 
+  async sweepAgenda(limit: number, parkedTtlMs: number, parkedRetentionMs: number): Promise<SweepAgenda> {
+    return this.run('sweep_agenda', async () => {
+      // Each list is the query of its own method (overdueBatches, closedWithCacheOpen, batchesWithPending,
+      // unregisteredWithExpiredParking, forgetAnnouncedParking), as a subquery of one statement.
+      const r = await this.pool.query<{
+        overdue: string[];
+        cache_open: { batchId: string; status: 'ready' | 'timed_out' }[];
+        pending: string[];
+        expired: string[];
+        forgettable: boolean;
+      }>({
+        name: 'bc_sweep_agenda',
+        text: `SELECT
+  ARRAY(SELECT batch_id FROM batches WHERE status = 'open' AND deadline <= now() ORDER BY deadline LIMIT $1) AS overdue,
+  COALESCE((SELECT json_agg(json_build_object('batchId', q.batch_id, 'status', q.status) ORDER BY q.closed_at)
+              FROM (SELECT batch_id, status, closed_at FROM batches WHERE cache_open ORDER BY closed_at LIMIT $1) q),
+           '[]'::json) AS cache_open,
+  ARRAY(SELECT DISTINCT p.batch_id FROM pending_inputs p JOIN batches b USING (batch_id) LIMIT $1) AS pending,
+  ARRAY(SELECT p.batch_id FROM pending_inputs p
+         WHERE p.dead_lettered_at IS NULL
+           AND p.received_at < now() - make_interval(secs => $2::double precision / 1000)
+           AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = p.batch_id)
+         GROUP BY p.batch_id ORDER BY min(p.received_at) LIMIT $1) AS expired,
+  EXISTS (SELECT 1 FROM pending_inputs p
+           WHERE p.dead_lettered_at < now() - make_interval(secs => $3::double precision / 1000)
+             AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = p.batch_id)) AS forgettable`,
+        values: [limit, parkedTtlMs, parkedRetentionMs],
+      });
+      const row = r.rows[0]!;
+      return {
+        overdue: row.overdue,
+        closedWithCacheOpen: row.cache_open,
+        withPending: row.pending,
+        unregisteredWithExpiredParking: row.expired,
+        parkingToForget: row.forgettable,
+      };
+    });
+  }
+
   async batchesWithPending(limit: number): Promise<string[]> {
     return this.run('batches_with_pending', async () => {
       const r = await this.pool.query<{ batch_id: string }>(
@@ -657,6 +698,119 @@ export class PgBatchStore implements BatchStore {
       if ((err as { code?: string }).code === '23505') return { kind: 'conflict', detail: 'unique violation' };
       throw err;
     });
+  }
+
+  /**
+   * Whether {@link settleMany} records its items one at a time through the one-input writes instead of in one
+   * call of `bc_settle_many`. Only the lab's known-bad variants set it (and {@link stepwise} implies it): their
+   * bugs live in those writes, and the batched path must run through them.
+   */
+  protected readonly settlesOneByOne: boolean = false;
+
+  async settleMany(items: readonly SettleItem[]): Promise<StoreWrite[]> {
+    if (this.stepwise || this.settlesOneByOne) {
+      const out: StoreWrite[] = [];
+      for (const it of items) {
+        switch (it.op) {
+          case 'assign':
+            out.push(await this.recordAssignment(it.input, it.essayId));
+            break;
+          case 'excess':
+            out.push(await this.recordExcess(it.input, it.proposed));
+            break;
+          case 'failure':
+            out.push(await this.recordFailure(it.input, it.essayId));
+            break;
+          case 'excess_failure':
+            out.push(await this.recordExcessFailure(it.input));
+            break;
+        }
+      }
+      return out;
+    }
+    if (items.length === 0) return [];
+    const t = this.opts.topics;
+    const rows = items.map((it) => {
+      const b = it.input.batchId;
+      const common = {
+        op: it.op,
+        batch_id: b,
+        original_file_name: it.input.originalFileName,
+        correlation_id: it.input.correlationId,
+        ready_event_id: eventIds.batchReady(b),
+      };
+      switch (it.op) {
+        case 'assign': {
+          const id = eventIds.slotAssigned(b, it.input.textStorageId);
+          return {
+            ...common,
+            essay_id: it.essayId,
+            text_storage_id: it.input.textStorageId,
+            event_id: id,
+            payload: this.envelope(EventType.SlotAssigned, id, it.input.correlationId, {
+              batch_id: b,
+              essay_id: it.essayId,
+              text_storage_id: it.input.textStorageId,
+              original_file_name: it.input.originalFileName,
+            }),
+          };
+        }
+        case 'excess':
+          return {
+            ...common,
+            text_storage_id: it.input.textStorageId,
+            proposed: it.proposed,
+            event_id: eventIds.excess(b, it.input.textStorageId),
+          };
+        case 'failure':
+          return {
+            ...common,
+            essay_id: it.essayId,
+            upload_id: it.input.uploadId ?? null,
+            reason: it.input.reason,
+            identity: failureKey(it.input),
+          };
+        case 'excess_failure':
+          return {
+            ...common,
+            upload_id: it.input.uploadId ?? null,
+            reason: it.input.reason,
+            identity: failureKey(it.input),
+          };
+      }
+    });
+    const r = await this.run('settle_many', () =>
+      this.pool.query<{
+        r_ord: number;
+        r_kind: 'recorded' | 'conflict' | 'unregistered';
+        r_detail: string | null;
+        r_completed: boolean;
+        r_status: BatchStatus | null;
+      }>({
+        // Named: each connection parses and plans it once.
+        name: 'bc_settle_many',
+        text: 'SELECT r_ord, r_kind, r_detail, r_completed, r_status FROM bc_settle_many($1::jsonb,$2,$3,$4,$5,$6,$7)',
+        values: [
+          JSON.stringify(rows),
+          t.slotAssigned,
+          t.excessContent,
+          EventType.ExcessContent,
+          t.batchReady,
+          EventType.BatchReady,
+          new Date().toISOString(),
+        ],
+      }),
+    );
+    if (r.rows.length !== items.length)
+      throw new Error(`bc_settle_many answered ${r.rows.length} rows for ${items.length} items`);
+    this.afterCommit?.();
+    return [...r.rows]
+      .sort((a, b) => a.r_ord - b.r_ord)
+      .map((row): StoreWrite => {
+        if (row.r_kind === 'unregistered') return { kind: 'unregistered' };
+        if (row.r_kind === 'conflict') return { kind: 'conflict', detail: row.r_detail ?? '' };
+        return { kind: 'recorded', completed: row.r_completed, status: row.r_status! };
+      });
   }
 
   /** The assignment transaction statement by statement (see {@link stepwise}); the function in migration 2 is the same. */

@@ -83,50 +83,78 @@ return 1
 `;
 
 /**
- * Assigns content to a free slot, idempotently per text_storage_id.
- * ARGV: text_storage_id.
- * Content once reported excess stays excess (its reason is kept), so a
- * redelivery repeats the same answer.
+ * The two proposals as Lua functions, shared by the one-input scripts and the many-input one so that both
+ * answer exactly alike. Each returns {kind, value}.
+ *
+ * assign_content(text_storage_id): a free slot for the content, idempotently per text_storage_id. Content
+ * once reported excess stays excess (its reason is kept), so a redelivery repeats the same answer.
  * → {'missing'} | {'existing', essay_id} | {'assigned', essay_id} | {'excess', reason}
+ *
+ * settle_failure(identity): one free slot settled as failed, idempotently per failure identity (see
+ * LOAD_BATCH): two uploads of one file name are two failures in v2.
+ * → {'missing'} | {'existing', essay_id} | {'settled', essay_id} | {'excess', reason}
  */
-export const ASSIGN_CONTENT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local essay = redis.call('HGET', KEYS[3], ARGV[1])
-if essay then return {'existing', essay} end
-local known = redis.call('HGET', KEYS[5], ARGV[1])
-if known then return {'excess', known} end
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'open' then
-  redis.call('HSET', KEYS[5], ARGV[1], 'batch_closed')
-  return {'excess', 'batch_closed'}
+const PROPOSALS = `
+local function assign_content(id)
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+  local essay = redis.call('HGET', KEYS[3], id)
+  if essay then return {'existing', essay} end
+  local known = redis.call('HGET', KEYS[5], id)
+  if known then return {'excess', known} end
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status ~= 'open' then
+    redis.call('HSET', KEYS[5], id, 'batch_closed')
+    return {'excess', 'batch_closed'}
+  end
+  local slot = redis.call('SPOP', KEYS[2])
+  if not slot then
+    redis.call('HSET', KEYS[5], id, 'no_free_slot')
+    return {'excess', 'no_free_slot'}
+  end
+  redis.call('HSET', KEYS[3], id, slot)
+  redis.call('HINCRBY', KEYS[1], 'settled', 1)
+  return {'assigned', slot}
 end
-local slot = redis.call('SPOP', KEYS[2])
-if not slot then
-  redis.call('HSET', KEYS[5], ARGV[1], 'no_free_slot')
-  return {'excess', 'no_free_slot'}
+local function settle_failure(identity)
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+  local essay = redis.call('HGET', KEYS[4], identity)
+  if essay then return {'existing', essay} end
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status ~= 'open' then return {'excess', 'batch_closed'} end
+  local slot = redis.call('SPOP', KEYS[2])
+  if not slot then return {'excess', 'no_free_slot'} end
+  redis.call('HSET', KEYS[4], identity, slot)
+  redis.call('HINCRBY', KEYS[1], 'settled', 1)
+  return {'settled', slot}
 end
-redis.call('HSET', KEYS[3], ARGV[1], slot)
-redis.call('HINCRBY', KEYS[1], 'settled', 1)
-return {'assigned', slot}
+`;
+
+/** Assigns one content (see assign_content above). ARGV: text_storage_id. */
+export const ASSIGN_CONTENT = `${PROPOSALS}
+return assign_content(ARGV[1])
+`;
+
+/** Settles one validation failure (see settle_failure above). ARGV: failure identity. */
+export const SETTLE_FAILURE = `${PROPOSALS}
+return settle_failure(ARGV[1])
 `;
 
 /**
- * Settles one free slot as failed, idempotently per failure identity (see
- * LOAD_BATCH): two uploads of one file name are two failures in v2.
- * ARGV: failure identity.
- * → {'missing'} | {'existing', essay_id} | {'settled', essay_id} | {'excess', reason}
+ * Proposes for many inputs of one batch in one call, in order, each exactly as the one-input scripts would
+ * one after the other. ARGV: pairs of ('c', text_storage_id) for a content and ('f', identity) for a failure.
+ * → a flat list of {kind, value} pairs, one per input ('' as the value of 'missing').
  */
-export const SETTLE_FAILURE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local essay = redis.call('HGET', KEYS[4], ARGV[1])
-if essay then return {'existing', essay} end
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'open' then return {'excess', 'batch_closed'} end
-local slot = redis.call('SPOP', KEYS[2])
-if not slot then return {'excess', 'no_free_slot'} end
-redis.call('HSET', KEYS[4], ARGV[1], slot)
-redis.call('HINCRBY', KEYS[1], 'settled', 1)
-return {'settled', slot}
+export const PROPOSE_MANY = `${PROPOSALS}
+local out = {}
+for i = 1, #ARGV, 2 do
+  local r
+  if ARGV[i] == 'c' then r = assign_content(ARGV[i + 1])
+  elseif ARGV[i] == 'f' then r = settle_failure(ARGV[i + 1])
+  else return redis.error_reply('PROPOSE_MANY: input kind ' .. tostring(ARGV[i]) .. ' is neither c nor f') end
+  out[#out + 1] = r[1]
+  out[#out + 1] = r[2] or ''
+end
+return out
 `;
 
 /**

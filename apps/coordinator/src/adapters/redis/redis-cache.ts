@@ -6,10 +6,18 @@
  */
 import { Redis, ReplyError } from 'ioredis';
 import { batchKeys, batchKeyList, type ExcessReason } from '@chaos-lab/contracts';
-import type { BatchSnapshot, CacheAssign, CacheFailure, SlotCache } from '../../domain/ports.js';
+import type { BatchSnapshot, CacheAssign, CacheFailure, ProposalInput, SlotCache } from '../../domain/ports.js';
 import { DependencyError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import { ASSIGN_CONTENT, CLOSE_BATCH, NOTE_EXCESS, REPLACE_FINAL, LOAD_BATCH, SETTLE_FAILURE } from './lua.js';
+import {
+  ASSIGN_CONTENT,
+  CLOSE_BATCH,
+  NOTE_EXCESS,
+  PROPOSE_MANY,
+  REPLACE_FINAL,
+  LOAD_BATCH,
+  SETTLE_FAILURE,
+} from './lua.js';
 
 // defineCommand with numberOfKeys: the first 5 arguments are the keys, the rest ARGV.
 type ScriptFn = (...keysThenArgs: string[]) => Promise<unknown>;
@@ -20,6 +28,7 @@ interface ScriptedRedis extends Redis {
   bcClose: ScriptFn;
   bcReplaceFinal: ScriptFn;
   bcNoteExcess: ScriptFn;
+  bcProposeMany: ScriptFn;
 }
 
 export interface RedisCacheOptions {
@@ -67,6 +76,7 @@ export class RedisSlotCache implements SlotCache {
       ['bcClose', CLOSE_BATCH],
       ['bcReplaceFinal', REPLACE_FINAL],
       ['bcNoteExcess', NOTE_EXCESS],
+      ['bcProposeMany', PROPOSE_MANY],
     ] as const) {
       redis.defineCommand(name, { lua, numberOfKeys: 5 });
     }
@@ -114,36 +124,63 @@ export class RedisSlotCache implements SlotCache {
 
   async assign(batchId: string, textStorageId: string): Promise<CacheAssign> {
     const r = (await this.call('assign', () => this.redis.bcAssign(...this.keys(batchId), textStorageId))) as string[];
-    switch (r[0]) {
-      case 'missing':
-        return { kind: 'missing' };
-      case 'existing':
-        return { kind: 'assigned', essayId: r[1]!, fresh: false };
-      case 'assigned':
-        return { kind: 'assigned', essayId: r[1]!, fresh: true };
-      case 'excess':
-        return { kind: 'excess', reason: r[1] as ExcessReason };
-      default:
-        throw new Error(`unexpected reply from the assign script: ${JSON.stringify(r)}`);
-    }
+    return assignReply(r[0], r[1]);
   }
 
   async settleFailure(batchId: string, identity: string): Promise<CacheFailure> {
     const r = (await this.call('settle_failure', () =>
       this.redis.bcSettleFailure(...this.keys(batchId), identity),
     )) as string[];
-    switch (r[0]) {
-      case 'missing':
-        return { kind: 'missing' };
-      case 'existing':
-        return { kind: 'settled', essayId: r[1]!, fresh: false };
-      case 'settled':
-        return { kind: 'settled', essayId: r[1]!, fresh: true };
-      case 'excess':
-        return { kind: 'excess', reason: r[1] as ExcessReason };
-      default:
-        throw new Error(`unexpected reply from the settle-failure script: ${JSON.stringify(r)}`);
+    return failureReply(r[0], r[1]);
+  }
+
+  /**
+   * Whether {@link proposeMany} asks one input at a time through {@link assign} and {@link settleFailure}
+   * instead of one script per batch in one pipeline. Only the lab's known-bad variants set it: their bugs
+   * live in those steps, and the batched path must run through them.
+   */
+  protected readonly proposesOneByOne: boolean = false;
+
+  async proposeMany(
+    requests: readonly { readonly batchId: string; readonly inputs: readonly ProposalInput[] }[],
+  ): Promise<(CacheAssign | CacheFailure)[][]> {
+    if (this.proposesOneByOne) {
+      const out: (CacheAssign | CacheFailure)[][] = [];
+      for (const r of requests) {
+        const answers: (CacheAssign | CacheFailure)[] = [];
+        for (const i of r.inputs)
+          answers.push(
+            i.kind === 'content' ? await this.assign(r.batchId, i.key) : await this.settleFailure(r.batchId, i.key),
+          );
+        out.push(answers);
+      }
+      return out;
     }
+    if (requests.length === 0) return [];
+    const replies = await this.call('propose_many', async () => {
+      // One pipeline: every batch's script in one write, one round trip.
+      // A pipeline's command queues and returns the pipeline; only exec() sends.
+      const p = this.redis.pipeline() as unknown as {
+        bcProposeMany(...keysThenArgs: string[]): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const r of requests)
+        p.bcProposeMany(...this.keys(r.batchId), ...r.inputs.flatMap((i) => [i.kind === 'content' ? 'c' : 'f', i.key]));
+      const res = await p.exec();
+      if (res === null) throw new Error('the propose pipeline was discarded');
+      return res.map(([err, reply]) => {
+        if (err) throw err;
+        return reply as string[];
+      });
+    });
+    return requests.map((r, n) => {
+      const flat = replies[n]!;
+      if (flat.length !== r.inputs.length * 2)
+        throw new Error(`propose script answered ${flat.length / 2} of ${r.inputs.length} inputs for ${r.batchId}`);
+      return r.inputs.map((i, k) =>
+        i.kind === 'content' ? assignReply(flat[2 * k], flat[2 * k + 1]) : failureReply(flat[2 * k], flat[2 * k + 1]),
+      );
+    });
   }
 
   async close(batchId: string, status: 'ready' | 'timed_out'): Promise<boolean> {
@@ -175,5 +212,35 @@ export class RedisSlotCache implements SlotCache {
     } catch {
       this.redis.disconnect();
     }
+  }
+}
+
+function assignReply(kind: string | undefined, value: string | undefined): CacheAssign {
+  switch (kind) {
+    case 'missing':
+      return { kind: 'missing' };
+    case 'existing':
+      return { kind: 'assigned', essayId: value!, fresh: false };
+    case 'assigned':
+      return { kind: 'assigned', essayId: value!, fresh: true };
+    case 'excess':
+      return { kind: 'excess', reason: value as ExcessReason };
+    default:
+      throw new Error(`unexpected reply from the assign script: ${JSON.stringify([kind, value])}`);
+  }
+}
+
+function failureReply(kind: string | undefined, value: string | undefined): CacheFailure {
+  switch (kind) {
+    case 'missing':
+      return { kind: 'missing' };
+    case 'existing':
+      return { kind: 'settled', essayId: value!, fresh: false };
+    case 'settled':
+      return { kind: 'settled', essayId: value!, fresh: true };
+    case 'excess':
+      return { kind: 'excess', reason: value as ExcessReason };
+    default:
+      throw new Error(`unexpected reply from the settle-failure script: ${JSON.stringify([kind, value])}`);
   }
 }

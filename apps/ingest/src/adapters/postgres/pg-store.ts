@@ -25,6 +25,7 @@ import type {
 import { migrate } from './migrations.js';
 
 /** Non-retriable refusals of one outbox row before it is set aside (the first may be a broker's passing state). */
+
 export const REFUSALS_BEFORE_SET_ASIDE = 3;
 
 export interface PgStoreOptions {
@@ -78,6 +79,18 @@ export class PgIngestStore implements IngestStore {
     b: BatchRecord,
     queue: (stored: BatchRecord, inserted: boolean) => OutboxEntry | undefined,
   ): Promise<Stored<BatchRecord>> {
+    // First sight in one statement, as for contents (see insertContent).
+    if (
+      await this.insertFirstSight(
+        'ingest_insert_batch',
+        `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (batch_id) DO NOTHING RETURNING 1`,
+        [b.batchId, b.essayIds, b.deadline ?? null],
+        b.event,
+        queue(b, true),
+      )
+    )
+      return { inserted: true, stored: b };
     return this.transaction(async (tx) => {
       const ins = await tx.query(
         `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
@@ -108,6 +121,31 @@ export class PgIngestStore implements IngestStore {
     c: ContentRecord & { readonly body: Buffer; readonly idempotencyKey: string | undefined },
     queue: (stored: ContentRecord, inserted: boolean) => OutboxEntry | undefined,
   ): Promise<Stored<ContentRecord>> {
+    // First sight, the usual case: the row and its outbox entry in one statement (one round trip, atomic on its
+    // own). A row already there (a client's retry) takes the transaction below, which compares it.
+    if (
+      await this.insertFirstSight(
+        'ingest_insert_content',
+        `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
+                                      idempotency_key, outcome, failure_reason, event)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (text_storage_id) DO NOTHING RETURNING 1`,
+        [
+          c.textStorageId,
+          c.batchId,
+          c.originalFileName,
+          c.body,
+          c.byteLength,
+          c.sha256,
+          c.idempotencyKey ?? null,
+          c.outcome,
+          c.failureReason ?? null,
+        ],
+        c.event,
+        queue(c, true),
+      )
+    )
+      return { inserted: true, stored: c };
     return this.transaction(async (tx) => {
       const ins = await tx.query(
         `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
@@ -155,6 +193,37 @@ export class PgIngestStore implements IngestStore {
       if (out !== undefined) await this.queue(tx, out, result.stored.event);
       return result;
     });
+  }
+
+  /**
+   * Inserts a row seen for the first time and its outbox entry in one statement: `insert` (a named statement
+   * `name`) is an INSERT … ON CONFLICT DO NOTHING RETURNING 1 whose last parameter, after `values`, is the
+   * event's JSON; the entry is written only if the row was. False when the row was there already (or `out` is
+   * undefined): nothing was written, and the caller compares the stored row.
+   */
+  private async insertFirstSight(
+    name: string,
+    insert: string,
+    values: readonly unknown[],
+    event: InputEvent,
+    out: OutboxEntry | undefined,
+  ): Promise<boolean> {
+    if (out === undefined) return false;
+    const n = values.length;
+    const r = await this.guard(() =>
+      this.pool.query<{ inserted: number }>({
+        name,
+        text: `WITH ins AS (${insert}),
+                    q AS (INSERT INTO ingest.outbox (event_id, topic, message_key, payload)
+                          SELECT $${n + 2}::uuid, $${n + 3}::text, $${n + 4}::text, $${n + 1}::jsonb FROM ins
+                          ON CONFLICT (event_id) DO UPDATE SET published_at = NULL
+                            WHERE ingest.outbox.published_at IS NOT NULL AND ingest.outbox.set_aside_at IS NULL
+                          RETURNING 1)
+               SELECT count(*)::int AS inserted FROM ins`,
+        values: [...values, JSON.stringify(event), event.event_id, out.topic, out.key],
+      }),
+    );
+    return r.rows[0]?.inserted === 1;
   }
 
   /**
