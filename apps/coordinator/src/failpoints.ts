@@ -13,8 +13,14 @@
  *   committed, its Kafka offset is not yet resolved or committed. A consumer
  *   that is not idempotent duplicates work here; one that commits offsets
  *   early loses it.
+ * - `after-cache-before-store`: the input's slot is proposed in Redis, its
+ *   Postgres transaction has not begun (reached once per input, a run of
+ *   inputs settled together reaching it once for each before its one
+ *   transaction). Redis is ahead of Postgres; the redelivered input must get
+ *   the slot Redis proposed. A consumer that commits offsets early loses the
+ *   input here, and its whole run with it.
  */
-export const FAILPOINT_NAMES = ['after-commit-before-offset'] as const;
+export const FAILPOINT_NAMES = ['after-commit-before-offset', 'after-cache-before-store'] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
 export type Failpoints = (name: FailpointName) => void;

@@ -78,21 +78,8 @@ export async function startCoordinator(
     );
     // Every committed step may have enqueued rows: relay them now rather than at the next poll.
     store.afterCommit = () => relay.wake();
-    const domain = new Coordinator(
-      cache,
-      store,
-      log.child({ component: 'domain' }),
-      {
-        onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
-        onParkedExpired: (_batchId, n) => metrics.deadLetters.inc({ reason: 'batch_never_registered' }, n),
-      },
-      { parkedTtlMs: config.parkedTtlMs, parkedRetentionMs: config.parkedRetentionMs },
-    );
-    await relay.start();
-    cleanup.push(['outbox relay', () => relay.stop()]);
-
     const failpoints = createFailpoints(config.failpoints, (name) =>
-      // Synchronous: pino writes asynchronously and the process is about to be SIGKILLed.
+      // Written straight to fd 1: the process is about to be SIGKILLed.
       writeSync(
         1,
         JSON.stringify({
@@ -104,6 +91,20 @@ export async function startCoordinator(
         }) + '\n',
       ),
     );
+    const domain = new Coordinator(
+      cache,
+      store,
+      log.child({ component: 'domain' }),
+      {
+        onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
+        onParkedExpired: (_batchId, n) => metrics.deadLetters.inc({ reason: 'batch_never_registered' }, n),
+        beforeStore: () => failpoints('after-cache-before-store'),
+      },
+      { parkedTtlMs: config.parkedTtlMs, parkedRetentionMs: config.parkedRetentionMs },
+    );
+    await relay.start();
+    cleanup.push(['outbox relay', () => relay.stop()]);
+
     const consumerArgs = [
       { ...config.kafka, topics, failpoints },
       domain,

@@ -131,6 +131,8 @@ export {
   faultResources,
   observedClockSkew,
   FAULT_KINDS,
+  COMMIT_CRASH_POINTS,
+  type CommitCrashPoint,
   type NemesisOptions,
   type UnsupportedFault,
   type FaultSpec,

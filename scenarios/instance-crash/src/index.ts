@@ -4,7 +4,13 @@
  * transaction committed, before the Kafka offset did), which makes the
  * group redeliver work that is already durable.
  */
-import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import {
+  COMMIT_CRASH_POINTS,
+  planAssignmentWorkload,
+  planFaults,
+  type FaultMaker,
+  type ScenarioDefinition,
+} from '@chaos-lab/lab';
 
 // The first fault is always the commit-boundary crash (below); the others kill or restart. A second
 // commit-boundary crash on a member that just rejoined might find too few messages left to reach its count.
@@ -40,7 +46,12 @@ export const scenario: ScenarioDefinition = {
       i === 0
         ? {
             ...f,
-            spec: { kind: 'commit-boundary-crash', target: ctx.rng.pick(ctx.instanceIds), nth: ctx.rng.int(1, 3) },
+            spec: {
+              kind: 'commit-boundary-crash',
+              target: ctx.rng.pick(ctx.instanceIds),
+              nth: ctx.rng.int(1, 3),
+              at: ctx.rng.pick(COMMIT_CRASH_POINTS),
+            },
           }
         : f,
     ),

@@ -905,6 +905,53 @@ describe('settle_many: a fetched batch in one transaction', () => {
     ]);
   });
 
+  it('a crash between the cache and the store (after-cache-before-store): the redelivered inputs get the slots Redis proposed, once', async () => {
+    const { cache, store } = instance('crash');
+    const b = 'crash-a';
+    let reached = 0;
+    // The hook throws where the fail-point (here `after-cache-before-store=2`) SIGKILLs: nothing after it runs,
+    // so Redis is ahead of Postgres.
+    const crashing = new Coordinator(cache, store, pino({ level: 'silent' }), {
+      beforeStore: () => {
+        if (++reached >= 2) throw new Error('crashed at after-cache-before-store');
+      },
+    });
+    await crashing.registerBatch({ batchId: b, essayIds: essays(b, 3), deadline: undefined, correlationId: 'c' });
+    const run: SettleInput[] = [
+      { kind: 'content', input: content(b, 't1') },
+      { kind: 'failure', input: failure(b, 'bad.txt', 'up1') },
+      { kind: 'content', input: content(b, 't2') },
+    ];
+    // A run reaches the point once per input, before its one transaction (the crash at its second input); a
+    // single input once.
+    expect(await crashing.settleMany(run)).toEqual([undefined, undefined, undefined]);
+    expect(reached).toBe(2);
+    await expect(crashing.provisionContent(content(b, 't3'))).rejects.toThrow('after-cache-before-store');
+    expect(reached).toBe(3);
+    const settled = () =>
+      query<{ essay_id: string; state: string; text_storage_id: string | null }>(
+        "SELECT essay_id, state, text_storage_id FROM slots WHERE batch_id = $1 AND state <> 'free' ORDER BY 1",
+        [b],
+      );
+    expect(await settled()).toEqual([]);
+    // Redis holds all three slots, so a new content is excess there, yet no slot is taken in Postgres.
+    expect(await cache.proposeMany([{ batchId: b, inputs: [{ kind: 'content', key: 'probe' }] }])).toEqual([
+      [{ kind: 'excess', reason: 'no_free_slot' }],
+    ]);
+    // The restarted instance gets the redelivered run and the content after it: each gets the slot Redis
+    // proposed before the crash, the batch completes once.
+    const after = instance('after-crash').coordinator;
+    expect(await after.settleMany(run)).toEqual(['assigned', 'failure_settled', 'assigned']);
+    expect(await after.provisionContent(content(b, 't3'))).toBe('excess');
+    const rows = await settled();
+    expect(rows.map((r) => `${r.state}:${r.text_storage_id}`).sort()).toEqual([
+      'assigned:t1',
+      'assigned:t2',
+      'failed:null',
+    ]);
+    expect(await query('SELECT 1 FROM outbox WHERE topic = $1 AND message_key = $2', ['t.batch.ready', b])).toHaveLength(1);
+  });
+
   it('leaves to the one-input path what it cannot settle: no cache entry, a stale cache, a failing call', async () => {
     const x = instance('rest');
     const [b, c, u] = ['rest-b', 'rest-c', 'rest-unregistered'];

@@ -41,6 +41,11 @@ export interface CoordinatorHooks {
   onBatchClosed?(batchId: string, status: 'ready' | 'timed_out'): void;
   /** Called when inputs parked for a batch that never came are dead-lettered. */
   onParkedExpired?(batchId: string, count: number): void;
+  /**
+   * Called once per input after its cache proposal and before its store write (a run settled together: once
+   * per input, before the run's one transaction) — the test harness's `after-cache-before-store` crash point.
+   */
+  beforeStore?(): void;
 }
 
 export interface CoordinatorOptions {
@@ -90,9 +95,11 @@ export class Coordinator {
           continue;
         }
         case 'assigned':
+          this.hooks.beforeStore?.();
           write = await this.store.recordAssignment(c, proposal.essayId);
           break;
         case 'excess':
+          this.hooks.beforeStore?.();
           write = await this.store.recordExcess(c, proposal.reason);
           break;
       }
@@ -122,9 +129,11 @@ export class Coordinator {
           continue;
         }
         case 'settled':
+          this.hooks.beforeStore?.();
           write = await this.store.recordFailure(f, proposal.essayId);
           break;
         case 'excess':
+          this.hooks.beforeStore?.();
           write = await this.store.recordExcessFailure(f);
           break;
       }
@@ -192,6 +201,7 @@ export class Coordinator {
         }),
       );
       if (items.length === 0) return out;
+      for (let k = 0; k < items.length; k++) this.hooks.beforeStore?.();
       const writes = await this.store.settleMany(items.map((x) => x.item));
       const after = new Map<string, { completed: boolean; status: BatchStatus; conflict?: string }>();
       const recorded: Outcome[] = [];

@@ -8,14 +8,17 @@
  * Why it is wrong: DESIGN §3 — "a Kafka offset is committed only after the
  * work it covers is durable". A kill -9 (or a lost partition) after the
  * commit and before a message's transaction commits loses that message for
- * good: the group resumes after it, nothing redelivers it. The
- * `after-commit-before-offset` fail-point stays where production has it
- * (after each message's transaction): a crash there loses the rest of the
- * fetched batch, exactly as the fail-point's documentation predicts for a
- * consumer that commits offsets early.
+ * good: the group resumes after it, nothing redelivers it. The fail-points
+ * stay where production has them. Production settles a fetched run of
+ * inputs in one transaction and reaches `after-commit-before-offset` only
+ * after it, so a crash there loses only what follows the run in the fetch
+ * (often nothing); `after-cache-before-store` comes before the run's
+ * transaction, and a crash there loses the whole run, as the fail-point's
+ * documentation predicts for a consumer that commits offsets early.
  *
  * Caught by: `nothing-lost` (an input published `ok` with no fate in
- * Postgres and no output event), and usually `every-batch-finished`.
+ * Postgres and no output event), `stores-agree` (Redis holds the slots the
+ * lost inputs were proposed), and usually `every-batch-finished`.
  */
 import type { EachBatchPayload } from 'kafkajs';
 import { InputConsumer } from '../adapters/kafka/consumer.js';

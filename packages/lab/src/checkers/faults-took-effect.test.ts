@@ -18,7 +18,7 @@ describe('faults-took-effect', () => {
 
   it('counts apart a fault whose trigger never came, and fails one that had it and did nothing', () => {
     const r = new HistoryRecorder();
-    const label = 'crash after commit #2, before offset, coordinator-1';
+    const label = 'crash at after-commit-before-offset #2, coordinator-1';
     r.nemesis('start', 'commit-boundary-crash', { target: 'coordinator-1', detail: { label } });
     r.nemesis('end', 'commit-boundary-crash', {
       target: 'coordinator-1',

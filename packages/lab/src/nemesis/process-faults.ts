@@ -2,12 +2,14 @@
  * Process faults on coordinator instances: kill -9, pause (SIGSTOP) longer
  * than the Kafka session timeout — the zombie that wakes up still believing
  * it owns its partitions — graceful and rolling restarts, and the crash at
- * the commit boundary: the instance dies after its database transaction
- * committed and before its Kafka offset did, through the coordinator's
- * `after-commit-before-offset` fail-point.
+ * a boundary between two durable steps of one input, through one of the
+ * coordinator's fail-points: after its database transaction committed and
+ * before its Kafka offset did (`after-commit-before-offset`), or after its
+ * Redis proposal and before its database transaction
+ * (`after-cache-before-store`).
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
+import { COMMIT_CRASH_POINTS, type ActiveFault, type FaultImplementation, type NemesisContext } from './types.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { parsePrometheus, sum } from './metrics.js';
 
@@ -143,15 +145,19 @@ const COMMIT_CRASH_GRACE_MS = 30_000;
 
 export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> = {
   kind: 'commit-boundary-crash',
-  label: (s) => `crash after commit #${s.nth}, before offset, ${s.target}`,
+  label: (s) => `crash at ${s.at} #${s.nth}, ${s.target}`,
   async start(spec, ctx): Promise<ActiveFault> {
+    // A plan file written before `at` existed, or edited by hand, must not start an instance the coordinator's
+    // own configuration check stops.
+    if (!(COMMIT_CRASH_POINTS as readonly unknown[]).includes(spec.at))
+      throw new InvalidArgumentError('at', spec.at, `one of ${COMMIT_CRASH_POINTS.join(', ')}`);
     const x = instance(ctx, spec.target);
     // Not restart(): that waits for readiness, and the crash may well come first (its first messages can be
     // processed before /readyz answers).
     await x.stop();
     // The log is the instance's for the whole session: only what this life writes counts as evidence.
     const logFrom = statSync(x.logFile, { throwIfNoEntry: false })?.size ?? 0;
-    await x.start({ COORDINATOR_FAILPOINTS: `after-commit-before-offset=${spec.nth}` });
+    await x.start({ COORDINATOR_FAILPOINTS: `${spec.at}=${spec.nth}` });
     const exited = x.exited();
     return {
       async end() {

@@ -16,6 +16,15 @@ import type { StartedEnvironment } from '../environment/environment.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import type { CoordinatorInstances } from '../instances/instances.js';
 
+/**
+ * The coordinator's crash points (its `COORDINATOR_FAILPOINTS` names), each between two durable steps of one
+ * input: after the Postgres commit and before the Kafka offset (a consumer that is not idempotent duplicates
+ * work there), and after the Redis proposal and before the Postgres transaction (Redis ahead of Postgres; a
+ * consumer that commits offsets early loses the input, and the rest of its settled-together run).
+ */
+export const COMMIT_CRASH_POINTS = ['after-commit-before-offset', 'after-cache-before-store'] as const;
+export type CommitCrashPoint = (typeof COMMIT_CRASH_POINTS)[number];
+
 export type FaultSpec =
   /** A Toxiproxy toxic on one instance's link (`target` = instance id) or on every instance's (`all`). */
   | { readonly kind: 'link-toxic'; readonly link: LinkName; readonly target: string; readonly toxic: ToxicSpec }
@@ -35,8 +44,16 @@ export type FaultSpec =
    * baseline plans it (the mixed nemesis never draws it).
    */
   | { readonly kind: 'rolling-upgrade' }
-  /** The instance restarts with a fail-point that SIGKILLs it after its `nth` commit and before the offset commit; started clean at the end. */
-  | { readonly kind: 'commit-boundary-crash'; readonly target: string; readonly nth: number }
+  /**
+   * The instance restarts with a fail-point that SIGKILLs it the `nth` time it reaches `at` (one of
+   * {@link COMMIT_CRASH_POINTS}: between two durable steps of one input); started clean at the end.
+   */
+  | {
+      readonly kind: 'commit-boundary-crash';
+      readonly target: string;
+      readonly nth: number;
+      readonly at: CommitCrashPoint;
+    }
   /** Redis restarted without persistence: all coordination state gone. */
   | { readonly kind: 'redis-restart' }
   /** PostgreSQL restarted (fast shutdown, same data). */

@@ -12,7 +12,7 @@
  * lab's own clients never send; toxics that cut a link hit one instance,
  * never every instance at once.
  */
-import type { FaultKind, FaultSpec } from '../nemesis/types.js';
+import { COMMIT_CRASH_POINTS, type FaultKind, type FaultSpec } from '../nemesis/types.js';
 import type { ToxicSpec } from '../links/links.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 import type { FaultDrawContext } from './fault-schedule.js';
@@ -133,6 +133,7 @@ export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<K> } = {
       kind: 'commit-boundary-crash',
       target: rng.pick(instanceIds),
       nth: rng.int(1, 2),
+      at: rng.pick(COMMIT_CRASH_POINTS),
     }),
     durationMs: [1500, 2500],
     // The restarted member needs seconds to rejoin before it gets messages to commit; a second crash might find
