@@ -21,6 +21,7 @@ import {
   type StartedPipelineStack,
 } from '@chaos-lab/lab';
 import { type RawRate } from './goals.js';
+import { positiveInt, readSettings } from './settings.js';
 import { cpuMeter, type CpuUse } from './machine.js';
 import {
   PipelineClient,
@@ -44,16 +45,6 @@ import {
   type RedisRawResult,
 } from './tools.js';
 
-const positiveInt = (name: string, dflt: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/)
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max))
-    .optional()
-    .transform((v) => v ?? dflt)
-    .describe(name);
-
 /** `LAB_BENCH_*` settings, read once here. Defaults are the figures the README describes. */
 const Settings = z.object({
   /** Batches of the saturation runs (× LAB_BENCH_ESSAYS contents). Default 200. */
@@ -66,16 +57,7 @@ const Settings = z.object({
   LAB_BENCH_MAX_INSTANCES: positiveInt('LAB_BENCH_MAX_INSTANCES', 3, 8),
 });
 
-function settings(env: NodeJS.ProcessEnv) {
-  const picked = Object.fromEntries(Object.keys(Settings.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
-  const r = Settings.safeParse(picked);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const field = String(issue.path[0]);
-    throw new InvalidArgumentError(field, env[field], issue.message);
-  }
-  return r.data;
-}
+const settings = (env: NodeJS.ProcessEnv) => readSettings(Settings, env);
 
 /** Essays per batch of the throughput and latency runs; the pgbench script's batches have 20 slots too. */
 const ESSAYS = 20;

@@ -81,6 +81,7 @@ export {
   type CoordinatorTestBedOptions,
 } from './instances/test-bed.js';
 export { ManagedProcess, type ManagedProcessOptions } from './process/managed-process.js';
+export { startCpuProfile, type CpuProfile, type CpuProfileNode } from './process/cpu-profile.js';
 export { runAllCleanups } from './process/cleanup.js';
 export { freePort } from './process/ports.js';
 export { SeededRandom } from './schedule/random.js';

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
 import { ManagedProcess } from '../process/managed-process.js';
+import type { CpuProfile } from '../process/cpu-profile.js';
 import { freePort } from '../process/ports.js';
 import {
   InvalidArgumentError,
@@ -132,6 +133,12 @@ export class CoordinatorInstance {
 
   get running(): boolean {
     return this.proc?.running ?? false;
+  }
+
+  /** Starts a CPU profile of this life's process (through its inspector); the answer stops it and returns it. */
+  async startCpuProfile(samplingIntervalUs?: number): Promise<() => Promise<CpuProfile>> {
+    if (!this.proc) throw new LabError(`${this.id}: not running; nothing to profile`);
+    return this.proc.startCpuProfile(samplingIntervalUs);
   }
 
   /** Resolves when the current process exits (immediately if none runs). */

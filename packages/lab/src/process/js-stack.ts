@@ -10,12 +10,9 @@
  * async frames behind them) say which function spins.
  *
  * The process must have been started with `--inspect-port=0` (any free port,
- * on 127.0.0.1, opened only on SIGUSR1); the port is read from the
- * "Debugger listening on ws://…" line Node writes on its stderr.
+ * on 127.0.0.1, opened only on SIGUSR1): see `inspector.ts`.
  */
-import { WebSocket } from 'undici';
-
-const LISTENING = /Debugger listening on (ws:\/\/\S+)/;
+import { openInspector } from './inspector.js';
 
 export interface PausedStack {
   /** Innermost first: `functionName file:line:column`. */
@@ -54,49 +51,34 @@ export async function pausedJsStack(
   timeoutMs = 3000,
 ): Promise<PausedStack | undefined> {
   const deadline = Date.now() + timeoutMs;
-  try {
-    process.kill(pid, 'SIGUSR1');
-  } catch {
-    return undefined;
-  }
-  let url: string | undefined;
-  while (url === undefined && Date.now() < deadline) {
-    url = LISTENING.exec(stderrText())?.[1];
-    if (url === undefined) await new Promise((r) => setTimeout(r, 50));
-  }
-  if (url === undefined) return undefined;
-  const ws = new WebSocket(url);
+  const session = await openInspector(pid, stderrText, timeoutMs);
+  if (!session) return undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<PausedStack | undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
-      let id = 0;
-      const send = (method: string, params: object = {}) => ws.send(JSON.stringify({ id: ++id, method, params }));
-      ws.addEventListener('error', () => resolve(undefined));
-      ws.addEventListener('open', () => {
-        send('Debugger.enable');
-        send('Debugger.setAsyncCallStackDepth', { maxDepth: 32 });
-        send('Debugger.pause');
-      });
       const scripts = new Map<string, string>();
       const at = (f: CallFrame) => frame(f, scripts);
-      ws.addEventListener('message', (ev: { data: unknown }) => {
-        const msg = JSON.parse(String(ev.data)) as {
-          method?: string;
-          params?: { scriptId?: string; url?: string; callFrames?: CallFrame[]; asyncStackTrace?: StackTrace };
-        };
-        const p = msg.params;
-        // Every script is announced after Debugger.enable, before the pause.
-        if (msg.method === 'Debugger.scriptParsed' && p?.scriptId !== undefined) scripts.set(p.scriptId, p.url ?? '');
-        if (msg.method !== 'Debugger.paused' || !p?.callFrames) return;
-        const asyncFrames: string[] = [];
-        for (let t = p.asyncStackTrace; t; t = t.parent) asyncFrames.push(...t.callFrames.map(at));
-        resolve({ frames: p.callFrames.map(at), asyncFrames });
+      // Every script is announced after Debugger.enable, before the pause.
+      session.on('Debugger.scriptParsed', (p) => {
+        if (typeof p.scriptId === 'string') scripts.set(p.scriptId, typeof p.url === 'string' ? p.url : '');
       });
+      session.on('Debugger.paused', (p) => {
+        const callFrames = p.callFrames as CallFrame[] | undefined;
+        if (!callFrames) return;
+        const asyncFrames: string[] = [];
+        for (let t = p.asyncStackTrace as StackTrace | undefined; t; t = t.parent)
+          asyncFrames.push(...t.callFrames.map(at));
+        resolve({ frames: callFrames.map(at), asyncFrames });
+      });
+      const failed = () => resolve(undefined);
+      session.call('Debugger.enable').catch(failed);
+      session.call('Debugger.setAsyncCallStackDepth', { maxDepth: 32 }).catch(failed);
+      session.call('Debugger.pause').catch(failed);
     });
   } finally {
     clearTimeout(timer);
-    ws.close();
+    session.close();
   }
 }
 

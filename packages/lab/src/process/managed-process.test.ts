@@ -112,6 +112,55 @@ describe('ManagedProcess', () => {
     }
   });
 
+  it('profiles the CPU of a chosen window through the inspector: the function that burns is in it, the one before is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
+    try {
+      const script = join(dir, 'burner.js');
+      // Burns in `before` until told (a line on stdin would need a pipe; a file is simpler), then in `during`.
+      writeFileSync(
+        script,
+        [
+          'const fs = require("fs");',
+          `const flag = ${JSON.stringify(join(dir, 'now'))};`,
+          'function burn(ms) { const t = Date.now(); while (Date.now() - t < ms); }',
+          'function before() { burn(5); }',
+          'function during() { burn(5); }',
+          'console.log("up");',
+          'setInterval(() => (fs.existsSync(flag) ? during() : before()), 10);',
+        ].join('\n'),
+      );
+      const p = await ManagedProcess.spawn({
+        name: 'burner',
+        command: process.execPath,
+        args: ['--inspect-port=127.0.0.1:0', script],
+        logFile: join(dir, 'burner.log'),
+        inspectOnHang: true,
+      });
+      try {
+        await p.waitUntil('up', async () => readFileSync(p.logFile, 'utf8').includes('up'));
+        await new Promise((r) => setTimeout(r, 300));
+        writeFileSync(join(dir, 'now'), '');
+        await new Promise((r) => setTimeout(r, 100));
+        const stop = await p.startCpuProfile(200);
+        await new Promise((r) => setTimeout(r, 600));
+        const profile = await stop();
+        const hits = (name: string) =>
+          profile.nodes.filter((n) => n.callFrame.functionName === name).reduce((a, n) => a + (n.hitCount ?? 0), 0);
+        expect(hits('burn')).toBeGreaterThan(100);
+        const ids = new Set(profile.nodes.filter((n) => n.callFrame.functionName === 'before').map((n) => n.id));
+        const childrenOfBefore = profile.nodes.filter((n) => ids.has(n.id)).flatMap((n) => n.children ?? []);
+        expect(childrenOfBefore).toEqual([]);
+        expect(profile.samples?.length).toBe(profile.timeDeltas?.length);
+        expect(profile.endTime - profile.startTime).toBeGreaterThan(500_000);
+      } finally {
+        await p.stop();
+      }
+      await expect(p.startCpuProfile()).rejects.toThrow(/burner: not a running process/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects with a named error when the binary does not exist', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mp-test-'));
     try {

@@ -9,8 +9,9 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isExiting, registerCleanup } from './cleanup.js';
-import { LabTimeoutError, ProviderStartError } from '../errors.js';
+import { LabError, LabTimeoutError, ProviderStartError } from '../errors.js';
 import { formatPausedStack, pausedJsStack } from './js-stack.js';
+import { startCpuProfile, type CpuProfile } from './cpu-profile.js';
 
 export interface ManagedProcessOptions {
   /** Short name used in logs and errors, e.g. `redis` or `coordinator-2`. */
@@ -140,6 +141,16 @@ export class ManagedProcess implements AsyncDisposable {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /**
+   * Starts a CPU profile of this Node process through its inspector (it must have been spawned with
+   * `inspectOnHang` and `--inspect-port`); call the answer to stop it and get the profile (`cpu-profile.ts`).
+   */
+  async startCpuProfile(samplingIntervalUs?: number): Promise<() => Promise<CpuProfile>> {
+    if (!this.inspectOnHang || this.child.pid === undefined || !this.running)
+      throw new LabError(`${this.name}: not a running process whose inspector the lab can open`);
+    return startCpuProfile(this.name, this.child.pid, () => this.stderrTail, samplingIntervalUs);
   }
 
   get running(): boolean {

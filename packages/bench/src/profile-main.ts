@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:profile`: where the coordinator's CPU goes at saturation.
+ * Starts one pipeline stack (as `npm run bench` does), starts V8's sampling
+ * profiler in every coordinator instance through its inspector, publishes
+ * the saturation backlog, stops the profilers once every content is
+ * assigned, and prints the busy time by owner (a library, the service's own
+ * code, the garbage collector; see profile.ts) and per assignment. The
+ * profiles are written as `.cpuprofile` files (Chrome DevTools, speedscope)
+ * to runs/bench-profile-<time>/.
+ *
+ * LAB_COORDINATOR_ENTRY profiles another build (the apps/coordinator/dist/
+ * main.js of a checkout of an earlier commit), for a before/after on one
+ * machine.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import { z } from 'zod';
+import { defaultRunsDir, runAllCleanups, startPipelineStack, type CpuProfile } from '@chaos-lab/lab';
+import { PipelineClient, saturation } from './pipeline.js';
+import { profileRows } from './profile.js';
+import { positiveInt, readSettings } from './settings.js';
+
+const Settings = z.object({
+  /** Batches of the saturation backlog (× 20 contents). Default 200, as the bench's. */
+  LAB_BENCH_BATCHES: positiveInt('LAB_BENCH_BATCHES', 200, 5000),
+  /** Coordinator instances. Default 1. */
+  LAB_BENCH_PROFILE_INSTANCES: positiveInt('LAB_BENCH_PROFILE_INSTANCES', 1, 8),
+});
+const ESSAYS = 20;
+/** Sampling interval of V8's profiler, µs. */
+const SAMPLING_US = 500;
+
+async function main(): Promise<void> {
+  const cfg = readSettings(Settings, process.env);
+  const t0 = Date.now();
+  const progress = (line: string) =>
+    process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const runDir = join(defaultRunsDir(), `bench-profile-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`);
+  await mkdir(runDir, { recursive: true });
+  const n = cfg.LAB_BENCH_PROFILE_INSTANCES;
+  progress(
+    `bench:profile: ${n} coordinator(s), ${cfg.LAB_BENCH_BATCHES} batches × ${ESSAYS}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; entry ${process.env.LAB_COORDINATOR_ENTRY ?? 'this build'}; files in ${runDir}`,
+  );
+  await using stack = await startPipelineStack({
+    logDir: runDir,
+    coordinators: n,
+    ingest: 1,
+    partitions: 6,
+    progress: (l) => progress(`  ${l}`),
+  });
+  const client = await PipelineClient.start(stack, progress);
+  let profiles: CpuProfile[];
+  let result;
+  try {
+    const stops = await Promise.all(stack.coordinators.all.map((c) => c.startCpuProfile(SAMPLING_US)));
+    progress(`bench:profile: profilers started (every ${SAMPLING_US} µs); publishing the backlog`);
+    result = await saturation(client, 'prof', cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
+    profiles = await Promise.all(stops.map((stop) => stop()));
+  } finally {
+    await client.stop();
+  }
+  await Promise.all(
+    profiles.map((p, i) => writeFile(join(runDir, `coordinator-${i + 1}.cpuprofile`), JSON.stringify(p))),
+  );
+  const { rows, busyMs, idleMs } = profileRows(profiles);
+  const windowMs = profiles.reduce((a, p) => a + (p.endTime - p.startTime) / 1000, 0);
+  const table = new Table({ head: ['owner', 'busy ms', 'share', 'ms per assignment'], style: { head: [], border: [] } });
+  for (const r of rows)
+    table.push([r.owner, r.ms.toFixed(0), `${(r.share * 100).toFixed(1)} %`, (r.ms / result.contents).toFixed(3)]);
+  table.push(['all but idle', busyMs.toFixed(0), '100 %', (busyMs / result.contents).toFixed(3)]);
+  process.stdout.write(
+    [
+      `CPU profile at saturation: ${n} coordinator(s), ${result.contents} assignments at ${result.perSecond.toFixed(0)}/s; ` +
+        `profiled ${(windowMs / 1000).toFixed(1)} s of instance time, busy ${((busyMs / windowMs) * 100).toFixed(0)} %, idle ${idleMs.toFixed(0)} ms`,
+      table.toString(),
+      `profiles: ${runDir}/coordinator-*.cpuprofile`,
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench:profile: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await runAllCleanups();
+  process.exit(1);
+});
