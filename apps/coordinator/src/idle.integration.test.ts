@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventType } from '@chaos-lab/contracts';
 import { startCoordinatorTestBed } from '@chaos-lab/lab';
+import { envelope } from './testing/envelope.js';
 
 /** coordinator_dependency_duration_seconds_count by Postgres operation. */
 function postgresCalls(text: string): Map<string, number> {
@@ -49,17 +50,11 @@ describe('an idle coordinator', () => {
     const producer = kafka.producer();
     await producer.connect();
     const batchId = `idle-${randomUUID()}`;
-    const env = (type: string, data: unknown) =>
-      JSON.stringify({
-        event_id: randomUUID(),
-        event_type: type,
-        correlation_id: 'c',
-        occurred_at: new Date().toISOString(),
-        data,
-      });
     await producer.send({
       topic: bed.topics.batchRegistered,
-      messages: [{ key: batchId, value: env(EventType.BatchRegistered, { batch_id: batchId, essay_ids: ['e1'] }) }],
+      messages: [
+        { key: batchId, value: envelope(EventType.BatchRegistered, { batch_id: batchId, essay_ids: ['e1'] }) },
+      ],
     });
     const sent = Date.now();
     await producer.send({
@@ -67,7 +62,7 @@ describe('an idle coordinator', () => {
       messages: [
         {
           key: batchId,
-          value: env(EventType.ContentProvisioned, {
+          value: envelope(EventType.ContentProvisioned, {
             batch_id: batchId,
             text_storage_id: 't1',
             original_file_name: 'a.txt',

@@ -13,13 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  InvalidArgumentError,
-  defaultRunsDir,
-  runAllCleanups,
-  startPipelineStack,
-  type StartedPipelineStack,
-} from '@chaos-lab/lab';
+import { defaultRunsDir, runAllCleanups, startPipelineStack, type StartedPipelineStack } from '@chaos-lab/lab';
 import { type RawRate } from './goals.js';
 import { positiveInt, readSettings } from './settings.js';
 import { cpuMeter, type CpuUse } from './machine.js';

@@ -69,7 +69,10 @@ async function main(): Promise<void> {
   );
   const { rows, busyMs, idleMs } = profileRows(profiles);
   const windowMs = profiles.reduce((a, p) => a + (p.endTime - p.startTime) / 1000, 0);
-  const table = new Table({ head: ['owner', 'busy ms', 'share', 'ms per assignment'], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ['owner', 'busy ms', 'share', 'ms per assignment'],
+    style: { head: [], border: [] },
+  });
   for (const r of rows)
     table.push([r.owner, r.ms.toFixed(0), `${(r.share * 100).toFixed(1)} %`, (r.ms / result.contents).toFixed(3)]);
   table.push(['all but idle', busyMs.toFixed(0), '100 %', (busyMs / result.contents).toFixed(3)]);

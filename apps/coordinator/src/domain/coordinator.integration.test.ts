@@ -949,7 +949,9 @@ describe('settle_many: a fetched batch in one transaction', () => {
       'assigned:t2',
       'failed:null',
     ]);
-    expect(await query('SELECT 1 FROM outbox WHERE topic = $1 AND message_key = $2', ['t.batch.ready', b])).toHaveLength(1);
+    expect(
+      await query('SELECT 1 FROM outbox WHERE topic = $1 AND message_key = $2', ['t.batch.ready', b]),
+    ).toHaveLength(1);
   });
 
   it('leaves to the one-input path what it cannot settle: no cache entry, a stale cache, a failing call', async () => {

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import {
@@ -25,19 +24,11 @@ import {
   topics,
 } from '@chaos-lab/contracts';
 import { CoordinatorInstances, startEnvironment } from '@chaos-lab/lab';
+import { envelope } from '../../testing/envelope.js';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'main.js');
 const PREFIX = 'dlq-bytes.';
 const NUL = '\u0000';
-
-const envelope = (type: string, data: unknown) =>
-  JSON.stringify({
-    event_id: randomUUID(),
-    event_type: type,
-    correlation_id: 'c',
-    occurred_at: new Date().toISOString(),
-    data,
-  });
 
 interface Hostile {
   readonly name: string;

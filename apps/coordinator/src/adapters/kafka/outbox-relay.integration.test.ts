@@ -30,20 +30,12 @@ import {
   type Topics,
 } from '@chaos-lab/contracts';
 import { CoordinatorInstances, startEnvironment, type StartedEnvironment } from '@chaos-lab/lab';
+import { envelope } from '../../testing/envelope.js';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'main.js');
 const SET_ASIDE = 'outbox row set aside: it will not be published';
 /** The record batch header, which a broker counts with the records against `message.max.bytes`. */
 const BATCH_HEADER_BYTES = 61;
-
-const envelope = (type: string, data: unknown) =>
-  JSON.stringify({
-    event_id: randomUUID(),
-    event_type: type,
-    correlation_id: 'c',
-    occurred_at: new Date().toISOString(),
-    data,
-  });
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** A file name of `n` random characters ending in `.txt`: about as incompressible as file names get. */

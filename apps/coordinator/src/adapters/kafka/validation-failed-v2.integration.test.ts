@@ -9,22 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventType, inputTopics, outputTopics, topics } from '@chaos-lab/contracts';
 import { CoordinatorInstances, startEnvironment } from '@chaos-lab/lab';
+import { envelope } from '../../testing/envelope.js';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'main.js');
 const PREFIX = 'failed-v2.';
-
-const envelope = (type: string, data: unknown) =>
-  JSON.stringify({
-    event_id: randomUUID(),
-    event_type: type,
-    correlation_id: 'c',
-    occurred_at: new Date().toISOString(),
-    data,
-  });
 
 describe('essay.validation.failed.v2 through Kafka', () => {
   it('settles a slot for each upload of one file name, next to a v1 failure of that name', async () => {
