@@ -172,6 +172,9 @@ describe('POST /v1/batches', () => {
       essay_ids: ['x1', 'x2'],
       deadline: '2030-01-01T00:00:00Z',
     });
+    // Once the event is out: a retry queued before that finds its row still unpublished and adds nothing (one
+    // publish, as wanted); this test is about the retry that comes after, which must publish it again.
+    await eventually((s) => s.key === b, 1);
     // The same instant written differently is the same registration.
     const again = await post(svc.url, '/v1/batches', {
       batch_id: b,
@@ -205,6 +208,8 @@ describe('POST /v1/batches/:batch_id/contents', () => {
     const tsId = `ts-${derivedEventId('ingest', 'content-key', b, 'k-1')}`;
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ outcome: 'provisioned', text_storage_id: tsId });
+    // The retry after the first publish (one before it would find the row unpublished and add nothing).
+    await eventually((s) => s.key === b, 1);
     const second = await send();
     expect(second.body).toEqual(first.body);
 

@@ -48,6 +48,30 @@ interface ContentRow {
   event: ContentRecord['event'];
 }
 
+/**
+ * The row of a registration or an upload, its event's JSON the last parameter (after the values below); a row
+ * already there is left alone (DO NOTHING) and the caller compares it. Used alone in a transaction and inside
+ * the first-sight statement (`insertFirstSight`).
+ */
+const INSERT_BATCH = `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (batch_id) DO NOTHING RETURNING 1`;
+const batchValues = (b: BatchRecord) => [b.batchId, b.essayIds, b.deadline ?? null];
+const INSERT_CONTENT = `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length,
+                                   sha256, idempotency_key, outcome, failure_reason, event)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  ON CONFLICT (text_storage_id) DO NOTHING RETURNING 1`;
+const contentValues = (c: ContentRecord & { readonly body: Buffer; readonly idempotencyKey: string | undefined }) => [
+  c.textStorageId,
+  c.batchId,
+  c.originalFileName,
+  c.body,
+  c.byteLength,
+  c.sha256,
+  c.idempotencyKey ?? null,
+  c.outcome,
+  c.failureReason ?? null,
+];
+
 export class PgIngestStore implements IngestStore {
   private readonly pool: pg.Pool;
 
@@ -80,23 +104,10 @@ export class PgIngestStore implements IngestStore {
     queue: (stored: BatchRecord, inserted: boolean) => OutboxEntry | undefined,
   ): Promise<Stored<BatchRecord>> {
     // First sight in one statement, as for contents (see insertContent).
-    if (
-      await this.insertFirstSight(
-        'ingest_insert_batch',
-        `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (batch_id) DO NOTHING RETURNING 1`,
-        [b.batchId, b.essayIds, b.deadline ?? null],
-        b.event,
-        queue(b, true),
-      )
-    )
+    if (await this.insertFirstSight('ingest_insert_batch', INSERT_BATCH, batchValues(b), b.event, queue(b, true)))
       return { inserted: true, stored: b };
     return this.transaction(async (tx) => {
-      const ins = await tx.query(
-        `INSERT INTO ingest.batches (batch_id, essay_ids, deadline, event) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id`,
-        [b.batchId, b.essayIds, b.deadline ?? null, JSON.stringify(b.event)],
-      );
+      const ins = await tx.query(INSERT_BATCH, [...batchValues(b), JSON.stringify(b.event)]);
       let result: Stored<BatchRecord>;
       if (ins.rowCount === 1) result = { inserted: true, stored: b };
       else {
@@ -123,48 +134,10 @@ export class PgIngestStore implements IngestStore {
   ): Promise<Stored<ContentRecord>> {
     // First sight, the usual case: the row and its outbox entry in one statement (one round trip, atomic on its
     // own). A row already there (a client's retry) takes the transaction below, which compares it.
-    if (
-      await this.insertFirstSight(
-        'ingest_insert_content',
-        `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
-                                      idempotency_key, outcome, failure_reason, event)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (text_storage_id) DO NOTHING RETURNING 1`,
-        [
-          c.textStorageId,
-          c.batchId,
-          c.originalFileName,
-          c.body,
-          c.byteLength,
-          c.sha256,
-          c.idempotencyKey ?? null,
-          c.outcome,
-          c.failureReason ?? null,
-        ],
-        c.event,
-        queue(c, true),
-      )
-    )
+    if (await this.insertFirstSight('ingest_insert_content', INSERT_CONTENT, contentValues(c), c.event, queue(c, true)))
       return { inserted: true, stored: c };
     return this.transaction(async (tx) => {
-      const ins = await tx.query(
-        `INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
-                                      idempotency_key, outcome, failure_reason, event)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (text_storage_id) DO NOTHING RETURNING text_storage_id`,
-        [
-          c.textStorageId,
-          c.batchId,
-          c.originalFileName,
-          c.body,
-          c.byteLength,
-          c.sha256,
-          c.idempotencyKey ?? null,
-          c.outcome,
-          c.failureReason ?? null,
-          JSON.stringify(c.event),
-        ],
-      );
+      const ins = await tx.query(INSERT_CONTENT, [...contentValues(c), JSON.stringify(c.event)]);
       let result: Stored<ContentRecord>;
       if (ins.rowCount === 1) result = { inserted: true, stored: c };
       else {
