@@ -546,7 +546,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
         : withUnstoredPublishes(
             recorder.entries,
             new Set(lost.map((l) => l.index)),
-            'acknowledged by the broker, but not in its topic: the broker lost it',
+            'acknowledged, but not in its topic: lost between the client and the broker',
           );
     const auditInputs = async (waitMs?: number) => {
       const ends = await session.endOffsets(inputTopics(t)).catch(() => undefined);
@@ -592,7 +592,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
       const dropped = before - registered.size - contentKeys.size;
       if (dropped > 0)
         progress(
-          `lab: not waiting for ${dropped} batch(es)/content(s) their inputs cannot produce (${audit.lost.length} acknowledged publish(es) lost by the broker)`,
+          `lab: not waiting for ${dropped} batch(es)/content(s) their inputs cannot produce (${audit.lost.length} acknowledged publish(es) not in their topic)`,
         );
     };
     const done = () => [...registered].every((b) => finished.has(b)) && [...contentKeys].every((k) => settled.has(k));
@@ -815,7 +815,7 @@ async function runSeed(def: ScenarioDefinition, session: SuiteSession, opts: See
           ? [{ label: 'gave up waiting', value: broke ? 'environment broke' : stalled ? 'stalled' : 'timeout' }]
           : []),
         ...(brokerLost.length > 0
-          ? [{ label: 'acknowledged publishes the broker lost', value: String(brokerLost.length) }]
+          ? [{ label: 'acknowledged publishes not in their topic', value: String(brokerLost.length) }]
           : []),
         ...online.map((f) => ({
           label: `seen online: ${f.checker}`,
