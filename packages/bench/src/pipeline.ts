@@ -299,6 +299,8 @@ export interface LatencyResult {
   readonly e2eSeen: { readonly p50Ms: number; readonly p99Ms: number };
   /** The coordinators' coordinator_assignment_duration_seconds over the paced window, via Prometheus. */
   readonly coordinator: { readonly p50Ms: number; readonly p99Ms: number; readonly query: string } | undefined;
+  /** text_storage_id → when it was published (ms since the epoch). */
+  readonly sentAt: ReadonlyMap<string, number>;
 }
 
 /**
@@ -358,7 +360,42 @@ export async function paced(
     e2e: { p50Ms: percentile(lat, 0.5), p99Ms: percentile(lat, 0.99), maxMs: Math.max(...lat) },
     e2eSeen: { p50Ms: percentile(seen, 0.5), p99Ms: percentile(seen, 0.99) },
     coordinator: await histogramQuantiles(stack, windowStart, windowEnd),
+    sentAt,
   };
+}
+
+/**
+ * A paced run's delay split at the commit, from the outbox rows of its slot-assigned events: publish → the
+ * assignment's transaction (the row's `created_at`, the transaction's start), and that → the relay's send
+ * (`published_at`, set in the relay's transaction after the broker acknowledged). The consumer owns the
+ * first part, the relay the second. Same machine, so one clock.
+ */
+export async function outputDelays(
+  stack: StartedPipelineStack,
+  run: Pick<LatencyResult, 'sentAt'>,
+): Promise<{ committed: { p50Ms: number; p99Ms: number }; relayed: { p50Ms: number; p99Ms: number } }> {
+  const db = new pg.Client({ connectionString: stack.env.endpoints.postgresUrl });
+  await db.connect();
+  try {
+    const r = await db.query<{ id: string; created: number; published: number | null }>(
+      `SELECT payload->'data'->>'text_storage_id' AS id, extract(epoch FROM created_at) * 1000 AS created,
+              extract(epoch FROM published_at) * 1000 AS published
+         FROM outbox WHERE topic = $1 AND payload->'data'->>'text_storage_id' = ANY($2::text[])`,
+      [stack.topics.slotAssigned, [...run.sentAt.keys()]],
+    );
+    const committed: number[] = [];
+    const relayed: number[] = [];
+    for (const row of r.rows) {
+      const sent = run.sentAt.get(row.id);
+      if (sent === undefined) continue;
+      committed.push(Number(row.created) - sent);
+      if (row.published !== null) relayed.push(Number(row.published) - Number(row.created));
+    }
+    const q = (xs: number[]) => ({ p50Ms: percentile(xs, 0.5), p99Ms: percentile(xs, 0.99) });
+    return { committed: q(committed), relayed: q(relayed) };
+  } finally {
+    await db.end();
+  }
 }
 
 /**

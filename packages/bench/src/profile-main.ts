@@ -19,15 +19,22 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { z } from 'zod';
 import { defaultRunsDir, runAllCleanups, startPipelineStack, type CpuProfile } from '@chaos-lab/lab';
-import { PipelineClient, saturation } from './pipeline.js';
+import { PipelineClient, paced, saturation, outputDelays, type LatencyResult } from './pipeline.js';
 import { profileRows } from './profile.js';
-import { positiveInt, readSettings } from './settings.js';
+import { optionalPositiveInt, positiveInt, readSettings } from './settings.js';
 
 const Settings = z.object({
   /** Batches of the saturation backlog (× 20 contents). Default 200, as the bench's. */
   LAB_BENCH_BATCHES: positiveInt('LAB_BENCH_BATCHES', 200, 5000),
   /** Coordinator instances. Default 1. */
   LAB_BENCH_PROFILE_INSTANCES: positiveInt('LAB_BENCH_PROFILE_INSTANCES', 1, 8),
+  /**
+   * Contents per second: when set, the profile is taken under paced load at this rate (as the bench's latency
+   * phase) instead of at saturation, and the delay is split into its consumer and relay parts. Unset: saturation.
+   */
+  LAB_BENCH_PROFILE_RATE: optionalPositiveInt('LAB_BENCH_PROFILE_RATE', 100_000),
+  /** Seconds of paced load (with LAB_BENCH_PROFILE_RATE). Default 20, as the bench's. */
+  LAB_BENCH_PACED_SECONDS: positiveInt('LAB_BENCH_PACED_SECONDS', 20, 600),
 });
 const ESSAYS = 20;
 /** Sampling interval of V8's profiler, µs. */
@@ -54,13 +61,25 @@ async function main(): Promise<void> {
     progress: (l) => progress(`  ${l}`),
   });
   const client = await PipelineClient.start(stack, progress);
+  const rate = cfg.LAB_BENCH_PROFILE_RATE;
   let profiles: CpuProfile[];
-  let result;
+  let result: { contents: number; perSecond: number };
+  let latency: LatencyResult | undefined;
+  let delays: Awaited<ReturnType<typeof outputDelays>> | undefined;
   try {
     const stops = await Promise.all(stack.coordinators.all.map((c) => c.startCpuProfile(SAMPLING_US)));
-    progress(`bench:profile: profilers started (every ${SAMPLING_US} µs); publishing the backlog`);
-    result = await saturation(client, 'prof', cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
+    if (rate === undefined) {
+      progress(`bench:profile: profilers started (every ${SAMPLING_US} µs); publishing the backlog`);
+      result = await saturation(client, 'prof', cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
+    } else {
+      progress(
+        `bench:profile: profilers started (every ${SAMPLING_US} µs); ${rate} contents/s for ${cfg.LAB_BENCH_PACED_SECONDS} s`,
+      );
+      latency = await paced(stack, client, 'prof', rate, cfg.LAB_BENCH_PACED_SECONDS, ESSAYS, progress);
+      result = { contents: latency.contents, perSecond: latency.achievedRate };
+    }
     profiles = await Promise.all(stops.map((stop) => stop()));
+    if (latency) delays = await outputDelays(stack, latency);
   } finally {
     await client.stop();
   }
@@ -78,9 +97,16 @@ async function main(): Promise<void> {
   table.push(['all but idle', busyMs.toFixed(0), '100 %', (busyMs / result.contents).toFixed(3)]);
   process.stdout.write(
     [
-      `CPU profile at saturation: ${n} coordinator(s), ${result.contents} assignments at ${result.perSecond.toFixed(0)}/s; ` +
+      `CPU profile ${rate === undefined ? 'at saturation' : `at ${rate} contents/s`}: ${n} coordinator(s), ${result.contents} assignments at ${result.perSecond.toFixed(0)}/s; ` +
         `profiled ${(windowMs / 1000).toFixed(1)} s of instance time, busy ${((busyMs / windowMs) * 100).toFixed(0)} %, idle ${idleMs.toFixed(0)} ms`,
       table.toString(),
+      ...(latency && delays
+        ? [
+            `publish → slot-assigned event created: p50 ${latency.e2e.p50Ms.toFixed(0)} ms, p99 ${latency.e2e.p99Ms.toFixed(0)} ms, max ${latency.e2e.maxMs.toFixed(0)} ms; drain after the last publish ${latency.drainMs.toFixed(0)} ms`,
+            `  publish → assignment committed (its outbox row's created_at): p50 ${delays.committed.p50Ms.toFixed(0)} ms, p99 ${delays.committed.p99Ms.toFixed(0)} ms`,
+            `  committed → relayed (published_at − created_at):                p50 ${delays.relayed.p50Ms.toFixed(0)} ms, p99 ${delays.relayed.p99Ms.toFixed(0)} ms`,
+          ]
+        : []),
       `profiles: ${runDir}/coordinator-*.cpuprofile`,
     ].join('\n') + '\n',
   );
