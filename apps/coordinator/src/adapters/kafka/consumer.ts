@@ -44,6 +44,9 @@ import type { Metrics } from '../../metrics.js';
 /** Attempts at committing a batch's offsets before the error is left to kafkajs (about 10 s of backoff). */
 const COMMIT_ATTEMPTS = 8;
 
+/** While a partition is behind its end, its offsets are committed at most this often (see `commitDue`). */
+const COMMIT_EVERY_MS = 250;
+
 /** Errors that mean the group is rebalancing: kafkajs rejoins on them, so they are not retried here. */
 const REBALANCE_ERRORS = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -249,16 +252,33 @@ export class InputConsumer {
       i++;
     }
     if (lastDone === undefined) await commitOffsetsIfNecessary();
-    else
+    else if (this.commitDue(batch.topic, batch.partition, lastDone, batch.highWatermark)) {
       await this.commitDone(batch.topic, batch.partition, lastDone, {
         commit: commitOffsetsIfNecessary,
         stillOwner: () => isRunning() && !isStale(),
         heartbeat,
       });
+      this.lastCommitAt.set(`${batch.topic}/${batch.partition}`, performance.now());
+    }
     this.log.debug(
       { topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - t0) },
       'batch done',
     );
+  }
+
+  /** When each partition's offsets were last committed (performance.now()). */
+  private readonly lastCommitAt = new Map<string, number>();
+
+  /**
+   * Whether a batch's offsets are committed now: always when the partition is caught up (it may stay idle, and an
+   * offset left uncommitted would stay so), else at most every {@link COMMIT_EVERY_MS} — a partition behind its
+   * end is fetched again at once, and a commit per fetch would cost a broker round trip per fetch. Resolved
+   * offsets not yet committed are committed by kafkajs when the member stops or leaves; lost, they only mean
+   * redelivery, which every step tolerates.
+   */
+  private commitDue(topic: string, partition: number, lastDone: string, highWatermark: string): boolean {
+    if (BigInt(lastDone) + 1n >= BigInt(highWatermark)) return true;
+    return performance.now() - (this.lastCommitAt.get(`${topic}/${partition}`) ?? 0) >= COMMIT_EVERY_MS;
   }
 
   /**
