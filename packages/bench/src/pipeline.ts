@@ -297,6 +297,8 @@ export interface LatencyResult {
   readonly e2e: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   /** Publish → slot-assigned event read by the bench (adds the bench reader's fetch wait). */
   readonly e2eSeen: { readonly p50Ms: number; readonly p99Ms: number };
+  /** Publish (send call) → the broker's acknowledgement: the bench's own producer and the broker, not the service. */
+  readonly acked: { readonly p50Ms: number; readonly p99Ms: number };
   /** The coordinators' coordinator_assignment_duration_seconds over the paced window, via Prometheus. */
   readonly coordinator: { readonly p50Ms: number; readonly p99Ms: number; readonly query: string } | undefined;
   /** text_storage_id → when it was published (ms since the epoch). */
@@ -324,6 +326,7 @@ export async function paced(
   const events = order.map((c) => contentEvent(c.batchId, c.textId, c.index));
   const sentAt = new Map<string, number>();
   const sends: Promise<unknown>[] = [];
+  const acked: number[] = [];
   const windowStart = Date.now() - 1500; // a scrape before the first content, none of the previous phase after it
   const t0 = performance.now();
   let sent = 0;
@@ -332,7 +335,10 @@ export async function paced(
     if (due > sent) {
       const now = Date.now();
       for (let i = sent; i < due; i++) sentAt.set(order[i]!.textId, now);
-      sends.push(client.send(events.slice(sent, due)));
+      const n = due - sent;
+      sends.push(
+        client.send(events.slice(sent, due)).then(() => acked.push(...Array<number>(n).fill(Date.now() - now))),
+      );
       sent = due;
     }
     await sleep(2);
@@ -359,6 +365,7 @@ export async function paced(
     drainMs: Math.max(0, windowEnd - lastPublish),
     e2e: { p50Ms: percentile(lat, 0.5), p99Ms: percentile(lat, 0.99), maxMs: Math.max(...lat) },
     e2eSeen: { p50Ms: percentile(seen, 0.5), p99Ms: percentile(seen, 0.99) },
+    acked: { p50Ms: percentile(acked, 0.5), p99Ms: percentile(acked, 0.99) },
     coordinator: await histogramQuantiles(stack, windowStart, windowEnd),
     sentAt,
   };

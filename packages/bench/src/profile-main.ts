@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       ...(latency && delays
         ? [
             `publish → slot-assigned event created: p50 ${latency.e2e.p50Ms.toFixed(0)} ms, p99 ${latency.e2e.p99Ms.toFixed(0)} ms, max ${latency.e2e.maxMs.toFixed(0)} ms; drain after the last publish ${latency.drainMs.toFixed(0)} ms`,
+            `  publish → acknowledged by the broker (the bench's producer):   p50 ${latency.acked.p50Ms.toFixed(0)} ms, p99 ${latency.acked.p99Ms.toFixed(0)} ms`,
             `  publish → assignment committed (its outbox row's created_at): p50 ${delays.committed.p50Ms.toFixed(0)} ms, p99 ${delays.committed.p99Ms.toFixed(0)} ms`,
             `  committed → relayed (published_at − created_at):                p50 ${delays.relayed.p50Ms.toFixed(0)} ms, p99 ${delays.relayed.p99Ms.toFixed(0)} ms`,
           ]

@@ -11,6 +11,7 @@ export {
   startEnvironment,
   providerFromEnv,
   prometheusFromEnv,
+  fetchFrontFromEnv,
   type EnvironmentOptions,
   type StartedEnvironment,
   type EnvironmentKafka,

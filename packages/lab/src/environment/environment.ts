@@ -39,6 +39,11 @@ export interface EnvironmentOptions {
   readonly prometheus?: boolean;
   /** Prometheus' scrape interval. Default 1000 ms. */
   readonly scrapeIntervalMs?: number;
+  /**
+   * The local broker answers a Fetch as Kafka does (every stored batch up to the limits) through fronts before
+   * librdkafka's mock (`kafka/fetch-front.ts`). Default: `LAB_KAFKA_FETCH_FRONT`, else on.
+   */
+  readonly kafkaFetchFront?: boolean;
 }
 
 export interface Endpoints {
@@ -113,6 +118,14 @@ export function providerFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderN
   return v;
 }
 
+/** `LAB_KAFKA_FETCH_FRONT`: `0`/`false` lets clients talk to librdkafka's mock brokers directly. */
+export function fetchFrontFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.LAB_KAFKA_FETCH_FRONT ?? '1';
+  if (!['0', '1', 'true', 'false'].includes(v))
+    throw new InvalidArgumentError('LAB_KAFKA_FETCH_FRONT', v, '1, 0, true or false');
+  return v === '1' || v === 'true';
+}
+
 /** `LAB_PROMETHEUS`: `0`/`false` turns the environment's Prometheus off. */
 export function prometheusFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.LAB_PROMETHEUS ?? '1';
@@ -141,7 +154,11 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Starte
       persistence: opts.redisPersistence ?? 'none',
     }),
     PostgresServer.start({ workDir: join(work.path, 'postgres'), logFile: join(opts.logDir, 'postgres.log') }),
-    KafkaMockCluster.start({ brokers: opts.kafkaBrokers ?? 3, logFile: join(opts.logDir, 'kafka.log') }),
+    KafkaMockCluster.start({
+      brokers: opts.kafkaBrokers ?? 3,
+      logFile: join(opts.logDir, 'kafka.log'),
+      fetchFront: opts.kafkaFetchFront ?? fetchFrontFromEnv(),
+    }),
     startFaultProxyProcess(join(opts.logDir, 'fault-proxy.log')),
     withPrometheus
       ? PrometheusServer.start({

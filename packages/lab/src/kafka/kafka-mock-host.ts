@@ -30,6 +30,7 @@ import {
   isKafkaApi,
   isKafkaErrorName,
 } from './kafka-protocol.js';
+import { FetchFronts, MAX_FIND_COORDINATOR_VERSION, MAX_METADATA_VERSION } from './fetch-front.js';
 
 const DEFAULT_LIB = 'librdkafka.so.1';
 const INSTALL_HINT = 'install it with `apt-get install librdkafka1`';
@@ -45,6 +46,8 @@ interface HostConfig {
   rttMs: number;
   port: number;
   lib: string;
+  /** Clients reach the brokers through fronts that answer a Fetch as a Kafka broker does (fetch-front.ts). */
+  fetchFront: boolean;
 }
 
 function fail(message: string, code = 2): never {
@@ -61,7 +64,7 @@ function intSetting(name: string, raw: string | undefined, fallback: number, min
 }
 
 function readConfig(): HostConfig {
-  let values: { brokers?: string; 'rtt-ms'?: string; port?: string; lib?: string };
+  let values: { brokers?: string; 'rtt-ms'?: string; port?: string; lib?: string; 'fetch-front'?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
@@ -69,6 +72,7 @@ function readConfig(): HostConfig {
         'rtt-ms': { type: 'string' },
         port: { type: 'string' },
         lib: { type: 'string' },
+        'fetch-front': { type: 'boolean' },
       },
       allowPositionals: false,
     }));
@@ -83,6 +87,7 @@ function readConfig(): HostConfig {
     rttMs: intSetting('rtt-ms', values['rtt-ms'] ?? env.KAFKA_MOCK_RTT_MS, 0, 0, 60_000),
     port: intSetting('port', values.port ?? env.KAFKA_MOCK_PORT, 0, 0, 65_535),
     lib: values.lib ?? env.KAFKA_MOCK_LIBRDKAFKA ?? DEFAULT_LIB,
+    fetchFront: values['fetch-front'] ?? env.KAFKA_MOCK_FETCH_FRONT === '1',
   };
 }
 
@@ -112,6 +117,7 @@ interface Librdkafka {
   brokerErrorStackCnt(mc: Ptr, brokerId: number, apiKey: number, cnt: [number]): number;
   coordinatorSet(mc: Ptr, keyType: string, key: string, brokerId: number): number;
   topicSetError(mc: Ptr, topic: string, err: number): void;
+  setApiVersion(mc: Ptr, apiKey: number, minVersion: number, maxVersion: number): number;
 }
 
 async function loadLibrdkafka(path: string): Promise<Librdkafka> {
@@ -155,6 +161,9 @@ async function loadLibrdkafka(path: string): Promise<Librdkafka> {
       'int rd_kafka_mock_coordinator_set(void *mcluster, const char *key_type, const char *key, int32_t broker_id)',
     ),
     topicSetError: f('void rd_kafka_mock_topic_set_error(void *mcluster, const char *topic, int err)'),
+    setApiVersion: f(
+      'int rd_kafka_mock_set_apiversion(void *mcluster, int16_t ApiKey, int16_t MinVersion, int16_t MaxVersion)',
+    ),
   } as Librdkafka;
 }
 
@@ -236,7 +245,11 @@ interface TopicInfo {
 
 class MockHost {
   readonly brokers: number[];
-  readonly bootstrapServers: string;
+  /** The mock brokers' own addresses, in broker order. */
+  private readonly brokerAddresses: string;
+  private fronts: FetchFronts | undefined;
+  /** When Fetch errors were last pushed on the cluster-wide stack (whose depth cannot be read back). */
+  private clusterFetchErrorsAt = Number.NEGATIVE_INFINITY;
   private readonly topics = new Map<string, TopicInfo>();
   private readonly down = new Set<number>();
   private readonly rtt = new Map<number, number>();
@@ -259,7 +272,7 @@ class MockHost {
     defaultRttMs: number,
   ) {
     this.brokers = Array.from({ length: brokerCount }, (_, i) => i + 1);
-    this.bootstrapServers = rd.bootstraps(mc);
+    this.brokerAddresses = rd.bootstraps(mc);
     for (let code = MIN_ERROR_CODE; code < 200; code++) {
       const name = rd.err2name(code);
       // Unknown codes come back as "ERR_<n>?"; only real names are worth accepting.
@@ -303,6 +316,23 @@ class MockHost {
     });
     for (const kind of ['broker_down', 'broker_up', 'rtt', 'leader', 'request_errors', 'coordinator', 'topic_error'])
       this.faults.inc({ kind }, 0);
+    const fronts = () => this.fronts;
+    new Gauge({
+      name: 'kafka_mock_front_fetches_extended',
+      help: 'Client Fetch responses the fronts extended with further stored batches (0 without fronts)',
+      registers: r,
+      collect() {
+        this.set(fronts()?.stats.extended ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'kafka_mock_front_extra_fetches',
+      help: 'Fetches the fronts sent to the brokers to extend client responses (0 without fronts)',
+      registers: r,
+      collect() {
+        this.set(fronts()?.stats.fetches ?? 0);
+      },
+    });
   }
 
   countFault(kind: string): void {
@@ -314,9 +344,49 @@ class MockHost {
     return result;
   }
 
+  /** What clients bootstrap from: the fronts when there are any, else the brokers. */
+  get bootstrapServers(): string {
+    return this.fronts?.bootstrapServers ?? this.brokerAddresses;
+  }
+
+  /**
+   * Puts a front before every broker (fetch-front.ts). The mock is capped to the Metadata and
+   * FindCoordinator versions whose responses the fronts rewrite.
+   */
+  async startFronts(): Promise<void> {
+    this.check(
+      'cap Metadata versions',
+      this.rd.setApiVersion(this.mc, KAFKA_APIS.Metadata, 0, MAX_METADATA_VERSION),
+      'api',
+      'Metadata',
+    );
+    this.check(
+      'cap FindCoordinator versions',
+      this.rd.setApiVersion(this.mc, KAFKA_APIS.FindCoordinator, 0, MAX_FIND_COORDINATOR_VERSION),
+      'api',
+      'FindCoordinator',
+    );
+    const ports = this.brokerAddresses.split(',').map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
+    this.fronts = await FetchFronts.start({
+      brokers: new Map(this.brokers.map((id, i) => [id, ports[i]!])),
+      mayFetchOn: (id) => this.plainBroker(id),
+    });
+  }
+
+  /** Up, no added round-trip time, no injected Fetch error waiting: a front may fetch on from it. */
+  private plainBroker(id: number): boolean {
+    if (this.down.has(id) || this.rtt.has(id)) return false;
+    // Errors pushed cluster-wide are met by whichever request comes first, and their count cannot be read:
+    // for a while after such a push, only clients fetch.
+    if (Date.now() - this.clusterFetchErrorsAt < 30_000) return false;
+    const out: [number] = [0];
+    return this.rd.brokerErrorStackCnt(this.mc, id, KAFKA_APIS.Fetch, out) === 0 && Number(out[0]) === 0;
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.fronts?.close();
     // Cluster first: it belongs to the rd_kafka_t handle and must not outlive it.
     this.rd.clusterDestroy(this.mc);
     this.rd.rdKafkaDestroy(this.rk);
@@ -377,7 +447,7 @@ class MockHost {
     return { name, partitions, replicationFactor };
   }
 
-  setDown(id: number, down: boolean): unknown {
+  async setDown(id: number, down: boolean): Promise<unknown> {
     if (down) {
       this.check(`broker ${id} down`, this.rd.brokerSetDown(this.mc, id), 'brokerId', id);
       this.down.add(id);
@@ -385,6 +455,8 @@ class MockHost {
       this.check(`broker ${id} up`, this.rd.brokerSetUp(this.mc, id), 'brokerId', id);
       this.down.delete(id);
     }
+    // A client's connection to a broker that is down is refused; through its front too.
+    await this.fronts?.setDown(id, down);
     return { brokerId: id, up: !down };
   }
 
@@ -417,6 +489,7 @@ class MockHost {
       throw badField('errors', raw, 'a non-empty array of at most 10000 error names or codes');
     }
     const codes = raw.map((e, i) => this.errorCode(e, `errors[${i}]`));
+    if (apiKey === KAFKA_APIS.Fetch) this.clusterFetchErrorsAt = Date.now();
     this.rd.pushRequestErrors(this.mc, apiKey, codes.length, Int32Array.from(codes));
     return { apiKey, errors: codes };
   }
@@ -503,7 +576,7 @@ class MockHost {
           this.countFault('rtt');
           return send(res, 200, r);
         }
-        const r = this.setDown(id, broker[2] === 'down');
+        const r = await this.setDown(id, broker[2] === 'down');
         this.countFault(broker[2] === 'down' ? 'broker_down' : 'broker_up');
         return send(res, 200, r);
       }
@@ -555,6 +628,14 @@ if (!mc) {
   fail(`rd_kafka_mock_cluster_new(${config.brokers}) failed`);
 }
 const host = new MockHost(rd, rk, mc, config.brokers, config.rttMs);
+if (config.fetchFront) {
+  try {
+    await host.startFronts();
+  } catch (err) {
+    host.destroy();
+    fail(`fetch fronts: ${String((err as Error).message ?? err)}`, 4);
+  }
+}
 
 const server = createServer((req, res) => void host.handle(req, res));
 // Control calls are rare and tiny; a keep-alive socket left by a client must not hold shutdown up.

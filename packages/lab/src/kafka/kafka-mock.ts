@@ -50,6 +50,11 @@ export interface KafkaMockOptions {
   startTimeoutMs?: number;
   /** Path or soname of librdkafka. Default `librdkafka.so.1` (from the librdkafka1 package). */
   librdkafkaPath?: string;
+  /**
+   * Clients reach the brokers through fronts that answer a Fetch as a Kafka broker does: every stored batch
+   * up to the byte limits, not one per partition (`fetch-front.ts`). Default false.
+   */
+  fetchFront?: boolean;
 }
 
 export interface KafkaMockTopic {
@@ -182,6 +187,9 @@ export class KafkaMockCluster {
     const ready = new Promise<ReadyLine>((resolve) => (onReady = resolve));
     const args = [script, '--brokers', String(brokers), '--rtt-ms', String(rttMs)];
     if (opts.librdkafkaPath !== undefined) args.push('--lib', opts.librdkafkaPath);
+    if (opts.fetchFront !== undefined && typeof opts.fetchFront !== 'boolean')
+      throw new InvalidArgumentError('fetchFront', opts.fetchFront, 'true or false');
+    if (opts.fetchFront) args.push('--fetch-front');
     const proc = await ManagedProcess.spawn({
       name: COMPONENT,
       command: process.execPath,
