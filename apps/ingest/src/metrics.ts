@@ -11,6 +11,8 @@ export interface Metrics {
   readonly eventsPublished: Counter<'event_type'>;
   readonly publishErrors: Counter<'event_type'>;
   readonly contentBytes: Histogram;
+  /** Uploads per statement that tried them as first sights (they are grouped while earlier statements run). */
+  readonly firstSightGroup: Histogram;
   /** Reports the outbox backlog on each scrape (read from Postgres then; a failed read leaves the last values). */
   observeOutbox(read: () => Promise<{ rows: number; oldestAgeSeconds: number; setAside: number }>): void;
 }
@@ -51,6 +53,12 @@ export function createMetrics(instanceId: string): Metrics {
       name: 'ingest_content_bytes',
       help: 'UTF-8 size of each newly stored essay text',
       buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304],
+      registers: r,
+    }),
+    firstSightGroup: new Histogram({
+      name: 'ingest_first_sight_group_size',
+      help: 'Uploads tried as first sights by one statement (grouped while earlier ones ran)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200],
       registers: r,
     }),
     observeOutbox(read) {

@@ -477,6 +477,62 @@ describe('operations', () => {
     expect(await metric('process_cpu_seconds_total')).toBeGreaterThan(0);
   });
 
+  it('inserts uploads in flight together in shared statements, each stored and queued once', async () => {
+    const groups = async () => {
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      const v = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+      return { statements: v('ingest_first_sight_group_size_count'), uploads: v('ingest_first_sight_group_size_sum') };
+    };
+    const b = 'grouped';
+    const before = await groups();
+    // Inserts wait while another transaction holds the table: the first statements block, the rest queue up.
+    const lock = new pg.Client({ connectionString: dbUrl });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE ingest.contents IN SHARE ROW EXCLUSIVE MODE');
+    // 60 distinct uploads, and two of one key and text at once: the pair is one content, queued once.
+    const sends = [
+      ...Array.from({ length: 60 }, (_, i) =>
+        post(svc.url, `/v1/batches/${b}/contents`, { original_file_name: `g${i}.txt`, text: `essay ${i}` }),
+      ),
+      ...[1, 2].map(() =>
+        post(
+          svc.url,
+          `/v1/batches/${b}/contents`,
+          { original_file_name: 'twin.txt', text: 'twin' },
+          {
+            'Idempotency-Key': 'twin',
+          },
+        ),
+      ),
+    ];
+    await new Promise((r) => setTimeout(r, 500));
+    await lock.query('COMMIT');
+    await lock.end();
+    const replies = await Promise.all(sends);
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 202));
+    const after = await groups();
+    // Two statements blocked with one upload each, then the queue in one or two; a second twin queued while the
+    // first was goes alone (and uncounted), so 61 or 62 uploads.
+    expect(after.uploads - before.uploads).toBeGreaterThanOrEqual(61);
+    expect(after.statements - before.statements).toBeLessThanOrEqual(5);
+
+    const ids = new Set(replies.map((r) => r.body.text_storage_id as string));
+    expect(ids.size).toBe(61);
+    const rows = await query<{ text_storage_id: string; body: Buffer }>(
+      'SELECT text_storage_id, body FROM ingest.contents WHERE batch_id = $1',
+      [b],
+    );
+    expect(new Set(rows.map((r) => r.text_storage_id))).toEqual(ids);
+    const byId = new Map(rows.map((r) => [r.text_storage_id, r.body.toString('utf8')]));
+    replies.slice(0, 60).forEach((r, i) => expect(byId.get(r.body.text_storage_id as string)).toBe(`essay ${i}`));
+    const queued = await query<{ n: number }>(`SELECT count(*)::int AS n FROM ingest.outbox WHERE message_key = $1`, [
+      b,
+    ]);
+    expect(queued[0]!.n).toBe(61);
+    await eventually((s) => s.key === b, 61);
+  });
+
   it('applies each migration once when several instances migrate at the same moment', async () => {
     const url = await postgres.createDatabase('ingest_migrate');
     const stores = [1, 2, 3].map(() => new PgIngestStore({ url, poolSize: 1 }));

@@ -29,7 +29,10 @@ export interface RunningIngest extends AsyncDisposable {
 export async function startIngest(config: IngestConfig, log: Logger): Promise<RunningIngest> {
   const metrics = createMetrics(config.instanceId);
   const topics = topicNames(config.kafka.topicPrefix);
-  const store = new PgIngestStore(config.postgres);
+  const store = new PgIngestStore({
+    ...config.postgres,
+    onFirstSightGroup: (n) => metrics.firstSightGroup.observe(n),
+  });
   const cleanup: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => {
     for (const c of cleanup.reverse()) await c().catch((err) => log.warn({ err: String(err) }, 'shutdown step failed'));

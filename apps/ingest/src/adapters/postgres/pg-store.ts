@@ -35,6 +35,8 @@ export interface PgStoreOptions {
   readonly connectionTimeoutMs?: number;
   /** Server-side bound on one statement. Default 5000 ms. */
   readonly statementTimeoutMs?: number;
+  /** Called with the number of uploads each first-sight statement inserted together. */
+  readonly onFirstSightGroup?: (uploads: number) => void;
 }
 
 interface ContentRow {
@@ -72,10 +74,52 @@ const contentValues = (c: ContentRecord & { readonly body: Buffer; readonly idem
   c.failureReason ?? null,
 ];
 
+/**
+ * Many first sights of uploads in one statement: the rows from parallel arrays, each row's outbox entry written
+ * only if the row was (`insertFirstSight` for many). Returns the ids of the rows inserted.
+ */
+const INSERT_CONTENTS = `WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::jsonb[], $11::uuid[], $12::text[], $13::text[])
+      AS v (text_storage_id, batch_id, original_file_name, body, byte_length, sha256, idempotency_key, outcome,
+            failure_reason, event, event_id, topic, message_key)),
+  ins AS (
+    INSERT INTO ingest.contents (text_storage_id, batch_id, original_file_name, body, byte_length, sha256,
+                                 idempotency_key, outcome, failure_reason, event)
+    SELECT text_storage_id, batch_id, original_file_name, body, byte_length, sha256, idempotency_key, outcome,
+           failure_reason, event FROM v
+    ON CONFLICT (text_storage_id) DO NOTHING RETURNING text_storage_id),
+  q AS (
+    INSERT INTO ingest.outbox (event_id, topic, message_key, payload)
+    SELECT v.event_id, v.topic, v.message_key, v.event FROM v JOIN ins USING (text_storage_id)
+    ON CONFLICT (event_id) DO UPDATE SET published_at = NULL
+      WHERE ingest.outbox.published_at IS NOT NULL AND ingest.outbox.set_aside_at IS NULL
+    RETURNING 1)
+  SELECT text_storage_id FROM ins`;
+
+/** Group statements of first sights in flight at once (each on its own connection), and uploads in one. */
+const GROUPS_IN_FLIGHT = 2;
+const MAX_GROUP = 200;
+
+type NewContent = ContentRecord & { readonly body: Buffer; readonly idempotencyKey: string | undefined };
+
+/** An upload seen for the first time, waiting for its group's statement. */
+interface FirstSight {
+  readonly c: NewContent;
+  readonly out: OutboxEntry;
+  resolve(inserted: boolean): void;
+  reject(err: unknown): void;
+}
+
 export class PgIngestStore implements IngestStore {
   private readonly pool: pg.Pool;
+  /** First sights queued while the group statements in flight run (see `insertContentFirstSight`). */
+  private readonly firstSights: FirstSight[] = [];
+  private groupsInFlight = 0;
+  private readonly onFirstSightGroup: ((uploads: number) => void) | undefined;
 
   constructor(opts: PgStoreOptions) {
+    this.onFirstSightGroup = opts.onFirstSightGroup;
     this.pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize,
@@ -134,8 +178,8 @@ export class PgIngestStore implements IngestStore {
   ): Promise<Stored<ContentRecord>> {
     // First sight, the usual case: the row and its outbox entry in one statement (one round trip, atomic on its
     // own). A row already there (a client's retry) takes the transaction below, which compares it.
-    if (await this.insertFirstSight('ingest_insert_content', INSERT_CONTENT, contentValues(c), c.event, queue(c, true)))
-      return { inserted: true, stored: c };
+    const out = queue(c, true);
+    if (out !== undefined && (await this.insertContentFirstSight(c, out))) return { inserted: true, stored: c };
     return this.transaction(async (tx) => {
       const ins = await tx.query(INSERT_CONTENT, [...contentValues(c), JSON.stringify(c.event)]);
       let result: Stored<ContentRecord>;
@@ -166,6 +210,78 @@ export class PgIngestStore implements IngestStore {
       if (out !== undefined) await this.queue(tx, out, result.stored.event);
       return result;
     });
+  }
+
+  /**
+   * An upload's first sight, inserted with the others that arrive meanwhile: while {@link GROUPS_IN_FLIGHT}
+   * statements run, new first sights queue, and the next statement takes them all (at most {@link MAX_GROUP}).
+   * One upload alone waits for nothing; many in flight share a round trip and a commit. The reply still comes
+   * only after its own row and outbox entry are committed. True when the row was inserted; false when it was
+   * there already (the caller compares it in a transaction).
+   */
+  private insertContentFirstSight(c: NewContent, out: OutboxEntry): Promise<boolean> {
+    // Two first sights of one id in a statement would queue one outbox row twice: the second goes alone.
+    if (this.firstSights.some((f) => f.c.textStorageId === c.textStorageId))
+      return this.insertFirstSight('ingest_insert_content', INSERT_CONTENT, contentValues(c), c.event, out);
+    return new Promise((resolve, reject) => {
+      this.firstSights.push({ c, out, resolve, reject });
+      this.flushFirstSights();
+    });
+  }
+
+  private flushFirstSights(): void {
+    while (this.groupsInFlight < GROUPS_IN_FLIGHT && this.firstSights.length > 0) {
+      const group = this.firstSights.splice(0, MAX_GROUP);
+      this.groupsInFlight++;
+      void this.insertGroup(group).finally(() => {
+        this.groupsInFlight--;
+        this.flushFirstSights();
+      });
+    }
+  }
+
+  private async insertGroup(group: readonly FirstSight[]): Promise<void> {
+    this.onFirstSightGroup?.(group.length);
+    const alone = async (f: FirstSight) => {
+      try {
+        f.resolve(
+          await this.insertFirstSight('ingest_insert_content', INSERT_CONTENT, contentValues(f.c), f.c.event, f.out),
+        );
+      } catch (err) {
+        f.reject(err);
+      }
+    };
+    if (group.length === 1) return alone(group[0]!);
+    const col = <T>(f: (x: FirstSight) => T) => group.map(f);
+    let inserted: Set<string>;
+    try {
+      const r = await this.pool.query<{ text_storage_id: string }>({
+        name: 'ingest_insert_contents',
+        text: INSERT_CONTENTS,
+        values: [
+          col((f) => f.c.textStorageId),
+          col((f) => f.c.batchId),
+          col((f) => f.c.originalFileName),
+          col((f) => f.c.body),
+          col((f) => f.c.byteLength),
+          col((f) => f.c.sha256),
+          col((f) => f.c.idempotencyKey ?? null),
+          col((f) => f.c.outcome),
+          col((f) => f.c.failureReason ?? null),
+          col((f) => JSON.stringify(f.c.event)),
+          col((f) => f.c.event.event_id),
+          col((f) => f.out.topic),
+          col((f) => f.out.key),
+        ],
+      });
+      inserted = new Set(r.rows.map((x) => x.text_storage_id));
+    } catch {
+      // The statement is the group's: one row it refuses fails them all. Each takes its own statement instead,
+      // so that only a culprit fails (and a server that is down fails each, as it would have).
+      await Promise.all(group.map(alone));
+      return;
+    }
+    for (const f of group) f.resolve(inserted.has(f.c.textStorageId));
   }
 
   /**
