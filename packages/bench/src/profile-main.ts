@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { z } from 'zod';
 import { defaultRunsDir, runAllCleanups, startPipelineStack, type CpuProfile } from '@chaos-lab/lab';
-import { PipelineClient, paced, saturation, outputDelays, type LatencyResult } from './pipeline.js';
+import { PipelineClient, httpSaturation, paced, saturation, outputDelays, type LatencyResult } from './pipeline.js';
 import { profileRows } from './profile.js';
 import { optionalPositiveInt, positiveInt, readSettings } from './settings.js';
 
@@ -33,6 +33,15 @@ const Settings = z.object({
    * phase) instead of at saturation, and the delay is split into its consumer and relay parts. Unset: saturation.
    */
   LAB_BENCH_PROFILE_RATE: optionalPositiveInt('LAB_BENCH_PROFILE_RATE', 100_000),
+  /**
+   * Whose CPU: `coordinator` (default) or `ingest` — then the load is the bench's upload run through the ingest's
+   * HTTP API (32 requests in flight), and the ingest instance is profiled.
+   */
+  LAB_BENCH_PROFILE_TARGET: z
+    .enum(['coordinator', 'ingest'])
+    .optional()
+    .default('coordinator')
+    .describe('LAB_BENCH_PROFILE_TARGET'),
   /** Seconds of paced load (with LAB_BENCH_PROFILE_RATE). Default 20, as the bench's. */
   LAB_BENCH_PACED_SECONDS: positiveInt('LAB_BENCH_PACED_SECONDS', 20, 600),
 });
@@ -67,8 +76,13 @@ async function main(): Promise<void> {
   let latency: LatencyResult | undefined;
   let delays: Awaited<ReturnType<typeof outputDelays>> | undefined;
   try {
-    const stops = await Promise.all(stack.coordinators.all.map((c) => c.startCpuProfile(SAMPLING_US)));
-    if (rate === undefined) {
+    const profiled = cfg.LAB_BENCH_PROFILE_TARGET === 'ingest' ? stack.ingest.all : stack.coordinators.all;
+    const stops = await Promise.all(profiled.map((c) => c.startCpuProfile(SAMPLING_US)));
+    if (cfg.LAB_BENCH_PROFILE_TARGET === 'ingest') {
+      progress(`bench:profile: ingest profiler started (every ${SAMPLING_US} µs); uploading through its HTTP API`);
+      const r = await httpSaturation(stack, client, 'prof', cfg.LAB_BENCH_BATCHES, ESSAYS, 32, progress);
+      result = { contents: r.contents, perSecond: r.requestsPerSecond };
+    } else if (rate === undefined) {
       progress(`bench:profile: profilers started (every ${SAMPLING_US} µs); publishing the backlog`);
       result = await saturation(client, 'prof', cfg.LAB_BENCH_BATCHES, ESSAYS, progress);
     } else {
@@ -84,12 +98,19 @@ async function main(): Promise<void> {
     await client.stop();
   }
   await Promise.all(
-    profiles.map((p, i) => writeFile(join(runDir, `coordinator-${i + 1}.cpuprofile`), JSON.stringify(p))),
+    profiles.map((p, i) =>
+      writeFile(join(runDir, `${cfg.LAB_BENCH_PROFILE_TARGET}-${i + 1}.cpuprofile`), JSON.stringify(p)),
+    ),
   );
   const { rows, busyMs, idleMs } = profileRows(profiles);
   const windowMs = profiles.reduce((a, p) => a + (p.endTime - p.startTime) / 1000, 0);
   const table = new Table({
-    head: ['owner', 'busy ms', 'share', 'ms per assignment'],
+    head: [
+      'owner',
+      'busy ms',
+      'share',
+      cfg.LAB_BENCH_PROFILE_TARGET === 'ingest' ? 'ms per upload' : 'ms per assignment',
+    ],
     style: { head: [], border: [] },
   });
   for (const r of rows)
@@ -97,7 +118,9 @@ async function main(): Promise<void> {
   table.push(['all but idle', busyMs.toFixed(0), '100 %', (busyMs / result.contents).toFixed(3)]);
   process.stdout.write(
     [
-      `CPU profile ${rate === undefined ? 'at saturation' : `at ${rate} contents/s`}: ${n} coordinator(s), ${result.contents} assignments at ${result.perSecond.toFixed(0)}/s; ` +
+      (cfg.LAB_BENCH_PROFILE_TARGET === 'ingest'
+        ? `CPU profile of the ingest at saturation (32 uploads in flight): ${result.contents} uploads at ${result.perSecond.toFixed(0)}/s; `
+        : `CPU profile ${rate === undefined ? 'at saturation' : `at ${rate} contents/s`}: ${n} coordinator(s), ${result.contents} assignments at ${result.perSecond.toFixed(0)}/s; `) +
         `profiled ${(windowMs / 1000).toFixed(1)} s of instance time, busy ${((busyMs / windowMs) * 100).toFixed(0)} %, idle ${idleMs.toFixed(0)} ms`,
       table.toString(),
       ...(latency && delays
@@ -108,7 +131,7 @@ async function main(): Promise<void> {
             `  committed → relayed (published_at − created_at):                p50 ${delays.relayed.p50Ms.toFixed(0)} ms, p99 ${delays.relayed.p99Ms.toFixed(0)} ms`,
           ]
         : []),
-      `profiles: ${runDir}/coordinator-*.cpuprofile`,
+      `profiles: ${runDir}/${cfg.LAB_BENCH_PROFILE_TARGET}-*.cpuprofile`,
     ].join('\n') + '\n',
   );
 }
