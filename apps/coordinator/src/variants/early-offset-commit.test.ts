@@ -5,10 +5,10 @@
  * fail-point after the first message shows what each one loses.
  */
 import { describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { EachBatchPayload } from 'kafkajs';
-import { EventType, topics as topicNames } from '@chaos-lab/contracts';
+import { registrationMessage } from '../testing/envelope.js';
+import { topics as topicNames } from '@chaos-lab/contracts';
 import { InputConsumer } from '../adapters/kafka/consumer.js';
 import type { Coordinator } from '../domain/coordinator.js';
 import type { BatchStore } from '../domain/ports.js';
@@ -16,24 +16,6 @@ import { createMetrics } from '../metrics.js';
 import { EarlyOffsetCommitConsumer } from './early-offset-commit.js';
 
 const topics = topicNames('eoc.');
-
-function message(offset: number) {
-  const event = {
-    event_id: randomUUID(),
-    event_type: EventType.BatchRegistered,
-    correlation_id: 'c',
-    occurred_at: new Date().toISOString(),
-    data: { batch_id: `b${offset}`, essay_ids: ['e1'] },
-  };
-  return {
-    offset: String(offset),
-    key: Buffer.from(`b${offset}`),
-    value: Buffer.from(JSON.stringify(event)),
-    timestamp: '0',
-    attributes: 0,
-    headers: {},
-  };
-}
 
 /** Runs one fetched batch of two messages; the fail-point "crashes" (throws) after the first message's work. */
 async function runBatch(Consumer: typeof InputConsumer) {
@@ -64,7 +46,12 @@ async function runBatch(Consumer: typeof InputConsumer) {
     pino({ level: 'silent' }),
   );
   const payload = {
-    batch: { topic: topics.batchRegistered, partition: 0, highWatermark: '2', messages: [message(0), message(1)] },
+    batch: {
+      topic: topics.batchRegistered,
+      partition: 0,
+      highWatermark: '2',
+      messages: [registrationMessage(0), registrationMessage(1)],
+    },
     resolveOffset: (o: string) => trace.push(`resolve ${o}`),
     commitOffsetsIfNecessary: async (offsets?: { topics: { partitions: { offset: string }[] }[] }) => {
       trace.push(offsets ? `commit ${offsets.topics[0]?.partitions[0]?.offset}` : 'commit resolved');

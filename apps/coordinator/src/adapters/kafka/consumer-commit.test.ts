@@ -8,34 +8,16 @@
  * payloads (no broker).
  */
 import { describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { EachBatchPayload } from 'kafkajs';
-import { EventType, topics as topicNames } from '@chaos-lab/contracts';
+import { registrationMessage } from '../../testing/envelope.js';
+import { topics as topicNames } from '@chaos-lab/contracts';
 import { InputConsumer } from './consumer.js';
 import type { Coordinator } from '../../domain/coordinator.js';
 import type { BatchStore } from '../../domain/ports.js';
 import { createMetrics } from '../../metrics.js';
 
 const topics = topicNames('commit.');
-
-function registration(offset: number) {
-  const event = {
-    event_id: randomUUID(),
-    event_type: EventType.BatchRegistered,
-    correlation_id: 'c',
-    occurred_at: new Date().toISOString(),
-    data: { batch_id: `b${offset}`, essay_ids: ['e1'] },
-  };
-  return {
-    offset: String(offset),
-    key: null,
-    value: Buffer.from(JSON.stringify(event)),
-    timestamp: '0',
-    attributes: 0,
-    headers: {},
-  };
-}
 
 describe('offset commits of fetched batches', () => {
   it('commits a batch that reaches the end at once, and one behind the end at most every 250 ms', async () => {
@@ -66,7 +48,7 @@ describe('offset commits of fetched batches', () => {
           topic: topics.batchRegistered,
           partition: 0,
           highWatermark: String(highWatermark),
-          messages: [registration(offset)],
+          messages: [registrationMessage(offset)],
         },
         resolveOffset: () => {},
         commitOffsetsIfNecessary: async (offsets?: { topics: { partitions: { offset: string }[] }[] }) => {
