@@ -229,20 +229,13 @@ export class Coordinator {
                 ? 'failure_settled'
                 : 'failure_excess';
       }
-      // Each batch's follow-up (a close is four round trips) at once, not one batch after another: a run that
-      // completes many batches (a workload whose uploads interleave completes them all at its end) held its
-      // partition for seconds. A failure is thrown once every follow-up has ended.
-      const followUps = await Promise.allSettled(
-        [...after].map(async ([batchId, a]) => {
-          if (a.conflict !== undefined) {
-            this.log.warn({ batchId, detail: a.conflict }, 'cache disagrees with postgres; rebuilding the batch entry');
-            await this.cache.invalidate(batchId);
-          }
-          await this.settled(batchId, { kind: 'recorded', completed: a.completed, status: a.status });
-        }),
-      );
-      const failed = followUps.find((f) => f.status === 'rejected');
-      if (failed) throw failed.reason;
+      for (const [batchId, a] of after) {
+        if (a.conflict !== undefined) {
+          this.log.warn({ batchId, detail: a.conflict }, 'cache disagrees with postgres; rebuilding the batch entry');
+          await this.cache.invalidate(batchId);
+        }
+        await this.settled(batchId, { kind: 'recorded', completed: a.completed, status: a.status });
+      }
       recorded.forEach((o, i) => (out[i] = o));
       return out;
     } catch (err) {
