@@ -404,7 +404,9 @@ export class FetchFronts {
     open.add(upstream);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const inFlight: { apiKey: number; version: number; fetch?: FetchRequest }[] = [];
+    // Paired by correlation id rather than by order: Kafka sends no response to a Produce with acks=0 (librdkafka's
+    // mock does), and the pairing must not depend on which of the two is behind the front.
+    const inFlight = new Map<number, { apiKey: number; version: number; fetch?: FetchRequest }>();
     // Responses go back in request order; a Fetch being extended holds those behind it.
     let out: Promise<void> = Promise.resolve();
     const closeBoth = () => {
@@ -417,7 +419,7 @@ export class FetchFronts {
     const fromBroker = new Framer();
     client.on('data', (chunk) =>
       fromClient.push(chunk, (frame) => {
-        const { apiKey, version, r } = readHeader(frame);
+        const { apiKey, version, correlationId, r } = readHeader(frame);
         let fetch: FetchRequest | undefined;
         if (apiKey === API_FETCH && version === FETCH_VERSION) {
           try {
@@ -426,7 +428,7 @@ export class FetchFronts {
             fetch = undefined; // relayed as it is
           }
         }
-        inFlight.push({ apiKey, version, ...(fetch && { fetch }) });
+        inFlight.set(correlationId, { apiKey, version, ...(fetch && { fetch }) });
         const size = Buffer.allocUnsafe(4);
         size.writeInt32BE(frame.length);
         upstream.write(Buffer.concat([size, frame]));
@@ -434,8 +436,10 @@ export class FetchFronts {
     );
     upstream.on('data', (chunk) =>
       fromBroker.push(chunk, (frame) => {
-        const req = inFlight.shift();
         const copy = Buffer.from(frame);
+        const correlationId = copy.readInt32BE(0);
+        const req = inFlight.get(correlationId);
+        inFlight.delete(correlationId);
         out = out.then(async () => {
           const reply = req ? await this.respond(id, req, copy) : copy;
           if (client.destroyed) return;
