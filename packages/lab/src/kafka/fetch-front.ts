@@ -102,13 +102,17 @@ class Writer {
     this.parts.push(b);
     return this;
   };
-  /** The frame: its size, then its bytes. */
-  frame(): Buffer {
-    const body = Buffer.concat(this.parts);
-    const size = Buffer.allocUnsafe(4);
-    size.writeInt32BE(body.length);
-    return Buffer.concat([size, body]);
+  /** The frame's bytes, without its size. */
+  body(): Buffer {
+    return Buffer.concat(this.parts);
   }
+}
+
+/** A frame as it goes on the wire: its 4-byte size, then its bytes. */
+function sized(frame: Buffer): Buffer {
+  const size = Buffer.allocUnsafe(4);
+  size.writeInt32BE(frame.length);
+  return Buffer.concat([size, frame]);
 }
 
 /** Splits a byte stream into Kafka frames (a 4-byte size, then the frame). */
@@ -244,7 +248,7 @@ function writeFetchResponse(res: FetchResponse): Buffer {
       w.i32(p.preferredReadReplica).bytes(Buffer.concat(p.records));
     }
   }
-  return w.frame();
+  return w.body();
 }
 
 /** The offset after the last record batch of `records`, or undefined when they are not whole v2 batches. */
@@ -275,7 +279,7 @@ function fetchFrame(
     for (const p of parts) w.i32(p.partition).i32(-1).i64(p.offset).i64(-1n).i32(p.maxBytes);
   }
   w.i32(0).str('');
-  return w.frame();
+  return sized(w.body());
 }
 
 /** Rewrites, in place, the port of every broker a Metadata response (v0–v8) lists. */
@@ -301,6 +305,13 @@ function rewriteFindCoordinator(frame: Buffer, version: number, port: (p: number
   r.str(); // host
   frame.writeInt32BE(port(frame.readInt32BE(r.off)), r.off);
 }
+
+/**
+ * A bound on one extra fetch. It asks with no wait, so a broker answers at once; one that does not (it went down
+ * mid-request) must not hold the client's response behind it: the connection is dropped and what was gathered
+ * so far is the answer.
+ */
+const SIDE_REQUEST_TIMEOUT_MS = 2000;
 
 /** One connection of the front's own to a broker: requests in order, each answered by the next response. */
 class SideConnection {
@@ -329,7 +340,20 @@ class SideConnection {
   request(frame: Buffer): Promise<Buffer> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      const timer = setTimeout(
+        () => this.socket.destroy(new Error(`no answer within ${SIDE_REQUEST_TIMEOUT_MS} ms`)),
+        SIDE_REQUEST_TIMEOUT_MS,
+      );
+      this.waiting.push({
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.socket.write(frame);
     });
   }
@@ -429,9 +453,7 @@ export class FetchFronts {
           }
         }
         inFlight.set(correlationId, { apiKey, version, ...(fetch && { fetch }) });
-        const size = Buffer.allocUnsafe(4);
-        size.writeInt32BE(frame.length);
-        upstream.write(Buffer.concat([size, frame]));
+        upstream.write(sized(frame));
       }),
     );
     upstream.on('data', (chunk) =>
@@ -443,9 +465,7 @@ export class FetchFronts {
         out = out.then(async () => {
           const reply = req ? await this.respond(id, req, copy) : copy;
           if (client.destroyed) return;
-          const size = Buffer.allocUnsafe(4);
-          size.writeInt32BE(reply.length);
-          client.write(Buffer.concat([size, reply]));
+          client.write(sized(reply));
         });
       }),
     );
@@ -503,9 +523,7 @@ export class FetchFronts {
       try {
         this.stats.fetches++;
         more = readFetchResponse(
-          (await side.request(fetchFrame(++this.correlation, req.isolationLevel, req.maxBytes - total, ask))).subarray(
-            0,
-          ),
+          await side.request(fetchFrame(++this.correlation, req.isolationLevel, req.maxBytes - total, ask)),
         );
       } catch {
         break; // what was gathered so far is a valid answer
@@ -540,7 +558,7 @@ export class FetchFronts {
     }
     if (!extended) return frame;
     this.stats.extended++;
-    return writeFetchResponse(res).subarray(4);
+    return writeFetchResponse(res);
   }
 
   close(): void {
