@@ -39,6 +39,12 @@ export interface CoordinatorOverrides {
 
 /** How long start-up waits for Postgres to take its migrations (a failover, a restart) before giving up. */
 const MIGRATE_TIMEOUT_MS = 60_000;
+/**
+ * How long the HTTP step of a shutdown waits for the requests in flight before closing their connections: a
+ * request that hangs (a readiness check behind a stuck dependency, a client that never finishes its request)
+ * must not hold the whole shutdown to its deadline. Well under the 10 s stop deadline.
+ */
+const HTTP_CLOSE_GRACE_MS = 2_000;
 
 export async function startCoordinator(
   config: CoordinatorConfig,
@@ -146,7 +152,16 @@ export async function startCoordinator(
         return problems;
       },
     });
-    cleanup.push(['http', () => new Promise<void>((r) => http.server.close(() => r()))]);
+    cleanup.push([
+      'http',
+      async () => {
+        const pending = http.pending();
+        if (pending.length > 0) log.info({ pending }, 'http requests in flight at shutdown');
+        const { forced } = await http.close(HTTP_CLOSE_GRACE_MS);
+        if (forced.length > 0)
+          log.warn({ pending: forced, graceMs: HTTP_CLOSE_GRACE_MS }, 'http requests unanswered after the grace; closed');
+      },
+    ]);
     log.info({ httpPort: http.port, topics, groupId: config.kafka.groupId }, 'coordinator started');
 
     let stopping: Promise<void> | undefined;

@@ -38,7 +38,7 @@ function instance(name: string, opts?: CoordinatorOptions) {
   const store = new PgBatchStore({ url: dbUrl, poolSize: 5, statementTimeoutMs: 5000, topics: topics('t.') }, metrics);
   const cache = new RedisSlotCache({ url: redis.url, keyPrefix: 'it:', commandTimeoutMs: 2000 }, metrics);
   open.push({ close: () => store.close() }, { close: () => cache.quit() });
-  return { store, cache, coordinator: new Coordinator(cache, store, pino({ level: 'silent' }), {}, opts) };
+  return { store, cache, metrics, coordinator: new Coordinator(cache, store, pino({ level: 'silent' }), {}, opts) };
 }
 
 async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -903,6 +903,105 @@ describe('settle_many: a fetched batch in one transaction', () => {
     expect(await cache.proposeMany([{ batchId: b, inputs: [{ kind: 'content', key: 'u3' }] }])).toEqual([
       [{ kind: 'excess', reason: 'batch_closed' }],
     ]);
+  });
+
+  it('closes every batch a run completes, each as Postgres has it, in four round trips whatever their number', async () => {
+    const { cache, store, metrics } = instance('closes');
+    const closed: string[] = [];
+    const coordinator = new Coordinator(cache, store, pino({ level: 'silent' }), {
+      onBatchClosed: (id, status) => closed.push(`${id}:${status}`),
+    });
+    const ids = ['closes-a', 'closes-b', 'closes-c', 'closes-d', 'closes-stale'];
+    for (const id of ids)
+      await coordinator.registerBatch({ batchId: id, essayIds: essays(id, 2), deadline: undefined, correlationId: 'c' });
+    // "stale" is completed in Postgres while its Redis entry, rebuilt from a snapshot read before, shows it open
+    // with a filled slot free: a redelivered content completes nothing and must close it as Postgres has it.
+    const staleBefore = (await store.snapshot('closes-stale'))!;
+    expect(await coordinator.settleMany([
+      { kind: 'content', input: content('closes-stale', 's1') },
+      { kind: 'content', input: content('closes-stale', 's2') },
+    ])).toEqual(['assigned', 'assigned']);
+    const s1Slot = (await store.snapshot('closes-stale'))!.assigned.get('s1')!;
+    await cache.invalidate('closes-stale');
+    await cache.load({ ...staleBefore, assigned: new Map([['s1', s1Slot]]) });
+    closed.length = 0;
+    metrics.dependencyLatency.reset();
+    const run: SettleInput[] = [
+      ...['closes-a', 'closes-b', 'closes-c'].flatMap((id) => [
+        { kind: 'content' as const, input: content(id, `${id}-1`) },
+        { kind: 'content' as const, input: content(id, `${id}-2`) },
+      ]),
+      { kind: 'content', input: content('closes-d', 'd-1') },
+      { kind: 'content', input: content('closes-stale', 's1') },
+    ];
+    expect(await coordinator.settleMany(run)).toEqual(run.map(() => 'assigned'));
+    expect(closed.sort()).toEqual(['closes-a:ready', 'closes-b:ready', 'closes-c:ready']);
+    // The round trips: one per step for the whole run, none per batch.
+    const ops = (await metrics.dependencyLatency.get()).values
+      .filter((v) => v.metricName?.endsWith('_count') && v.value > 0)
+      .map((v) => `${v.labels.dependency}:${v.labels.operation}=${v.value}`)
+      .sort();
+    expect(ops).toEqual([
+      'postgres:cache_closed_many=1',
+      'postgres:settle_many=1',
+      'postgres:snapshots=1',
+      'redis:close_many=1',
+      'redis:propose_many=1',
+      'redis:replace_final_many=1',
+    ]);
+    // Each closed entry is exactly Postgres' snapshot, read back from Redis through a fresh load's answer.
+    const raw = new Redis(redis.url);
+    try {
+      for (const id of ['closes-a', 'closes-b', 'closes-c', 'closes-stale']) {
+        const k = batchKeys(id, 'it:');
+        expect(await raw.hget(k.meta, 'status')).toBe('ready');
+        const truth = (await store.snapshot(id))!;
+        expect(truth.status).toBe('ready');
+        expect(await raw.hgetall(k.assign)).toEqual(Object.fromEntries(truth.assigned));
+        expect(await raw.smembers(k.free)).toEqual([]);
+        expect(await raw.ttl(k.meta)).toBeGreaterThan(0);
+      }
+      expect(await raw.hget(batchKeys('closes-d', 'it:').meta, 'status')).toBe('open');
+    } finally {
+      raw.disconnect();
+    }
+    const marks = await query<{ batch_id: string; cache_open: boolean; cache_closed: boolean }>(
+      'SELECT batch_id, cache_open, cache_closed FROM batches WHERE batch_id = ANY($1) ORDER BY 1',
+      [['closes-a', 'closes-b', 'closes-c']],
+    );
+    expect(marks.map((m) => `${m.batch_id}:${m.cache_open}:${m.cache_closed}`)).toEqual([
+      'closes-a:false:true',
+      'closes-b:false:true',
+      'closes-c:false:true',
+    ]);
+  });
+
+  it('reads many snapshots in one statement, each as the batch view reads it; an unknown batch is absent', async () => {
+    const { coordinator, store } = instance('snapshots');
+    const [a, b] = ['snap-a', 'snap-b'];
+    await coordinator.registerBatch({ batchId: a, essayIds: essays(a, 3), deadline: undefined, correlationId: 'c' });
+    await coordinator.registerBatch({ batchId: b, essayIds: essays(b, 1), deadline: undefined, correlationId: 'c' });
+    await coordinator.provisionContent(content(a, 'x1'));
+    await coordinator.validationFailed(failure(a, 'bad.txt', 'up-1'));
+    await coordinator.provisionContent(content(b, 'y1'));
+    await coordinator.provisionContent(content(b, 'y2'));
+    const snaps = await store.snapshots([a, b, 'snap-unknown']);
+    expect([...snaps.keys()].sort()).toEqual([a, b]);
+    for (const id of [a, b]) {
+      const v = (await store.view(id))!;
+      const s = snaps.get(id)!;
+      expect(s).toEqual(await store.snapshot(id));
+      expect({ status: s.status, expected: s.expected, free: s.free }).toEqual({
+        status: v.status,
+        expected: v.expected,
+        free: v.freeEssayIds,
+      });
+      expect([...s.assigned].sort()).toEqual(v.essays.map((e) => [e.text_storage_id, e.essay_id]).sort());
+      expect([...s.failed.values()].sort()).toEqual(v.validationFailures.map((f) => f.essay_id).sort());
+      expect([...s.excess.keys()].sort()).toEqual(v.excess.map((e) => e.text_storage_id).sort());
+    }
+    expect(snaps.get(b)!.excess).toEqual(new Map([['y2', 'batch_closed']]));
+    expect(await store.snapshots([])).toEqual(new Map());
   });
 
   it('a crash between the cache and the store (after-cache-before-store): the redelivered inputs get the slots Redis proposed, once', async () => {

@@ -230,12 +230,11 @@ export class Coordinator {
                 : 'failure_excess';
       }
       for (const [batchId, a] of after) {
-        if (a.conflict !== undefined) {
-          this.log.warn({ batchId, detail: a.conflict }, 'cache disagrees with postgres; rebuilding the batch entry');
-          await this.cache.invalidate(batchId);
-        }
-        await this.settled(batchId, { kind: 'recorded', completed: a.completed, status: a.status });
+        if (a.conflict === undefined) continue;
+        this.log.warn({ batchId, detail: a.conflict }, 'cache disagrees with postgres; rebuilding the batch entry');
+        await this.cache.invalidate(batchId);
       }
+      await this.settledMany([...after].map(([batchId, a]) => ({ batchId, completed: a.completed, status: a.status })));
       recorded.forEach((o, i) => (out[i] = o));
       return out;
     } catch (err) {
@@ -349,6 +348,44 @@ export class Coordinator {
       this.log.warn({ batchId, status: write.status }, 'cache had a final batch as open; closed it');
       await this.settleFinal(batchId);
     }
+  }
+
+  /**
+   * {@link settled} for the batches of one settled run, in four round trips whatever their number: their closes
+   * in one pipeline, the snapshots of those to replace in one statement, their final entries in one pipeline,
+   * and the marks that their entries are closed in one statement. A run that completes many batches at once
+   * (a backlog's last contents) would otherwise hold its partition for four round trips per batch.
+   */
+  private async settledMany(
+    batches: readonly { readonly batchId: string; readonly completed: boolean; readonly status: BatchStatus }[],
+  ): Promise<void> {
+    const closes: { batchId: string; status: 'ready' | 'timed_out'; completed: boolean }[] = [];
+    for (const b of batches) {
+      if (b.completed) closes.push({ batchId: b.batchId, status: 'ready', completed: true });
+      else if (b.status !== 'open') closes.push({ batchId: b.batchId, status: b.status, completed: false });
+    }
+    if (closes.length === 0) return;
+    const closedNow = await this.cache.closeMany(closes);
+    const replace = closes.filter((c, i) => {
+      if (c.completed) return true;
+      if (!closedNow[i]) return false;
+      this.log.warn({ batchId: c.batchId, status: c.status }, 'cache had a final batch as open; closed it');
+      return true;
+    });
+    await this.settleFinalMany(replace.map((c) => c.batchId));
+    const completed = closes.filter((c) => c.completed);
+    await this.store.cacheClosedMany(completed.map((c) => c.batchId));
+    for (const c of completed) {
+      this.hooks.onBatchClosed?.(c.batchId, 'ready');
+      this.log.info({ batchId: c.batchId, status: 'ready' }, 'batch closed');
+    }
+  }
+
+  /** {@link settleFinal} for many batches: one statement reads their snapshots, one pipeline writes them. */
+  private async settleFinalMany(batchIds: readonly string[]): Promise<void> {
+    if (batchIds.length === 0) return;
+    const snapshots = await this.store.snapshots(batchIds);
+    await this.cache.replaceFinalMany([...snapshots.values()].filter((s) => s.status !== 'open'));
   }
 
   /**

@@ -58,8 +58,17 @@ export interface SlotCache {
   ): Promise<(CacheAssign | CacheFailure)[][]>;
   /** Marks the batch closed; true only for the call that closed it. */
   close(batchId: string, status: Exclude<BatchStatus, 'open'>): Promise<boolean>;
+  /**
+   * {@link close} for many batches in one round trip: one answer per close, in order, each what {@link close}
+   * would answer. An error fails the whole call (some closes may have been made: each is idempotent).
+   */
+  closeMany(
+    closes: readonly { readonly batchId: string; readonly status: Exclude<BatchStatus, 'open'> }[],
+  ): Promise<boolean[]>;
   /** Replaces the entry with the final snapshot of a closed batch (Postgres's truth), to expire with the closed TTL. */
   replaceFinal(snapshot: BatchSnapshot): Promise<void>;
+  /** {@link replaceFinal} for many closed batches in one round trip. */
+  replaceFinalMany(snapshots: readonly BatchSnapshot[]): Promise<void>;
   /** Notes in the entry's excess (creating it if it was dropped) a content Postgres recorded as excess. */
   noteExcess(batchId: string, textStorageId: string, reason: ExcessReason): Promise<void>;
   /** Drops the batch's cache entry (it will be rebuilt from the store). */
@@ -155,6 +164,8 @@ export interface BatchStore {
   /** Registers the batch (idempotent) and returns its snapshot. */
   register(r: Registration): Promise<BatchSnapshot>;
   snapshot(batchId: string): Promise<BatchSnapshot | undefined>;
+  /** The snapshots of many batches, read in one statement (one consistent view); a batch not registered is absent. */
+  snapshots(batchIds: readonly string[]): Promise<Map<string, BatchSnapshot>>;
   /** Parks an input for an unregistered batch; `registered` if the batch exists after all. */
   parkContent(c: ContentInput): Promise<'parked' | 'registered'>;
   parkFailure(f: FailureInput): Promise<'parked' | 'registered'>;
@@ -187,6 +198,8 @@ export interface BatchStore {
   closedWithCacheOpen(limit: number): Promise<{ batchId: string; status: 'ready' | 'timed_out' }[]>;
   /** Records that the batch's cache entry is closed: sweeps stop retrying it. */
   cacheClosed(batchId: string): Promise<void>;
+  /** {@link cacheClosed} for many batches in one statement. */
+  cacheClosedMany(batchIds: readonly string[]): Promise<void>;
   recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite>;
   recordFailure(f: FailureInput, essayId: string): Promise<StoreWrite>;
   recordExcess(c: ContentInput, reason: ExcessReason): Promise<StoreWrite>;

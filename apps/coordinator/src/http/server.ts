@@ -16,10 +16,41 @@ export interface HttpDeps {
   readonly batch: (id: string) => Promise<BatchView | undefined>;
 }
 
-export async function startHttp(host: string, port: number, deps: HttpDeps): Promise<{ server: Server; port: number }> {
+/** A request the server has not finished answering. */
+export interface PendingRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly ageMs: number;
+}
+
+export interface StartedHttp {
+  readonly server: Server;
+  readonly port: number;
+  /** The requests not yet answered, oldest first. */
+  pending(): PendingRequest[];
+  /**
+   * Stops accepting connections and closes the idle ones; connections still busy after `graceMs` are closed
+   * too, and the requests they carried are answered (they were not finished).
+   */
+  close(graceMs: number): Promise<{ forced: PendingRequest[] }>;
+}
+
+export async function startHttp(host: string, port: number, deps: HttpDeps): Promise<StartedHttp> {
+  const inFlight = new Map<object, { method: string; path: string; since: number }>();
+  let closing = false;
+  const pending = () =>
+    [...inFlight.values()]
+      .sort((a, b) => a.since - b.since)
+      .map((r) => ({ method: r.method, path: r.path, ageMs: Date.now() - r.since }));
   const server = createServer((req, res) => {
+    const token = {};
+    inFlight.set(token, { method: req.method ?? '?', path: (req.url ?? '/').slice(0, 200), since: Date.now() });
+    res.once('close', () => inFlight.delete(token));
     const send = (status: number, body: unknown, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type });
+      // Once closing, every answer ends its connection: `server.close()` closes only the connections idle at
+      // that moment, and a keep-alive client (Prometheus scraping every second) would otherwise go on sending
+      // requests over a connection that was busy then, and hold the close for ever.
+      res.writeHead(status, closing ? { 'content-type': type, connection: 'close' } : { 'content-type': type });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -53,5 +84,23 @@ export async function startHttp(host: string, port: number, deps: HttpDeps): Pro
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    pending,
+    close: (graceMs) =>
+      new Promise((resolve) => {
+        closing = true;
+        let forced: PendingRequest[] = [];
+        const timer = setTimeout(() => {
+          forced = pending();
+          server.closeAllConnections();
+        }, graceMs);
+        // Closes the idle keep-alive connections at once; the callback waits for the busy ones.
+        server.close(() => {
+          clearTimeout(timer);
+          resolve({ forced });
+        });
+      }),
+  };
 }

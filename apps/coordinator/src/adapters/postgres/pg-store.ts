@@ -346,49 +346,58 @@ export class PgBatchStore implements BatchStore {
   }
 
   async snapshot(batchId: string): Promise<BatchSnapshot | undefined> {
-    return this.run('snapshot', async () => {
-      const c = await this.checkout();
-      try {
-        // One consistent view across the three tables.
-        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const b = await c.query<{ status: BatchStatus; expected_count: number }>(
-          'SELECT status, expected_count FROM batches WHERE batch_id = $1',
-          [batchId],
-        );
-        const row = b.rows[0];
-        if (!row) {
-          await c.query('COMMIT');
-          return undefined;
-        }
-        const slots = await this.slots(c, batchId);
-        const excess = await c.query<{ text_storage_id: string; reason: ExcessReason }>(
-          'SELECT text_storage_id, reason FROM excess_contents WHERE batch_id = $1',
-          [batchId],
-        );
-        await c.query('COMMIT');
-        return {
-          batchId,
-          status: row.status,
-          expected: row.expected_count,
-          free: slots.filter((s) => s.state === 'free').map((s) => s.essay_id),
-          assigned: new Map(slots.filter((s) => s.state === 'assigned').map((s) => [s.text_storage_id!, s.essay_id])),
-          failed: new Map(
-            slots
-              .filter((s) => s.state === 'failed')
-              .map((s) => [
-                failureKey({ originalFileName: s.original_file_name!, uploadId: s.upload_id ?? undefined }),
-                s.essay_id,
-              ]),
-          ),
-          excess: new Map(excess.rows.map((e) => [e.text_storage_id, e.reason])),
-        };
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        c.release();
+    return (await this.snapshotsOp('snapshot', [batchId])).get(batchId);
+  }
+
+  async snapshots(batchIds: readonly string[]): Promise<Map<string, BatchSnapshot>> {
+    return this.snapshotsOp('snapshots', batchIds);
+  }
+
+  /**
+   * One statement, so one consistent view across the three tables (a statement's snapshot), for any number of
+   * batches: each batch's slots (in essay_id order, the order its free list is handed out in) and excess as JSON.
+   */
+  private async snapshotsOp(op: string, batchIds: readonly string[]): Promise<Map<string, BatchSnapshot>> {
+    const out = new Map<string, BatchSnapshot>();
+    if (batchIds.length === 0) return out;
+    const r = await this.run(op, () =>
+      this.pool.query<{
+        batch_id: string;
+        status: BatchStatus;
+        expected_count: number;
+        slots: [string, SlotRow['state'], string | null, string | null, string | null][];
+        excess: [string, ExcessReason][];
+      }>(
+        `SELECT b.batch_id, b.status, b.expected_count,
+                COALESCE((SELECT json_agg(json_build_array(s.essay_id, s.state, s.text_storage_id,
+                                                           s.original_file_name, s.upload_id) ORDER BY s.essay_id)
+                            FROM slots s WHERE s.batch_id = b.batch_id), '[]') AS slots,
+                COALESCE((SELECT json_agg(json_build_array(e.text_storage_id, e.reason))
+                            FROM excess_contents e WHERE e.batch_id = b.batch_id), '[]') AS excess
+           FROM batches b WHERE b.batch_id = ANY($1::text[])`,
+        [batchIds],
+      ),
+    );
+    for (const row of r.rows) {
+      const free: string[] = [];
+      const assigned = new Map<string, string>();
+      const failed = new Map<string, string>();
+      for (const [essayId, state, textStorageId, originalFileName, uploadId] of row.slots) {
+        if (state === 'free') free.push(essayId);
+        else if (state === 'assigned') assigned.set(textStorageId!, essayId);
+        else failed.set(failureKey({ originalFileName: originalFileName!, uploadId: uploadId ?? undefined }), essayId);
       }
-    });
+      out.set(row.batch_id, {
+        batchId: row.batch_id,
+        status: row.status,
+        expected: row.expected_count,
+        free,
+        assigned,
+        failed,
+        excess: new Map(row.excess),
+      });
+    }
+    return out;
   }
 
   /**
@@ -589,10 +598,19 @@ export class PgBatchStore implements BatchStore {
   }
 
   async cacheClosed(batchId: string): Promise<void> {
-    await this.run('cache_closed', () =>
+    await this.markCacheClosed('cache_closed', [batchId]);
+  }
+
+  async cacheClosedMany(batchIds: readonly string[]): Promise<void> {
+    if (batchIds.length > 0) await this.markCacheClosed('cache_closed_many', batchIds);
+  }
+
+  private async markCacheClosed(op: string, batchIds: readonly string[]): Promise<void> {
+    await this.run(op, () =>
       this.pool.query(
-        `UPDATE batches SET cache_open = false, cache_closed = true WHERE batch_id = $1 AND (cache_open OR NOT cache_closed)`,
-        [batchId],
+        `UPDATE batches SET cache_open = false, cache_closed = true
+          WHERE batch_id = ANY($1::text[]) AND (cache_open OR NOT cache_closed)`,
+        [batchIds],
       ),
     );
   }

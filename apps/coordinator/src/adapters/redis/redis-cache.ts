@@ -30,6 +30,8 @@ interface ScriptedRedis extends Redis {
   bcNoteExcess: ScriptFn;
   bcProposeMany: ScriptFn;
 }
+/** The scripts as queued on a pipeline (sent by its exec()). */
+type ScriptPipeline = { readonly [K in Exclude<keyof ScriptedRedis, keyof Redis>]: (...keysThenArgs: string[]) => unknown };
 
 export interface RedisCacheOptions {
   readonly url: string;
@@ -157,22 +159,16 @@ export class RedisSlotCache implements SlotCache {
       return out;
     }
     if (requests.length === 0) return [];
-    const replies = await this.call('propose_many', async () => {
-      // One pipeline: every batch's script in one write, one round trip.
-      // A pipeline's command queues and returns the pipeline; only exec() sends.
-      const p = this.redis.pipeline() as unknown as {
-        bcProposeMany(...keysThenArgs: string[]): unknown;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      for (const r of requests)
-        p.bcProposeMany(...this.keys(r.batchId), ...r.inputs.flatMap((i) => [i.kind === 'content' ? 'c' : 'f', i.key]));
-      const res = await p.exec();
-      if (res === null) throw new Error('the propose pipeline was discarded');
-      return res.map(([err, reply]) => {
-        if (err) throw err;
-        return reply as string[];
-      });
-    });
+    // One pipeline: every batch's script in one write, one round trip.
+    const replies = (await this.call('propose_many', () =>
+      this.pipelined((p) => {
+        for (const r of requests)
+          p.bcProposeMany(
+            ...this.keys(r.batchId),
+            ...r.inputs.flatMap((i) => [i.kind === 'content' ? 'c' : 'f', i.key]),
+          );
+      }),
+    )) as string[][];
     return requests.map((r, n) => {
       const flat = replies[n]!;
       if (flat.length !== r.inputs.length * 2)
@@ -188,8 +184,45 @@ export class RedisSlotCache implements SlotCache {
     return r === 1;
   }
 
+  async closeMany(closes: readonly { readonly batchId: string; readonly status: 'ready' | 'timed_out' }[]): Promise<boolean[]> {
+    if (closes.length === 0) return [];
+    const replies = await this.call('close_many', () =>
+      this.pipelined((p) => {
+        for (const c of closes) p.bcClose(...this.keys(c.batchId), c.status, String(this.closedTtl));
+      }),
+    );
+    return replies.map((r) => r === 1);
+  }
+
   async replaceFinal(s: BatchSnapshot): Promise<void> {
     await this.call('replace_final', () => this.redis.bcReplaceFinal(...this.snapshotArgs(s), String(this.closedTtl)));
+  }
+
+  async replaceFinalMany(snapshots: readonly BatchSnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    await this.call('replace_final_many', () =>
+      this.pipelined((p) => {
+        for (const s of snapshots) p.bcReplaceFinal(...this.snapshotArgs(s), String(this.closedTtl));
+      }),
+    );
+  }
+
+  /**
+   * Sends the scripts `queue` adds as one pipeline (one write, one round trip) and answers their replies in
+   * order; the first script's error fails the call.
+   */
+  private async pipelined(queue: (p: ScriptPipeline) => void): Promise<unknown[]> {
+    // A pipeline's command queues and returns the pipeline; only exec() sends.
+    const p = this.redis.pipeline() as unknown as ScriptPipeline & {
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    queue(p);
+    const res = await p.exec();
+    if (res === null) throw new Error('the pipeline was discarded');
+    return res.map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    });
   }
 
   async noteExcess(batchId: string, textStorageId: string, reason: ExcessReason): Promise<void> {
