@@ -159,7 +159,10 @@ export async function startCoordinator(
         if (pending.length > 0) log.info({ pending }, 'http requests in flight at shutdown');
         const { forced } = await http.close(HTTP_CLOSE_GRACE_MS);
         if (forced.length > 0)
-          log.warn({ pending: forced, graceMs: HTTP_CLOSE_GRACE_MS }, 'http requests unanswered after the grace; closed');
+          log.warn(
+            { pending: forced, graceMs: HTTP_CLOSE_GRACE_MS },
+            'http requests unanswered after the grace; closed',
+          );
       },
     ]);
     log.info({ httpPort: http.port, topics, groupId: config.kafka.groupId }, 'coordinator started');

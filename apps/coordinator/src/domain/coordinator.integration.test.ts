@@ -913,14 +913,21 @@ describe('settle_many: a fetched batch in one transaction', () => {
     });
     const ids = ['closes-a', 'closes-b', 'closes-c', 'closes-d', 'closes-stale'];
     for (const id of ids)
-      await coordinator.registerBatch({ batchId: id, essayIds: essays(id, 2), deadline: undefined, correlationId: 'c' });
+      await coordinator.registerBatch({
+        batchId: id,
+        essayIds: essays(id, 2),
+        deadline: undefined,
+        correlationId: 'c',
+      });
     // "stale" is completed in Postgres while its Redis entry, rebuilt from a snapshot read before, shows it open
     // with a filled slot free: a redelivered content completes nothing and must close it as Postgres has it.
     const staleBefore = (await store.snapshot('closes-stale'))!;
-    expect(await coordinator.settleMany([
-      { kind: 'content', input: content('closes-stale', 's1') },
-      { kind: 'content', input: content('closes-stale', 's2') },
-    ])).toEqual(['assigned', 'assigned']);
+    expect(
+      await coordinator.settleMany([
+        { kind: 'content', input: content('closes-stale', 's1') },
+        { kind: 'content', input: content('closes-stale', 's2') },
+      ]),
+    ).toEqual(['assigned', 'assigned']);
     const s1Slot = (await store.snapshot('closes-stale'))!.assigned.get('s1')!;
     await cache.invalidate('closes-stale');
     await cache.load({ ...staleBefore, assigned: new Map([['s1', s1Slot]]) });

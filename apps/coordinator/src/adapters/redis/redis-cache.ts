@@ -31,7 +31,9 @@ interface ScriptedRedis extends Redis {
   bcProposeMany: ScriptFn;
 }
 /** The scripts as queued on a pipeline (sent by its exec()). */
-type ScriptPipeline = { readonly [K in Exclude<keyof ScriptedRedis, keyof Redis>]: (...keysThenArgs: string[]) => unknown };
+type ScriptPipeline = {
+  readonly [K in Exclude<keyof ScriptedRedis, keyof Redis>]: (...keysThenArgs: string[]) => unknown;
+};
 
 export interface RedisCacheOptions {
   readonly url: string;
@@ -184,7 +186,9 @@ export class RedisSlotCache implements SlotCache {
     return r === 1;
   }
 
-  async closeMany(closes: readonly { readonly batchId: string; readonly status: 'ready' | 'timed_out' }[]): Promise<boolean[]> {
+  async closeMany(
+    closes: readonly { readonly batchId: string; readonly status: 'ready' | 'timed_out' }[],
+  ): Promise<boolean[]> {
     if (closes.length === 0) return [];
     const replies = await this.call('close_many', () =>
       this.pipelined((p) => {
