@@ -42,7 +42,7 @@ const MIGRATE_TIMEOUT_MS = 60_000;
 /**
  * How long the HTTP step of a shutdown waits for the requests in flight before closing their connections: a
  * request that hangs (a readiness check behind a stuck dependency, a client that never finishes its request)
- * must not hold the whole shutdown to its deadline. Well under the 10 s stop deadline.
+ * must not hold the whole shutdown to its deadline (`COORDINATOR_SHUTDOWN_TIMEOUT_MS`, 10 s in the lab).
  */
 const HTTP_CLOSE_GRACE_MS = 2_000;
 

@@ -510,6 +510,9 @@ describe('Coordinator on real Redis and Postgres', () => {
       override close(): Promise<boolean> {
         return Promise.reject(new Error('BUSY Redis is busy running a script (refused by the test)'));
       }
+      override closeMany(): Promise<boolean[]> {
+        return Promise.reject(new Error('BUSY Redis is busy running a script (refused by the test)'));
+      }
     }
     const busyCache = new BusyOnClose({ url: redis.url, keyPrefix: 'it:', commandTimeoutMs: 2000 }, metrics);
     const busyStore = new PgBatchStore(

@@ -343,18 +343,14 @@ export class Coordinator {
    * script is a no-op on an entry already closed.
    */
   private async settled(batchId: string, write: Extract<StoreWrite, { kind: 'recorded' }>): Promise<void> {
-    if (write.completed) await this.closed(batchId, 'ready');
-    else if (write.status !== 'open' && (await this.cache.close(batchId, write.status))) {
-      this.log.warn({ batchId, status: write.status }, 'cache had a final batch as open; closed it');
-      await this.settleFinal(batchId);
-    }
+    await this.settledMany([{ batchId, completed: write.completed, status: write.status }]);
   }
 
   /**
    * {@link settled} for the batches of one settled run, in four round trips whatever their number: their closes
    * in one pipeline, the snapshots of those to replace in one statement, their final entries in one pipeline,
    * and the marks that their entries are closed in one statement. A run that completes many batches at once
-   * (a backlog's last contents) would otherwise hold its partition for four round trips per batch.
+   * (a backlog's last contents) would otherwise hold its partition for several round trips per batch.
    */
   private async settledMany(
     batches: readonly { readonly batchId: string; readonly completed: boolean; readonly status: BatchStatus }[],
@@ -395,8 +391,7 @@ export class Coordinator {
    * closed batch but for excess rows, which the entry's excess list only mirrors.
    */
   private async settleFinal(batchId: string): Promise<void> {
-    const snapshot = await this.store.snapshot(batchId);
-    if (snapshot && snapshot.status !== 'open') await this.cache.replaceFinal(snapshot);
+    await this.settleFinalMany([batchId]);
   }
 
   /** After the commit that closed it: its cache entry, then the mark that the entry is closed (else sweeps retry). */

@@ -29,8 +29,9 @@ export interface StartedHttp {
   /** The requests not yet answered, oldest first. */
   pending(): PendingRequest[];
   /**
-   * Stops accepting connections and closes the idle ones; connections still busy after `graceMs` are closed
-   * too, and the requests they carried are answered (they were not finished).
+   * Stops accepting connections and closes the idle ones; every answer from now on ends its connection.
+   * Connections still busy after `graceMs` are closed too, and the requests they carried (never answered) are
+   * returned as `forced`.
    */
   close(graceMs: number): Promise<{ forced: PendingRequest[] }>;
 }
