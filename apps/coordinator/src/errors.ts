@@ -5,25 +5,11 @@
  * corrupt state and eventually dead-letter the message so the partition keeps
  * flowing.
  */
-export class CoordinatorError extends Error {
-  readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
-  }
-}
+import { ChaosLabError } from '@chaos-lab/errors';
 
-/** A `COORDINATOR_*` variable is missing or invalid. */
-export class ConfigError extends CoordinatorError {
-  constructor(
-    readonly variable: string,
-    readonly value: string | undefined,
-    readonly problem: string,
-  ) {
-    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${problem}`);
-  }
-}
+export { ConfigError, isRetriable } from '@chaos-lab/errors';
+
+export class CoordinatorError extends ChaosLabError {}
 
 /** A dependency (redis, postgres, kafka) failed in a way worth retrying. */
 export class DependencyError extends CoordinatorError {
@@ -59,8 +45,4 @@ export class SweepError extends CoordinatorError {
       { retriable: true, cause: first.err },
     );
   }
-}
-
-export function isRetriable(err: unknown): boolean {
-  return err instanceof CoordinatorError ? err.retriable : false;
 }

@@ -5,25 +5,11 @@
  * with what is already stored (409), a {@link DependencyError} an outage the
  * client should retry (503).
  */
-export class IngestError extends Error {
-  readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
-  }
-}
+import { ChaosLabError } from '@chaos-lab/errors';
 
-/** An `INGEST_*` variable is missing or invalid. */
-export class ConfigError extends IngestError {
-  constructor(
-    readonly variable: string,
-    readonly value: string | undefined,
-    readonly problem: string,
-  ) {
-    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${problem}`);
-  }
-}
+export { ConfigError } from '@chaos-lab/errors';
+
+export class IngestError extends ChaosLabError {}
 
 /** Longest rendering of an offending value echoed back to a client. */
 export const VALUE_ECHO_LIMIT = 200;

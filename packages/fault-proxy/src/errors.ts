@@ -7,25 +7,12 @@
  * Toxiproxy (which match on status codes and sometimes on the text) see the
  * same answers.
  */
-export class FaultProxyError extends Error {
-  readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
-  }
-}
+import { ChaosLabError } from '@chaos-lab/errors';
 
-/** Bad input to the library API or the command line: names the field and the value. */
-export class InvalidArgumentError extends FaultProxyError {
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    readonly expectation: string,
-  ) {
-    super(`${field}: expected ${expectation} (got ${JSON.stringify(value)})`);
-  }
-}
+/** Bad input to the library API or the command line: the shared error, which names the field and the value. */
+export { InvalidArgumentError } from '@chaos-lab/errors';
+
+export class FaultProxyError extends ChaosLabError {}
 
 /** An error the HTTP API answers with `{"error": message, "status": status}`. */
 export class ToxiproxyApiError extends FaultProxyError {

@@ -1,16 +1,14 @@
 /**
- * The lab's error tree. Every error says whether trying again could help
- * (`retriable`) and carries the data a caller needs in readonly fields, so a
- * handler never has to parse a message.
+ * The lab's errors: a branch of the project's one tree (`@chaos-lab/errors`).
+ * Every error says whether trying again could help (`retriable`) and carries
+ * the data a caller needs in readonly fields, so a handler never has to parse
+ * a message. Bad arguments are the shared {@link InvalidArgumentError}.
  */
-export class LabError extends Error {
-  readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
-  }
-}
+import { ChaosLabError } from '@chaos-lab/errors';
+
+export { ConfigError, InvalidArgumentError } from '@chaos-lab/errors';
+
+export class LabError extends ChaosLabError {}
 
 /** A component of an environment (Redis, Postgres, the Kafka host, an instance) did not start. */
 export class ProviderStartError extends LabError {
@@ -35,18 +33,6 @@ export class MissingDependencyError extends LabError {
   }
 }
 
-/** Bad input to a lab API or CLI: names the field and the value. */
-export class InvalidArgumentError extends LabError {
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    readonly expectation: string,
-  ) {
-    super(`${field}: ${expectation} (got ${JSON.stringify(value)})`);
-  }
-}
-
-/** Waiting for something took longer than allowed; the outcome is unknown. */
 /**
  * A session could not bring its consumer group to a settled state before a
  * seed: the seed cannot start, and nothing was asked of the coordinator yet.
@@ -59,6 +45,7 @@ export class SessionNotReadyError extends LabError {
   }
 }
 
+/** Waiting for something took longer than allowed; the outcome is unknown. */
 export class LabTimeoutError extends LabError {
   constructor(
     readonly what: string,

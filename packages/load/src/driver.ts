@@ -26,6 +26,7 @@ import { formatDuration } from './duration.js';
 import { evaluateThresholds, parseThresholds, type ThresholdReport } from './thresholds.js';
 import { createTransport, type ClientKind } from './transport.js';
 import { TrendBuffer, percentile, summarize } from './metrics.js';
+import { LoadError } from './errors.js';
 
 export interface ResponseEvent {
   readonly request: PlannedRequest;
@@ -126,14 +127,13 @@ export interface DriverResult {
   readonly hookError?: string | undefined;
 }
 
-export class DriverOptionsError extends Error {
+export class DriverOptionsError extends LoadError {
   constructor(
     readonly field: string,
     readonly value: unknown,
     reason: string,
   ) {
     super(`driver option ${field}=${JSON.stringify(value)}: ${reason}`);
-    this.name = 'DriverOptionsError';
   }
 }
 

@@ -60,6 +60,7 @@ export {
   type MetricSamples,
   type MetricSummary,
 } from './metrics.js';
+export { LoadError } from './errors.js';
 export { k6Series, pushSeries, RemoteWriteError, type RemoteSeries } from './remote-write.js';
 export { ArrivalSchedule } from './schedule.js';
 export { parseDuration, formatDuration } from './duration.js';

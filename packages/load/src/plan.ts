@@ -17,6 +17,7 @@
  * An iteration that a driver drops never asks for a request, so what a run issues is always the prefix
  * 0..n-1 of the plan; `PlanLedger` says what that prefix means for each batch.
  */
+import { LoadError } from './errors.js';
 
 /** The profile fields the plan reads (a validated `Profile` satisfies it). */
 export interface PlanProfile {
@@ -96,14 +97,13 @@ export interface HttpRequestSpec {
   readonly body: string;
 }
 
-export class PlanOptionsError extends Error {
+export class PlanOptionsError extends LoadError {
   constructor(
     readonly field: string,
     readonly value: unknown,
     reason: string,
   ) {
     super(`plan option ${field}=${JSON.stringify(value)}: ${reason}`);
-    this.name = 'PlanOptionsError';
   }
 }
 

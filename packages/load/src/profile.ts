@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { ThresholdSyntaxError, parseThreshold } from './thresholds.js';
+import { LoadError } from './errors.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined && parseDuration(s)! > 0, {
   message: 'not a positive k6 duration such as "30s", "2m", "1m30s" or "500ms"',
@@ -90,7 +91,7 @@ export interface ProfileIssue {
   readonly message: string;
 }
 
-export class ProfileError extends Error {
+export class ProfileError extends LoadError {
   constructor(
     /** The file (or "profile" for an in-memory value). */
     readonly source: string,
@@ -100,7 +101,6 @@ export class ProfileError extends Error {
       `invalid load profile ${source}: ` +
         issues.map((i) => `${i.field || '(root)'}=${describe(i.value)}: ${i.message}`).join('; '),
     );
-    this.name = 'ProfileError';
   }
 }
 

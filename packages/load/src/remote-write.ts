@@ -16,6 +16,7 @@
 import { pushTimeseries } from 'prometheus-remote-write';
 import type { Collector } from './collector.js';
 import { percentile } from './metrics.js';
+import { LoadError } from './errors.js';
 
 export interface RemoteSeries {
   /** Includes `__name__`. */
@@ -66,16 +67,17 @@ export function k6Series(collector: Collector, testid: string): RemoteSeries[] {
   return series;
 }
 
-export class RemoteWriteError extends Error {
-  readonly retriable = true;
+export class RemoteWriteError extends LoadError {
   constructor(
     readonly url: string,
     readonly status: number,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`remote write to ${url} failed${status ? ` with ${status}` : ''}: ${detail}`, options);
-    this.name = 'RemoteWriteError';
+    super(`remote write to ${url} failed${status ? ` with ${status}` : ''}: ${detail}`, {
+      retriable: true,
+      cause: options?.cause,
+    });
   }
 }
 

@@ -7,6 +7,7 @@
  * A metric without samples (a trend or rate that saw none) passes, as in k6; the result says so.
  */
 import { BUILTIN_METRICS, isBuiltinMetric, percentile, type MetricSamples, type MetricType } from './metrics.js';
+import { LoadError } from './errors.js';
 
 export type ThresholdOperator = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
@@ -22,14 +23,13 @@ export interface ParsedThreshold {
   readonly target: number;
 }
 
-export class ThresholdSyntaxError extends Error {
+export class ThresholdSyntaxError extends LoadError {
   constructor(
     readonly metric: string,
     readonly expression: string,
     readonly reason: string,
   ) {
     super(`threshold ${metric}: ${JSON.stringify(expression)}: ${reason}`);
-    this.name = 'ThresholdSyntaxError';
   }
 }
 

@@ -2,14 +2,8 @@
  * The report's error tree. Every error says whether trying again could help (`retriable`) and carries what the
  * caller needs in readonly fields.
  */
-export class ReportError extends Error {
-  readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
-  }
-}
+import { ChaosLabError } from '@chaos-lab/errors';
+export class ReportError extends ChaosLabError {}
 
 /** One problem with a report's input: where it is, what was there, and what was expected. */
 export interface InputProblem {

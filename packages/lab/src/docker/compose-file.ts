@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { parse } from 'yaml';
+import { InvalidArgumentError, LabError, MissingDependencyError } from '../errors.js';
 
 /** One topic the stack must create: name and partition count. */
 export interface TopicSpec {
@@ -58,7 +59,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '' || line.startsWith('#')) return;
     const m = /^([A-Z][A-Z0-9_]*)=(\S*)$/.exec(line);
-    if (!m) throw new Error(`.env line ${i + 1} is not KEY=value: ${JSON.stringify(line)}`);
+    if (!m) throw new InvalidArgumentError(`.env line ${i + 1}`, line, 'KEY=value');
     out[m[1]!] = m[2]!;
   });
   return out;
@@ -73,9 +74,11 @@ export function resolveComposeFile(root: string, file: string): Promise<unknown>
   return new Promise((resolve, reject) => {
     execFile('docker-compose', ['-f', file, 'config'], { cwd: root, timeout: 30_000 }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error('docker-compose is not installed: apt-get install docker-compose (1.29 validates offline)'));
+        reject(new MissingDependencyError('docker-compose', 'apt-get install docker-compose (1.29 validates offline)'));
       } else if (err) {
-        reject(new Error(`docker-compose -f ${file} config failed: ${stderr.trim() || err.message}`));
+        reject(
+          new LabError(`docker-compose -f ${file} config failed: ${stderr.trim() || err.message}`, { cause: err }),
+        );
       } else {
         resolve(parse(stdout));
       }

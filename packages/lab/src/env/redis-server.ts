@@ -21,7 +21,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ManagedProcess } from '../process/managed-process.js';
-import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../errors.js';
+import {
+  InvalidArgumentError,
+  LabError,
+  LabTimeoutError,
+  MissingDependencyError,
+  ProviderStartError,
+} from '../errors.js';
 import {
   LOOPBACK,
   OperationQueue,
@@ -321,9 +327,12 @@ function redisCommand(port: number, args: readonly string[], timeoutMs = 1_000):
       if (err) reject(err);
       else resolvePromise(reply as RespReply);
     };
-    const timer = setTimeout(() => done(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new LabTimeoutError(`a reply from Redis on port ${port}`, timeoutMs)),
+      timeoutMs,
+    );
     sock.once('error', (err) => done(err));
-    sock.once('close', () => done(new Error('connection closed')));
+    sock.once('close', () => done(new LabError(`Redis on port ${port} closed the connection`, { retriable: true })));
     sock.once('connect', () => sock.write(encode(args)));
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);

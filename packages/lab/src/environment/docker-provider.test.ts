@@ -48,7 +48,7 @@ describe('startEnvironment with provider docker and bad input', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toBe('kafkaBrokers: 1 on the docker provider (one KRaft broker) (got 3)');
+    expect((err as Error).message).toBe('kafkaBrokers: expected 1 on the docker provider (one KRaft broker) (got 3)');
     expect(existsSync(logDir)).toBe(false);
   });
 
@@ -65,7 +65,9 @@ describe('startEnvironment with provider docker and bad input', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toBe('services: each one of kafka, redis, postgres, toxiproxy (got "zookeeper")');
+    expect((err as Error).message).toBe(
+      'services: expected each one of kafka, redis, postgres, toxiproxy (got "zookeeper")',
+    );
     expect(existsSync(logDir)).toBe(false);
   });
 });

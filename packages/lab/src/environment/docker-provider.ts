@@ -107,7 +107,7 @@ export interface DockerEnvironmentOptions extends EnvironmentOptions {
 export async function requireContainerRuntime(timeoutMs = 5_000): Promise<ContainerRuntimeClient> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new LabTimeoutError('an answer from the container runtime', timeoutMs)), timeoutMs);
     timer.unref();
   });
   try {

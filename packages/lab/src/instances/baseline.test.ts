@@ -11,7 +11,7 @@ describe('buildBaseline', () => {
     );
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as Error).message).toMatch(
-      /^LAB_BASELINE_REF: a commit of the repository .*\(got "no-such-ref-anywhere"\)$/s,
+      /^LAB_BASELINE_REF: expected a commit of the repository .*\(got "no-such-ref-anywhere"\)$/s,
     );
   });
 

@@ -10,6 +10,7 @@
  * CPU profile of a chosen window (`cpu-profile.ts`).
  */
 import { WebSocket } from 'undici';
+import { LabError } from '../errors.js';
 
 const LISTENING = /Debugger listening on (ws:\/\/\S+)/;
 
@@ -66,14 +67,14 @@ export async function openInspector(
     if (msg.id !== undefined) {
       const p = pending.get(msg.id);
       pending.delete(msg.id);
-      if (msg.error) p?.reject(new Error(`inspector: ${msg.error.message ?? 'error'}`));
+      if (msg.error) p?.reject(new LabError(`inspector: ${msg.error.message ?? 'error'}`));
       else p?.resolve(msg.result);
       return;
     }
     if (msg.method) for (const fn of listeners.get(msg.method) ?? []) fn(msg.params ?? {});
   });
   const failAll = (why: string) => {
-    for (const p of pending.values()) p.reject(new Error(`inspector: ${why}`));
+    for (const p of pending.values()) p.reject(new LabError(`inspector: ${why}`, { retriable: true }));
     pending.clear();
   };
   ws.addEventListener('close', () => failAll('connection closed'));

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { LabError } from '../errors.js';
 
 /**
  * Asks the kernel for a free loopback port. There is a window between closing
@@ -12,7 +13,11 @@ export async function freePort(): Promise<number> {
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        addr && typeof addr === 'object'
+          ? resolve(addr.port)
+          : reject(new LabError('freePort: the listening socket has no address')),
+      );
     });
   });
 }

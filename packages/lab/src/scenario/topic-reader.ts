@@ -9,6 +9,7 @@
  * fault, so a fault blinds it for about as long as the fault lasts.
  */
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { LabTimeoutError } from '../errors.js';
 
 export interface ReadMessage {
   readonly topic: string;
@@ -35,7 +36,7 @@ export class TopicReader implements AsyncDisposable {
     await this.connect();
     const deadline = Date.now() + timeoutMs;
     while (!this.joined) {
-      if (Date.now() > deadline) throw new Error(`${this.clientId} did not join its group within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new LabTimeoutError(`${this.clientId} joining its group`, timeoutMs);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

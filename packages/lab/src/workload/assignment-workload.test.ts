@@ -80,7 +80,7 @@ describe('planAssignmentWorkload', () => {
   it('rejects bad options naming the field and the value', () => {
     expect(() => planAssignmentWorkload(1, { ...opts, slotsPerBatch: 0 })).toThrow(InvalidArgumentError);
     expect(() => planAssignmentWorkload(1, { ...opts, slotsPerBatch: 0 })).toThrow(
-      'slotsPerBatch: an integer from 1 to 10000 (got 0)',
+      'slotsPerBatch: expected an integer from 1 to 10000 (got 0)',
     );
     expect(() => planAssignmentWorkload(1, { ...opts, duplicateRatio: 1.5 })).toThrow(/^duplicateRatio/);
     expect(() => planAssignmentWorkload(1, { ...opts, idPrefix: 'has space' })).toThrow(/^idPrefix/);

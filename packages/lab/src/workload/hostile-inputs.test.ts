@@ -155,14 +155,18 @@ describe('planHostileInputs', () => {
 
   it('rejects bad options naming the field and the value', () => {
     expect(() => planHostileInputs(1, { ...opts, count: -1 })).toThrow(InvalidArgumentError);
-    expect(() => planHostileInputs(1, { ...opts, count: -1 })).toThrow('count: an integer from 0 to 100000 (got -1)');
-    expect(() => planHostileInputs(1, { ...opts, count: 1.5 })).toThrow('count: an integer from 0 to 100000 (got 1.5)');
+    expect(() => planHostileInputs(1, { ...opts, count: -1 })).toThrow(
+      'count: expected an integer from 0 to 100000 (got -1)',
+    );
+    expect(() => planHostileInputs(1, { ...opts, count: 1.5 })).toThrow(
+      'count: expected an integer from 0 to 100000 (got 1.5)',
+    );
     expect(() => planHostileInputs(1, { ...opts, idPrefix: 'has space' })).toThrow(
-      'idPrefix: letters, digits and . _ : - (1 to 60 characters) (got "has space")',
+      'idPrefix: expected letters, digits and . _ : - (1 to 60 characters) (got "has space")',
     );
     expect(() => planHostileInputs(1, { ...opts, idPrefix: '' })).toThrow(InvalidArgumentError);
-    expect(() => planHostileInputs(1, { ...opts, partitions: 0 })).toThrow(/^partitions: .* \(got 0\)$/);
-    expect(() => planHostileInputs(-1, opts)).toThrow(/^seed: .* \(got -1\)$/);
+    expect(() => planHostileInputs(1, { ...opts, partitions: 0 })).toThrow(/^partitions: expected .* \(got 0\)$/);
+    expect(() => planHostileInputs(-1, opts)).toThrow(/^seed: expected .* \(got -1\)$/);
   });
 });
 
