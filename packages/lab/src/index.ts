@@ -85,22 +85,6 @@ export { ManagedProcess, type ManagedProcessOptions } from './process/managed-pr
 export { startCpuProfile, type CpuProfile, type CpuProfileNode } from './process/cpu-profile.js';
 export { runAllCleanups } from './process/cleanup.js';
 export { freePort } from './process/ports.js';
-export { SeededRandom } from './schedule/random.js';
-export {
-  planAssignmentWorkload,
-  type AssignmentWorkloadOptions,
-  type AssignmentPlan,
-  type PlannedPublish,
-} from './workload/assignment-workload.js';
-export { planFuzzWorkload, type FuzzWorkloadOptions } from './workload/fuzz-workload.js';
-export {
-  planHostileInputs,
-  contractAccepts,
-  HOSTILE_CLASSES,
-  type HostileInputOptions,
-} from './workload/hostile-inputs.js';
-export * from './history/history.js';
-export * from './checkers/index.js';
 export { readFinalState } from './scenario/final-state.js';
 export {
   runScenario,

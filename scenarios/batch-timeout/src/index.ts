@@ -4,7 +4,8 @@
  * must time each of them out exactly once, with the partial result, while
  * ordinary batches complete as usual.
  */
-import { planAssignmentWorkload, type ScenarioDefinition } from '@chaos-lab/lab';
+import { type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'batch-timeout',

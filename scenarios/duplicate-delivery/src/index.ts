@@ -4,7 +4,8 @@
  * contents for batches already complete, contents for batches that never
  * come — plus a rolling restart, whose uncommitted offsets are redelivered.
  */
-import { planAssignmentWorkload, planFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'duplicate-delivery',

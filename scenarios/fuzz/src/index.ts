@@ -9,7 +9,8 @@
  * the workload every input partition must be consumed to its end
  * (`inputs-consumed` names the message that blocks one).
  */
-import { InvalidArgumentError, planFuzzWorkload, planMixedFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { InvalidArgumentError, planMixedFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planFuzzWorkload } from '@chaos-lab/model';
 
 /**
  * The contract version of the validation failures the workload sends: 2 (default) or, with

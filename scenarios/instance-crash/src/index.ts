@@ -4,13 +4,8 @@
  * transaction committed, before the Kafka offset did), which makes the
  * group redeliver work that is already durable.
  */
-import {
-  COMMIT_CRASH_POINTS,
-  planAssignmentWorkload,
-  planFaults,
-  type FaultMaker,
-  type ScenarioDefinition,
-} from '@chaos-lab/lab';
+import { COMMIT_CRASH_POINTS, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 // The first fault is always the commit-boundary crash (below); the others kill or restart. A second
 // commit-boundary crash on a member that just rejoined might find too few messages left to reach its count.

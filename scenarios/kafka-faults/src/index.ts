@@ -7,13 +7,8 @@
  * errors hit whichever client sends that request next, so only OffsetCommit
  * is used: the lab's own observer never commits, so it cannot absorb them.
  */
-import {
-  GROUP_COORDINATOR_BROKER,
-  planAssignmentWorkload,
-  planFaults,
-  type FaultMaker,
-  type ScenarioDefinition,
-} from '@chaos-lab/lab';
+import { GROUP_COORDINATOR_BROKER, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   // Not the group coordinator: librdkafka's mock (2.0) aborts the whole cluster when a member re-sends its

@@ -20,7 +20,6 @@ import {
   collectCharts,
   defaultRunsDir,
   faultsFromHistory,
-  HistoryRecorder,
   logLinks,
   runNemesis,
   startPipelineStack,
@@ -28,6 +27,7 @@ import {
   type PlannedFault,
   type StartedPipelineStack,
 } from '@chaos-lab/lab';
+import { HistoryRecorder } from '@chaos-lab/model';
 import {
   formatSummary,
   loadProfile,

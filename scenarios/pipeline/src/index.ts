@@ -6,7 +6,8 @@
  * published 20 times at once to every partition, so that different instances
  * try to assign it concurrently. Exactly one assignment must come out.
  */
-import { planAssignmentWorkload, type ScenarioDefinition } from '@chaos-lab/lab';
+import { type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'pipeline',

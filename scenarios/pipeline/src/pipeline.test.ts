@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { coordinatorEntry, planAssignmentWorkload, runScenario, type ScenarioDefinition } from '@chaos-lab/lab';
+import { coordinatorEntry, runScenario, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 import { checkReportInBrowser } from '@chaos-lab/report/browser';
 import { scenario } from './index.js';
 

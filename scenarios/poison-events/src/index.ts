@@ -5,7 +5,8 @@
  * be dead-lettered with its reason, the partitions must keep flowing, and
  * nothing valid may be lost.
  */
-import { planAssignmentWorkload, type ScenarioDefinition } from '@chaos-lab/lab';
+import { type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'poison-events',

@@ -5,7 +5,8 @@
  * standby's refusal, SQLSTATE 25006, during a failover): transient, so no
  * content may be dead-lettered for it.
  */
-import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   ({ rng, instanceIds }) => ({

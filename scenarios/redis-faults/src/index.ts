@@ -6,7 +6,8 @@
  * replica during a failover) and busy (a long script). A refusal is
  * transient: every content must still be assigned, none dead-lettered.
  */
-import { planAssignmentWorkload, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   ({ rng }) => ({

@@ -19,7 +19,8 @@
  * restarting. Every checker
  * judges the run; a seed starts again on the baseline.
  */
-import { InvalidArgumentError, planAssignmentWorkload, planMixedFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { InvalidArgumentError, planMixedFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 /** The last commit before issue 12's fixes: contract v1 only, schema version 2. */
 export const DEFAULT_BASELINE_REF = 'f30d9e27f4428ed5a49473ecc8e43e5395f7fb44';

@@ -5,7 +5,8 @@
  * owns it. Whatever it writes after waking must not duplicate what the new
  * owner wrote.
  */
-import { planAssignmentWorkload, planFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planFaults, type ScenarioDefinition } from '@chaos-lab/lab';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'zombie-pause',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runNemesis } from './runner.js';
 import type { FaultImplementation, FaultSpec, NemesisContext, PlannedFault } from './types.js';
-import { HistoryRecorder, type HistoryEntry } from '../history/history.js';
+import { HistoryRecorder, type HistoryEntry } from '@chaos-lab/model';
 
 // Only the instance ids are read by the runner itself; the fake faults below touch nothing.
 const ctx = {

@@ -23,7 +23,7 @@
  * fault already started is ended at once, and the returned promise resolves
  * once they all have.
  */
-import type { HistoryRecorder } from '../history/history.js';
+import type { HistoryRecorder } from '@chaos-lab/model';
 import type { ActiveFault, FaultImplementation, FaultSpec, NemesisContext, PlannedFault } from './types.js';
 import { implementationOf } from './catalogue.js';
 import { faultResources, shareResource } from './resources.js';

@@ -4,7 +4,7 @@
  * scenario and load tests check them on real runs, in Chromium.)
  */
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '../history/history.js';
+import type { HistoryEntry } from '@chaos-lab/model';
 import { faultsFromHistory, verdictRows } from './run-report.js';
 
 const nemesis = (

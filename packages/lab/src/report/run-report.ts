@@ -13,8 +13,8 @@ import { relative } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { writeReport, type Chart, type Fault, type ReportInput } from '@chaos-lab/report';
 import type { StartedPrometheus } from '../env/prometheus-server.js';
-import type { HistoryEntry } from '../history/history.js';
-import type { Verdict } from '../checkers/types.js';
+import type { HistoryEntry } from '@chaos-lab/model';
+import type { Verdict } from '@chaos-lab/model';
 
 /** One chart: a PromQL query, how to name each returned series, and a scale into the chart's unit. */
 export interface ChartQuery {

@@ -7,9 +7,9 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Consumption, PartitionConsumption, StuckMessage } from '../checkers/types.js';
+import type { Consumption, PartitionConsumption, StuckMessage } from '@chaos-lab/model';
 import type { InputLog } from './input-log.js';
-import { messageValue, publishedEvents, type HistoryEntry } from '../history/history.js';
+import { messageValue, publishedEvents, type HistoryEntry } from '@chaos-lab/model';
 import type { OffsetSnapshot } from './session.js';
 
 export interface ConsumptionSource {

@@ -9,10 +9,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planAssignmentWorkload } from '../workload/assignment-workload.js';
+import { planAssignmentWorkload } from '@chaos-lab/model';
 import { coordinatorEntry } from './main.js';
 import { ENVIRONMENT_HELD, runScenario, type ScenarioDefinition } from './scenario.js';
-import type { Verdict } from '../checkers/index.js';
+import type { Verdict } from '@chaos-lab/model';
 
 const def: ScenarioDefinition = {
   name: 'broker-dies',

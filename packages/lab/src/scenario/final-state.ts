@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { batchKeys } from '@chaos-lab/contracts';
-import type { FinalState, RedisBatch } from '../checkers/types.js';
+import type { FinalState, RedisBatch } from '@chaos-lab/model';
 
 /**
  * `batchIdPrefix` limits the read to the batches whose id starts with it (the

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/kafka-mock.js';
-import { HistoryRecorder } from '../history/history.js';
+import { HistoryRecorder } from '@chaos-lab/model';
 import { InputLog } from './input-log.js';
 
 let dir: string;

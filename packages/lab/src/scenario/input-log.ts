@@ -13,7 +13,7 @@
  * had already answered; `packages/lab/src/kafka/kafkajs-produce-retry.test.ts`).
  * The lab's publishes go through the same client, so the audit stays.
  */
-import { messageValue, publishedEvents, type HistoryEntry } from '../history/history.js';
+import { messageValue, publishedEvents, type HistoryEntry } from '@chaos-lab/model';
 import type { OffsetSnapshot } from './session.js';
 import { TopicReader, type ReadMessage } from './topic-reader.js';
 

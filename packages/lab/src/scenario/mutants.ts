@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Table from 'cli-table3';
-import { readHistory } from '../history/history.js';
+import { readHistory } from '@chaos-lab/model';
 import { ENVIRONMENT_HELD, runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
 import { coordinatorEntry } from './main.js';
 

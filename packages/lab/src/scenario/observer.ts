@@ -9,7 +9,7 @@
  * costs the mock broker's initial rebalance delay (3 s), paid once.
  */
 import { OutputEvent } from '@chaos-lab/contracts';
-import type { HistoryRecorder } from '../history/history.js';
+import type { HistoryRecorder } from '@chaos-lab/model';
 import { TopicReader, type ReadMessage } from './topic-reader.js';
 import type { OffsetSnapshot } from './session.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NO_SNAPSHOT, runCheckers } from '../checkers/index.js';
-import { correctRun, ev } from '../checkers/test-support.js';
-import type { FinalState } from '../checkers/types.js';
+import { NO_SNAPSHOT, runCheckers } from '@chaos-lab/model';
+import { correctRun, ev } from '@chaos-lab/model/testing';
+import type { FinalState } from '@chaos-lab/model';
 import { OnlineMonitor, withOnlineFindings } from './online-monitor.js';
 
 /** A monitor over a history that grows between passes; the clock is the test's. */

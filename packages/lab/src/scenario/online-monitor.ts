@@ -16,7 +16,7 @@
  * verdicts (a violation seen online stays a violation even if a later state
  * hid it), and a seed without findings is judged exactly as before.
  */
-import type { HistoryEntry } from '../history/history.js';
+import type { HistoryEntry } from '@chaos-lab/model';
 import {
   EFFECT_AGO_MS,
   NO_SNAPSHOT,
@@ -26,7 +26,7 @@ import {
   type FinalState,
   type Verdict,
   type VerdictError,
-} from '../checkers/index.js';
+} from '@chaos-lab/model';
 
 export interface OnlineFinding {
   readonly checker: string;

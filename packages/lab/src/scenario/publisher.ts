@@ -5,8 +5,8 @@
  */
 import { Kafka, logLevel, type Producer, type Message } from 'kafkajs';
 import { EventType } from '@chaos-lab/contracts';
-import type { HistoryRecorder } from '../history/history.js';
-import type { PlannedPublish } from '../workload/assignment-workload.js';
+import type { HistoryRecorder } from '@chaos-lab/model';
+import type { PlannedPublish } from '@chaos-lab/model';
 
 export class Publisher implements AsyncDisposable {
   private readonly producer: Producer;

@@ -29,8 +29,8 @@ import {
   publishedEvents,
   withUnstoredPublishes,
   type HistoryEntry,
-} from '../history/history.js';
-import { SeededRandom } from '../schedule/random.js';
+} from '@chaos-lab/model';
+import { SeededRandom } from '@chaos-lab/model';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, unsupportedFaults, type PlannedFault } from '../nemesis/index.js';
 import { providerFromEnv, type ProviderName } from '../environment/environment.js';
@@ -43,12 +43,12 @@ import {
   verdictRows,
   writeRunReport,
 } from '../report/run-report.js';
-import { runCheckers, formatVerdictTable, type Verdict } from '../checkers/index.js';
+import { runCheckers, formatVerdictTable, type Verdict } from '@chaos-lab/model';
 import { readConsumption } from './consumption.js';
 import { logDigest, offsetLines } from './evidence.js';
-import { closableBatches } from '../checkers/every-batch-finished.js';
-import { parkedTtlDue } from '../checkers/nothing-lost.js';
-import type { AssignmentPlan } from '../workload/assignment-workload.js';
+import { closableBatches } from '@chaos-lab/model';
+import { parkedTtlDue } from '@chaos-lab/model';
+import type { AssignmentPlan } from '@chaos-lab/model';
 import type { ObservedMessage, OutputObserver } from './observer.js';
 import { SuiteSession, type OffsetSnapshot } from './session.js';
 import { Publisher } from './publisher.js';

@@ -22,7 +22,7 @@ import { OutputObserver } from './observer.js';
 import { InputLog } from './input-log.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import { SessionNotReadyError } from '../errors.js';
-import { PARKED_TTL_MS } from '../checkers/nothing-lost.js';
+import { PARKED_TTL_MS } from '@chaos-lab/model';
 
 /** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
 export const GROUP_COORDINATOR_BROKER = 1;

@@ -7,7 +7,7 @@
  */
 import type { FaultSpec, PlannedFault } from '../nemesis/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '@chaos-lab/model';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 
 export interface FaultDrawContext {

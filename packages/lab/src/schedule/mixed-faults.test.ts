@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { disabledBy, planMixedFaults, type MixedFaultOptions } from './mixed-faults.js';
 import type { FaultDrawContext } from './fault-schedule.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '@chaos-lab/model';
 import { FAULT_KINDS, unsupportedFaults } from '../nemesis/catalogue.js';
 import { faultResources } from '../nemesis/resources.js';
 import type { PlannedFault } from '../nemesis/types.js';

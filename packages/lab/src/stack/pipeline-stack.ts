@@ -20,7 +20,7 @@ import { GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario
 import { InvalidArgumentError } from '../errors.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import type { NemesisContext } from '../nemesis/types.js';
-import { PARKED_TTL_MS } from '../checkers/nothing-lost.js';
+import { PARKED_TTL_MS } from '@chaos-lab/model';
 
 export interface PipelineStackOptions {
   /** Folder for every server's and instance's log. */

@@ -13,8 +13,13 @@ export {
   NO_DUPLICATE_ASSIGNMENT,
 } from './no-duplicate-assignment.js';
 export { oneReadyPerBatch, checkOneReadyPerBatch, ONE_READY_PER_BATCH } from './one-ready-per-batch.js';
-export { nothingLost, checkNothingLost, NOTHING_LOST } from './nothing-lost.js';
-export { everyBatchFinished, checkEveryBatchFinished, EVERY_BATCH_FINISHED } from './every-batch-finished.js';
+export { nothingLost, checkNothingLost, NOTHING_LOST, PARKED_TTL_MS, parkedTtlDue } from './nothing-lost.js';
+export {
+  everyBatchFinished,
+  checkEveryBatchFinished,
+  EVERY_BATCH_FINISHED,
+  closableBatches,
+} from './every-batch-finished.js';
 export { deadlinesHonoured, checkDeadlinesHonoured, DEADLINES_HONOURED } from './deadlines-honoured.js';
 export { storesAgree, checkStoresAgree, STORES_AGREE } from './stores-agree.js';
 export { deadLetters, checkDeadLetters, DEAD_LETTERS } from './dead-letters.js';

@@ -17,8 +17,8 @@
  * from their own stream of the seed, so changing their count never changes
  * the ordinary workload.
  */
-import { SeededRandom } from '../schedule/random.js';
-import { InvalidArgumentError } from '../errors.js';
+import { SeededRandom } from '../random.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 import { planAssignmentWorkload, type AssignmentPlan, type AssignmentWorkloadOptions } from './assignment-workload.js';
 import { planHostileInputs } from './hostile-inputs.js';
 

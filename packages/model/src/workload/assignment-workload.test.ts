@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventType } from '@chaos-lab/contracts';
 import { planAssignmentWorkload } from './assignment-workload.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 
 const opts = { idPrefix: 'w', batches: 10, slotsPerBatch: 8 };
 

@@ -66,7 +66,7 @@ import {
   topics as topicNames,
   type Topics,
 } from '@chaos-lab/contracts';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 import type { PlannedPublish } from './assignment-workload.js';
 
 export type HostileClass = 'bytes' | 'text-json-broken' | 'schema' | 'oversized' | 'keys';

@@ -5,7 +5,7 @@
  */
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 
 export class SeededRandom {
   private readonly rng;

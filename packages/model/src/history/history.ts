@@ -25,7 +25,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { InputEvent, OutputEvent } from '@chaos-lab/contracts';
-import { LabError } from '../errors.js';
+import { ChaosLabError, InvalidArgumentError } from '@chaos-lab/errors';
 
 export type OpOutcome = 'ok' | 'fail' | 'info';
 export const OP_OUTCOMES: readonly OpOutcome[] = ['ok', 'fail', 'info'];
@@ -173,7 +173,7 @@ export const HistoryEntrySchema = z.discriminatedUnion('type', [
 ]);
 
 /** A history file (or string) that is not a well-formed history. */
-export class HistoryParseError extends LabError {
+export class HistoryParseError extends ChaosLabError {
   constructor(
     readonly line: number,
     readonly detail: string,
@@ -301,7 +301,7 @@ export class HistoryRecorder {
 
   /** Records the start of a publish by `process`; returns the index to pass to {@link complete}. */
   invoke(process: string, op: InvokeInput): number {
-    if (op.event === undefined && op.raw === undefined) throw new LabError('invoke needs `event` or `raw`');
+    if (op.event === undefined && op.raw === undefined) throw new InvalidArgumentError('op', op, 'an `event` or `raw`');
     const index = this.nextIndex++;
     const entry: PublishInvoke = { type: 'invoke', f: 'publish', process, index, time: this.tick(), topic: op.topic };
     if (op.key !== undefined) entry.key = op.key;
@@ -319,9 +319,8 @@ export class HistoryRecorder {
   complete(index: number, outcome: OpOutcome, extra: CompleteExtra = {}): void {
     const process = this.open.get(index);
     if (process === undefined) {
-      throw new LabError(
-        this.done.has(index) ? `publish ${index} was already completed` : `publish ${index} was never invoked`,
-      );
+      const why = this.done.has(index) ? 'was already completed' : 'was never invoked';
+      throw new InvalidArgumentError('index', index, `a publish that is open (publish ${index} ${why})`);
     }
     this.open.delete(index);
     this.done.add(index);
@@ -334,7 +333,7 @@ export class HistoryRecorder {
 
   /** Records an output message already split into event (parsed) or raw. */
   observe(o: ObserveInput): void {
-    if (o.event === undefined && o.raw === undefined) throw new LabError('observe needs `event` or `raw`');
+    if (o.event === undefined && o.raw === undefined) throw new InvalidArgumentError('o', o, 'an `event` or `raw`');
     const entry: Observed = {
       type: 'observe',
       time: this.tick(),

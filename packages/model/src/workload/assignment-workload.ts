@@ -12,8 +12,8 @@
  * partitions, so that different instances race to assign the same content.
  */
 import { EventType, topics as topicNames, type InputEvent, type Topics } from '@chaos-lab/contracts';
-import { SeededRandom } from '../schedule/random.js';
-import { InvalidArgumentError } from '../errors.js';
+import { SeededRandom } from '../random.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 
 export interface AssignmentWorkloadOptions {
   /** Number of ordinary batches. Default 50. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventType } from '@chaos-lab/contracts';
 import { planFuzzWorkload } from './fuzz-workload.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 
 const base = { batches: 40, slotsPerBatch: 4, idPrefix: 's1', timeoutBatches: 2, hostile: 5 } as const;
 

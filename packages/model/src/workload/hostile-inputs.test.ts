@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { EventType, Id, MAX_EVENT_BYTES, inputTopics, topics, type Topics } from '@chaos-lab/contracts';
 import { HOSTILE_CLASSES, contractAccepts, planHostileInputs, type HostileInputOptions } from './hostile-inputs.js';
 import type { PlannedPublish } from './assignment-workload.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@chaos-lab/errors';
 
 const t = topics('hx.');
 const opts: HostileInputOptions = { count: 200, idPrefix: 'w1', topics: t, partitions: 6 };
