@@ -15,14 +15,14 @@ import { CoordinatorInstances } from './instances/instances.js';
 import { reapStaleWorkDirs } from './env/work-dir.js';
 import { coordinatorEntry, parseSeeds, runScenarioMain } from './scenario/main.js';
 import { shrinkSeed } from './scenario/shrink.js';
-import { formatMutantTable, runMutantMatrix } from './scenario/mutants.js';
+import { formatVariantTable, runVariantMatrix } from './scenario/variant-matrix.js';
 import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
 
 const usage = `usage:
   lab env up [--instances N]      environment + N coordinator instances (default 3) until Ctrl-C
   lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
-  lab mutants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
+  lab variants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
                                   cut a failing seed's plan down to a minimal one that still fails; print its replay
@@ -72,7 +72,7 @@ function variantNames(): string[] {
     .filter(Boolean);
 }
 
-async function mutants(argv: string[]): Promise<number> {
+async function variantMatrix(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -90,11 +90,11 @@ async function mutants(argv: string[]): Promise<number> {
   const scenarios = await Promise.all(names.map(loadScenario));
   const variants = values.variants ? values.variants.split(',') : variantNames();
   const t0 = performance.now();
-  const cells = await runMutantMatrix({ scenarios, variants, seeds: parseSeeds(values.seeds), concurrency });
+  const cells = await runVariantMatrix({ scenarios, variants, seeds: parseSeeds(values.seeds), concurrency });
   process.stdout.write(
-    `\nmutant matrix: ${cells.length} cells in ${((performance.now() - t0) / 60_000).toFixed(1)} min\n`,
+    `\nvariant matrix: ${cells.length} cells in ${((performance.now() - t0) / 60_000).toFixed(1)} min\n`,
   );
-  process.stdout.write(`\n${formatMutantTable(cells)}\n`);
+  process.stdout.write(`\n${formatVariantTable(cells)}\n`);
   const missed = variants.filter((v) => !cells.some((c) => c.variant === v && c.caught));
   if (missed.length > 0) process.stdout.write(`not caught by any scenario: ${missed.join(', ')}\n`);
   return missed.length === 0 ? 0 : 1;
@@ -186,7 +186,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'env' && rest[0] === 'up') return envUp(rest.slice(1));
   if (cmd === 'run') return run(rest);
   if (cmd === 'shrink') return shrink(rest);
-  if (cmd === 'mutants') return mutants(rest);
+  if (cmd === 'variants') return variantMatrix(rest);
   if (cmd === 'reap') {
     const reaped = await reapStaleWorkDirs();
     process.stdout.write(

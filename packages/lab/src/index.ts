@@ -128,7 +128,7 @@ export {
   type NemesisContext,
 } from './nemesis/index.js';
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
-export { runMutantMatrix, formatMutantTable, type MutantCell } from './scenario/mutants.js';
+export { runVariantMatrix, formatVariantTable, type VariantCell } from './scenario/variant-matrix.js';
 export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';
 export { buildBaseline, type BaselineBuild, type BaselineOptions } from './instances/baseline.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * A scenario killed mid-run (SIGTERM, as CI or a terminal would) leaves no
- * process and no temp dir behind. Runs the built scenario as a real child
+ * process and no temp dir behind. Runs the suite through the lab's command line as a real child
  * process, collects every descendant while the workload runs, then kills it.
  */
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+/** The lab's command line, the one entry point of every suite (`lab run <suite>`). */
+const labCli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'lab', 'dist', 'cli.js');
 
 function stat(pid: number): { state: string; ppid: number } | undefined {
   try {
@@ -59,7 +60,7 @@ describe('a scenario killed mid-run', () => {
   it('leaves no process and no temp dir behind', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'pipeline-interrupt-'));
     try {
-      const child = spawn(process.execPath, [main, '--seed', '5'], {
+      const child = spawn(process.execPath, [labCli, 'run', 'pipeline', '--seed', '5'], {
         env: { ...process.env, LAB_RUNS_DIR: runs },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

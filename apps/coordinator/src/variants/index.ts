@@ -1,5 +1,5 @@
 /**
- * Known-bad variants ("mutants") of the coordinator, for the chaos lab only:
+ * Known-bad variants of the coordinator, for the chaos lab only:
  * each reproduces one bug of the seed implementation, so the lab can prove
  * its checkers catch real bugs. A variant is a set of
  * {@link CoordinatorOverrides} — subclasses that replace one step each — and

@@ -1,5 +1,5 @@
 /**
- * The mutant matrix: does the lab catch known bugs? Every known-bad variant
+ * The variant matrix: does the lab catch known bugs? Every known-bad variant
  * of the coordinator runs against every scenario (seed after seed until a
  * violation is found, up to the seeds given), and the table says, per
  * variant × scenario, whether it was caught, by which checker, with which
@@ -15,7 +15,7 @@ import { readHistory } from '@chaos-lab/model';
 import { ENVIRONMENT_HELD, runSuite, type RunResult, type ScenarioDefinition } from './scenario.js';
 import { coordinatorEntry } from './main.js';
 
-export interface MutantCell {
+export interface VariantCell {
   readonly variant: string;
   readonly scenario: string;
   readonly caught: boolean;
@@ -35,14 +35,14 @@ export interface MutantCell {
   readonly runId?: string;
 }
 
-export async function runMutantMatrix(opts: {
+export async function runVariantMatrix(opts: {
   scenarios: readonly ScenarioDefinition[];
   variants: readonly string[];
   seeds: readonly number[];
   /** Cells run at once, each on its own session. Default 1. */
   concurrency?: number;
   progress?: (line: string) => void;
-}): Promise<MutantCell[]> {
+}): Promise<VariantCell[]> {
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const entry = coordinatorEntry(opts.variants[0]);
   // A catch is a violated invariant of the system (or a stalled pipeline); a fault that showed no
@@ -54,12 +54,12 @@ export async function runMutantMatrix(opts: {
   const brokeEnvironment = (r: RunResult) => r.verdicts.some((v) => v.checker === ENVIRONMENT_HELD);
   const caught = (r: RunResult) => !brokeEnvironment(r) && (failedCheckers(r).length > 0 || r.stats.stalled);
   const todo = opts.variants.flatMap((variant) => opts.scenarios.map((def) => ({ variant, def })));
-  const cells: MutantCell[] = new Array<MutantCell>(todo.length);
+  const cells: VariantCell[] = new Array<VariantCell>(todo.length);
   let next = 0;
   const lane = async () => {
     for (let i = next++; i < todo.length; i = next++) {
       const { variant, def } = todo[i]!;
-      let cell: MutantCell = { variant, scenario: def.name, caught: false };
+      let cell: VariantCell = { variant, scenario: def.name, caught: false };
       const suite = await runSuite(def, {
         seeds: opts.seeds,
         variant,
@@ -70,7 +70,7 @@ export async function runMutantMatrix(opts: {
         stopWhen: caught,
       }).catch((err: unknown) => {
         progress(
-          `lab: mutant ${variant} × ${def.name}: could not run: ${err instanceof Error ? err.message : String(err)}`,
+          `lab: variant ${variant} × ${def.name}: could not run: ${err instanceof Error ? err.message : String(err)}`,
         );
         return undefined;
       });
@@ -94,7 +94,7 @@ export async function runMutantMatrix(opts: {
           ? ''
           : `, seen online by ${cell.online.checker} ${((cell.online.detectedMs - cell.online.effectMs) / 1000).toFixed(1)} s after it happened`;
       progress(
-        `lab: mutant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s${cell.afterHealMs === undefined ? '' : `, judged ${(cell.afterHealMs / 1000).toFixed(1)} s after the heal`}${seen})` : 'missed'}`,
+        `lab: variant ${variant} × ${def.name}: ${cell.caught ? `caught (seed ${cell.seed}, ${cell.checkers?.join(', ')}, ${((cell.detectionMs ?? 0) / 1000).toFixed(1)} s${cell.afterHealMs === undefined ? '' : `, judged ${(cell.afterHealMs / 1000).toFixed(1)} s after the heal`}${seen})` : 'missed'}`,
       );
       cells[i] = cell;
     }
@@ -103,13 +103,13 @@ export async function runMutantMatrix(opts: {
   return cells;
 }
 
-/** {@link MutantCell.online}: the finding seen first. */
-function firstOnline(r: RunResult): Pick<MutantCell, 'online'> {
+/** {@link VariantCell.online}: the finding seen first. */
+function firstOnline(r: RunResult): Pick<VariantCell, 'online'> {
   const [f] = [...(r.stats.online ?? [])].sort((a, b) => a.detectedMs - b.detectedMs);
   return f === undefined ? {} : { online: { checker: f.checker, effectMs: f.effectMs, detectedMs: f.detectedMs } };
 }
 
-/** {@link MutantCell.afterHealMs} from a run folder's history; nothing when it cannot be read. */
+/** {@link VariantCell.afterHealMs} from a run folder's history; nothing when it cannot be read. */
 async function afterHeal(runDir: string): Promise<{ afterHealMs?: number }> {
   try {
     const history = readHistory(await readFile(join(runDir, 'history.jsonl'), 'utf8'));
@@ -122,7 +122,7 @@ async function afterHeal(runDir: string): Promise<{ afterHealMs?: number }> {
   }
 }
 
-export function formatMutantTable(cells: readonly MutantCell[]): string {
+export function formatVariantTable(cells: readonly VariantCell[]): string {
   const scenarios = [...new Set(cells.map((c) => c.scenario))];
   const variants = [...new Set(cells.map((c) => c.variant))];
   const table = new Table({ head: ['variant', ...scenarios, 'caught by'], style: { head: [], border: [] } });
