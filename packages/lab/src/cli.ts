@@ -31,7 +31,7 @@ const usage = `usage:
 
 /**
  * Scenario suites of the workspace: scenarios/<name>/package.json named @chaos-lab/scenario-<name> with a `chaos`
- * script (scenarios/load is a load run, not a suite).
+ * script.
  */
 function workspaceScenarioNames(): string[] {
   const root = dirname(defaultRunsDir());

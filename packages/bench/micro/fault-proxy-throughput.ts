@@ -4,7 +4,7 @@
  * direct versus through the proxy. The proxy runs as its own process (as the
  * lab runs it) and, for comparison, in this process's event loop.
  *
- *   node --import tsx packages/fault-proxy/bench/throughput.ts [--mib 256] [--pings 3000] [--runs 3]
+ *   node --import tsx packages/bench/micro/fault-proxy-throughput.ts [--mib 256] [--pings 3000] [--runs 3]
  *
  * The client and the servers share this process in every variant, so the
  * difference between rows is the proxy's. Medians of `--runs` runs.
@@ -136,9 +136,9 @@ async function measure(path: string, sinkPort: number, echoPort: number, sink: S
   return { path, mbps: median(mbps), p50: median(p50), p99: median(p99) };
 }
 
-/** Starts `dist/main.js` (built) or `src/main.ts` through tsx, and waits for its ready line. */
+/** Starts the fault proxy's `dist/main.js` (built) or `src/main.ts` through tsx, and waits for its ready line. */
 async function startProcess(): Promise<{ child: ChildProcess; url: string; entry: string }> {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fault-proxy');
   const built = join(root, 'dist', 'main.js');
   const args = existsSync(built) ? [built] : ['--import', 'tsx', join(root, 'src', 'main.ts')];
   const child = spawn(process.execPath, [...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,9 +1,9 @@
 // Which HTTP client leaves the driver more headroom at a given rate: node:http with a keep-alive agent
 // or global fetch (undici)? The stand-in service runs in a child process so the driver's CPU time is
-// its own. Build first (npx tsc -b packages/load), then:
-//   node packages/load/bench/clients.mjs [rate=300] [seconds=15] [rounds=2]
+// its own. Build first (npx tsc -b packages/load, or npm run build), then:
+//   node packages/bench/micro/load-http-clients.mjs [rate=300] [seconds=15] [rounds=2]
 import { spawn } from 'node:child_process';
-import { parseProfile, runDriver } from '../dist/index.js';
+import { parseProfile, runDriver } from '@chaos-lab/load';
 
 const [rate = 300, seconds = 15, rounds = 2] = process.argv.slice(2).map(Number);
 

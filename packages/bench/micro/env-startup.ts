@@ -3,14 +3,14 @@
  * PostgreSQL + the Kafka mock cluster, started in parallel): once cold (an
  * empty template cache, so initdb runs) and N times warm. Prints a table.
  *
- *   node --import tsx packages/lab/bench/env-startup.ts [--runs 5]
+ *   node --import tsx packages/bench/micro/env-startup.ts [--runs 5]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import { startEnvironment } from '../src/index.js';
+import { startEnvironment } from '@chaos-lab/lab';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
