@@ -26,4 +26,5 @@ export { deadLetters, checkDeadLetters, DEAD_LETTERS } from './dead-letters.js';
 export { faultsTookEffect, checkFaultsTookEffect, FAULTS_TOOK_EFFECT } from './faults-took-effect.js';
 export { outputsWellFormed, checkOutputsWellFormed, OUTPUTS_WELL_FORMED } from './outputs-well-formed.js';
 export { inputsConsumed, checkInputsConsumed, INPUTS_CONSUMED } from './inputs-consumed.js';
+export { outputsHaveCauses, checkOutputsHaveCauses, OUTPUTS_HAVE_CAUSES } from './outputs-have-causes.js';
 export { outputsFitBroker, checkOutputsFitBroker, OUTPUTS_FIT_BROKER } from './outputs-fit-broker.js';

@@ -19,6 +19,7 @@ describe('runCheckers', () => {
       'outputs-fit-broker',
       'faults-took-effect',
       'inputs-consumed',
+      'outputs-have-causes',
     ]);
     expect(defaultCheckers.map((c) => c.id)).toEqual(verdicts.map((v) => v.checker));
     for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });

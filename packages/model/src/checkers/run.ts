@@ -13,6 +13,7 @@ import { outputsFitBroker } from './outputs-fit-broker.js';
 import { noDuplicateAssignment } from './no-duplicate-assignment.js';
 import { nothingLost } from './nothing-lost.js';
 import { oneReadyPerBatch } from './one-ready-per-batch.js';
+import { outputsHaveCauses } from './outputs-have-causes.js';
 import { outputsWellFormed } from './outputs-well-formed.js';
 import { storesAgree } from './stores-agree.js';
 import { MAX_REPORTED_ERRORS, type Checker, type CheckerInput, type FinalState, type Verdict } from './types.js';
@@ -29,6 +30,7 @@ export const defaultCheckers: readonly Checker[] = [
   outputsFitBroker,
   faultsTookEffect,
   inputsConsumed,
+  outputsHaveCauses,
 ];
 
 /** The checker's stable id; tolerates plain functions passed where a {@link Checker} is expected. */
