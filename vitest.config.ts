@@ -1,14 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 // Three projects. `unit`: every test file but the scenario suites and the container tests, files in parallel
-// as usual. `chaos`: the scenario suites (`scenarios/*/src/chaos.test.ts`, active in CI or with
+// as usual. `chaos`: the scenario suites (`scenarios/*/chaos.test.ts`, active in CI or with
 // LAB_CHAOS_TESTS=1), after the unit project has finished, four files at a time as `npm run chaos` runs them:
 // each suite starts its own servers and three coordinators, and more at once on two cores would measure
 // contention. `containers`: the tests that build and run images (`*.containers.test.ts`, active with
 // LAB_CONTAINER_TESTS=1), last and one at a time, so that image builds never share the cores with the
 // timing of a scenario.
-const chaosSuites = 'scenarios/*/src/chaos.test.ts';
-const containerTests = '{apps,packages,scenarios}/*/src/**/*.containers.test.ts';
+const chaosSuites = 'scenarios/*/chaos.test.ts';
+const containerTests = '{apps,packages}/*/src/**/*.containers.test.ts';
 
 export default defineConfig({
   resolve: { conditions: ['chaos-lab-source'] },
@@ -23,7 +23,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{apps,packages,scenarios}/*/src/**/*.test.ts', 'dashboards/src/**/*.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.test.ts', 'scenarios/*/*.test.ts', 'dashboards/src/**/*.test.ts'],
           exclude: [chaosSuites, containerTests],
           sequence: { groupOrder: 0 },
         },

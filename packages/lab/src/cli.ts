@@ -3,7 +3,8 @@
  * `lab` — the lab's command line.
  *
  *   lab env up [--instances N]     start the local environment (+ N coordinator instances), print the endpoints, run until Ctrl-C
- *   lab run <scenario> --seed N    run one scenario (the package @chaos-lab/scenario-<scenario>) with a seed
+ *   lab run <suite> --seed N       run one suite (scenarios/<suite>/) with a seed
+ *   lab run --all                  run every suite, each to its end, and print one table
  *   lab reap                       stop servers and remove work dirs left by a lab process that was killed
  */
 import { parseArgs } from 'node:util';
@@ -18,10 +19,14 @@ import { shrinkSeed } from './scenario/shrink.js';
 import { formatVariantTable, runVariantMatrix } from './scenario/variant-matrix.js';
 import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
+import { formatSuiteTable, runSuites, suiteConcurrencyFromEnv } from './suites/run-suites.js';
+import { fileURLToPath } from 'node:url';
 
 const usage = `usage:
   lab env up [--instances N]      environment + N coordinator instances (default 3) until Ctrl-C
-  lab run <scenario> [--seed N]   run a scenario package (@chaos-lab/scenario-<scenario>)
+  lab run <suite> [--seed N]      run one suite (scenarios/<suite>/)
+  lab run --all | <suite>… [--seeds 1..3]
+                                  run suites side by side (LAB_SUITE_CONCURRENCY, default 4), each to its end; one table
   lab variants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
@@ -29,36 +34,31 @@ const usage = `usage:
   lab reap                        clean up after a lab process that was killed
 `;
 
-/**
- * Scenario suites of the workspace: scenarios/<name>/package.json named @chaos-lab/scenario-<name> with a `chaos`
- * script.
- */
+/** The suites of the workspace: the folders of `scenarios/` with an `index.ts` (one folder per suite). */
 function workspaceScenarioNames(): string[] {
   const root = dirname(defaultRunsDir());
   const dir = join(root, 'scenarios');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((d) => {
-      const file = join(dir, d, 'package.json');
-      if (!existsSync(file)) return false;
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { scripts?: Record<string, string> };
-      return pkg.scripts?.chaos !== undefined;
-    })
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'index.ts')))
+    .map((d) => d.name)
     .sort();
 }
 
 async function loadScenario(name: string): Promise<ScenarioDefinition> {
-  if (!/^[a-z0-9-]+$/.test(name))
-    throw new InvalidArgumentError('scenario', name, 'a scenario name such as "pipeline"');
+  if (!/^[a-z0-9-]+$/.test(name)) throw new InvalidArgumentError('scenario', name, 'a suite name such as "pipeline"');
   let mod: { scenario?: ScenarioDefinition };
   try {
-    mod = (await import(`@chaos-lab/scenario-${name}`)) as { scenario?: ScenarioDefinition };
+    mod = (await import(`@chaos-lab/scenarios/${name}`)) as { scenario?: ScenarioDefinition };
   } catch (err) {
+    const known = workspaceScenarioNames();
     throw new LabError(
-      `no scenario "${name}": the package @chaos-lab/scenario-${name} could not be loaded (${(err as Error).message})`,
+      known.length > 0 && !known.includes(name)
+        ? `no suite "${name}": expected one of ${known.join(', ')}`
+        : `suite "${name}" could not be loaded from scenarios/${name}/ (${(err as Error).message}); run npm run build`,
     );
   }
-  if (!mod.scenario) throw new LabError(`@chaos-lab/scenario-${name} does not export \`scenario\``);
+  if (!mod.scenario) throw new LabError(`scenarios/${name}/index.ts does not export \`scenario\``);
   return mod.scenario;
 }
 
@@ -176,9 +176,29 @@ async function shrink(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * `lab run <suite> [options]` runs one suite in this process; `lab run --all [options]` or
+ * `lab run <suite> <suite>… [options]` runs each in its own process, to its end, and prints one table.
+ */
 async function run(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  return runScenarioMain(await loadScenario(name ?? ''), rest);
+  const all = argv.includes('--all');
+  const rest = argv.filter((a) => a !== '--all');
+  const firstOption = rest.findIndex((a) => a.startsWith('-'));
+  const names = firstOption === -1 ? rest : rest.slice(0, firstOption);
+  const options = firstOption === -1 ? [] : rest.slice(firstOption);
+  if (all && names.length > 0)
+    throw new InvalidArgumentError('lab run', argv.join(' '), 'either --all or suite names, not both');
+  if (!all && names.length <= 1) return runScenarioMain(await loadScenario(names[0] ?? ''), options);
+  const suites = all ? workspaceScenarioNames() : names;
+  if (suites.length === 0) throw new LabError('no suites found: expected folders scenarios/<name>/ with an index.ts');
+  await Promise.all(suites.map(loadScenario)); // every name checked before anything starts
+  const outcomes = await runSuites(suites, {
+    cli: fileURLToPath(import.meta.url),
+    args: options,
+    concurrency: suiteConcurrencyFromEnv(),
+  });
+  process.stdout.write(`\n${formatSuiteTable(outcomes)}\n`);
+  return outcomes.every((o) => o.exit === 0) ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {

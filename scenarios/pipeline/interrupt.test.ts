@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The lab's command line, the one entry point of every suite (`lab run <suite>`). */
-const labCli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'lab', 'dist', 'cli.js');
+const labCli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'lab', 'dist', 'cli.js');
 
 function stat(pid: number): { state: string; ppid: number } | undefined {
   try {
