@@ -24,7 +24,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { Kafka, logLevel, CompressionTypes, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OUTPUT_COMPRESSION } from '@chaos-lab/contracts';
-import type { OutboxRow, PgBatchStore } from '../postgres/pg-store.js';
+import type { Outbox, OutboxRow } from '../../domain/outbox-port.js';
 import type { Metrics } from '../../metrics.js';
 import { kafkaLogCreator } from './consumer.js';
 
@@ -111,7 +111,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly opts: RelayOptions,
-    private readonly store: PgBatchStore,
+    private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
@@ -187,10 +187,7 @@ export class OutboxRelay {
     try {
       for (;;) {
         let outcome: Outcome | undefined;
-        const n = await this.store.relayOutbox(
-          this.opts.batchSize,
-          async (rows) => (outcome = await this.publish(rows)),
-        );
+        const n = await this.outbox.relay(this.opts.batchSize, async (rows) => (outcome = await this.publish(rows)));
         // Only now is a set-aside row set aside: a failed commit leaves it to be claimed (and reported) again.
         for (const { reason, fields } of outcome?.report ?? []) {
           this.metrics.outboxSetAside.inc({ reason });
@@ -202,7 +199,7 @@ export class OutboxRelay {
       // The backlog gauges cost a query; once a second is plenty for a scrape interval.
       if (Date.now() - this.lastGauge > 1000) {
         this.lastGauge = Date.now();
-        const backlog = await this.store.outboxPending();
+        const backlog = await this.outbox.backlog();
         this.metrics.outboxPending.set(backlog.rows);
         this.metrics.outboxLag.set(backlog.oldestAgeSeconds);
         this.metrics.outboxSetAsideRows.set(backlog.setAside);
