@@ -2,7 +2,8 @@
  * The outbox as the relay sees it. Writes queue their events in the outbox
  * table in their own transaction (`adapters/postgres/outbox.ts`); the relay
  * (`adapters/kafka/outbox-relay.ts`) only claims rows, sends them, and says
- * what became of each, through this port.
+ * what became of each, through this port. Its methods are named as the
+ * ingest service's store names its own (`relayOutbox`, `outboxBacklog`).
  */
 
 /** A queued event, as claimed. */
@@ -47,7 +48,7 @@ export interface Outbox {
    * commit republishes them (same event ids: at-least-once with recognisable duplicates), never loses them.
    * Returns how many rows were claimed.
    */
-  relay(limit: number, publish: (rows: OutboxRow[]) => Promise<RelayOutcome>): Promise<number>;
+  relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<RelayOutcome>): Promise<number>;
   /** The backlog: unpublished rows, the age of the oldest, and the rows set aside. */
-  backlog(): Promise<OutboxBacklog>;
+  outboxBacklog(): Promise<OutboxBacklog>;
 }

@@ -187,7 +187,10 @@ export class OutboxRelay {
     try {
       for (;;) {
         let outcome: Outcome | undefined;
-        const n = await this.outbox.relay(this.opts.batchSize, async (rows) => (outcome = await this.publish(rows)));
+        const n = await this.outbox.relayOutbox(
+          this.opts.batchSize,
+          async (rows) => (outcome = await this.publish(rows)),
+        );
         // Only now is a set-aside row set aside: a failed commit leaves it to be claimed (and reported) again.
         for (const { reason, fields } of outcome?.report ?? []) {
           this.metrics.outboxSetAside.inc({ reason });
@@ -199,7 +202,7 @@ export class OutboxRelay {
       // The backlog gauges cost a query; once a second is plenty for a scrape interval.
       if (Date.now() - this.lastGauge > 1000) {
         this.lastGauge = Date.now();
-        const backlog = await this.outbox.backlog();
+        const backlog = await this.outbox.outboxBacklog();
         this.metrics.outboxPending.set(backlog.rows);
         this.metrics.outboxLag.set(backlog.oldestAgeSeconds);
         this.metrics.outboxSetAsideRows.set(backlog.setAside);

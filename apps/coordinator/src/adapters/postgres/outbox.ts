@@ -42,7 +42,7 @@ export async function enqueue(
 export class PgOutbox implements Outbox {
   constructor(private readonly db: Database) {}
 
-  relay(limit: number, publish: (rows: OutboxRow[]) => Promise<RelayOutcome>): Promise<number> {
+  relayOutbox(limit: number, publish: (rows: OutboxRow[]) => Promise<RelayOutcome>): Promise<number> {
     return transaction(this.db, 'relay_outbox', async (tx) => {
       const r = await tx.query<OutboxRow>(
         `SELECT id, event_id, topic, message_key, payload::text AS payload, publish_attempts FROM outbox
@@ -75,7 +75,7 @@ export class PgOutbox implements Outbox {
     });
   }
 
-  backlog(): Promise<OutboxBacklog> {
+  outboxBacklog(): Promise<OutboxBacklog> {
     return this.db.run('outbox_pending', async () => {
       // Set-aside rows are unpublished too: one scan of outbox_unpublished counts both.
       const r = await this.db.pool.query<{ n: string; age: number | null; aside: string }>(
