@@ -10,9 +10,12 @@ import { topics as topicNames } from '@chaos-lab/contracts';
 import type { CoordinatorConfig } from './config.js';
 import { Coordinator } from './domain/coordinator.js';
 import { createMetrics } from './metrics.js';
-import { RedisSlotCache } from './adapters/redis/redis-cache.js';
-import { PgBatchStore } from './adapters/postgres/pg-store.js';
-import { InputConsumer } from './adapters/kafka/consumer.js';
+import type { BatchStore, SlotCache } from './domain/ports.js';
+import type { Metrics } from './metrics.js';
+import { RedisSlotCache, type RedisCacheOptions } from './adapters/redis/redis-cache.js';
+import { PgBatchStore, type PgStoreOptions } from './adapters/postgres/pg-store.js';
+import { productionSteps, type SettleSteps } from './adapters/postgres/settle-steps.js';
+import { InputConsumer, type ConsumerOptions } from './adapters/kafka/consumer.js';
 import { OutboxRelay } from './adapters/kafka/outbox-relay.js';
 import { startHttp } from './http/server.js';
 import { createFailpoints } from './failpoints.js';
@@ -23,18 +26,35 @@ export interface RunningCoordinator {
 }
 
 /**
- * Substitutes for the adapters, used only by the chaos lab's known-bad
- * variants (`src/variants/`, started through `dist/variants/main.js`); the
- * production entry point passes none. Each factory receives exactly the
- * arguments the production constructor would, and returns a subclass.
+ * Wrappers around the production adapters, used only by the chaos lab's
+ * known-bad variants (`src/variants/`, started through `dist/variants/main.js`);
+ * the production entry point passes none. Each is given the production piece
+ * it wraps and returns one with the same interface.
  */
 export interface CoordinatorOverrides {
-  /** Default: `new RedisSlotCache(...)`. */
-  readonly cache?: (...args: ConstructorParameters<typeof RedisSlotCache>) => RedisSlotCache;
-  /** Default: `new PgBatchStore(...)`. */
-  readonly store?: (...args: ConstructorParameters<typeof PgBatchStore>) => PgBatchStore;
-  /** Default: `new InputConsumer(...)`. */
-  readonly consumer?: (...args: ConstructorParameters<typeof InputConsumer>) => InputConsumer;
+  /**
+   * Wraps the slot cache the domain uses, given production's (which the service still quits on shutdown). A
+   * wrapper that holds connections of its own closes them in its `quit`. Default: production's, as is.
+   */
+  readonly cache?: (
+    production: SlotCache,
+    opts: RedisCacheOptions,
+    metrics: Metrics,
+  ) => SlotCache & { quit?(): Promise<void> };
+  /**
+   * The steps of the store's settling writes, given production's. With steps of its own the store runs every
+   * settling write statement by statement through them (see `adapters/postgres/settle-steps.ts`). Default:
+   * production's, in one server-side function call per write.
+   */
+  readonly settleSteps?: (production: SettleSteps) => SettleSteps;
+  /** Runs once the database is migrated, before the relay and the consumer start. */
+  readonly afterMigrate?: (opts: PgStoreOptions) => Promise<void>;
+  /** Wraps the store the domain and the consumer use, given production's. Default: production's, as is. */
+  readonly store?: (production: BatchStore) => BatchStore;
+  /** Wraps the consumer's handling of each fetched batch (`ConsumerOptions.eachBatch`). */
+  readonly eachBatch?: ConsumerOptions['eachBatch'];
+  /** Releases what the variant holds itself (a producer): a shutdown step, run before the pools close. */
+  readonly stop?: () => Promise<void>;
 }
 
 /** How long start-up waits for Postgres to take its migrations (a failover, a restart) before giving up. */
@@ -53,12 +73,21 @@ export async function startCoordinator(
 ): Promise<RunningCoordinator> {
   const metrics = createMetrics(config.instanceId);
   const topics = topicNames(config.kafka.topicPrefix);
-  const cache = overrides.cache ? overrides.cache(config.redis, metrics) : new RedisSlotCache(config.redis, metrics);
+  const cache = new RedisSlotCache(config.redis, metrics);
   const storeOpts = { ...config.postgres, topics };
-  const store = overrides.store ? overrides.store(storeOpts, metrics) : new PgBatchStore(storeOpts, metrics);
+  const store = new PgBatchStore(storeOpts, metrics, overrides.settleSteps?.(productionSteps));
+  // What the domain and the consumer use: the production adapters, or a variant's wrappers around them.
+  const domainCache = overrides.cache?.(cache, config.redis, metrics) ?? cache;
+  const domainStore = overrides.store?.(store) ?? store;
   // Named steps, undone in reverse; each is logged as it begins, so a stop that hangs shows which step it waits on.
   const cleanup: [step: string, run: () => Promise<void>][] = [
-    ['redis', () => cache.quit()],
+    [
+      'redis',
+      async () => {
+        if (domainCache !== cache) await domainCache.quit?.();
+        await cache.quit();
+      },
+    ],
     ['postgres', () => store.close()],
   ];
   const closeAll = async () => {
@@ -75,10 +104,12 @@ export async function startCoordinator(
       ),
     );
     if (applied.length > 0) log.info({ applied }, 'database migrations applied');
+    await overrides.afterMigrate?.(storeOpts);
+    if (overrides.stop) cleanup.push(['variant', overrides.stop]);
 
     const relay = new OutboxRelay(
       { ...config.kafka, ...config.outbox },
-      store,
+      store.outbox,
       metrics,
       log.child({ component: 'outbox' }),
     );
@@ -98,8 +129,8 @@ export async function startCoordinator(
       ),
     );
     const domain = new Coordinator(
-      cache,
-      store,
+      domainCache,
+      domainStore,
       log.child({ component: 'domain' }),
       {
         onBatchClosed: (_batchId, status) => metrics.batchesClosed.inc({ status }),
@@ -111,14 +142,13 @@ export async function startCoordinator(
     await relay.start();
     cleanup.push(['outbox relay', () => relay.stop()]);
 
-    const consumerArgs = [
-      { ...config.kafka, topics, failpoints },
+    const consumer = new InputConsumer(
+      { ...config.kafka, topics, failpoints, eachBatch: overrides.eachBatch },
       domain,
-      store,
+      domainStore,
       metrics,
       log.child({ component: 'consumer' }),
-    ] as const;
-    const consumer = overrides.consumer ? overrides.consumer(...consumerArgs) : new InputConsumer(...consumerArgs);
+    );
     await consumer.start();
     cleanup.push(['consumer', () => consumer.stop()]);
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ReplyError } from 'ioredis';
-import { isRetriablePgError } from './postgres/pg-store.js';
+import { isRetriablePgError } from './postgres/database.js';
 import { isTransientRedisReply } from './redis/redis-cache.js';
 
 describe('retriable dependency errors', () => {

@@ -21,6 +21,7 @@ import {
 import { Coordinator, type CoordinatorOptions } from './coordinator.js';
 import { isRetriable, SweepError } from '../errors.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
+import { productionSteps } from '../adapters/postgres/settle-steps.js';
 import { MIGRATIONS } from '../adapters/postgres/migrations.js';
 import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
 import type { SettleItem, StoreWrite } from './ports.js';
@@ -615,17 +616,15 @@ describe('Coordinator on real Redis and Postgres', () => {
   });
 });
 
-/** The statement-by-statement assignment transaction, which the one-round-trip function must match write for write. */
-class StepwiseStore extends PgBatchStore {
-  protected override readonly stepwise = true;
-}
-
 describe('record_assignment as one server-side function', () => {
   it('answers and writes exactly what the stepwise transaction does, outbox payloads included', async () => {
     const fast = instance('fn').store;
-    const slow = new StepwiseStore(
+    // Given production's steps, the store runs them statement by statement: the transaction the one-round-trip
+    // function must match write for write.
+    const slow = new PgBatchStore(
       { url: dbUrl, poolSize: 2, statementTimeoutMs: 5000, topics: topics('t.') },
       createMetrics('stepwise'),
+      productionSteps,
     );
     open.push({ close: () => slow.close() });
     // The same story told to both: four slots, a v1 and a v2 failure of one file name, a redelivery, a content

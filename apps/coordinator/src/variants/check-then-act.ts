@@ -19,15 +19,25 @@
  * Node"), and Postgres must hold the constraints that make a duplicate
  * impossible rather than believe the cache.
  *
+ * Built as a decorator of production's cache ({@link CheckThenActSlotCache},
+ * with a connection of its own) and production's store given its own
+ * assignment step ({@link cacheTrustingSteps}), plus {@link dropContentUnique}
+ * after the migrations.
+ *
  * Caught by: `no-duplicate-assignment` — one content holds two slots in
  * Postgres (and the batch may close early: `one-ready-per-batch` reports the
  * ready event's essays listing one content twice).
  */
+import pg from 'pg';
+import { Redis } from 'ioredis';
 import { batchKeys, EventType, eventIds, type ExcessReason } from '@chaos-lab/contracts';
-import type { CacheAssign, ContentInput, StoreWrite } from '../domain/ports.js';
+import type { CacheAssign, ContentInput, SlotCache, StoreWrite } from '../domain/ports.js';
 import type { Metrics } from '../metrics.js';
-import { RedisSlotCache, type RedisCacheOptions } from '../adapters/redis/redis-cache.js';
-import { PgBatchStore } from '../adapters/postgres/pg-store.js';
+import { callRedis, type RedisCacheOptions } from '../adapters/redis/redis-cache.js';
+import { enqueue } from '../adapters/postgres/outbox.js';
+import { unparkContent } from '../adapters/postgres/parking.js';
+import type { SettleContext, SettleSteps } from '../adapters/postgres/settle-steps.js';
+import { proposeOneByOne, SlotCacheDecorator } from './decorators.js';
 
 /** The constraint Postgres generated for `UNIQUE (batch_id, text_storage_id)` in migration 1. */
 export const CONTENT_UNIQUE_CONSTRAINT = 'slots_batch_id_text_storage_id_key';
@@ -37,21 +47,28 @@ export interface CheckThenActHooks {
   readonly betweenCheckAndAct?: () => Promise<void>;
 }
 
-export class CheckThenActSlotCache extends RedisSlotCache {
-  /** The batched path runs through this variant's one-input step. */
-  protected override readonly proposesOneByOne = true;
+/** Wraps production's cache; `assign` (and the batched path, through it) is the seed's, on a connection of its own. */
+export class CheckThenActSlotCache extends SlotCacheDecorator {
+  private readonly redis: Redis;
 
   constructor(
-    opts: RedisCacheOptions,
-    metrics: Metrics,
+    inner: SlotCache,
+    private readonly opts: RedisCacheOptions,
+    private readonly metrics: Metrics,
     private readonly hooks: CheckThenActHooks = {},
   ) {
-    super(opts, metrics);
+    super(inner);
+    this.redis = new Redis(opts.url, {
+      commandTimeout: opts.commandTimeoutMs,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+    });
+    this.redis.on('error', () => {});
   }
 
   override assign(batchId: string, textStorageId: string): Promise<CacheAssign> {
     const k = batchKeys(batchId, this.opts.keyPrefix);
-    return this.call('assign', async (): Promise<CacheAssign> => {
+    return callRedis(this.metrics, 'assign', async (): Promise<CacheAssign> => {
       if ((await this.redis.exists(k.meta)) === 0) return { kind: 'missing' };
       // Check…
       const essay = await this.redis.hget(k.assign, textStorageId);
@@ -74,61 +91,74 @@ export class CheckThenActSlotCache extends RedisSlotCache {
       return { kind: 'assigned', essayId: slot, fresh: true };
     });
   }
-}
 
-export class CacheTrustingStore extends PgBatchStore {
   /** The batched path runs through this variant's one-input step. */
-  protected override readonly settlesOneByOne = true;
-
-  /** Migrates, then removes the constraint that would otherwise catch the cache's duplicate. */
-  override async migrate(): Promise<number[]> {
-    const applied = await super.migrate();
-    await this.run('drop_constraint', () =>
-      this.pool.query(`ALTER TABLE slots DROP CONSTRAINT IF EXISTS ${CONTENT_UNIQUE_CONSTRAINT}`),
-    );
-    return applied;
+  override proposeMany(requests: Parameters<SlotCache['proposeMany']>[0]) {
+    return proposeOneByOne(this, requests);
   }
 
-  /** Writes the slot the cache proposed; never asks whether the content already holds another one. */
-  override recordAssignment(c: ContentInput, essayId: string): Promise<StoreWrite> {
-    return this.inBatch('record_assignment', c.batchId, async (tx): Promise<StoreWrite> => {
-      const batch = await this.batchRow(tx, c.batchId);
-      if (!batch) return { kind: 'unregistered' };
-      const proposed = await tx.query<{ text_storage_id: string | null }>(
-        `SELECT text_storage_id FROM slots WHERE batch_id = $1 AND essay_id = $2`,
-        [c.batchId, essayId],
-      );
-      // The proposed slot already holds this content: a redelivery the cache answered consistently.
-      if (proposed.rows[0]?.text_storage_id === c.textStorageId)
-        return { kind: 'recorded', completed: false, status: batch.status };
-      if (batch.status !== 'open')
-        return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
-      const upd = await tx.query(
-        `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
+  /** Closes this wrapper's own connection (production's cache is quit by its owner). */
+  async quit(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}
+
+/** Production's settling steps, but the assignment writes the slot the cache proposed, trusting it. */
+export function cacheTrustingSteps(production: SettleSteps): SettleSteps {
+  return { ...production, recordAssignment: trustingAssignment };
+}
+
+/** Writes the slot the cache proposed; never asks whether the content already holds another one. */
+async function trustingAssignment(
+  { tx, topics, batch, complete }: SettleContext,
+  c: ContentInput,
+  essayId: string,
+): Promise<StoreWrite> {
+  const proposed = await tx.query<{ text_storage_id: string | null }>(
+    `SELECT text_storage_id FROM slots WHERE batch_id = $1 AND essay_id = $2`,
+    [c.batchId, essayId],
+  );
+  // The proposed slot already holds this content: a redelivery the cache answered consistently.
+  if (proposed.rows[0]?.text_storage_id === c.textStorageId)
+    return { kind: 'recorded', completed: false, status: batch.status };
+  if (batch.status !== 'open')
+    return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+  const upd = await tx.query(
+    `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
           WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
-        [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
-      );
-      if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
-      await tx.query(`DELETE FROM pending_inputs WHERE batch_id = $1 AND kind = 'content' AND input_key = $2`, [
-        c.batchId,
-        c.textStorageId,
-      ]);
-      await this.enqueue(
-        tx,
-        this.opts.topics.slotAssigned,
-        c.batchId,
-        EventType.SlotAssigned,
-        eventIds.slotAssigned(c.batchId, c.textStorageId),
-        c.correlationId,
-        {
-          batch_id: c.batchId,
-          essay_id: essayId,
-          text_storage_id: c.textStorageId,
-          original_file_name: c.originalFileName,
-        },
-      );
-      const completed = await this.completeIfSettled(tx, c.batchId, batch.correlation_id);
-      return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
-    });
+    [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
+  );
+  if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
+  await unparkContent(tx, c);
+  await enqueue(
+    tx,
+    topics.slotAssigned,
+    c.batchId,
+    EventType.SlotAssigned,
+    eventIds.slotAssigned(c.batchId, c.textStorageId),
+    c.correlationId,
+    {
+      batch_id: c.batchId,
+      essay_id: essayId,
+      text_storage_id: c.textStorageId,
+      original_file_name: c.originalFileName,
+    },
+  );
+  const completed = await complete();
+  return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
+}
+
+/** Removes the constraint that would otherwise catch the cache's duplicate (run after the migrations). */
+export async function dropContentUnique(db: { readonly url: string }): Promise<void> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query(`ALTER TABLE slots DROP CONSTRAINT IF EXISTS ${CONTENT_UNIQUE_CONSTRAINT}`);
+  } finally {
+    await client.end();
   }
 }

@@ -15,18 +15,20 @@
  * transactional outbox"; ids derived from their subject make a redelivery
  * recognisable.
  *
+ * Built as production's store given its own announcement step
+ * ({@link DirectReadyPublisher.steps}); the publisher owns the producer.
+ *
  * Caught by: `one-ready-per-batch` (two distinct ready ids for one batch, or
  * a ready event while Postgres says `open`), under faults that break or kill
  * a transaction between the publish and COMMIT.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { EventType, type BatchReady } from '@chaos-lab/contracts';
-import type { Metrics } from '../metrics.js';
 import { kafkaLogCreator } from '../adapters/kafka/consumer.js';
-import { PgBatchStore, type PgStoreOptions } from '../adapters/postgres/pg-store.js';
+import { envelope } from '../adapters/postgres/outbox.js';
+import type { SettleContext, SettleSteps } from '../adapters/postgres/settle-steps.js';
 
 export interface DirectPublishOptions {
   readonly brokers: string[];
@@ -34,14 +36,11 @@ export interface DirectPublishOptions {
   readonly idempotent: boolean;
 }
 
-export class DirectReadyPublishStore extends PgBatchStore {
+export class DirectReadyPublisher {
   private readonly producer: Producer;
   private connecting: Promise<void> | undefined;
-  /** Through the replaceable steps: the bug is in one of them (production runs the one-round-trip function). */
-  protected override readonly stepwise = true;
 
-  constructor(opts: PgStoreOptions, metrics: Metrics, kafka: DirectPublishOptions, log: Logger) {
-    super(opts, metrics);
+  constructor(kafka: DirectPublishOptions, log: Logger) {
     this.producer = new Kafka({
       clientId: `${kafka.clientId}-direct`,
       brokers: kafka.brokers,
@@ -55,13 +54,13 @@ export class DirectReadyPublishStore extends PgBatchStore {
     });
   }
 
+  /** Production's settling steps, but `batch.ready` published by this publisher instead of queued. */
+  steps(production: SettleSteps): SettleSteps {
+    return { ...production, announceReady: (ctx, data) => this.publish(ctx, data) };
+  }
+
   /** Publishes now, from inside the transaction that closed the batch (it has not committed yet). */
-  protected override async announceReady(
-    _tx: pg.PoolClient,
-    batchId: string,
-    correlationId: string,
-    data: BatchReady['data'],
-  ): Promise<void> {
+  private async publish({ topics, batchId, batch }: SettleContext, data: BatchReady['data']): Promise<void> {
     this.connecting ??= this.producer.connect().catch((err: unknown) => {
       this.connecting = undefined;
       throw err;
@@ -69,20 +68,19 @@ export class DirectReadyPublishStore extends PgBatchStore {
     await this.connecting;
     const eventId = randomUUID();
     await this.producer.send({
-      topic: this.opts.topics.batchReady,
+      topic: topics.batchReady,
       acks: -1,
       messages: [
         {
           key: batchId,
-          value: JSON.stringify(this.envelope(EventType.BatchReady, eventId, correlationId, data)),
+          value: JSON.stringify(envelope(EventType.BatchReady, eventId, batch.correlation_id, data)),
           headers: { event_id: eventId },
         },
       ],
     });
   }
 
-  override async close(): Promise<void> {
+  async disconnect(): Promise<void> {
     await this.producer.disconnect().catch(() => {});
-    await super.close();
   }
 }

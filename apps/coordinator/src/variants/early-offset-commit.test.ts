@@ -9,16 +9,16 @@ import { pino } from 'pino';
 import type { EachBatchPayload } from 'kafkajs';
 import { registrationMessage } from '../testing/envelope.js';
 import { topics as topicNames } from '@chaos-lab/contracts';
-import { InputConsumer } from '../adapters/kafka/consumer.js';
+import { InputConsumer, type ConsumerOptions } from '../adapters/kafka/consumer.js';
 import type { Coordinator } from '../domain/coordinator.js';
 import type { BatchStore } from '../domain/ports.js';
 import { createMetrics } from '../metrics.js';
-import { EarlyOffsetCommitConsumer } from './early-offset-commit.js';
+import { commitEarly } from './early-offset-commit.js';
 
 const topics = topicNames('eoc.');
 
 /** Runs one fetched batch of two messages; the fail-point "crashes" (throws) after the first message's work. */
-async function runBatch(Consumer: typeof InputConsumer) {
+async function runBatch(wrap: ConsumerOptions['eachBatch']) {
   const trace: string[] = [];
   const coordinator = {
     registerBatch: async (r: { batchId: string }) => {
@@ -26,7 +26,7 @@ async function runBatch(Consumer: typeof InputConsumer) {
       return 'registered';
     },
   } as unknown as Coordinator;
-  const consumer = new Consumer(
+  const consumer = new InputConsumer(
     {
       brokers: ['127.0.0.1:1'],
       clientId: 'eoc',
@@ -39,6 +39,7 @@ async function runBatch(Consumer: typeof InputConsumer) {
       failpoints: () => {
         throw new Error('killed at the fail-point');
       },
+      eachBatch: wrap,
     },
     coordinator,
     {} as BatchStore,
@@ -68,10 +69,10 @@ async function runBatch(Consumer: typeof InputConsumer) {
 describe('early-offset-commit', () => {
   it('commits past the whole batch before any work, so a crash after the first message loses the second', async () => {
     // Committed offset 2 = "resume after offset 1": b1 is never redelivered, and was never processed.
-    expect(await runBatch(EarlyOffsetCommitConsumer)).toEqual(['resolve 1', 'commit 2', 'work b0']);
+    expect(await runBatch(commitEarly)).toEqual(['resolve 1', 'commit 2', 'work b0']);
   });
 
   it('production resolves nothing before the work is durable, so the same crash redelivers both', async () => {
-    expect(await runBatch(InputConsumer)).toEqual(['work b0']);
+    expect(await runBatch(undefined)).toEqual(['work b0']);
   });
 });

@@ -16,30 +16,32 @@
  * transaction, and a crash there loses the whole run, as the fail-point's
  * documentation predicts for a consumer that commits offsets early.
  *
+ * Built as production's consumer given {@link commitEarly} as its
+ * `eachBatch` option, which wraps production's handling of a fetched batch.
+ *
  * Caught by: `nothing-lost` (an input published `ok` with no fate in
  * Postgres and no output event), `stores-agree` (Redis holds the slots the
  * lost inputs were proposed), and usually `every-batch-finished`.
  */
 import type { EachBatchPayload } from 'kafkajs';
-import { InputConsumer } from '../adapters/kafka/consumer.js';
+import type { BatchHandler } from '../adapters/kafka/consumer.js';
 
-export class EarlyOffsetCommitConsumer extends InputConsumer {
-  protected override async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
-    const last = batch.messages.at(-1);
-    if (!last) return;
-    // THE BUG: acknowledge the whole fetch first (Kafka stores the next offset to read)…
-    resolveOffset(last.offset);
-    await commitOffsetsIfNecessary({
-      topics: [
-        {
-          topic: batch.topic,
-          partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
-        },
-      ],
-    });
-    // …then do the work it covers, as production does it (settled as a unit, the one-message path for the
-    // rest), minus production's own offset resolution and commit, which would only repeat what was acknowledged.
-    await super.eachBatch({ ...payload, resolveOffset: () => {}, commitOffsetsIfNecessary: async () => {} });
-  }
+/** Commits the fetched batch's offsets, then hands the batch to production's handling. */
+export async function commitEarly(payload: EachBatchPayload, production: BatchHandler): Promise<void> {
+  const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
+  const last = batch.messages.at(-1);
+  if (!last) return;
+  // THE BUG: acknowledge the whole fetch first (Kafka stores the next offset to read)…
+  resolveOffset(last.offset);
+  await commitOffsetsIfNecessary({
+    topics: [
+      {
+        topic: batch.topic,
+        partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+      },
+    ],
+  });
+  // …then do the work it covers, as production does it (settled as a unit, the one-message path for the
+  // rest), minus production's own offset resolution and commit, which would only repeat what was acknowledged.
+  await production({ ...payload, resolveOffset: () => {}, commitOffsetsIfNecessary: async () => {} });
 }

@@ -15,36 +15,53 @@
  * slots). DESIGN §3: state shared by instances lives in Redis/Postgres; the
  * store decides completion from the rows, under the batch's lock.
  *
+ * Built as production's store given its own completion step
+ * ({@link InMemoryExpectations.steps}), behind a decorator that remembers each
+ * registration this instance handles ({@link InMemoryExpectations.store}).
+ *
  * Caught by: `every-batch-finished` (batches without a passed deadline stay
  * open) and, for an early close, `one-ready-per-batch` (a ready batch with
  * free slots).
  */
-import type pg from 'pg';
-import type { BatchSnapshot, Registration } from '../domain/ports.js';
-import { PgBatchStore } from '../adapters/postgres/pg-store.js';
+import type { BatchSnapshot, BatchStore, Registration } from '../domain/ports.js';
+import type { SettleSteps } from '../adapters/postgres/settle-steps.js';
+import { BatchStoreDecorator } from './decorators.js';
 
-export class InMemoryExpectationsStore extends PgBatchStore {
+/** One instance's memory of its batches: the two halves of the variant share it. */
+export class InMemoryExpectations {
   private readonly expected = new Map<string, number>();
-  /** Through the replaceable steps: the bug is in one of them (production runs the one-round-trip function). */
-  protected override readonly stepwise = true;
   private readonly settled = new Map<string, number>();
+
+  /** Production's settling steps, but completion decided from this memory, once per settlement this instance writes. */
+  steps(production: SettleSteps): SettleSteps {
+    return {
+      ...production,
+      isComplete: async ({ batchId }) => {
+        const settled = (this.settled.get(batchId) ?? 0) + 1;
+        this.settled.set(batchId, settled);
+        const expected = this.expected.get(batchId);
+        return expected !== undefined && settled >= expected;
+      },
+    };
+  }
+
+  /** The store, remembering the expected count of every batch this instance registers. */
+  store(inner: BatchStore): BatchStore {
+    return new RememberingRegistrations(inner, this.expected);
+  }
+}
+
+class RememberingRegistrations extends BatchStoreDecorator {
+  constructor(
+    inner: BatchStore,
+    private readonly expected: Map<string, number>,
+  ) {
+    super(inner);
+  }
 
   override async register(r: Registration): Promise<BatchSnapshot> {
     const snapshot = await super.register(r);
     this.expected.set(r.batchId, snapshot.expected);
     return snapshot;
-  }
-
-  /** Called once per settlement this instance writes; decides completion from its own memory. */
-  protected override async completeIfSettled(
-    tx: pg.PoolClient,
-    batchId: string,
-    correlationId: string,
-  ): Promise<boolean> {
-    const settled = (this.settled.get(batchId) ?? 0) + 1;
-    this.settled.set(batchId, settled);
-    const expected = this.expected.get(batchId);
-    if (expected === undefined || settled < expected) return false;
-    return this.closeReady(tx, batchId, correlationId);
   }
 }

@@ -2,8 +2,9 @@
  * Known-bad variants of the coordinator, for the chaos lab only:
  * each reproduces one bug of the seed implementation, so the lab can prove
  * its checkers catch real bugs. A variant is a set of
- * {@link CoordinatorOverrides} — subclasses that replace one step each — and
- * is started only through `dist/variants/main.js` with `COORDINATOR_VARIANT`.
+ * {@link CoordinatorOverrides}: wrappers around production's adapters — a
+ * decorator of a port, or production's store given settling steps of its
+ * own, or production's consumer given its own batch handling — and is started only through `dist/variants/main.js` with `COORDINATOR_VARIANT`.
  * Production code never imports this directory (enforced by ESLint).
  *
  * Each module's header names the seed bug, why it is wrong, and the
@@ -13,10 +14,10 @@ import type { Logger } from 'pino';
 import type { CoordinatorConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { CoordinatorOverrides } from '../service.js';
-import { CacheTrustingStore, CheckThenActSlotCache } from './check-then-act.js';
-import { DirectReadyPublishStore } from './direct-ready-publish.js';
-import { EarlyOffsetCommitConsumer } from './early-offset-commit.js';
-import { InMemoryExpectationsStore } from './in-memory-expectations.js';
+import { CheckThenActSlotCache, cacheTrustingSteps, dropContentUnique } from './check-then-act.js';
+import { DirectReadyPublisher } from './direct-ready-publish.js';
+import { commitEarly } from './early-offset-commit.js';
+import { InMemoryExpectations } from './in-memory-expectations.js';
 import { WatchMultiExecSlotCache } from './watch-multi-exec.js';
 
 export const VARIANT_NAMES = [
@@ -30,17 +31,23 @@ export type VariantName = (typeof VARIANT_NAMES)[number];
 
 /** Name → the adapters it substitutes (given the configuration and the service's logger). */
 export const variants: Record<VariantName, (config: CoordinatorConfig, log: Logger) => CoordinatorOverrides> = {
-  'watch-multi-exec': () => ({ cache: (opts, metrics) => new WatchMultiExecSlotCache(opts, metrics) }),
+  'watch-multi-exec': () => ({
+    cache: (production, opts, metrics) => new WatchMultiExecSlotCache(production, opts, metrics),
+  }),
   'check-then-act': () => ({
-    cache: (opts, metrics) => new CheckThenActSlotCache(opts, metrics),
-    store: (opts, metrics) => new CacheTrustingStore(opts, metrics),
+    cache: (production, opts, metrics) => new CheckThenActSlotCache(production, opts, metrics),
+    settleSteps: cacheTrustingSteps,
+    afterMigrate: dropContentUnique,
   }),
-  'in-memory-expectations': () => ({ store: (opts, metrics) => new InMemoryExpectationsStore(opts, metrics) }),
-  'early-offset-commit': () => ({ consumer: (...args) => new EarlyOffsetCommitConsumer(...args) }),
-  'direct-ready-publish': (config, log) => ({
-    store: (opts, metrics) =>
-      new DirectReadyPublishStore(opts, metrics, config.kafka, log.child({ component: 'kafka-direct-producer' })),
-  }),
+  'in-memory-expectations': () => {
+    const memory = new InMemoryExpectations();
+    return { settleSteps: (production) => memory.steps(production), store: (production) => memory.store(production) };
+  },
+  'early-offset-commit': () => ({ eachBatch: commitEarly }),
+  'direct-ready-publish': (config, log) => {
+    const publisher = new DirectReadyPublisher(config.kafka, log.child({ component: 'kafka-direct-producer' }));
+    return { settleSteps: (production) => publisher.steps(production), stop: () => publisher.disconnect() };
+  },
 };
 
 /** Validates `COORDINATOR_VARIANT`; throws {@link ConfigError} naming it. */

@@ -21,11 +21,17 @@ import {
 import { Coordinator } from '../domain/coordinator.js';
 import type { BatchSnapshot } from '../domain/ports.js';
 import { PgBatchStore } from '../adapters/postgres/pg-store.js';
+import { productionSteps } from '../adapters/postgres/settle-steps.js';
 import { MIGRATIONS } from '../adapters/postgres/migrations.js';
 import { RedisSlotCache } from '../adapters/redis/redis-cache.js';
 import { createMetrics } from '../metrics.js';
-import { CacheTrustingStore, CheckThenActSlotCache, CONTENT_UNIQUE_CONSTRAINT } from './check-then-act.js';
-import { InMemoryExpectationsStore } from './in-memory-expectations.js';
+import {
+  cacheTrustingSteps,
+  CheckThenActSlotCache,
+  CONTENT_UNIQUE_CONSTRAINT,
+  dropContentUnique,
+} from './check-then-act.js';
+import { InMemoryExpectations } from './in-memory-expectations.js';
 import { WatchMultiExecSlotCache } from './watch-multi-exec.js';
 
 let work: WorkDir;
@@ -35,12 +41,18 @@ const open: { close(): Promise<void> }[] = [];
 const metrics = createMetrics('variants-it');
 const silent = pino({ level: 'silent' });
 
-function track<T extends RedisSlotCache | PgBatchStore>(x: T): T {
-  open.push({ close: () => (x instanceof RedisSlotCache ? x.quit() : x.close()) });
+function track<T extends RedisSlotCache | CheckThenActSlotCache | PgBatchStore>(x: T): T {
+  open.push({ close: () => ('quit' in x ? x.quit() : x.close()) });
   return x;
 }
 const cacheOpts = (keyPrefix: string) => ({ url: redis.url, keyPrefix, commandTimeoutMs: 2000 });
 const storeOpts = (url: string) => ({ url, poolSize: 5, statementTimeoutMs: 5000, topics: topics('t.') });
+/** The variant's cache: a decorator, with a connection of its own, of production's. */
+const checkThenActCache = (keyPrefix: string, m: ReturnType<typeof createMetrics>, hooks = {}) =>
+  track(new CheckThenActSlotCache(track(new RedisSlotCache(cacheOpts(keyPrefix), m)), cacheOpts(keyPrefix), m, hooks));
+/** The variant's store: production's, given the variant's assignment step. */
+const cacheTrustingStore = (url: string, m: ReturnType<typeof createMetrics>) =>
+  track(new PgBatchStore(storeOpts(url), m, cacheTrustingSteps(productionSteps)));
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
@@ -89,10 +101,11 @@ afterAll(async () => {
 
 describe('watch-multi-exec', () => {
   it('never assigns: every EXEC is discarded because SPOP touched the watched free set; Lua assigns', async () => {
-    const variant = track(
-      new WatchMultiExecSlotCache(cacheOpts('wme:'), metrics, { maxAttempts: 10, retryDelayMs: 1 }),
-    );
     const production = track(new RedisSlotCache(cacheOpts('wme:'), metrics));
+    const variant = new WatchMultiExecSlotCache(production, cacheOpts('wme:'), metrics, {
+      maxAttempts: 10,
+      retryDelayMs: 1,
+    });
     const b = 'wme';
     const snapshot: BatchSnapshot = {
       batchId: b,
@@ -128,7 +141,8 @@ describe('check-then-act', () => {
   let dbUrl: string;
   beforeAll(async () => {
     dbUrl = await postgres.createDatabase('variant_check_then_act');
-    const applied = await track(new CacheTrustingStore(storeOpts(dbUrl), metrics)).migrate();
+    const applied = await cacheTrustingStore(dbUrl, metrics).migrate();
+    await dropContentUnique(storeOpts(dbUrl));
     expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
@@ -145,8 +159,8 @@ describe('check-then-act', () => {
     const betweenCheckAndAct = lineUp(20);
     const xs = ['c1', 'c2', 'c3'].map((name) => {
       const m = createMetrics(name);
-      const cache = track(new CheckThenActSlotCache(cacheOpts('cta:'), m, { betweenCheckAndAct }));
-      const store = track(new CacheTrustingStore(storeOpts(dbUrl), m));
+      const cache = checkThenActCache('cta:', m, { betweenCheckAndAct });
+      const store = cacheTrustingStore(dbUrl, m);
       return new Coordinator(cache, store, silent);
     });
     const b = 'cta';
@@ -166,7 +180,7 @@ describe('check-then-act', () => {
     const betweenCheckAndAct = lineUp(20);
     const xs = ['g1', 'g2', 'g3'].map((name) => {
       const m = createMetrics(name);
-      const cache = track(new CheckThenActSlotCache(cacheOpts('ctag:'), m, { betweenCheckAndAct }));
+      const cache = checkThenActCache('ctag:', m, { betweenCheckAndAct });
       const store = track(new PgBatchStore(storeOpts(guardedUrl), m));
       return { cache, store, coordinator: new Coordinator(cache, store, silent) };
     });
@@ -188,13 +202,16 @@ describe('in-memory-expectations', () => {
   let dbUrl: string;
   beforeAll(async () => {
     dbUrl = await postgres.createDatabase('variant_in_memory');
-    await track(new InMemoryExpectationsStore(storeOpts(dbUrl), metrics)).migrate();
+    await track(new PgBatchStore(storeOpts(dbUrl), metrics)).migrate();
   });
 
   const instance = (name: string) => {
     const m = createMetrics(name);
     const cache = track(new RedisSlotCache(cacheOpts('mem:'), m));
-    return new Coordinator(cache, track(new InMemoryExpectationsStore(storeOpts(dbUrl), m)), silent);
+    // The variant: production's store given the variant's completion step, behind its registration decorator.
+    const memory = new InMemoryExpectations();
+    const store = track(new PgBatchStore(storeOpts(dbUrl), m, memory.steps(productionSteps)));
+    return new Coordinator(cache, memory.store(store), silent);
   };
   const status = async (b: string) =>
     (await query<{ status: string }>(dbUrl, 'SELECT status FROM batches WHERE batch_id = $1', [b]))[0]?.status;

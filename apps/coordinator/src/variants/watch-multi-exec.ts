@@ -17,14 +17,16 @@
  * Caught by: `every-batch-finished` (liveness) — batches whose contents
  * arrive never close; no safety checker sees anything wrong.
  *
- * Only `assign` is replaced; every other step stays on the Lua scripts.
+ * Only `assign` is replaced (a decorator of production's cache); every other
+ * step stays on the Lua scripts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { batchKeys, type ExcessReason } from '@chaos-lab/contracts';
-import type { CacheAssign } from '../domain/ports.js';
+import type { CacheAssign, SlotCache } from '../domain/ports.js';
 import type { Metrics } from '../metrics.js';
-import { RedisSlotCache, type RedisCacheOptions } from '../adapters/redis/redis-cache.js';
+import { callRedis, type RedisCacheOptions } from '../adapters/redis/redis-cache.js';
+import { proposeOneByOne, SlotCacheDecorator } from './decorators.js';
 
 export interface WatchMultiExecOptions {
   /** Discarded EXECs in a row after which `assign` gives up with an error. Default: never (the seed's loop). */
@@ -33,28 +35,36 @@ export interface WatchMultiExecOptions {
   readonly retryDelayMs?: number;
 }
 
-export class WatchMultiExecSlotCache extends RedisSlotCache {
-  /** The batched path runs through this variant's one-input step. */
-  protected override readonly proposesOneByOne = true;
-
+/** Wraps production's cache; `assign` (and the batched path, through it) is the seed's. */
+export class WatchMultiExecSlotCache extends SlotCacheDecorator {
   constructor(
-    opts: RedisCacheOptions,
-    metrics: Metrics,
+    inner: SlotCache,
+    private readonly opts: RedisCacheOptions,
+    private readonly metrics: Metrics,
     private readonly variant: WatchMultiExecOptions = {},
   ) {
-    super(opts, metrics);
+    super(inner);
   }
 
   override assign(batchId: string, textStorageId: string): Promise<CacheAssign> {
-    return this.call('assign', async () => {
+    return callRedis(this.metrics, 'assign', async () => {
       // WATCH is per connection: each assignment gets its own, so only its own writes can abort it.
-      const conn = this.redis.duplicate();
+      const conn = new Redis(this.opts.url, {
+        commandTimeout: this.opts.commandTimeoutMs,
+        maxRetriesPerRequest: 1,
+        retryStrategy: (times) => Math.min(50 * times, 1000),
+      });
       try {
         return await this.assignWatched(conn, batchId, textStorageId);
       } finally {
         await conn.quit().catch(() => conn.disconnect());
       }
     });
+  }
+
+  /** The batched path runs through this variant's one-input step. */
+  override proposeMany(requests: Parameters<SlotCache['proposeMany']>[0]) {
+    return proposeOneByOne(this, requests);
   }
 
   private async assignWatched(conn: Redis, batchId: string, textStorageId: string): Promise<CacheAssign> {

@@ -66,7 +66,15 @@ export interface ConsumerOptions {
   readonly partitionsConcurrently: number;
   /** Test-harness crash points; inert unless the lab sets COORDINATOR_FAILPOINTS. */
   readonly failpoints?: Failpoints;
+  /**
+   * Wraps the handling of each fetched batch: given the payload and production's handling, to call or not.
+   * Only the lab's known-bad `early-offset-commit` variant sets it. Default: production's handling, as is.
+   */
+  readonly eachBatch?: (payload: EachBatchPayload, production: BatchHandler) => Promise<void>;
 }
+
+/** The handling of one fetched batch, as kafkajs's `eachBatch` calls it. */
+export type BatchHandler = (payload: EachBatchPayload) => Promise<void>;
 
 /** Attempts for a valid message that fails with a non-retriable error before it is dead-lettered. */
 const MAX_NON_RETRIABLE_ATTEMPTS = 3;
@@ -92,10 +100,6 @@ export function kafkaLogCreator(
     };
 }
 
-/**
- * Members a subclass may use are `protected` only so that the lab's known-bad
- * variants (`src/variants/`) can replace one step; production never subclasses.
- */
 export class InputConsumer {
   private consumer: Consumer | undefined;
   private stopping = false;
@@ -104,10 +108,10 @@ export class InputConsumer {
   private connected = false;
 
   constructor(
-    protected readonly opts: ConsumerOptions,
+    private readonly opts: ConsumerOptions,
     private readonly coordinator: Coordinator,
     private readonly store: BatchStore,
-    protected readonly metrics: Metrics,
+    private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
     this.kafka = new Kafka({
@@ -208,7 +212,13 @@ export class InputConsumer {
     this.connected = false;
   }
 
-  protected async eachBatch({
+  /** What kafkajs calls for each fetched batch: production's handling, or the `eachBatch` option wrapping it. */
+  private eachBatch(payload: EachBatchPayload): Promise<void> {
+    const production: BatchHandler = (p) => this.handleBatch(p);
+    return this.opts.eachBatch ? this.opts.eachBatch(payload, production) : production(payload);
+  }
+
+  private async handleBatch({
     batch,
     resolveOffset,
     heartbeat,
@@ -390,7 +400,7 @@ export class InputConsumer {
   }
 
   /** Returns true once the message's work is durable; false if the consumer stopped first (the message will be redelivered). */
-  protected async handleWithRetry(
+  private async handleWithRetry(
     topic: string,
     partition: number,
     message: KafkaMessage,

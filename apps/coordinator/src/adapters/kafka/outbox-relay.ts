@@ -24,7 +24,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { Kafka, logLevel, CompressionTypes, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OUTPUT_COMPRESSION } from '@chaos-lab/contracts';
-import type { OutboxRow, PgBatchStore } from '../postgres/pg-store.js';
+import type { Outbox, OutboxRow } from '../../domain/outbox-port.js';
 import type { Metrics } from '../../metrics.js';
 import { kafkaLogCreator } from './consumer.js';
 
@@ -111,7 +111,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly opts: RelayOptions,
-    private readonly store: PgBatchStore,
+    private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
@@ -187,7 +187,7 @@ export class OutboxRelay {
     try {
       for (;;) {
         let outcome: Outcome | undefined;
-        const n = await this.store.relayOutbox(
+        const n = await this.outbox.relayOutbox(
           this.opts.batchSize,
           async (rows) => (outcome = await this.publish(rows)),
         );
@@ -202,7 +202,7 @@ export class OutboxRelay {
       // The backlog gauges cost a query; once a second is plenty for a scrape interval.
       if (Date.now() - this.lastGauge > 1000) {
         this.lastGauge = Date.now();
-        const backlog = await this.store.outboxPending();
+        const backlog = await this.outbox.outboxBacklog();
         this.metrics.outboxPending.set(backlog.rows);
         this.metrics.outboxLag.set(backlog.oldestAgeSeconds);
         this.metrics.outboxSetAsideRows.set(backlog.setAside);

@@ -88,10 +88,11 @@ CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
   {
     version: 2,
     name: 'record_assignment in one round trip',
-    // The assignment transaction, statement for statement as PgBatchStore.recordAssignmentStepwise runs it, as one
-    // server-side function: one round trip instead of nine (BEGIN, lock, batch, held slot, update, pending,
-    // outbox, free-slot check, COMMIT). The function runs in the caller's implicit transaction, so the advisory
-    // lock is held until it returns and every read after the lock sees what the lock's previous holder committed.
+    // The assignment transaction, statement for statement as the store runs it with productionSteps
+    // (settle-steps.ts), as one server-side function: one round trip instead of nine (BEGIN, lock, batch, held
+    // slot, update, pending, outbox, free-slot check, COMMIT). The function runs in the caller's implicit
+    // transaction, so the advisory lock is held until it returns and every read after the lock sees what the
+    // lock's previous holder committed.
     sql: `
 CREATE FUNCTION bc_record_assignment(
   p_batch_id text, p_essay_id text, p_text_storage_id text, p_original_file_name text, p_correlation_id text,
@@ -188,7 +189,7 @@ $fn$;
     // collisions). Instances of the previous version keep working on v1 events while v2 is not produced: they
     // write upload_id NULL, and their ON CONFLICT DO NOTHING holds for the new indexes. bc_record_assignment
     // keeps its signature (older instances call it too) and only adds upload_id to the ready event's
-    // validation_failures when there is one, as PgBatchStore.partition does.
+    // validation_failures when there is one, as partitionSlots (rows.ts) does.
     sql: `
 ALTER TABLE slots ADD COLUMN upload_id text;
 ALTER TABLE slots ADD CONSTRAINT slots_upload_id_only_failed CHECK (upload_id IS NULL OR state = 'failed');

@@ -43,10 +43,6 @@ export interface RedisCacheOptions {
   readonly closedTtlSeconds?: number;
 }
 
-/**
- * Members a subclass may use are `protected` only so that the lab's known-bad
- * variants (`src/variants/`) can replace one step; production never subclasses.
- */
 /** Reply errors Redis gives while it is failing over, restarting or busy: the same call succeeds later. */
 const TRANSIENT_REPLY = /^(READONLY|LOADING|BUSY|OOM|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
@@ -54,12 +50,31 @@ export function isTransientRedisReply(err: unknown): boolean {
   return err instanceof ReplyError && TRANSIENT_REPLY.test((err as Error).message);
 }
 
+/**
+ * Runs one Redis call with its latency and error metrics. A reply error (a script error, WRONGTYPE) is a bug or
+ * corrupt state, not an outage: not retriable — unless Redis says it is passing: a failover or a restart
+ * (READONLY, LOADING, MASTERDOWN), a busy script (BUSY), memory (OOM), a cluster moving (TRYAGAIN,
+ * CLUSTERDOWN). Anything else (a connection refused or reset, a timeout) is a retriable {@link DependencyError}.
+ */
+export async function callRedis<T>(metrics: Metrics, op: string, fn: () => Promise<T>): Promise<T> {
+  const end = metrics.dependencyLatency.startTimer({ dependency: 'redis', operation: op });
+  try {
+    return await fn();
+  } catch (err) {
+    metrics.dependencyErrors.inc({ dependency: 'redis', operation: op });
+    if (err instanceof ReplyError && !isTransientRedisReply(err)) throw err;
+    throw new DependencyError('redis', err);
+  } finally {
+    end();
+  }
+}
+
 export class RedisSlotCache implements SlotCache {
-  protected readonly redis: ScriptedRedis;
+  private readonly redis: ScriptedRedis;
   private readonly closedTtl: number;
 
   constructor(
-    protected readonly opts: RedisCacheOptions,
+    private readonly opts: RedisCacheOptions,
     private readonly metrics: Metrics,
   ) {
     const redis = new Redis(opts.url, {
@@ -92,20 +107,8 @@ export class RedisSlotCache implements SlotCache {
     return batchKeyList(batchKeys(batchId, this.opts.keyPrefix));
   }
 
-  protected async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.metrics.dependencyLatency.startTimer({ dependency: 'redis', operation: op });
-    try {
-      return await fn();
-    } catch (err) {
-      this.metrics.dependencyErrors.inc({ dependency: 'redis', operation: op });
-      // A reply error (a script error, WRONGTYPE) is a bug or corrupt state, not an outage: not retriable —
-      // unless Redis says it is passing: a failover or a restart (READONLY, LOADING, MASTERDOWN), a busy
-      // script (BUSY), memory (OOM), a cluster moving (TRYAGAIN, CLUSTERDOWN).
-      if (err instanceof ReplyError && !isTransientRedisReply(err)) throw err;
-      throw new DependencyError('redis', err);
-    } finally {
-      end();
-    }
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return callRedis(this.metrics, op, fn);
   }
 
   /** The keys and ARGV the load scripts share: status, expected, then the snapshot's lists as JSON. */
@@ -138,28 +141,9 @@ export class RedisSlotCache implements SlotCache {
     return failureReply(r[0], r[1]);
   }
 
-  /**
-   * Whether {@link proposeMany} asks one input at a time through {@link assign} and {@link settleFailure}
-   * instead of one script per batch in one pipeline. Only the lab's known-bad variants set it: their bugs
-   * live in those steps, and the batched path must run through them.
-   */
-  protected readonly proposesOneByOne: boolean = false;
-
   async proposeMany(
     requests: readonly { readonly batchId: string; readonly inputs: readonly ProposalInput[] }[],
   ): Promise<(CacheAssign | CacheFailure)[][]> {
-    if (this.proposesOneByOne) {
-      const out: (CacheAssign | CacheFailure)[][] = [];
-      for (const r of requests) {
-        const answers: (CacheAssign | CacheFailure)[] = [];
-        for (const i of r.inputs)
-          answers.push(
-            i.kind === 'content' ? await this.assign(r.batchId, i.key) : await this.settleFailure(r.batchId, i.key),
-          );
-        out.push(answers);
-      }
-      return out;
-    }
     if (requests.length === 0) return [];
     // One pipeline: every batch's script in one write, one round trip.
     const replies = (await this.call('propose_many', () =>
