@@ -313,7 +313,14 @@ export class CoordinatorInstances implements AsyncDisposable {
       throw new MissingDependencyError(LIBFAKETIME, 'install the apt package faketime (scripts/setup.sh does)');
     const list: CoordinatorInstance[] = [];
     for (let i = 0; i < count; i++)
-      list.push(new CoordinatorInstance(i, opts.idPrefix === undefined ? instanceId(i + 1) : `${opts.idPrefix}-${i + 1}`, await freePort(), opts));
+      list.push(
+        new CoordinatorInstance(
+          i,
+          opts.idPrefix === undefined ? instanceId(i + 1) : `${opts.idPrefix}-${i + 1}`,
+          await freePort(),
+          opts,
+        ),
+      );
     const set = new CoordinatorInstances(list);
     try {
       await Promise.all(list.map((x) => x.startReady()));
