@@ -93,7 +93,11 @@ export {
   type SuiteOptions,
   type SuiteResult,
   planOf,
+  planSeed,
+  compileScenario,
+  SCENARIO_DEFAULTS,
   defaultRunsDir,
+  type CompiledScenario,
   type ScenarioDefinition,
   type ScenarioContext,
   type RunOptions,
@@ -129,7 +133,8 @@ export {
 } from './nemesis/index.js';
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
 export { runVariantMatrix, formatVariantTable, type VariantCell } from './scenario/variant-matrix.js';
-export { GROUP_COORDINATOR_BROKER } from './scenario/session.js';
+export { GROUP_COORDINATOR_BROKER } from './scenario/group.js';
+export { instanceId, instanceIds } from './instances/instance-id.js';
 export { buildBaseline, type BaselineBuild, type BaselineOptions } from './instances/baseline.js';
 export {
   CHAOS_CHARTS,

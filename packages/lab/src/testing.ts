@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planOf, runSuite, type ScenarioDefinition, type SuiteResult } from './scenario/scenario.js';
+import { runSuite, type SuiteResult } from './scenario/scenario.js';
+import { compileScenario, type ScenarioDefinition } from './scenario/definition.js';
+import { planSeed } from './scenario/stages/plan.js';
 import { chaosTestsEnabled, coordinatorEntry, parseSeeds } from './scenario/main.js';
 import { unsupportedFaults } from './nemesis/catalogue.js';
 import type { FaultKind } from './nemesis/types.js';
@@ -30,7 +32,7 @@ const PROVIDER_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 function unsupportedKinds(scenario: ScenarioDefinition, provider: ProviderName): string[] {
   const caps = capabilitiesOf(provider);
   const kinds = PROVIDER_SEEDS.flatMap((seed) =>
-    unsupportedFaults(planOf(scenario, seed, provider).faults, caps).map((u) => u.fault.spec.kind),
+    unsupportedFaults(planSeed(compileScenario(scenario), seed, provider).faults, caps).map((u) => u.fault.spec.kind),
   );
   return [...new Set(kinds)].sort();
 }
@@ -45,9 +47,10 @@ export function describePlanDeterminism(scenario: ScenarioDefinition, expect_: P
   const notOnDocker = [...(expect_.notOnDocker ?? [])].sort();
   describe(`${scenario.name}: plan`, () => {
     it('is the same for the same seed (workload and faults), and differs for another seed', () => {
-      const a = planOf(scenario, 17);
-      expect(JSON.stringify(planOf(scenario, 17))).toBe(JSON.stringify(a));
-      expect(JSON.stringify(planOf(scenario, 18).plan.publishes)).not.toBe(JSON.stringify(a.plan.publishes));
+      const def = compileScenario(scenario);
+      const a = planSeed(def, 17);
+      expect(JSON.stringify(planSeed(def, 17))).toBe(JSON.stringify(a));
+      expect(JSON.stringify(planSeed(def, 18).plan.publishes)).not.toBe(JSON.stringify(a.plan.publishes));
       expect(a.plan.publishes.length).toBeGreaterThan(0);
     });
 

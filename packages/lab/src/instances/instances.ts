@@ -20,6 +20,7 @@ import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import type { CpuProfile } from '../process/cpu-profile.js';
 import { freePort } from '../process/ports.js';
+import { instanceId } from './instance-id.js';
 import {
   InvalidArgumentError,
   LabError,
@@ -312,7 +313,14 @@ export class CoordinatorInstances implements AsyncDisposable {
       throw new MissingDependencyError(LIBFAKETIME, 'install the apt package faketime (scripts/setup.sh does)');
     const list: CoordinatorInstance[] = [];
     for (let i = 0; i < count; i++)
-      list.push(new CoordinatorInstance(i, `${opts.idPrefix ?? 'coordinator'}-${i + 1}`, await freePort(), opts));
+      list.push(
+        new CoordinatorInstance(
+          i,
+          opts.idPrefix === undefined ? instanceId(i + 1) : `${opts.idPrefix}-${i + 1}`,
+          await freePort(),
+          opts,
+        ),
+      );
     const set = new CoordinatorInstances(list);
     try {
       await Promise.all(list.map((x) => x.startReady()));

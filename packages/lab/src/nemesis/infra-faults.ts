@@ -11,7 +11,7 @@ import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
 import { counterDelta, snapshot } from './metrics.js';
-import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
+import { GROUP_COORDINATOR_BROKER } from '../scenario/group.js';
 
 function refused(hostPort: string): Promise<boolean> {
   const i = hostPort.lastIndexOf(':');

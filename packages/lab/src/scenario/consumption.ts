@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Consumption, PartitionConsumption, StuckMessage } from '@chaos-lab/model';
 import type { InputLog } from './input-log.js';
 import { messageValue, publishedEvents, type HistoryEntry } from '@chaos-lab/model';
-import type { OffsetSnapshot } from './session.js';
+import type { OffsetSnapshot } from './offsets.js';
 
 export interface ConsumptionSource {
   groupProgress(

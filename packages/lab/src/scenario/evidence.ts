@@ -9,7 +9,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OffsetSnapshot } from './session.js';
+import type { OffsetSnapshot } from './offsets.js';
 
 export interface GroupRow {
   readonly partition: string;

@@ -14,7 +14,7 @@
  * The lab's publishes go through the same client, so the audit stays.
  */
 import { messageValue, publishedEvents, type HistoryEntry } from '@chaos-lab/model';
-import type { OffsetSnapshot } from './session.js';
+import type { OffsetSnapshot } from './offsets.js';
 import { TopicReader, type ReadMessage } from './topic-reader.js';
 
 export class InputLog implements AsyncDisposable {

@@ -11,7 +11,7 @@
 import { OutputEvent } from '@chaos-lab/contracts';
 import type { HistoryRecorder } from '@chaos-lab/model';
 import { TopicReader, type ReadMessage } from './topic-reader.js';
-import type { OffsetSnapshot } from './session.js';
+import type { OffsetSnapshot } from './offsets.js';
 
 /** One message read from an output topic; `event` when it parsed against the contract. */
 export interface ObservedMessage {

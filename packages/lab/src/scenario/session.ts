@@ -17,18 +17,18 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
 import { startEnvironment, type ProviderName, type StartedEnvironment } from '../environment/environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
-import type { ScenarioDefinition } from './scenario.js';
+import type { CompiledScenario } from './definition.js';
 import { OutputObserver } from './observer.js';
 import { InputLog } from './input-log.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import { SessionNotReadyError } from '../errors.js';
 import { PARKED_TTL_MS } from '@chaos-lab/model';
+import { GROUP_COORDINATOR_BROKER } from './group.js';
+import type { OffsetSnapshot } from './offsets.js';
+import { instanceIds } from '../instances/instance-id.js';
 
-/** The broker that coordinates the coordinators' consumer group (and the observer's) in every session. */
-export const GROUP_COORDINATOR_BROKER = 1;
-
-/** Offsets of each partition of some topics, `topic/partition` → offset. */
-export type OffsetSnapshot = ReadonlyMap<string, bigint>;
+export { GROUP_COORDINATOR_BROKER } from './group.js';
+export type { OffsetSnapshot } from './offsets.js';
 
 export interface SessionOptions {
   readonly coordinatorEntry: string;
@@ -79,7 +79,7 @@ export class SuiteSession {
     await publishCoordinatorTargets(this.env, this.instances, progress);
   }
 
-  static async open(def: ScenarioDefinition, o: SessionOptions): Promise<SuiteSession> {
+  static async open(def: CompiledScenario, o: SessionOptions): Promise<SuiteSession> {
     const logDir = join(o.dir, o.logName);
     const env = await startEnvironment({ logDir, provider: o.provider });
     let instances: CoordinatorInstances | undefined;
@@ -100,7 +100,7 @@ export class SuiteSession {
       await env.kafka.setCoordinator('group', `lab-input-log-${o.groupId}`, GROUP_COORDINATOR_BROKER);
       // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
       const tInstances = performance.now();
-      const ids = Array.from({ length: def.instances ?? 3 }, (_, i) => `coordinator-${i + 1}`);
+      const ids = instanceIds(def.instances);
       const linked: Record<string, string>[] = [];
       for (const id of ids) {
         const l = await env.links.create(id);

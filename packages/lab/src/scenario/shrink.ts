@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { ENVIRONMENT_HELD, defaultRunsDir, planOf, runScenario, type RunOptions, type RunResult } from './scenario.js';
-import type { ScenarioDefinition } from './scenario.js';
+import { compileScenario, type ScenarioDefinition } from './definition.js';
 
 /** A seed's plan restricted to some of its publishes and faults (indices into the full plan's lists). */
 export interface PlanSubset {
@@ -39,13 +39,14 @@ const PlanSubsetSchema = z.object({
 export function restrictTo(def: ScenarioDefinition, subset: PlanSubset): ScenarioDefinition {
   const keepP = new Set(subset.publishes);
   const keepF = new Set(subset.faults);
+  const compiled = compileScenario(def);
   return {
-    ...def,
+    ...compiled,
     plan: (seed, ctx) => {
       const plan = def.plan(seed, ctx);
       return { ...plan, publishes: plan.publishes.filter((_, i) => keepP.has(i)) };
     },
-    faults: (ctx) => (def.faults?.(ctx) ?? []).filter((_, i) => keepF.has(i)),
+    faults: (ctx) => compiled.faults(ctx).filter((_, i) => keepF.has(i)),
   };
 }
 

@@ -14,7 +14,7 @@
  */
 import { COMMIT_CRASH_POINTS, type FaultKind, type FaultSpec } from '../nemesis/types.js';
 import type { ToxicSpec } from '../links/links.js';
-import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
+import { GROUP_COORDINATOR_BROKER } from '../scenario/group.js';
 import type { FaultDrawContext } from './fault-schedule.js';
 
 type SpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;

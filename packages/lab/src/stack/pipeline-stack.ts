@@ -17,6 +17,7 @@ import { CoordinatorInstances } from '../instances/instances.js';
 import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';
 import { GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario/session.js';
+import { instanceId } from '../instances/instance-id.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
 import type { NemesisContext } from '../nemesis/types.js';
@@ -94,7 +95,7 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
     const linked: Record<string, string>[] = [];
     if (opts.throughFaultProxy) {
       for (let n = 1; n <= count; n++) {
-        const l = await env.links.create(`coordinator-${n}`);
+        const l = await env.links.create(instanceId(n));
         linked.push({ COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
       }
     }

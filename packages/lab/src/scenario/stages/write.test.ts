@@ -1,0 +1,176 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  copyLogSlices,
+  logSizes,
+  reportFacts,
+  resultLines,
+  waitLine,
+  writeArtefacts,
+  writeKafkaOffsets,
+  writePlan,
+  type SeedRecord,
+} from './write.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'write-stage-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+function record(seedDir: string, patch: Partial<SeedRecord> = {}): SeedRecord {
+  return {
+    runId: 'tiny-seed3-x',
+    scenario: 'tiny',
+    seed: 3,
+    variant: undefined,
+    replayCommand: 'lab run tiny --seed 3',
+    seedDir,
+    valid: true,
+    stats: {
+      seed: 3,
+      environmentStartupMs: 0,
+      instancesReadyMs: 12,
+      workloadMs: 1500,
+      wallMs: 2500,
+      published: 10,
+      contents: 4,
+      observed: 9,
+      contentsPerSecond: 3,
+      timedOut: false,
+      stalled: false,
+      instanceExitCodes: [],
+      online: [],
+    },
+    wait: { timedOut: false, stalled: false, broke: false },
+    history: [],
+    final: { postgres: { batches: [] } },
+    verdicts: [{ checker: 'a', valid: true, errorCount: 0, errors: [], stats: {} }],
+    brokerLost: [],
+    online: [],
+    settledContents: 4,
+    instances: 3,
+    faults: [],
+    sessionLogs: '/logs',
+    outputsOfOtherSeedsSkipped: 0,
+    recorderEpoch: 0,
+    workStartEpoch: 0,
+    charts: [],
+    ...patch,
+  };
+}
+
+describe('write stage', () => {
+  it('writes the plan, the history, the final read, the verdicts, the summary and the offsets', async () => {
+    const dir = await tempDir();
+    await writePlan(dir, { plan: { publishes: [], expected: {} } as never, faults: [] });
+    await writeArtefacts(record(dir));
+    await writeKafkaOffsets(dir, { unavailable: 'no' });
+    expect((await readdir(dir)).sort()).toEqual([
+      'final-state.json',
+      'history.jsonl',
+      'kafka-offsets.json',
+      'plan.json',
+      'summary.json',
+      'verdicts.json',
+    ]);
+    expect(JSON.parse(await readFile(join(dir, 'plan.json'), 'utf8'))).toEqual({
+      publishes: [],
+      expected: {},
+      faults: [],
+    });
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({
+      runId: 'tiny-seed3-x',
+      scenario: 'tiny',
+      variant: null,
+      valid: true,
+      replay: 'lab run tiny --seed 3',
+    });
+    expect(Object.keys(summary)).toEqual([
+      'runId',
+      'scenario',
+      'variant',
+      'valid',
+      'stats',
+      'sessionLogs',
+      'outputsOfOtherSeedsSkipped',
+      'brokerLostAcknowledgedPublishes',
+      'replay',
+    ]);
+  });
+
+  it('copies what each log gained since the marks, and new logs whole', async () => {
+    const from = await tempDir();
+    const to = await tempDir();
+    await writeFile(join(from, 'a.log'), 'old\n');
+    await writeFile(join(from, 'same.log'), 'x\n');
+    await mkdir(join(from, 'sub'));
+    const marks = await logSizes(from);
+    expect([...marks.keys()].sort()).toEqual(['a.log', 'same.log']);
+    await appendFile(join(from, 'a.log'), 'new\n');
+    await writeFile(join(from, 'b.log'), 'whole\n');
+    await copyLogSlices(from, marks, to);
+    expect((await readdir(to)).sort()).toEqual(['a.log', 'b.log']);
+    expect(await readFile(join(to, 'a.log'), 'utf8')).toBe('new\n');
+    expect(await readFile(join(to, 'b.log'), 'utf8')).toBe('whole\n');
+  });
+
+  it('says why a seed gave up waiting', () => {
+    const w = (timedOut: boolean, stalled: boolean, broke: boolean) =>
+      waitLine({ timedOut, stalled, broke }, 30_000, 120_000);
+    expect(w(false, false, false)).toBeUndefined();
+    expect(w(true, false, true)).toBe('stopped waiting for the pipeline: the environment broke');
+    expect(w(true, true, false)).toBe('pipeline stopped making progress: nothing settled for 30000 ms');
+    expect(w(true, false, false)).toBe('pipeline did not finish within 120000 ms');
+  });
+
+  it('lists the report facts, the gave-up reason only when it gave up', () => {
+    const dir = '/nowhere';
+    expect(reportFacts(record(dir)).map((f) => f.label)).toEqual([
+      'scenario',
+      'seed',
+      'instances',
+      'faults',
+      'publishes',
+      'contents settled',
+      'throughput',
+      'workload',
+    ]);
+    const gaveUp = reportFacts(record(dir, { variant: 'v', wait: { timedOut: true, stalled: true, broke: false } }));
+    expect(gaveUp.find((f) => f.label === 'gave up waiting')?.value).toBe('stalled');
+    expect(gaveUp[2]).toEqual({ label: 'variant', value: 'v' });
+  });
+
+  it('prints the verdict and where the run folder is', async () => {
+    const dir = await tempDir();
+    const lines = await resultLines(record(dir), {
+      waitLine: undefined,
+      progressOfGroup: [],
+      inputStart: new Map(),
+      opened: false,
+      reportPath: join(dir, 'report.html'),
+    });
+    expect(lines[1]).toBe('tiny (seed 3): VALID');
+    expect(lines).toContain(`run folder: ${dir}`);
+    expect(lines).toContain(`report: ${join(dir, 'report.html')}`);
+    expect(lines.at(-1)).toBe('replay: lab run tiny --seed 3');
+    expect(lines.some((l) => l.startsWith('wall 2.5 s · environment reused · group ready 12 ms'))).toBe(true);
+    const invalid = await resultLines(record(dir, { valid: false }), {
+      waitLine: 'pipeline did not finish within 120000 ms',
+      progressOfGroup: { unavailable: 'gone' },
+      inputStart: new Map(),
+      opened: true,
+      reportPath: undefined,
+    });
+    expect(invalid[1]).toBe('tiny (seed 3): INVALID');
+    expect(invalid).toContain('pipeline did not finish within 120000 ms');
+    expect(invalid).toContain('  unreadable: gone');
+  });
+});
