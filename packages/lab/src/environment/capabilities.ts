@@ -7,7 +7,7 @@
  * (`unsupportedFaults` in the nemesis catalogue), in one line, instead of
  * failing half-way through a seed.
  */
-import type { ProviderName } from './environment.js';
+import type { ProviderName } from './local/local-environment.js';
 
 export interface ProviderCapabilities {
   readonly provider: ProviderName;

@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { ActiveFault, FaultImplementation } from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
+import type { KafkaApi, KafkaErrorName } from '../environment/kafka-protocol.js';
 import { counterDelta, snapshot } from './metrics.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 

@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
-import { startEnvironment, type ProviderName, type StartedEnvironment } from '../environment/environment.js';
+import {
+  startEnvironment,
+  type ProviderName,
+  type StartedEnvironment,
+} from '../environment/local/local-environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import type { ScenarioDefinition } from './scenario.js';
 import { OutputObserver } from './observer.js';

@@ -12,7 +12,7 @@
  * session, so faults can be injected during a load (`stack.nemesisContext`).
  */
 import { EventType, inputTopics, outputTopics, topics as topicNames, type Topics } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { startEnvironment, type StartedEnvironment } from '../environment/local/local-environment.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';

@@ -9,9 +9,9 @@
 import { accessSync, constants } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { ManagedProcess, type ManagedProcessOptions } from '../process/managed-process.js';
-import { freePort } from '../process/ports.js';
-import { InvalidArgumentError, LabTimeoutError, ProviderStartError } from '../errors.js';
+import { ManagedProcess, type ManagedProcessOptions } from '../../process/managed-process.js';
+import { freePort } from '../../process/ports.js';
+import { InvalidArgumentError, LabTimeoutError, ProviderStartError } from '../../errors.js';
 
 /** The host every lab server binds to. */
 export const LOOPBACK = '127.0.0.1';

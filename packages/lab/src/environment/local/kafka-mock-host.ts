@@ -29,7 +29,7 @@ import {
   MIN_ERROR_CODE,
   isKafkaApi,
   isKafkaErrorName,
-} from './kafka-protocol.js';
+} from '../kafka-protocol.js';
 import { FetchFronts, MAX_FIND_COORDINATOR_VERSION, MAX_METADATA_VERSION } from './fetch-front.js';
 
 const DEFAULT_LIB = 'librdkafka.so.1';

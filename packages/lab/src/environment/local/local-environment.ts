@@ -15,14 +15,14 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { createWorkDir, reapStaleWorkDirs, type WorkDir } from '../env/work-dir.js';
-import { RedisServer, type StartedRedisServer, type RedisPersistence } from '../env/redis-server.js';
-import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
-import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/index.js';
-import { InvalidArgumentError } from '../errors.js';
+import { createWorkDir, reapStaleWorkDirs, type WorkDir } from './work-dir.js';
+import { RedisServer, type StartedRedisServer, type RedisPersistence } from './redis-server.js';
+import { PostgresServer, type StartedPostgresServer } from './postgres-server.js';
+import { KafkaMockCluster, type StartedKafkaMock } from './kafka-mock.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { startFaultProxyProcess, type StartedFaultProxy } from './fault-proxy-process.js';
-import { Links } from '../links/links.js';
-import { PrometheusServer, type StartedPrometheus } from '../env/prometheus-server.js';
+import { Links } from '../../links/links.js';
+import { PrometheusServer, type StartedPrometheus } from './prometheus-server.js';
 
 export type ProviderName = 'local' | 'docker';
 
@@ -136,7 +136,7 @@ export function prometheusFromEnv(env: NodeJS.ProcessEnv = process.env): boolean
 
 export async function startEnvironment(opts: EnvironmentOptions): Promise<StartedEnvironment> {
   const provider = opts.provider ?? providerFromEnv();
-  if (provider === 'docker') return (await import('./docker-provider.js')).startDockerEnvironment(opts);
+  if (provider === 'docker') return (await import('../docker/docker-provider.js')).startDockerEnvironment(opts);
   const t0 = performance.now();
   // Whatever a SIGKILLed lab process left behind (servers, work dirs) goes first.
   const reaped = await reapStaleWorkDirs().catch(() => []);

@@ -19,8 +19,8 @@ import { appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'nod
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { registerTempDir } from '../process/cleanup.js';
-import { InvalidArgumentError } from '../errors.js';
+import { registerTempDir } from '../../process/cleanup.js';
+import { InvalidArgumentError } from '../../errors.js';
 import {
   findProcessesInDir,
   isProcessAlive,

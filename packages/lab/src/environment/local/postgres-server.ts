@@ -40,9 +40,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ManagedProcess } from '../process/managed-process.js';
-import { registerCleanup } from '../process/cleanup.js';
-import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../errors.js';
+import { ManagedProcess } from '../../process/managed-process.js';
+import { registerCleanup } from '../../process/cleanup.js';
+import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../../errors.js';
 import {
   LOOPBACK,
   OperationQueue,

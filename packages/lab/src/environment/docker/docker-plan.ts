@@ -12,8 +12,8 @@
  * Nothing but Toxiproxy is meant to dial `redis:6379` or `postgres:5432`.
  * Kafka is not proxied, for the reason given in `links.ts`.
  */
-import { InvalidArgumentError } from '../errors.js';
-import { LINKS, Links, type LinkName } from '../links/links.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { LINKS, Links, type LinkName } from '../../links/links.js';
 import type { PinnedImages } from './images.js';
 
 export const DOCKER_NETWORK = 'chaos-lab';

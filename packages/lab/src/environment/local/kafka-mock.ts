@@ -23,8 +23,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, LabError, LabTimeoutError, ProviderStartError } from '../errors.js';
-import { ManagedProcess } from '../process/managed-process.js';
+import { InvalidArgumentError, LabError, LabTimeoutError, ProviderStartError } from '../../errors.js';
+import { ManagedProcess } from '../../process/managed-process.js';
 import {
   KAFKA_APIS,
   MAX_ERROR_CODE,
@@ -33,7 +33,7 @@ import {
   isKafkaErrorName,
   type KafkaApi,
   type KafkaErrorName,
-} from './kafka-protocol.js';
+} from '../kafka-protocol.js';
 
 const COMPONENT = 'kafka-mock';
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -141,7 +141,10 @@ function errorCode(field: string, value: unknown): KafkaErrorName | number {
 function hostScriptPath(): string {
   const fromSource = import.meta.url.endsWith('.ts');
   const script = fileURLToPath(
-    new URL(fromSource ? '../../dist/kafka/kafka-mock-host.js' : './kafka-mock-host.js', import.meta.url),
+    new URL(
+      fromSource ? '../../../dist/environment/local/kafka-mock-host.js' : './kafka-mock-host.js',
+      import.meta.url,
+    ),
   );
   if (!existsSync(script)) {
     throw new ProviderStartError(COMPONENT, `host script ${script} is missing; run \`npm run build\` first`);

@@ -3,7 +3,7 @@
  * never a different port than the one the caller asked for.
  */
 import { describe, expect, it } from 'vitest';
-import { ProviderStartError } from '../errors.js';
+import { ProviderStartError } from '../../errors.js';
 import { MAX_PORT_ATTEMPTS, PORT_IN_USE, withPortRetry } from './launch.js';
 
 describe('withPortRetry', () => {

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, LabError } from '../errors.js';
+import { InvalidArgumentError, LabError } from '../../errors.js';
 
 export const IMAGE_KEYS = [
   'KAFKA_IMAGE',

@@ -2,7 +2,7 @@
  * Errors of the docker provider, in a module of their own so that importing
  * them never loads testcontainers.
  */
-import { LabError } from '../errors.js';
+import { LabError } from '../../errors.js';
 
 /** `LAB_PROVIDER=docker` was asked for, and no container runtime answered. One line, with the way out. */
 export class NoContainerRuntimeError extends LabError {

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { startEnvironment } from './environment.js';
+import { startEnvironment } from '../local/local-environment.js';
 import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 // This file checks the refusal when no runtime answers: it does not look where the container tests point
 // (DOCKER_HOST, set by .ci/run when podman is there); a runtime at a default place still skips it.

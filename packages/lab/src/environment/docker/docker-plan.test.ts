@@ -1,8 +1,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../errors.js';
-import { LINKS, Links } from '../links/links.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { LINKS, Links } from '../../links/links.js';
 import { isPinned, readPinnedImages } from './images.js';
 import {
   KAFKA_HOST_LISTENER_PORT,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
-import { InvalidArgumentError, LabError, MissingDependencyError } from '../errors.js';
+import { InvalidArgumentError, LabError, MissingDependencyError } from '../../errors.js';
 import { isProcessAlive } from './proc.js';
 import { PrometheusServer, type StartedPrometheus } from './prometheus-server.js';
 import { createWorkDir, type WorkDir } from './work-dir.js';

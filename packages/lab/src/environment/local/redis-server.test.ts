@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../errors.js';
+import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../../errors.js';
 import { isProcessAlive } from './proc.js';
 import { RedisServer } from './redis-server.js';
 import { createWorkDir } from './work-dir.js';

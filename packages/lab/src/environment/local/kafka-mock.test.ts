@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
-import { InvalidArgumentError, LabError } from '../errors.js';
+import { InvalidArgumentError, LabError } from '../../errors.js';
 import { KafkaMockCluster, type StartedKafkaMock } from './kafka-mock.js';
-import type { KafkaApi, KafkaErrorName } from './kafka-protocol.js';
+import type { KafkaApi, KafkaErrorName } from '../kafka-protocol.js';
 
 let dir: string;
 let seq = 0;
@@ -306,7 +306,7 @@ describe('KafkaMockCluster', () => {
   }, 10_000);
 
   it('the host exits by itself when its parent is killed with SIGKILL', async () => {
-    const hostScript = fileURLToPath(new URL('../../dist/kafka/kafka-mock-host.js', import.meta.url));
+    const hostScript = fileURLToPath(new URL('../../../dist/environment/local/kafka-mock-host.js', import.meta.url));
     const parentScript = join(dir, 'parent.mjs');
     writeFileSync(
       parentScript,

@@ -17,8 +17,8 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ManagedProcess } from '../process/managed-process.js';
-import { InvalidArgumentError, LabError, LabTimeoutError, MissingDependencyError } from '../errors.js';
+import type { ManagedProcess } from '../../process/managed-process.js';
+import { InvalidArgumentError, LabError, LabTimeoutError, MissingDependencyError } from '../../errors.js';
 import { LOOPBACK, PORT_IN_USE, checkPort, findExecutable, launchServer, withPortRetry } from './launch.js';
 import { recordPid } from './work-dir.js';
 

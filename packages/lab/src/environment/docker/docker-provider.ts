@@ -54,25 +54,25 @@ import {
   LabTimeoutError,
   MissingDependencyError,
   ProviderStartError,
-} from '../errors.js';
-import { PrometheusServer, type StartedPrometheus } from '../env/prometheus-server.js';
-import { createWorkDir, type WorkDir } from '../env/work-dir.js';
-import { registerCleanup } from '../process/cleanup.js';
-import { freePort } from '../process/ports.js';
-import { OperationQueue } from '../env/launch.js';
-import type { RedisPersistence, StartedRedisServer } from '../env/redis-server.js';
-import { createDatabaseAt, type StartedPostgresServer } from '../env/postgres-server.js';
-import type { KafkaMockStatus } from '../kafka/index.js';
-import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
-import { LINKS, Links, type InstanceLinks, type LinkName } from '../links/links.js';
-import type { StartedFaultProxy } from './fault-proxy-process.js';
+} from '../../errors.js';
+import { PrometheusServer, type StartedPrometheus } from '../local/prometheus-server.js';
+import { createWorkDir, type WorkDir } from '../local/work-dir.js';
+import { registerCleanup } from '../../process/cleanup.js';
+import { freePort } from '../../process/ports.js';
+import { OperationQueue } from '../local/launch.js';
+import type { RedisPersistence, StartedRedisServer } from '../local/redis-server.js';
+import { createDatabaseAt, type StartedPostgresServer } from '../local/postgres-server.js';
+import type { KafkaMockStatus } from '../local/kafka-mock.js';
+import type { KafkaApi, KafkaErrorName } from '../kafka-protocol.js';
+import { LINKS, Links, type InstanceLinks, type LinkName } from '../../links/links.js';
+import type { StartedFaultProxy } from '../local/fault-proxy-process.js';
 import {
   prometheusFromEnv,
   serverEndpoints,
   type EnvironmentKafka,
   type EnvironmentOptions,
   type StartedEnvironment,
-} from './environment.js';
+} from '../local/local-environment.js';
 import { readPinnedImages, type PinnedImages } from './images.js';
 import {
   KAFKA_HOST_LISTENER_PORT,

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenericContainer, ImageName, Wait, getContainerRuntimeClient } from 'testcontainers';
 import { inputTopics, outputTopics, topics } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
-import { readPinnedImages } from '../environment/images.js';
+import { startEnvironment, type StartedEnvironment } from '../environment/local/local-environment.js';
+import { readPinnedImages } from '../environment/docker/images.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 import { freePort } from '../process/ports.js';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { IMAGE_KEYS, findRepoRoot, imageTag, isPinned, parseImagesEnv, readPinnedImages } from './images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

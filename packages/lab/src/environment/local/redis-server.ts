@@ -20,14 +20,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { ManagedProcess } from '../process/managed-process.js';
+import type { ManagedProcess } from '../../process/managed-process.js';
 import {
   InvalidArgumentError,
   LabError,
   LabTimeoutError,
   MissingDependencyError,
   ProviderStartError,
-} from '../errors.js';
+} from '../../errors.js';
 import {
   LOOPBACK,
   OperationQueue,

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { isProcessAlive, processStartTime, signalPid } from './proc.js';
 import { createWorkDir, reapStaleWorkDirs, recordPid } from './work-dir.js';
 import { findExecutable } from './launch.js';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../errors.js';
+import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../../errors.js';
 import { isProcessAlive } from './proc.js';
 import { PostgresServer, type StartedPostgresServer } from './postgres-server.js';
 import { createWorkDir } from './work-dir.js';

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ManagedProcess } from '../process/managed-process.js';
-import { LabTimeoutError, ProviderStartError } from '../errors.js';
+import { ManagedProcess } from '../../process/managed-process.js';
+import { LabTimeoutError, ProviderStartError } from '../../errors.js';
 
 export interface StartedFaultProxy {
   readonly url: string;
