@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { startEnvironment } from './environment/local/local-environment.js';
+import { startEnvironment } from './environment/index.js';
 import { CoordinatorInstances } from './instances/instances.js';
 import { reapStaleWorkDirs } from './environment/local/work-dir.js';
 import { coordinatorEntry, parseSeeds, runScenarioMain } from './scenario/main.js';

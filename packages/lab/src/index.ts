@@ -15,9 +15,17 @@ export {
   type EnvironmentOptions,
   type StartedEnvironment,
   type EnvironmentKafka,
+  type KafkaControls,
+  type KafkaControlName,
+  type LeaderMoveControl,
+  type RequestErrorControl,
+  type BrokerRttControl,
+  type CoordinatorPinControl,
+  type TopicErrorControl,
+  type StartedFaultProxy,
   type Endpoints,
   type ProviderName,
-} from './environment/local/local-environment.js';
+} from './environment/index.js';
 export {
   IMAGE_KEYS,
   imageTag,
@@ -37,15 +45,18 @@ export {
   type ContainerDefinition,
   type ProxyDefinition,
 } from './environment/docker/docker-plan.js';
+export { NoContainerRuntimeError, UnresolvedAliasError } from './environment/docker/docker-errors.js';
 export {
-  NoContainerRuntimeError,
-  UnresolvedAliasError,
-  UnsupportedOnDockerError,
-} from './environment/docker/docker-errors.js';
-export { capabilitiesOf, type ProviderCapabilities } from './environment/capabilities.js';
+  capabilitiesOf,
+  requireKafkaControl,
+  MissingKafkaControlError,
+  type KafkaControlsOf,
+  type KafkaOf,
+  type ProviderCapabilities,
+} from './environment/capabilities.js';
 // The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
 // testcontainers only then; its options type is exported here without loading it.
-export type { DockerEnvironmentOptions } from './environment/docker/docker-provider.js';
+export type { DockerEnvironmentOptions } from './environment/docker/docker-environment.js';
 export {
   RedisServer,
   type RedisServerOptions,

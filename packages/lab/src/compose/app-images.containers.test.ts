@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenericContainer, ImageName, Wait, getContainerRuntimeClient } from 'testcontainers';
 import { inputTopics, outputTopics, topics } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/local/local-environment.js';
+import { startEnvironment, type StartedEnvironment } from '../environment/index.js';
 import { readPinnedImages } from '../environment/docker/images.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
 import { freePort } from '../process/ports.js';
@@ -89,7 +89,7 @@ describe.runIf(enabled)('apps/Dockerfile on a real container runtime', () => {
     const t = topics(PREFIX);
     for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 6);
     for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
-    await env.kafka.setCoordinator('group', GROUP_ID, GROUP_COORDINATOR_BROKER);
+    await env.kafka.coordinatorPins?.setCoordinator('group', GROUP_ID, GROUP_COORDINATOR_BROKER);
   }, 120_000);
 
   afterAll(async () => {

@@ -33,7 +33,7 @@ import {
 import { SeededRandom } from '@chaos-lab/model';
 import type { FaultDrawContext } from '../schedule/fault-schedule.js';
 import { runNemesis, unsupportedFaults, type PlannedFault } from '../nemesis/index.js';
-import { providerFromEnv, type ProviderName } from '../environment/local/local-environment.js';
+import { providerFromEnv, type ProviderName } from '../environment/index.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
 import {
   CHAOS_CHARTS,

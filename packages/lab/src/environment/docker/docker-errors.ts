@@ -18,20 +18,6 @@ export class NoContainerRuntimeError extends LabError {
   }
 }
 
-/**
- * A fault or control operation of the local mock broker that a real
- * container cannot reproduce. Not retriable: the same call fails again.
- */
-export class UnsupportedOnDockerError extends LabError {
-  constructor(
-    /** The operation, e.g. `kafka.pushRequestErrors`. */
-    readonly operation: string,
-    readonly why: string,
-  ) {
-    super(`${operation} is not supported on the docker provider: ${why}; run this fault with LAB_PROVIDER=local`);
-  }
-}
-
 /** The first non-empty line of an error's message, for one-line reports. */
 export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);

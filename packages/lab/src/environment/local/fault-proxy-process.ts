@@ -9,12 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from '../../process/managed-process.js';
 import { LabTimeoutError, ProviderStartError } from '../../errors.js';
 
-export interface StartedFaultProxy {
-  readonly url: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  stop(): Promise<void>;
-}
+import type { StartedFaultProxy } from '../contract.js';
+
+export type { StartedFaultProxy };
 
 function entry(): string {
   let path: string;

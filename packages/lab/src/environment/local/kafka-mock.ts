@@ -34,6 +34,14 @@ import {
   type KafkaApi,
   type KafkaErrorName,
 } from '../kafka-protocol.js';
+import type {
+  BrokerRttControl,
+  CoordinatorPinControl,
+  LeaderMoveControl,
+  RequestErrorControl,
+  TopicErrorControl,
+} from '../contract.js';
+import type { KafkaOf } from '../capabilities.js';
 
 const COMPONENT = 'kafka-mock';
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -237,7 +245,8 @@ export class KafkaMockCluster {
   }
 }
 
-export class StartedKafkaMock implements AsyncDisposable {
+/** The mock has every Kafka control of the contract (`capabilities.ts`: the local provider's row). */
+export class StartedKafkaMock implements KafkaOf<'local'> {
   /** `host:port` per broker, in broker id order, ready for kafkajs `brokers`. */
   readonly bootstrapServers: string[];
   readonly controlUrl: string;
@@ -261,6 +270,23 @@ export class StartedKafkaMock implements AsyncDisposable {
 
   get running(): boolean {
     return this.proc.running;
+  }
+
+  // The optional controls of the contract: the mock answers each of them itself.
+  get leaderMoves(): LeaderMoveControl {
+    return this;
+  }
+  get requestErrors(): RequestErrorControl {
+    return this;
+  }
+  get brokerRtt(): BrokerRttControl {
+    return this;
+  }
+  get coordinatorPins(): CoordinatorPinControl {
+    return this;
+  }
+  get topicErrors(): TopicErrorControl {
+    return this;
   }
 
   /** Creates a topic with an exact partition count (the only way: the mock has no CreateTopics API). */

@@ -137,9 +137,9 @@ describe('PostgresServer', () => {
     c.on('error', () => {});
     await c.connect();
     try {
-      server.pause();
+      await server.pause();
       await expect(c.query('SELECT 1')).rejects.toThrow(/timeout/i);
-      server.resume();
+      await server.resume();
       const c2 = new pg.Client({ connectionString: server.connectionString() });
       await c2.connect();
       expect((await c2.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
@@ -147,7 +147,7 @@ describe('PostgresServer', () => {
     } finally {
       await c.end().catch(() => {});
     }
-    server.pause();
+    await server.pause();
     await server.stop(); // a paused tree still shuts down fast
     expect(server.processes()).toEqual([]);
   }, 60_000);

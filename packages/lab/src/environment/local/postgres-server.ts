@@ -109,42 +109,9 @@ export interface PostgresServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A running (or stopped) lab PostgreSQL. `stop()` and disposal are idempotent. */
-export interface StartedPostgresServer extends AsyncDisposable {
-  readonly host: string;
-  readonly port: number;
-  /** The superuser, `postgres` (trust authentication: no password). */
-  readonly user: string;
-  /** Pid of the current postmaster (changes on restart). */
-  readonly pid: number;
-  readonly running: boolean;
-  /** Major version of the server binary, e.g. 15. */
-  readonly majorVersion: number;
-  /** `<workDir>/pgdata` */
-  readonly dataDir: string;
-  /** `<workDir>/sock` */
-  readonly socketDir: string;
-  readonly logFile: string;
-  /** `postgres://postgres@127.0.0.1:PORT/<database>`; `database` defaults to `postgres`. */
-  connectionString(database?: string): string;
-  /**
-   * CREATE DATABASE; returns its connection string. The name must match
-   * `^[a-z_][a-z0-9_]{0,62}$` (InvalidArgumentError on field `database` otherwise).
-   */
-  createDatabase(name: string): Promise<string>;
-  /** Fast shutdown (SIGINT), waits for the exit (SIGKILL after the grace period). Idempotent. */
-  stop(): Promise<void>;
-  /** Stops the server if it runs and starts it again on the same port with the same data. */
-  restart(): Promise<void>;
-  /** SIGKILL to the postmaster and every server process at once (a crash), waits until all are gone. */
-  kill(): Promise<void>;
-  /** Pids of every live server process: the postmaster and its children (backends, checkpointer…). */
-  processes(): number[];
-  /** SIGSTOP to every server process: connections stay open, nothing is answered. */
-  pause(): void;
-  /** SIGCONT after {@link pause}. */
-  resume(): void;
-}
+import type { StartedPostgresServer } from '../contract.js';
+
+export type { StartedPostgresServer };
 
 // ---------------------------------------------------------------------------
 // Binaries and the OS user
@@ -619,13 +586,21 @@ class PostgresInstance implements StartedPostgresServer {
     return serverProcesses(this.cfg);
   }
 
-  pause(): void {
+  async pause(): Promise<void> {
+    this.freeze();
+  }
+
+  async resume(): Promise<void> {
+    this.thaw();
+  }
+
+  private freeze(): void {
     if (!this.proc.running) return;
     this.proc.pause(); // the postmaster first, so it starts nothing new
     for (const pid of serverProcesses(this.cfg)) signalPid(pid, 'SIGSTOP');
   }
 
-  resume(): void {
+  private thaw(): void {
     for (const pid of serverProcesses(this.cfg)) if (pid !== this.proc.pid) signalPid(pid, 'SIGCONT');
     this.proc.resume();
   }
@@ -633,7 +608,7 @@ class PostgresInstance implements StartedPostgresServer {
   /** Fast shutdown of a running server; then make sure nothing of it is left. */
   private async shutdown(): Promise<void> {
     if (this.proc.running) {
-      this.resume(); // a stopped backend would hold up the shutdown
+      this.thaw(); // a stopped backend would hold up the shutdown
       await this.proc.stop('SIGINT');
     }
     await this.killLeftovers();

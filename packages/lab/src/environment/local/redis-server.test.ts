@@ -125,16 +125,16 @@ describe('RedisServer', () => {
       redis.url,
       async (r) => {
         expect(await r.config('GET', 'maxmemory')).toEqual(['maxmemory', String(32 * 1024 * 1024)]);
-        redis.pause();
+        await redis.pause();
         // the connection stays open, but nothing is answered
         await expect(r.ping()).rejects.toThrow(/timed out/i);
-        redis.resume();
+        await redis.resume();
         expect(await r.ping()).toBe('PONG');
       },
       300,
     );
     // stop() of a paused server works too (SIGCONT before SIGTERM)
-    redis.pause();
+    await redis.pause();
     await redis.stop();
     expect(redis.running).toBe(false);
   }, 30_000);

@@ -40,8 +40,9 @@ import {
 import { findProcessesInDir, signalPid, waitForProcessesGone } from './proc.js';
 import { recordPid } from './work-dir.js';
 
-/** `none`: nothing is written to disk (`save ""`, no AOF). `aof-always`: AOF with `appendfsync always`. */
-export type RedisPersistence = 'none' | 'aof-always';
+import type { RedisPersistence, StartedRedisServer } from '../contract.js';
+
+export type { RedisPersistence, StartedRedisServer };
 
 /** Options of {@link RedisServer.start}. */
 export interface RedisServerOptions {
@@ -61,36 +62,6 @@ export interface RedisServerOptions {
   readonly startTimeoutMs?: number;
   /** Grace period after SIGTERM before SIGKILL on stop. Default 10 000 ms. */
   readonly stopTimeoutMs?: number;
-}
-
-/** A running (or stopped) lab Redis. `stop()` and disposal are idempotent. */
-export interface StartedRedisServer extends AsyncDisposable {
-  readonly host: string;
-  readonly port: number;
-  /** `redis://127.0.0.1:PORT` */
-  readonly url: string;
-  /** Pid of the current redis-server process (changes on restart). */
-  readonly pid: number;
-  readonly running: boolean;
-  readonly persistence: RedisPersistence;
-  /** `<workDir>/data` */
-  readonly dataDir: string;
-  readonly logFile: string;
-  /** SIGTERM, wait for the exit (SIGKILL after the grace period). Idempotent. */
-  stop(): Promise<void>;
-  /**
-   * Stops the server if it runs and starts it again on the same port.
-   * `keepData: false` wipes the data folder first, so the server comes back
-   * empty. `keepData: true` keeps what is on disk; with persistence `'none'`
-   * a running server is asked to `SAVE` first so the data survives.
-   */
-  restart(options: { readonly keepData: boolean }): Promise<void>;
-  /** SIGKILL (no shutdown work at all) and wait for the exit. */
-  kill(): Promise<void>;
-  /** SIGSTOP: connections stay open, nothing is answered. */
-  pause(): void;
-  /** SIGCONT after {@link pause}. */
-  resume(): void;
 }
 
 const MAXMEMORY_RE = /^\d+(b|k|kb|m|mb|g|gb)?$/i;
@@ -265,11 +236,11 @@ class RedisInstance implements StartedRedisServer {
     });
   }
 
-  pause(): void {
+  async pause(): Promise<void> {
     this.proc.pause();
   }
 
-  resume(): void {
+  async resume(): Promise<void> {
     this.proc.resume();
   }
 

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { readPinnedImages } from './images.js';
-import type { StartedDockerServices } from './docker-provider.js';
+import type { StartedDockerServices } from './docker-services.js';
 
 const enabled = process.env.LAB_CONTAINER_TESTS === '1';
 
@@ -62,7 +62,7 @@ describe.runIf(enabled)('docker provider containers on a real runtime', { timeou
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lab-containers-test-'));
-    const { startDockerServices } = await import('./docker-provider.js');
+    const { startDockerServices } = await import('./docker-services.js');
     services = await startDockerServices({
       services: ['redis', 'postgres', 'toxiproxy'],
       images: readPinnedImages(process.env.LAB_IMAGES_FILE),
@@ -113,13 +113,13 @@ describe.runIf(enabled)('docker provider containers on a real runtime', { timeou
   it('Redis: a paused server answers nothing until it is resumed', async () => {
     const redis = services.redis!;
     const r = await redisAt(redis.url);
-    redis.pause();
-    // The freeze lands a few milliseconds after the call (docker pause is asynchronous): wait for it.
+    await redis.pause();
+    // pause() resolves once docker pause has answered; a moment more for the freeze to show.
     await new Promise((ok) => setTimeout(ok, 500));
     const answer = r.ping();
     const first = await Promise.race([answer, new Promise((ok) => setTimeout(() => ok('no answer'), 1_500))]);
     expect(first).toBe('no answer');
-    redis.resume();
+    await redis.resume();
     expect(await answer).toBe('PONG');
     r.disconnect();
   });
@@ -180,7 +180,7 @@ describe.runIf(enabled)('docker provider containers on a real runtime', { timeou
     // asked here for one alias that exists on the network and one that does not, from a container of the same
     // image on a network of its own.
     const { GenericContainer, Network } = await import('testcontainers');
-    const { checkAliasesResolve } = await import('./docker-provider.js');
+    const { checkAliasesResolve } = await import('./alias-check.js');
     const { UnresolvedAliasError } = await import('./docker-errors.js');
     const images = readPinnedImages(process.env.LAB_IMAGES_FILE);
     const network = await new Network().start();

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { startEnvironment } from '../local/local-environment.js';
-import { NoContainerRuntimeError, UnsupportedOnDockerError, firstLine } from './docker-errors.js';
+import { startEnvironment } from '../index.js';
+import { NoContainerRuntimeError, firstLine } from './docker-errors.js';
 import { InvalidArgumentError } from '../../errors.js';
 
 // This file checks the refusal when no runtime answers: it does not look where the container tests point
@@ -30,14 +30,6 @@ describe('docker errors', () => {
     );
     expect(e.retriable).toBe(false);
   });
-
-  it('names an unsupported operation', () => {
-    const e = new UnsupportedOnDockerError('kafka.pushRequestErrors', 'no control API');
-    expect(e.operation).toBe('kafka.pushRequestErrors');
-    expect(e.message).toMatch(
-      /^kafka\.pushRequestErrors is not supported on the docker provider: .*LAB_PROVIDER=local$/,
-    );
-  });
 });
 
 describe('startEnvironment with provider docker and bad input', () => {
@@ -53,7 +45,7 @@ describe('startEnvironment with provider docker and bad input', () => {
   });
 
   it('names an unknown service of startDockerServices before it looks for a container runtime', async () => {
-    const { startDockerServices } = await import('./docker-provider.js');
+    const { startDockerServices } = await import('./docker-services.js');
     const { readPinnedImages } = await import('./images.js');
     const logDir = join(tmpdir(), `lab-docker-bad-service-${process.pid}`);
     const err = await startDockerServices({
