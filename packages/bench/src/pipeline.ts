@@ -107,7 +107,7 @@ export class PipelineClient {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     const groupId = `bench-watch-${randomUUID()}`;
-    await stack.env.kafka.setCoordinator('group', groupId, GROUP_COORDINATOR_BROKER);
+    await stack.env.kafka.coordinatorPins?.setCoordinator('group', groupId, GROUP_COORDINATOR_BROKER);
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 10_000 });
     const assigned = new Map<string, { createdAt: number; seenAt: number }>();
     const client = new PipelineClient(stack, producer, consumer, assigned);

@@ -15,9 +15,17 @@ export {
   type EnvironmentOptions,
   type StartedEnvironment,
   type EnvironmentKafka,
+  type KafkaControls,
+  type KafkaControlName,
+  type LeaderMoveControl,
+  type RequestErrorControl,
+  type BrokerRttControl,
+  type CoordinatorPinControl,
+  type TopicErrorControl,
+  type StartedFaultProxy,
   type Endpoints,
   type ProviderName,
-} from './environment/environment.js';
+} from './environment/index.js';
 export {
   IMAGE_KEYS,
   imageTag,
@@ -27,7 +35,7 @@ export {
   findRepoRoot,
   type ImageKey,
   type PinnedImages,
-} from './environment/images.js';
+} from './environment/docker/images.js';
 export {
   dockerEnvironmentPlan,
   DOCKER_NETWORK,
@@ -36,24 +44,31 @@ export {
   type DockerPlanOptions,
   type ContainerDefinition,
   type ProxyDefinition,
-} from './environment/docker-plan.js';
+} from './environment/docker/docker-plan.js';
+export { NoContainerRuntimeError, UnresolvedAliasError } from './environment/docker/docker-errors.js';
 export {
-  NoContainerRuntimeError,
-  UnresolvedAliasError,
-  UnsupportedOnDockerError,
-} from './environment/docker-errors.js';
-export { capabilitiesOf, type ProviderCapabilities } from './environment/capabilities.js';
+  capabilitiesOf,
+  requireKafkaControl,
+  MissingKafkaControlError,
+  type KafkaControlsOf,
+  type KafkaOf,
+  type ProviderCapabilities,
+} from './environment/capabilities.js';
 // The docker provider itself is reached through startEnvironment({ provider: 'docker' }), which loads
 // testcontainers only then; its options type is exported here without loading it.
-export type { DockerEnvironmentOptions } from './environment/docker-provider.js';
+export type { DockerEnvironmentOptions } from './environment/docker/docker-environment.js';
 export {
   RedisServer,
   type RedisServerOptions,
   type StartedRedisServer,
   type RedisPersistence,
-} from './env/redis-server.js';
-export { PostgresServer, type PostgresServerOptions, type StartedPostgresServer } from './env/postgres-server.js';
-export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './env/work-dir.js';
+} from './environment/local/redis-server.js';
+export {
+  PostgresServer,
+  type PostgresServerOptions,
+  type StartedPostgresServer,
+} from './environment/local/postgres-server.js';
+export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './environment/local/work-dir.js';
 export {
   PrometheusServer,
   type PrometheusServerOptions,
@@ -61,14 +76,21 @@ export {
   type ScrapeTarget,
   type PromSample,
   type PromSeries,
-} from './env/prometheus-server.js';
+} from './environment/local/prometheus-server.js';
 export {
   startPipelineStack,
   type PipelineStackOptions,
   type StartedPipelineStack,
   type BatchClosed,
 } from './stack/pipeline-stack.js';
-export * from './kafka/index.js';
+export {
+  KafkaMockCluster,
+  StartedKafkaMock,
+  type KafkaMockOptions,
+  type KafkaMockStatus,
+  type KafkaMockTopic,
+} from './environment/local/kafka-mock.js';
+export { KAFKA_APIS, KAFKA_ERRORS, type KafkaApi, type KafkaErrorName } from './environment/kafka-protocol.js';
 export {
   CoordinatorInstances,
   CoordinatorInstance,

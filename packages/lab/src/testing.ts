@@ -15,7 +15,7 @@ import { chaosTestsEnabled, coordinatorEntry, parseSeeds } from './scenario/main
 import { unsupportedFaults } from './nemesis/catalogue.js';
 import type { FaultKind } from './nemesis/types.js';
 import { capabilitiesOf } from './environment/capabilities.js';
-import type { ProviderName } from './environment/environment.js';
+import type { ProviderName } from './environment/index.js';
 import { UnsupportedFaultsError } from './errors.js';
 
 export interface PlanExpectations {

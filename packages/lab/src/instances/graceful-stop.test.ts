@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { startCoordinatorTestBed } from './test-bed.js';
+import { requireKafkaControl } from '../environment/capabilities.js';
 
 interface LogLine {
   readonly msg: string;
@@ -45,11 +46,11 @@ describe('a coordinator instance stopping', () => {
     // Every broker request now takes 30 s: leaving the group cannot finish within the service's 4 s deadline.
     await x.start();
     await x.waitReady();
-    await env.kafka.setBrokerRtt(1, 30_000);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(1, 30_000);
     const t0 = Date.now();
     const code = await x.stop();
     const tookMs = Date.now() - t0;
-    await env.kafka.setBrokerRtt(1, 0);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(1, 0);
     const second = (await lines(x.logFile)).slice(first.length);
     const timedOut = second.findIndex((l) => l.msg === 'shutdown took too long; exiting');
     expect(code).toBe(1); // the service's own exit, not the lab's SIGKILL (which gives no code)

@@ -16,7 +16,7 @@
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { MAX_PORT_ATTEMPTS } from '../env/launch.js';
+import { MAX_PORT_ATTEMPTS } from '../environment/local/launch.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import type { CpuProfile } from '../process/cpu-profile.js';
 import { freePort } from '../process/ports.js';

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inputTopics, outputTopics, topics as topicNames } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { startEnvironment, type StartedEnvironment } from '../environment/index.js';
 import { coordinatorEntry } from '../scenario/main.js';
 import { CoordinatorInstances, type InstanceOptions } from './instances.js';
 

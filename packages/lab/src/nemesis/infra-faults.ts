@@ -7,9 +7,9 @@ import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ActiveFault, FaultImplementation } from './types.js';
-import type { ProviderCapabilities } from '../environment/capabilities.js';
+import { requireKafkaControl, type ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { KafkaApi, KafkaErrorName } from '../kafka/index.js';
+import type { KafkaApi, KafkaErrorName } from '../environment/kafka-protocol.js';
 import { counterDelta, snapshot } from './metrics.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/group.js';
 
@@ -88,7 +88,11 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
   label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
   unsupported: (s, caps) => (caps.kafkaLeaderMoves === true ? missingBroker(s.broker, caps) : caps.kafkaLeaderMoves),
   async start(spec, ctx): Promise<ActiveFault> {
-    await ctx.env.kafka.setPartitionLeader(spec.topic, spec.partition, spec.broker);
+    await requireKafkaControl(ctx.env.kafka, 'leaderMoves', ctx.env.provider).setPartitionLeader(
+      spec.topic,
+      spec.partition,
+      spec.broker,
+    );
     const admin = new Kafka({ brokers: [...ctx.env.endpoints.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     let leader: number | undefined;
@@ -126,7 +130,11 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
     const api = spec.api as KafkaApi;
     const broker = GROUP_COORDINATOR_BROKER;
     const before = await snapshot(ctx.instances.all);
-    await ctx.env.kafka.pushBrokerRequestErrors(broker, api, spec.errors as KafkaErrorName[]);
+    await requireKafkaControl(ctx.env.kafka, 'requestErrors', ctx.env.provider).pushBrokerRequestErrors(
+      broker,
+      api,
+      spec.errors as KafkaErrorName[],
+    );
     return {
       async end() {
         // The broker answers the *next* requests of the API: when no instance sent one in the window (a rebalance
@@ -136,7 +144,10 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
         let errors = 0;
         let pending = spec.errors.length;
         for (;;) {
-          pending = await ctx.env.kafka.pendingRequestErrors(broker, api);
+          pending = await requireKafkaControl(ctx.env.kafka, 'requestErrors', ctx.env.provider).pendingRequestErrors(
+            broker,
+            api,
+          );
           errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
           if (errors > 0 || performance.now() > deadline) break;
           await new Promise((r) => setTimeout(r, 200));

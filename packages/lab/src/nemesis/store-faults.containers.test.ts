@@ -13,8 +13,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
 import type { NemesisContext } from './types.js';
-import { readPinnedImages } from '../environment/images.js';
-import type { StartedDockerServices } from '../environment/docker-provider.js';
+import { readPinnedImages } from '../environment/docker/images.js';
+import type { StartedDockerServices } from '../environment/docker/docker-services.js';
 
 const enabled = process.env.LAB_CONTAINER_TESTS === '1';
 
@@ -25,7 +25,7 @@ describe.runIf(enabled)('store faults on the docker provider’s containers', { 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lab-store-faults-'));
-    const { startDockerServices } = await import('../environment/docker-provider.js');
+    const { startDockerServices } = await import('../environment/docker/docker-services.js');
     services = await startDockerServices({
       services: ['redis', 'postgres'],
       images: readPinnedImages(process.env.LAB_IMAGES_FILE),

@@ -12,9 +12,9 @@ import pg from 'pg';
 import { BUSY_THRESHOLD_MS, postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
 import type { NemesisContext } from './types.js';
 import { faultResources } from './resources.js';
-import { RedisServer, type StartedRedisServer } from '../env/redis-server.js';
-import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
-import { createWorkDir } from '../env/work-dir.js';
+import { RedisServer, type StartedRedisServer } from '../environment/local/redis-server.js';
+import { PostgresServer, type StartedPostgresServer } from '../environment/local/postgres-server.js';
+import { createWorkDir } from '../environment/local/work-dir.js';
 
 /** The context the store faults read: the servers, and no instances to take metrics from. */
 const contextOf = (env: { redis?: StartedRedisServer; postgres?: StartedPostgresServer }) =>

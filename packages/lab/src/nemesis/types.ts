@@ -12,7 +12,7 @@
  */
 import type { LinkName, ToxicSpec } from '../links/links.js';
 import type { Links } from '../links/links.js';
-import type { StartedEnvironment } from '../environment/environment.js';
+import type { StartedEnvironment } from '../environment/index.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import type { CoordinatorInstances } from '../instances/instances.js';
 

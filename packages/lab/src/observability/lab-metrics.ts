@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { LOOPBACK } from '../env/launch.js';
+import { LOOPBACK } from '../environment/local/launch.js';
 
 export interface FaultLabels {
   readonly label: string;

@@ -12,8 +12,8 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive, sleep } from '../env/proc.js';
-import { reapStaleWorkDirs } from '../env/work-dir.js';
+import { isProcessAlive, sleep } from '../environment/local/proc.js';
+import { reapStaleWorkDirs } from '../environment/local/work-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/lab-with-servers.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));

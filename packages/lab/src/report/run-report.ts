@@ -12,7 +12,7 @@
 import { relative } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { writeReport, type Chart, type Fault, type ReportInput } from '@chaos-lab/report';
-import type { StartedPrometheus } from '../env/prometheus-server.js';
+import type { StartedPrometheus } from '../environment/local/prometheus-server.js';
 import type { HistoryEntry } from '@chaos-lab/model';
 import type { Verdict } from '@chaos-lab/model';
 

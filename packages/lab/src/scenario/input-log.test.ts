@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaMockCluster, type StartedKafkaMock } from '../kafka/kafka-mock.js';
+import { KafkaMockCluster, type StartedKafkaMock } from '../environment/local/kafka-mock.js';
 import { HistoryRecorder } from '@chaos-lab/model';
 import { InputLog } from './input-log.js';
 

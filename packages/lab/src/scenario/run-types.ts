@@ -2,7 +2,7 @@
  * The options and results of a run: what a caller passes to `runScenario`/`runSuite` and gets back per seed.
  */
 import type { Verdict } from '@chaos-lab/model';
-import type { ProviderName } from '../environment/environment.js';
+import type { ProviderName } from '../environment/index.js';
 import type { OnlineFinding } from './online-monitor.js';
 
 export interface RunOptions {

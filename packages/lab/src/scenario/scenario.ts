@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { inputTopics } from '@chaos-lab/contracts';
 import { HistoryRecorder } from '@chaos-lab/model';
 import { unsupportedFaults } from '../nemesis/index.js';
-import { providerFromEnv } from '../environment/environment.js';
+import { providerFromEnv } from '../environment/index.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
 import { CHAOS_CHARTS, collectCharts } from '../report/run-report.js';
 import { SuiteSession } from './session.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inputTopics, outputTopics, type Topics } from '@chaos-lab/contracts';
-import { startEnvironment, type ProviderName, type StartedEnvironment } from '../environment/environment.js';
+import { startEnvironment, type ProviderName, type StartedEnvironment } from '../environment/index.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import type { CompiledScenario } from './definition.js';
 import { OutputObserver } from './observer.js';
@@ -95,9 +95,9 @@ export class SuiteSession {
       for (const topic of outputTopics(o.topics)) await env.kafka.createTopic(topic, 3);
       // The groups' coordinator is pinned to the first broker, so a suite knows which broker a
       // broker-down fault may take without taking the group coordinator (see kafka-faults).
-      await env.kafka.setCoordinator('group', o.groupId, GROUP_COORDINATOR_BROKER);
-      await env.kafka.setCoordinator('group', `lab-observer-${o.groupId}`, GROUP_COORDINATOR_BROKER);
-      await env.kafka.setCoordinator('group', `lab-input-log-${o.groupId}`, GROUP_COORDINATOR_BROKER);
+      await env.kafka.coordinatorPins?.setCoordinator('group', o.groupId, GROUP_COORDINATOR_BROKER);
+      await env.kafka.coordinatorPins?.setCoordinator('group', `lab-observer-${o.groupId}`, GROUP_COORDINATOR_BROKER);
+      await env.kafka.coordinatorPins?.setCoordinator('group', `lab-input-log-${o.groupId}`, GROUP_COORDINATOR_BROKER);
       // Every instance reaches Redis and Postgres through its own proxies, so one can be cut off alone.
       const tInstances = performance.now();
       const ids = instanceIds(def.instances);

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaMockCluster } from '../kafka/kafka-mock.js';
+import { KafkaMockCluster } from '../environment/local/kafka-mock.js';
 import { TopicReader } from './topic-reader.js';
 
 let dir: string;

@@ -36,7 +36,7 @@ import { FAULT_KINDS, implementationOf } from '../nemesis/catalogue.js';
 import { faultResources, shareResource } from '../nemesis/resources.js';
 import type { FaultImplementation } from '../nemesis/types.js';
 import { capabilitiesOf, type ProviderCapabilities } from '../environment/capabilities.js';
-import { providerFromEnv } from '../environment/environment.js';
+import { providerFromEnv } from '../environment/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { FaultDrawContext } from './fault-schedule.js';
 import { faultMakers, type FaultMakerEntry } from './fault-makers.js';

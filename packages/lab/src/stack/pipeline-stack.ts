@@ -12,7 +12,7 @@
  * session, so faults can be injected during a load (`stack.nemesisContext`).
  */
 import { EventType, inputTopics, outputTopics, topics as topicNames, type Topics } from '@chaos-lab/contracts';
-import { startEnvironment, type StartedEnvironment } from '../environment/environment.js';
+import { startEnvironment, type StartedEnvironment } from '../environment/index.js';
 import { CoordinatorInstances } from '../instances/instances.js';
 import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';
@@ -90,8 +90,8 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
     progress(`lab: environment up in ${env.startupMs.toFixed(0)} ms (prometheus ${env.prometheus?.url ?? 'off'})`);
     for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, partitions);
     for (const topic of outputTopics(t)) await env.kafka.createTopic(topic, 3);
-    await env.kafka.setCoordinator('group', GROUP_ID, GROUP_COORDINATOR_BROKER);
-    await env.kafka.setCoordinator('group', 'lab-closing-reader', GROUP_COORDINATOR_BROKER);
+    await env.kafka.coordinatorPins?.setCoordinator('group', GROUP_ID, GROUP_COORDINATOR_BROKER);
+    await env.kafka.coordinatorPins?.setCoordinator('group', 'lab-closing-reader', GROUP_COORDINATOR_BROKER);
     const linked: Record<string, string>[] = [];
     if (opts.throughFaultProxy) {
       for (let n = 1; n <= count; n++) {

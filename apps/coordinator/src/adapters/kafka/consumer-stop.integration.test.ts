@@ -16,7 +16,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { startCoordinatorTestBed } from '@chaos-lab/lab';
+import { requireKafkaControl, startCoordinatorTestBed } from '@chaos-lab/lab';
 
 describe('a coordinator stopped while its consumer rebuilds its fetchers', () => {
   it('exits 0 within its shutdown deadline (no spin on fetches that return at once)', async () => {
@@ -29,17 +29,24 @@ describe('a coordinator stopped while its consumer rebuilds its fetchers', () =>
     const { env, instances } = bed;
     const x = instances.get(0);
     await new Promise((r) => setTimeout(r, 1000)); // its fetchers running against all three brokers
-    await env.kafka.setBrokerRtt(2, 1500);
-    await env.kafka.setBrokerRtt(3, 1500);
-    await env.kafka.pushBrokerRequestErrors(1, 'Fetch', ['_TRANSPORT']);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(2, 1500);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(3, 1500);
+    await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pushBrokerRequestErrors(1, 'Fetch', [
+      '_TRANSPORT',
+    ]);
     const deadline = Date.now() + 10_000;
-    while ((await env.kafka.pendingRequestErrors(1, 'Fetch')) > 0 && Date.now() < deadline)
+    while (
+      (await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pendingRequestErrors(1, 'Fetch')) > 0 &&
+      Date.now() < deadline
+    )
       await new Promise((r) => setTimeout(r, 5));
-    expect(await env.kafka.pendingRequestErrors(1, 'Fetch')).toBe(0);
+    expect(await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pendingRequestErrors(1, 'Fetch')).toBe(
+      0,
+    );
 
     const code = await x.stop(); // its own deadline is 7 s, the lab's SIGKILL at 12 s
-    await env.kafka.setBrokerRtt(2, 0);
-    await env.kafka.setBrokerRtt(3, 0);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(2, 0);
+    await requireKafkaControl(env.kafka, 'brokerRtt', env.provider).setBrokerRtt(3, 0);
     const log = await readFile(x.logFile, 'utf8');
     expect(log).not.toMatch(/at its stop timeout/);
     expect(code).toBe(0);

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventType, inputTopics, topics } from '@chaos-lab/contracts';
-import { CoordinatorInstances, startEnvironment } from '@chaos-lab/lab';
+import { CoordinatorInstances, requireKafkaControl, startEnvironment } from '@chaos-lab/lab';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'main.js');
 
@@ -28,7 +28,10 @@ describe('consumer crash recovery', () => {
       await using env = await startEnvironment({ logDir });
       const t = topics('crash.');
       for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 2);
-      await env.kafka.pushRequestErrors('SyncGroup', ['INVALID_REQUEST', 'INVALID_REQUEST']);
+      await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pushRequestErrors('SyncGroup', [
+        'INVALID_REQUEST',
+        'INVALID_REQUEST',
+      ]);
       await using instances = await CoordinatorInstances.start({
         entry,
         count: 1,
@@ -77,7 +80,11 @@ describe('consumer crash recovery', () => {
       for (const topic of inputTopics(t)) await env.kafka.createTopic(topic, 1);
       const groupId = 'commit-refused';
       const GROUP_BROKER = 1;
-      await env.kafka.setCoordinator('group', groupId, GROUP_BROKER);
+      await requireKafkaControl(env.kafka, 'coordinatorPins', env.provider).setCoordinator(
+        'group',
+        groupId,
+        GROUP_BROKER,
+      );
       await using instances = await CoordinatorInstances.start({
         entry,
         count: 1,
@@ -86,7 +93,11 @@ describe('consumer crash recovery', () => {
       });
       const x = instances.get(0);
       // The next two commits of the group are refused, as a coordinator moving or timing out would.
-      await env.kafka.pushBrokerRequestErrors(GROUP_BROKER, 'OffsetCommit', ['REQUEST_TIMED_OUT', 'REQUEST_TIMED_OUT']);
+      await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pushBrokerRequestErrors(
+        GROUP_BROKER,
+        'OffsetCommit',
+        ['REQUEST_TIMED_OUT', 'REQUEST_TIMED_OUT'],
+      );
 
       const kafka = new Kafka({ brokers: [...env.endpoints.kafkaBrokers], logLevel: logLevel.NOTHING });
       const producer = kafka.producer();
@@ -123,7 +134,12 @@ describe('consumer crash recovery', () => {
         }
         expect(status).toBe(200);
         // The refusals were met (else this test proves nothing), and the offset got through anyway.
-        expect(await env.kafka.pendingRequestErrors(GROUP_BROKER, 'OffsetCommit')).toBe(0);
+        expect(
+          await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pendingRequestErrors(
+            GROUP_BROKER,
+            'OffsetCommit',
+          ),
+        ).toBe(0);
         expect(offset).toBe('1');
       } finally {
         await admin.disconnect();

@@ -29,7 +29,7 @@ import {
   topics,
   type Topics,
 } from '@chaos-lab/contracts';
-import { CoordinatorInstances, startEnvironment, type StartedEnvironment } from '@chaos-lab/lab';
+import { CoordinatorInstances, requireKafkaControl, startEnvironment, type StartedEnvironment } from '@chaos-lab/lab';
 import { envelope } from '../../testing/envelope.js';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'main.js');
@@ -256,7 +256,11 @@ describe('outbox rows the broker refuses', () => {
         (await query<OutboxState>(env.endpoints.postgresUrl, 'SELECT * FROM outbox WHERE id = $1', [id]))[0]!;
       try {
         // The instance is idle: the next Produce requests are this row's sends, and the broker refuses them.
-        await env.kafka.pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE', 'MESSAGE_TOO_LARGE', 'MESSAGE_TOO_LARGE']);
+        await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pushRequestErrors('Produce', [
+          'MESSAGE_TOO_LARGE',
+          'MESSAGE_TOO_LARGE',
+          'MESSAGE_TOO_LARGE',
+        ]);
         const refused = await enqueue('relay-refused');
         const aside = await until('the refused row set aside', 20_000, async () => {
           const s = await state(refused.id);
@@ -269,7 +273,10 @@ describe('outbox rows the broker refuses', () => {
         );
 
         // A broker in a passing state (more errors than kafkajs retries, all retriable) delays a row, never sets it aside.
-        await env.kafka.pushRequestErrors('Produce', Array(8).fill('NOT_LEADER_OR_FOLLOWER'));
+        await requireKafkaControl(env.kafka, 'requestErrors', env.provider).pushRequestErrors(
+          'Produce',
+          Array(8).fill('NOT_LEADER_OR_FOLLOWER'),
+        );
         const delayed = await enqueue('relay-delayed');
         const published = await until('the delayed row published', 60_000, async () => {
           const s = await state(delayed.id);

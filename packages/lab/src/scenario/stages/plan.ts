@@ -5,7 +5,7 @@
  */
 import { inputTopics, topics as topicNames } from '@chaos-lab/contracts';
 import { SeededRandom } from '@chaos-lab/model';
-import { providerFromEnv, type ProviderName } from '../../environment/environment.js';
+import { providerFromEnv, type ProviderName } from '../../environment/index.js';
 import { capabilitiesOf } from '../../environment/capabilities.js';
 import { instanceIds as idsOf } from '../../instances/instance-id.js';
 import { compileScenario, type CompiledScenario, type ScenarioDefinition } from '../definition.js';
