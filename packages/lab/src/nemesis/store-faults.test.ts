@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { BUSY_THRESHOLD_MS, postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
 import type { NemesisContext } from './types.js';
-import { faultResources } from './resources.js';
+import { faultResources } from './catalogue.js';
 import { RedisServer, type StartedRedisServer } from '../env/redis-server.js';
 import { PostgresServer, type StartedPostgresServer } from '../env/postgres-server.js';
 import { createWorkDir } from '../env/work-dir.js';

@@ -31,7 +31,7 @@ import {
   type HistoryEntry,
 } from '@chaos-lab/model';
 import { SeededRandom } from '@chaos-lab/model';
-import type { FaultDrawContext } from '../schedule/fault-schedule.js';
+import type { FaultDrawContext } from '../nemesis/plan/fault-schedule.js';
 import { runNemesis, unsupportedFaults, type PlannedFault } from '../nemesis/index.js';
 import { providerFromEnv, type ProviderName } from '../environment/environment.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
