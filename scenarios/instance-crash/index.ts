@@ -5,7 +5,7 @@
  * group redeliver work that is already durable.
  */
 import { COMMIT_CRASH_POINTS, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
-import { planAssignmentWorkload } from '@chaos-lab/model';
+import { steadyWorkload } from '@chaos-lab/model';
 
 // The first fault is always the commit-boundary crash (below); the others kill or restart. A second
 // commit-boundary crash on a member that just rejoined might find too few messages left to reach its count.
@@ -20,15 +20,7 @@ export const scenario: ScenarioDefinition = {
   // Long enough that the instance restarted with the fail-point rejoins the group while traffic still flows, even
   // on a loaded CI machine (seen: 20 s from its restart to its join while three other suites ran).
   paceMs: 30_000,
-  plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, {
-      batches: 15,
-      slotsPerBatch: 10,
-      burstCopies: 6,
-      partitions: ctx.partitions,
-      idPrefix: ctx.idPrefix,
-      topics: ctx.topics,
-    }),
+  plan: steadyWorkload,
   faults: (ctx) =>
     planFaults(ctx, {
       // The commit-boundary crash always comes first, while traffic is certain to flow.

@@ -7,8 +7,8 @@
  * errors hit whichever client sends that request next, so only OffsetCommit
  * is used: the lab's own observer never commits, so it cannot absorb them.
  */
-import { GROUP_COORDINATOR_BROKER, planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
-import { planAssignmentWorkload } from '@chaos-lab/model';
+import { GROUP_COORDINATOR_BROKER, eachKindOnce, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { steadyWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   // Not the group coordinator: librdkafka's mock (2.0) aborts the whole cluster when a member re-sends its
@@ -30,27 +30,19 @@ const menu: FaultMaker[] = [
   }),
 ];
 
+/** Each fault's slot starts this long after the previous one's: its window (1.5–2 s) and a recovery gap. */
+const SLOT_MS = 2800;
+
 export const scenario: ScenarioDefinition = {
   name: 'kafka-faults',
   description: 'a broker down, a leader move, offset commit errors, a rolling restart (rebalance storm)',
   paceMs: 14_000,
   timeoutMs: 150_000,
-  plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, {
-      batches: 15,
-      slotsPerBatch: 10,
-      burstCopies: 6,
-      partitions: ctx.partitions,
-      idPrefix: ctx.idPrefix,
-      topics: ctx.topics,
-    }),
+  plan: steadyWorkload,
   faults: (ctx) => {
     // Faults that need traffic to show come first, in a seeded order, while the workload runs; the rolling
     // restart (which takes several seconds and holds the nemesis) comes last.
-    const order = ctx.rng.shuffle(menu);
-    const timed = order.map(
-      (make, i) => planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * 2800, durationMs: [1500, 2000] })[0]!,
-    );
-    return [...timed, { at: 500 + order.length * 2800, durationMs: 500, spec: { kind: 'rolling-restart' } }];
+    const timed = eachKindOnce(ctx, menu, { startMs: 500, slotMs: SLOT_MS, durationMs: [1500, 2000] });
+    return [...timed, { at: 500 + menu.length * SLOT_MS, durationMs: 500, spec: { kind: 'rolling-restart' } }];
   },
 };

@@ -5,8 +5,8 @@
  * standby's refusal, SQLSTATE 25006, during a failover): transient, so no
  * content may be dead-lettered for it.
  */
-import { planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
-import { planAssignmentWorkload } from '@chaos-lab/model';
+import { eachKindOnce, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { steadyWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   ({ rng, instanceIds }) => ({
@@ -33,19 +33,6 @@ export const scenario: ScenarioDefinition = {
   description: 'Postgres connection resets on one instance, latency on all, restart, read-only',
   // The workload sends while the last fault is on.
   paceMs: menu.length * SLOT_MS,
-  plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, {
-      batches: 15,
-      slotsPerBatch: 10,
-      burstCopies: 6,
-      partitions: ctx.partitions,
-      idPrefix: ctx.idPrefix,
-      topics: ctx.topics,
-    }),
-  faults: (ctx) => {
-    const order = ctx.rng.shuffle(menu);
-    return order.flatMap((make, i) =>
-      planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * SLOT_MS, durationMs: [1500, 2000] }),
-    );
-  },
+  plan: steadyWorkload,
+  faults: (ctx) => eachKindOnce(ctx, menu, { startMs: 500, slotMs: SLOT_MS, durationMs: [1500, 2000] }),
 };

@@ -6,8 +6,8 @@
  * replica during a failover) and busy (a long script). A refusal is
  * transient: every content must still be assigned, none dead-lettered.
  */
-import { planFaults, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
-import { planAssignmentWorkload } from '@chaos-lab/model';
+import { eachKindOnce, type FaultMaker, type ScenarioDefinition } from '@chaos-lab/lab';
+import { steadyWorkload } from '@chaos-lab/model';
 
 const menu: FaultMaker[] = [
   ({ rng }) => ({
@@ -30,20 +30,7 @@ export const scenario: ScenarioDefinition = {
   description: 'Redis latency, one instance cut off from Redis, Redis restarted empty, read-only, busy',
   // The workload sends while the last fault is on.
   paceMs: 500 + menu.length * SLOT_MS,
-  plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, {
-      batches: 15,
-      slotsPerBatch: 10,
-      burstCopies: 6,
-      partitions: ctx.partitions,
-      idPrefix: ctx.idPrefix,
-      topics: ctx.topics,
-    }),
-  faults: (ctx) => {
-    // Every seed sees every kind once, in a seeded order.
-    const order = ctx.rng.shuffle(menu);
-    return order.flatMap((make, i) =>
-      planFaults(ctx, { menu: [make], count: 1, startMs: 500 + i * SLOT_MS, durationMs: [1500, 2000] }),
-    );
-  },
+  plan: steadyWorkload,
+  // Every seed sees every kind once, in a seeded order.
+  faults: (ctx) => eachKindOnce(ctx, menu, { startMs: 500, slotMs: SLOT_MS, durationMs: [1500, 2000] }),
 };

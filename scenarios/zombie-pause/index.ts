@@ -6,21 +6,13 @@
  * owner wrote.
  */
 import { planFaults, type ScenarioDefinition } from '@chaos-lab/lab';
-import { planAssignmentWorkload } from '@chaos-lab/model';
+import { steadyWorkload } from '@chaos-lab/model';
 
 export const scenario: ScenarioDefinition = {
   name: 'zombie-pause',
   description: 'an instance paused past the session timeout (4 s), then resumed',
   paceMs: 8000,
-  plan: (seed, ctx) =>
-    planAssignmentWorkload(seed, {
-      batches: 15,
-      slotsPerBatch: 10,
-      burstCopies: 6,
-      partitions: ctx.partitions,
-      idPrefix: ctx.idPrefix,
-      topics: ctx.topics,
-    }),
+  plan: steadyWorkload,
   faults: (ctx) =>
     planFaults(ctx, {
       menu: [({ rng, instanceIds }) => ({ kind: 'pause', target: rng.pick(instanceIds) })],

@@ -129,29 +129,34 @@ export {
 export { runScenarioMain, parseSeeds, coordinatorEntry, ingestEntry, chaosTestsEnabled } from './scenario/main.js';
 export { Links, LINKS, type LinkName, type ToxicSpec, type ToxicType, type InstanceLinks } from './links/links.js';
 export {
-  planFaults,
-  type FaultMaker,
-  type FaultDrawContext,
-  type FaultScheduleOptions,
-} from './schedule/fault-schedule.js';
-export { planMixedFaults, disabledBy, type MixedFaultOptions } from './schedule/mixed-faults.js';
-export { faultMakers, type FaultMakerEntry } from './schedule/fault-makers.js';
-export {
   runNemesis,
   faultLabel,
   unsupportedFaults,
   faultResources,
   observedClockSkew,
+  planFaults,
+  eachKindOnce,
+  planMixedFaults,
+  disabledBy,
+  faultMakers,
   FAULT_KINDS,
   COMMIT_CRASH_POINTS,
   type CommitCrashPoint,
   type NemesisOptions,
   type UnsupportedFault,
   type FaultSpec,
+  type FaultSpecs,
   type FaultKind,
+  type FaultDefinition,
+  type FaultMakerEntry,
   type PlannedFault,
   type FaultEvidence,
   type NemesisContext,
+  type FaultMaker,
+  type FaultDrawContext,
+  type FaultScheduleOptions,
+  type EachKindOnceOptions,
+  type MixedFaultOptions,
 } from './nemesis/index.js';
 export { probeLink, type ProbeResult } from './nemesis/probes.js';
 export { runVariantMatrix, formatVariantTable, type VariantCell } from './scenario/variant-matrix.js';

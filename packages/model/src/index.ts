@@ -19,6 +19,7 @@ export {
   type AssignmentPlan,
   type PlannedPublish,
 } from './workload/assignment-workload.js';
+export { steadyWorkload, STEADY_WORKLOAD, type WorkloadPlacement } from './workload/steady-workload.js';
 export { planFuzzWorkload, type FuzzWorkloadOptions } from './workload/fuzz-workload.js';
 export {
   planHostileInputs,

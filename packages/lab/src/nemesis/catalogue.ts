@@ -1,20 +1,105 @@
 /**
- * The fault catalogue: every kind, one implementation, in the module of its
- * family. Adding a fault = adding its spec to `types.ts`, its implementation
- * to a family module and this table, what it holds to `resources.ts`, and
- * how to draw one to the mixed nemesis's `faultMakers` (schedule/) — the
- * compiler asks for each, since all three tables are exhaustive.
+ * The fault catalogue: every kind, and its one definition — label, where it
+ * cannot run, what it holds, how the mixed nemesis draws it, how it starts
+ * and judges its evidence — in the module of its family (one folder:
+ * `nemesis/`). This file only lists them, in two tables the compiler keeps
+ * in step: `FaultSpecs` (kind → spec type) and `catalogue` (kind →
+ * definition, typed `{ [K in FaultKind]: FaultDefinition<K> }`, so a kind
+ * without a definition, or a definition of the wrong kind, does not build).
+ *
+ * Adding a fault kind `my-fault`:
+ * 1. In its family's module (`link-`, `process-`, `infra-`, `store-` or
+ *    `clock-faults.ts`, or a new `*-faults.ts` beside them): its spec type
+ *    `interface MyFaultSpec { readonly kind: 'my-fault'; … }` (plain JSON:
+ *    it goes into plans), a pure function judging its evidence
+ *    (`myFaultTookEffect`), and `export const myFault: FaultDefinition<'my-fault'>`
+ *    with `label`, `holds` (resources.ts: what it must not share), `make`
+ *    (how the mixed nemesis draws one; `() => undefined` if never),
+ *    optionally `durationMs`, `startWithin`, `maxPerPlan`, `disables`,
+ *    `unsupported`, and `start` (returning an `ActiveFault` whose `end()`
+ *    gives the evidence).
+ * 2. Here: `'my-fault': MyFaultSpec` in `FaultSpecs` and `'my-fault': myFault`
+ *    in `catalogue` — the compiler asks for the second once the first is
+ *    there. Append both at the end: `FAULT_KINDS` follows the table's order
+ *    and the mixed nemesis draws kinds by their index in it, so an entry
+ *    inserted in the middle changes every seed's mixed plan.
+ * 3. A unit test of its judgement in the family's `*.test.ts`.
+ * That is two files of one folder (three with the test).
  */
-import type { FaultImplementation, FaultKind, FaultSpec, PlannedFault } from './types.js';
+import type {
+  FaultDefinition,
+  FaultImplementation,
+  FaultKind,
+  FaultMakerEntry,
+  FaultSpec,
+  NemesisContext,
+  PlannedFault,
+  SpecOf,
+} from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
-import { linkDown, linkToxic } from './link-faults.js';
-import { commitBoundaryCrash, kill, pause, restart, rollingRestart, rollingUpgrade } from './process-faults.js';
-import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
-import { clockSkew } from './clock-faults.js';
-import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
+import { linkDown, linkToxic, type LinkDownSpec, type LinkToxicSpec } from './link-faults.js';
+import {
+  commitBoundaryCrash,
+  kill,
+  pause,
+  restart,
+  rollingRestart,
+  rollingUpgrade,
+  type CommitBoundaryCrashSpec,
+  type KillSpec,
+  type PauseSpec,
+  type RestartSpec,
+  type RollingRestartSpec,
+  type RollingUpgradeSpec,
+} from './process-faults.js';
+import {
+  brokerDown,
+  leaderMove,
+  postgresRestart,
+  redisRestart,
+  requestErrors,
+  type BrokerDownSpec,
+  type LeaderMoveSpec,
+  type PostgresRestartSpec,
+  type RedisRestartSpec,
+  type RequestErrorsSpec,
+} from './infra-faults.js';
+import { clockSkew, type ClockSkewSpec } from './clock-faults.js';
+import {
+  postgresReadonly,
+  redisBusy,
+  redisReadonly,
+  type PostgresReadonlySpec,
+  type RedisBusySpec,
+  type RedisReadonlySpec,
+} from './store-faults.js';
 
-const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
+/** Every fault kind and its spec: the plain JSON a plan holds. */
+export interface FaultSpecs {
+  'link-toxic': LinkToxicSpec;
+  'link-down': LinkDownSpec;
+  kill: KillSpec;
+  pause: PauseSpec;
+  restart: RestartSpec;
+  'rolling-restart': RollingRestartSpec;
+  'rolling-upgrade': RollingUpgradeSpec;
+  'commit-boundary-crash': CommitBoundaryCrashSpec;
+  'redis-restart': RedisRestartSpec;
+  'postgres-restart': PostgresRestartSpec;
+  'redis-readonly': RedisReadonlySpec;
+  'redis-busy': RedisBusySpec;
+  'postgres-readonly': PostgresReadonlySpec;
+  'broker-down': BrokerDownSpec;
+  'leader-move': LeaderMoveSpec;
+  'request-errors': RequestErrorsSpec;
+  'clock-skew': ClockSkewSpec;
+}
+
+/** Every kind's definition. Exhaustive over {@link FaultSpecs}: a kind missing here does not compile. */
+export type Catalogue = { readonly [K in FaultKind]: FaultDefinition<K> };
+
+const catalogue: Catalogue = {
   'link-toxic': linkToxic,
   'link-down': linkDown,
   kill,
@@ -37,16 +122,58 @@ const catalogue: { readonly [K in FaultKind]: FaultImplementation<K> } = {
 /** Every fault kind of the catalogue, in its order. */
 export const FAULT_KINDS = Object.keys(catalogue) as readonly FaultKind[];
 
-export function implementationOf<K extends FaultKind>(spec: Extract<FaultSpec, { kind: K }>): FaultImplementation<K> {
-  // A plan read from JSON may carry any string.
-  const impl = Object.hasOwn(catalogue, spec.kind) ? catalogue[spec.kind as K] : undefined;
-  if (!impl) throw new InvalidArgumentError('kind', spec.kind, `a fault kind (${FAULT_KINDS.join(', ')})`);
-  return impl as FaultImplementation<K>;
+/** The definition of a kind; a kind not in the catalogue (a plan read from JSON may carry any string) is refused. */
+export function definitionOf<K extends FaultKind>(kind: K): FaultDefinition<K> {
+  if (!Object.hasOwn(catalogue, kind))
+    throw new InvalidArgumentError('kind', kind, `a fault kind (${FAULT_KINDS.join(', ')})`);
+  return catalogue[kind];
 }
 
-export function faultLabel(spec: FaultSpec): string {
-  return (implementationOf(spec) as FaultImplementation).label(spec as never);
+// The dispatchers: generic in the kind, so that a spec reaches its own kind's definition with no cast.
+const label = <K extends FaultKind>(spec: SpecOf<K>): string => definitionOf<K>(spec.kind).label(spec);
+const unsupported = <K extends FaultKind>(spec: SpecOf<K>, caps: ProviderCapabilities): string | undefined =>
+  definitionOf<K>(spec.kind).unsupported?.(spec, caps);
+const holds = <K extends FaultKind>(spec: SpecOf<K>, ids: readonly string[]): readonly string[] =>
+  definitionOf<K>(spec.kind).holds(spec, ids);
+const disables = <K extends FaultKind>(spec: SpecOf<K>, ids: readonly string[]): readonly string[] =>
+  definitionOf<K>(spec.kind).disables?.(spec, ids) ?? [];
+
+/**
+ * The catalogue as the runner sees it: one implementation of every kind, dispatching on the spec's kind (an
+ * unknown kind is refused when first used).
+ */
+export function implementationOf(spec: FaultSpec): FaultImplementation {
+  definitionOf(spec.kind);
+  return catalogueImplementation;
 }
+
+const catalogueImplementation: FaultImplementation = {
+  label,
+  unsupported,
+  start: <K extends FaultKind>(spec: SpecOf<K>, ctx: NemesisContext) => definitionOf<K>(spec.kind).start(spec, ctx),
+};
+
+export function faultLabel(spec: FaultSpec): string {
+  return label(spec);
+}
+
+/** The resources a fault holds while it is on, given the run's instance ids (resources.ts). */
+export function faultResources(spec: FaultSpec, instanceIds: readonly string[]): string[] {
+  return [...holds(spec, instanceIds)];
+}
+
+/** The instances a fault takes out of service while on. */
+export function disabledBy(spec: FaultSpec, instanceIds: readonly string[]): readonly string[] {
+  return disables(spec, instanceIds);
+}
+
+/** Why a provider with these capabilities cannot run this fault; undefined when it can. */
+export function unsupportedWhy(spec: FaultSpec, caps: ProviderCapabilities): string | undefined {
+  return unsupported(spec, caps);
+}
+
+/** How the mixed nemesis draws each kind (the definitions, seen as draw tables). */
+export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<K> } = catalogue;
 
 /** One planned fault a provider cannot run, and why. */
 export interface UnsupportedFault {
@@ -58,7 +185,7 @@ export interface UnsupportedFault {
 /** The planned faults a provider with these capabilities cannot run (empty when it can run them all). */
 export function unsupportedFaults(faults: readonly PlannedFault[], caps: ProviderCapabilities): UnsupportedFault[] {
   return faults.flatMap((fault) => {
-    const why = (implementationOf(fault.spec) as FaultImplementation).unsupported?.(fault.spec as never, caps);
+    const why = unsupported(fault.spec, caps);
     return why === undefined ? [] : [{ fault, label: faultLabel(fault.spec), why }];
   });
 }

@@ -3,12 +3,32 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inputTopics } from '@chaos-lab/contracts';
-import { clockSkew, observedClockSkew, SKEW_TOLERANCE_MS } from './clock-faults.js';
+import { clockSkew, observedClockSkew, skewMatches, SKEW_TOLERANCE_MS } from './clock-faults.js';
 import type { NemesisContext } from './types.js';
 import { CoordinatorInstance, libfaketimeAvailable } from '../instances/instances.js';
 import { startCoordinatorTestBed } from '../instances/test-bed.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
+
+describe('skewMatches', () => {
+  it('takes a skew within the tolerance of the offset, either way, and no reading as no effect', () => {
+    expect(SKEW_TOLERANCE_MS).toBe(1000);
+    expect(skewMatches(30_000, 30_000)).toBe(true);
+    expect(skewMatches(30_000 + SKEW_TOLERANCE_MS, 30_000)).toBe(true);
+    expect(skewMatches(30_000 - SKEW_TOLERANCE_MS, 30_000)).toBe(true);
+    expect(skewMatches(30_000 + SKEW_TOLERANCE_MS + 1, 30_000)).toBe(false);
+    expect(skewMatches(30_000 - SKEW_TOLERANCE_MS - 1, 30_000)).toBe(false);
+    // Backwards: the sign counts.
+    expect(skewMatches(-5_000, -5_000)).toBe(true);
+    expect(skewMatches(5_000, -5_000)).toBe(false);
+    // An unmoved clock is no skew; it is what "restored" looks for.
+    expect(skewMatches(0, 5_000)).toBe(false);
+    expect(skewMatches(400, 0)).toBe(true);
+    // The instance did not answer.
+    expect(skewMatches(undefined, 5_000)).toBe(false);
+    expect(skewMatches(undefined, 0)).toBe(false);
+  });
+});
 
 describe('clock-skew', () => {
   it('is planned on every provider: a plan depends on the seed and the provider, not on the machine', () => {

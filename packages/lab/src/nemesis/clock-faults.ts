@@ -12,9 +12,17 @@
  * `Date.now()` — compared with the lab's clock: it must have moved by the
  * offset (within the header's one-second resolution).
  */
-import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
 import type { CoordinatorInstance } from '../instances/instances.js';
+import type { FaultDrawContext } from './plan/fault-schedule.js';
 import { InvalidArgumentError } from '../errors.js';
+
+/** The instance's wall clock (`Date.now()`) moved by `offsetMs` (libfaketime), back to true at the end; its monotonic clock is untouched. */
+export interface ClockSkewSpec {
+  readonly kind: 'clock-skew';
+  readonly target: string;
+  readonly offsetMs: number;
+}
 
 /** How far the observed skew may be from the offset: the header counts whole seconds, plus the round trip. */
 export const SKEW_TOLERANCE_MS = 1000;
@@ -39,13 +47,18 @@ export async function observedClockSkew(x: CoordinatorInstance): Promise<number 
   }
 }
 
+/** Whether an observed skew is the offset, within {@link SKEW_TOLERANCE_MS}: a skew fault took effect when so. */
+export function skewMatches(skewMs: number | undefined, offsetMs: number): boolean {
+  return skewMs !== undefined && Math.abs(skewMs - offsetMs) <= SKEW_TOLERANCE_MS;
+}
+
 /** Polls the instance's clock until it is `offsetMs` off (within the tolerance) or the time is up; the last reading. */
 async function awaitSkew(x: CoordinatorInstance, offsetMs: number): Promise<{ skewMs?: number; matched: boolean }> {
   const deadline = performance.now() + OBSERVE_MS;
   let skewMs: number | undefined;
   for (;;) {
     skewMs = (await observedClockSkew(x)) ?? skewMs;
-    const matched = skewMs !== undefined && Math.abs(skewMs - offsetMs) <= SKEW_TOLERANCE_MS;
+    const matched = skewMatches(skewMs, offsetMs);
     if (matched || performance.now() > deadline) return { ...(skewMs !== undefined && { skewMs }), matched };
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -57,13 +70,27 @@ function instance(ctx: NemesisContext, id: string): CoordinatorInstance {
   return x;
 }
 
+/** Clock offsets from seconds to an hour, either way, each order of magnitude as likely. */
+function drawOffsetMs({ rng }: FaultDrawContext): number {
+  const [from, to] = rng.pick([
+    [5, 30],
+    [30, 300],
+    [300, 3600],
+  ] as const);
+  return (rng.chance(0.5) ? -1 : 1) * rng.int(from, to) * 1000;
+}
+
 function formatOffset(ms: number): string {
   return `${ms < 0 ? '-' : '+'}${Math.abs(ms) / 1000} s`;
 }
 
-export const clockSkew: FaultImplementation<'clock-skew'> = {
+export const clockSkew: FaultDefinition<'clock-skew'> = {
   kind: 'clock-skew',
   label: (s) => `clock ${formatOffset(s.offsetMs)} ${s.target}`,
+  // Its process too: a paused or restarting instance cannot show its clock.
+  holds: (s) => [`clock:${s.target}`, `process:${s.target}`],
+  make: (ctx) => ({ kind: 'clock-skew', target: ctx.rng.pick(ctx.instanceIds), offsetMs: drawOffsetMs(ctx) }),
+  durationMs: [1500, 4000],
   // Every provider runs the instances as local processes, so every provider can; a machine without
   // libfaketime is told so when the suite starts its instances (MissingDependencyError, naming the apt
   // package), rather than given another plan: a plan is a function of the seed and the provider only.

@@ -1,5 +1,25 @@
 export * from './types.js';
-export { implementationOf, faultLabel, unsupportedFaults, FAULT_KINDS, type UnsupportedFault } from './catalogue.js';
+export {
+  implementationOf,
+  definitionOf,
+  faultLabel,
+  faultResources,
+  disabledBy,
+  unsupportedFaults,
+  faultMakers,
+  FAULT_KINDS,
+  type Catalogue,
+  type UnsupportedFault,
+} from './catalogue.js';
 export { runNemesis, type NemesisOptions } from './runner.js';
-export { faultResources } from './resources.js';
+export { COMMIT_CRASH_POINTS, type CommitCrashPoint } from './process-faults.js';
 export { observedClockSkew } from './clock-faults.js';
+export {
+  planFaults,
+  eachKindOnce,
+  type FaultMaker,
+  type FaultDrawContext,
+  type FaultScheduleOptions,
+  type EachKindOnceOptions,
+} from './plan/fault-schedule.js';
+export { planMixedFaults, type MixedFaultOptions } from './plan/mixed-faults.js';

@@ -6,12 +6,71 @@
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import type { ActiveFault, FaultImplementation } from './types.js';
+import type { ActiveFault, FaultDefinition } from './types.js';
 import { requireKafkaControl, type ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../environment/kafka-protocol.js';
 import { counterDelta, snapshot } from './metrics.js';
+import { storeHeld } from './resources.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/group.js';
+
+/** Redis restarted without persistence: all coordination state gone. */
+export interface RedisRestartSpec {
+  readonly kind: 'redis-restart';
+}
+/** PostgreSQL restarted (fast shutdown, same data). */
+export interface PostgresRestartSpec {
+  readonly kind: 'postgres-restart';
+}
+/** A Kafka broker refuses connections for the window. */
+export interface BrokerDownSpec {
+  readonly kind: 'broker-down';
+  readonly broker: number;
+}
+/** Partition leadership moves to another broker. */
+export interface LeaderMoveSpec {
+  readonly kind: 'leader-move';
+  readonly topic: string;
+  readonly partition: number;
+  readonly broker: number;
+}
+/** The broker answers the next requests of an API with these errors. */
+export interface RequestErrorsSpec {
+  readonly kind: 'request-errors';
+  readonly api: string;
+  readonly errors: readonly string[];
+}
+
+/** Redis restarted empty took effect when a key written before it is gone after it. */
+export function redisRestartTookEffect(sentinelSurvived: boolean): boolean {
+  return !sentinelSurvived;
+}
+
+/** A PostgreSQL restart took effect when another process serves after it. */
+export function postgresRestartTookEffect(pid: number | undefined, newPid: number | undefined): boolean {
+  return pid !== newPid;
+}
+
+/** A broker down took effect when a connection to its address was refused while it was down. */
+export function brokerDownTookEffect(refusedWhileDown: boolean): boolean {
+  return refusedWhileDown;
+}
+
+/** A leader move took effect when the cluster's metadata names the new leader. */
+export function leaderMoveTookEffect(reportedLeader: number | undefined, broker: number): boolean {
+  return reportedLeader === broker;
+}
+
+/**
+ * Injected request errors took effect when an instance's Kafka client counted an error; none counted and none
+ * met by a request (`metByRequests`: how many of them the broker answered) is no opportunity, not no effect.
+ */
+export function requestErrorsJudgement(
+  kafkaClientErrors: number,
+  metByRequests: number,
+): { tookEffect: boolean; noOpportunity: boolean } {
+  return { tookEffect: kafkaClientErrors > 0, noOpportunity: kafkaClientErrors === 0 && metByRequests === 0 };
+}
 
 function refused(hostPort: string): Promise<boolean> {
   const i = hostPort.lastIndexOf(':');
@@ -23,9 +82,12 @@ function refused(hostPort: string): Promise<boolean> {
   });
 }
 
-export const redisRestart: FaultImplementation<'redis-restart'> = {
+export const redisRestart: FaultDefinition<'redis-restart'> = {
   kind: 'redis-restart',
   label: () => 'redis restart, data lost',
+  holds: (_s, ids) => storeHeld('redis', ids),
+  make: () => ({ kind: 'redis-restart' }),
+  durationMs: [500, 1500],
   async start(_spec, ctx): Promise<ActiveFault> {
     // A sentinel key shows the data really went: the coordinators start rebuilding their own keys within
     // milliseconds of the restart, so counting keys afterwards would race them.
@@ -40,18 +102,26 @@ export const redisRestart: FaultImplementation<'redis-restart'> = {
     await r2.connect();
     const sentinelSurvived = (await r2.exists(sentinel)) === 1;
     r2.disconnect();
-    return { end: async () => ({ tookEffect: !sentinelSurvived, detail: { keysBefore, sentinelSurvived } }) };
+    return {
+      end: async () => ({
+        tookEffect: redisRestartTookEffect(sentinelSurvived),
+        detail: { keysBefore, sentinelSurvived },
+      }),
+    };
   },
 };
 
-export const postgresRestart: FaultImplementation<'postgres-restart'> = {
+export const postgresRestart: FaultDefinition<'postgres-restart'> = {
   kind: 'postgres-restart',
   label: () => 'postgres restart',
+  holds: (_s, ids) => storeHeld('postgres', ids),
+  make: () => ({ kind: 'postgres-restart' }),
+  durationMs: [500, 1500],
   async start(_spec, ctx): Promise<ActiveFault> {
     const pid = ctx.env.postgres.pid;
     await ctx.env.postgres.restart();
     const newPid = ctx.env.postgres.pid;
-    return { end: async () => ({ tookEffect: pid !== newPid, detail: { pid, newPid } }) };
+    return { end: async () => ({ tookEffect: postgresRestartTookEffect(pid, newPid), detail: { pid, newPid } }) };
   },
 };
 
@@ -61,10 +131,18 @@ function missingBroker(broker: number, caps: ProviderCapabilities): string | und
     : `the ${caps.provider} provider has no broker ${broker} (brokers: ${caps.kafkaBrokerIds.join(', ')})`;
 }
 
-export const brokerDown: FaultImplementation<'broker-down'> = {
+export const brokerDown: FaultDefinition<'broker-down'> = {
   kind: 'broker-down',
   label: (s) => `kafka broker ${s.broker} down`,
   unsupported: (s, caps) => missingBroker(s.broker, caps),
+  // One broker down at a time: two would leave many partitions without a reachable leader for the window.
+  holds: (s) => [`broker:${s.broker}`, 'brokers-down'],
+  // Never the group coordinator's: librdkafka's mock aborts the whole cluster when a member rejoins its
+  // coordinator after it came back (see kafka-faults).
+  make: ({ rng, brokerIds }) => {
+    const candidates = brokerIds.filter((b) => b !== GROUP_COORDINATOR_BROKER);
+    return candidates.length === 0 ? undefined : { kind: 'broker-down', broker: rng.pick(candidates) };
+  },
   async start(spec, ctx): Promise<ActiveFault> {
     const k = ctx.env.kafka;
     const idx = k.brokerIds.indexOf(spec.broker);
@@ -75,7 +153,7 @@ export const brokerDown: FaultImplementation<'broker-down'> = {
       async end() {
         await k.setBrokerUp(spec.broker);
         return {
-          tookEffect: wasRefused,
+          tookEffect: brokerDownTookEffect(wasRefused),
           detail: { broker: spec.broker, address: k.bootstrapServers[idx], refused: wasRefused },
         };
       },
@@ -83,10 +161,17 @@ export const brokerDown: FaultImplementation<'broker-down'> = {
   },
 };
 
-export const leaderMove: FaultImplementation<'leader-move'> = {
+export const leaderMove: FaultDefinition<'leader-move'> = {
   kind: 'leader-move',
   label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
   unsupported: (s, caps) => (caps.kafkaLeaderMoves === true ? missingBroker(s.broker, caps) : caps.kafkaLeaderMoves),
+  holds: (s) => [`broker:${s.broker}`, `leader:${s.topic}[${s.partition}]`],
+  make: ({ rng, brokerIds, inputTopics, partitions }) => ({
+    kind: 'leader-move',
+    topic: rng.pick(inputTopics),
+    partition: rng.int(0, partitions - 1),
+    broker: rng.pick(brokerIds),
+  }),
   async start(spec, ctx): Promise<ActiveFault> {
     await requireKafkaControl(ctx.env.kafka, 'leaderMoves', ctx.env.provider).setPartitionLeader(
       spec.topic,
@@ -102,7 +187,9 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
     } finally {
       await admin.disconnect();
     }
-    return { end: async () => ({ tookEffect: leader === spec.broker, detail: { reportedLeader: leader } }) };
+    return {
+      end: async () => ({ tookEffect: leaderMoveTookEffect(leader, spec.broker), detail: { reportedLeader: leader } }),
+    };
   },
 };
 
@@ -122,10 +209,21 @@ export const leaderMove: FaultImplementation<'leader-move'> = {
 /** How long after its window a request-errors fault waits for an instance to meet the errors. */
 const REQUEST_ERRORS_GRACE_MS = 10_000;
 
-export const requestErrors: FaultImplementation<'request-errors'> = {
+export const requestErrors: FaultDefinition<'request-errors'> = {
   kind: 'request-errors',
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
   unsupported: (_s, caps) => (caps.kafkaRequestErrors === true ? undefined : caps.kafkaRequestErrors),
+  holds: (s) => [`request-errors:${s.api}`],
+  // Only OffsetCommit, which the lab's own clients never send.
+  make: ({ rng }) => ({
+    kind: 'request-errors',
+    api: 'OffsetCommit',
+    errors: Array.from({ length: rng.int(1, 3) }, () =>
+      rng.pick(['REQUEST_TIMED_OUT', 'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']),
+    ),
+  }),
+  // Its evidence is the errors the instances' own commits meet.
+  startWithin: 0.5,
   async start(spec, ctx): Promise<ActiveFault> {
     const api = spec.api as KafkaApi;
     const broker = GROUP_COORDINATOR_BROKER;
@@ -153,15 +251,16 @@ export const requestErrors: FaultImplementation<'request-errors'> = {
           await new Promise((r) => setTimeout(r, 200));
         }
         const met = spec.errors.length - pending;
+        const { tookEffect, noOpportunity } = requestErrorsJudgement(errors, met);
         return {
-          tookEffect: errors > 0,
+          tookEffect,
           detail: {
             api: spec.api,
             errors: spec.errors,
             broker,
             metByRequests: met,
             kafkaClientErrors: errors,
-            ...(errors === 0 && met === 0 && { noOpportunity: true }),
+            ...(noOpportunity && { noOpportunity: true }),
           },
         };
       },

@@ -9,9 +9,111 @@
  * (`after-cache-before-store`).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { COMMIT_CRASH_POINTS, type ActiveFault, type FaultImplementation, type NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { parsePrometheus, sum } from './metrics.js';
+import { storeLinks, targetsOf } from './resources.js';
+
+/**
+ * The coordinator's crash points (its `COORDINATOR_FAILPOINTS` names), each between two durable steps of one
+ * input: after the Postgres commit and before the Kafka offset (a consumer that is not idempotent duplicates
+ * work there), and after the Redis proposal and before the Postgres transaction (Redis ahead of Postgres; a
+ * consumer that commits offsets early loses the input, and the rest of its settled-together run).
+ */
+export const COMMIT_CRASH_POINTS = ['after-commit-before-offset', 'after-cache-before-store'] as const;
+export type CommitCrashPoint = (typeof COMMIT_CRASH_POINTS)[number];
+
+/** SIGKILL; the instance is started again when the fault ends. */
+export interface KillSpec {
+  readonly kind: 'kill';
+  readonly target: string;
+}
+/** SIGSTOP for the whole window (longer than the session timeout: a zombie), SIGCONT at the end. */
+export interface PauseSpec {
+  readonly kind: 'pause';
+  readonly target: string;
+}
+/** Graceful restart (SIGTERM, start, ready). */
+export interface RestartSpec {
+  readonly kind: 'restart';
+  readonly target: string;
+}
+/** Every instance restarted in turn, each ready before the next goes down. */
+export interface RollingRestartSpec {
+  readonly kind: 'rolling-restart';
+}
+/**
+ * Every instance restarted in turn onto the current build, from the baseline build it ran (an earlier commit),
+ * each ready before the next goes down: old and new versions side by side in between. Only a suite with a
+ * baseline plans it (the mixed nemesis never draws it).
+ */
+export interface RollingUpgradeSpec {
+  readonly kind: 'rolling-upgrade';
+}
+/**
+ * The instance restarts with a fail-point that SIGKILLs it the `nth` time it reaches `at` (one of
+ * {@link COMMIT_CRASH_POINTS}: between two durable steps of one input); started clean at the end.
+ */
+export interface CommitBoundaryCrashSpec {
+  readonly kind: 'commit-boundary-crash';
+  readonly target: string;
+  readonly nth: number;
+  readonly at: CommitCrashPoint;
+}
+
+/** The instance a fault on one instance takes out of service. */
+const itsTarget = (s: { target: string }, ids: readonly string[]) => targetsOf(s.target, ids);
+
+/** A kill took effect when the instance died of SIGKILL. */
+export function killTookEffect(exit: { signal: NodeJS.Signals | null }): boolean {
+  return exit.signal === 'SIGKILL';
+}
+
+/** A pause took effect when the process was seen stopped (`T` in /proc) while paused. */
+export function pauseTookEffect(stateWhilePaused: string | undefined): boolean {
+  return stateWhilePaused === 'T';
+}
+
+/** A graceful restart took effect when the old life exited cleanly and a new process took its place. */
+export function restartTookEffect(exitCode: number | null, oldPid: number | undefined, newPid: number | undefined) {
+  return exitCode === 0 && newPid !== oldPid;
+}
+
+/** A rolling restart took effect when every instance runs in a new process. */
+export function rollingRestartTookEffect(
+  before: readonly (number | undefined)[],
+  after: readonly (number | undefined)[],
+): boolean {
+  return after.every((p, i) => p !== before[i]);
+}
+
+interface InstanceLife {
+  readonly pid: number | undefined;
+  readonly entry: string;
+}
+
+/** A rolling upgrade took effect when every instance moved, in a new process, from another build onto `to`. */
+export function rollingUpgradeTookEffect(
+  before: readonly InstanceLife[],
+  after: readonly InstanceLife[],
+  to: string,
+): boolean {
+  return after.every((a, i) => a.entry === to && a.pid !== before[i]!.pid && before[i]!.entry !== to);
+}
+
+/**
+ * A commit-boundary crash took effect when the instance died of SIGKILL in the window (the lab sent none, so it
+ * was the fail-point's); when it did not, fewer inputs consumed than the fail-point's count means it had no
+ * opportunity (`consumed` undefined: the instance was not running to say).
+ */
+export function commitCrashJudgement(
+  crashed: { signal: NodeJS.Signals | null } | undefined,
+  consumed: number | undefined,
+  nth: number,
+): { tookEffect: boolean; noOpportunity: boolean } {
+  const tookEffect = crashed?.signal === 'SIGKILL';
+  return { tookEffect, noOpportunity: !tookEffect && consumed !== undefined && consumed < nth };
+}
 
 function instance(ctx: NemesisContext, id: string) {
   const x = ctx.instances.all.find((i) => i.id === id);
@@ -47,9 +149,12 @@ export async function stateWithin(
   return state;
 }
 
-export const kill: FaultImplementation<'kill'> = {
+export const kill: FaultDefinition<'kill'> = {
   kind: 'kill',
   label: (s) => `kill -9 ${s.target}`,
+  holds: (s) => [`process:${s.target}`],
+  make: ({ rng, instanceIds }) => ({ kind: 'kill', target: rng.pick(instanceIds) }),
+  disables: itsTarget,
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
     const pid = x.pid;
@@ -59,15 +164,20 @@ export const kill: FaultImplementation<'kill'> = {
       async end() {
         await x.start();
         await x.waitReady();
-        return { tookEffect: exit.signal === 'SIGKILL', detail: { pid, exit, restartedPid: x.pid } };
+        return { tookEffect: killTookEffect(exit), detail: { pid, exit, restartedPid: x.pid } };
       },
     };
   },
 };
 
-export const pause: FaultImplementation<'pause'> = {
+export const pause: FaultDefinition<'pause'> = {
   kind: 'pause',
   label: (s) => `pause ${s.target}`,
+  holds: (s) => [`process:${s.target}`],
+  make: ({ rng, instanceIds }) => ({ kind: 'pause', target: rng.pick(instanceIds) }),
+  // Sometimes past the session timeout the lab gives the coordinators (4 s): a zombie.
+  durationMs: [2000, 5500],
+  disables: itsTarget,
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
     x.pause();
@@ -78,15 +188,18 @@ export const pause: FaultImplementation<'pause'> = {
     return {
       async end() {
         x.resume();
-        return { tookEffect: state === 'T', detail: { pid: x.pid, stateWhilePaused: state } };
+        return { tookEffect: pauseTookEffect(state), detail: { pid: x.pid, stateWhilePaused: state } };
       },
     };
   },
 };
 
-export const restart: FaultImplementation<'restart'> = {
+export const restart: FaultDefinition<'restart'> = {
   kind: 'restart',
   label: (s) => `restart ${s.target}`,
+  holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],
+  make: ({ rng, instanceIds }) => ({ kind: 'restart', target: rng.pick(instanceIds) }),
+  disables: itsTarget,
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
     const pid = x.pid;
@@ -95,27 +208,41 @@ export const restart: FaultImplementation<'restart'> = {
     await x.waitReady();
     return {
       end: async () => ({
-        tookEffect: code === 0 && x.pid !== pid,
+        tookEffect: restartTookEffect(code, pid, x.pid),
         detail: { oldPid: pid, exitCode: code, newPid: x.pid },
       }),
     };
   },
 };
 
-export const rollingRestart: FaultImplementation<'rolling-restart'> = {
+export const rollingRestart: FaultDefinition<'rolling-restart'> = {
   kind: 'rolling-restart',
   label: () => 'rolling restart',
+  holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
+  make: () => ({ kind: 'rolling-restart' }),
+  // Its start does the work (every instance in turn, each ready before the next: seconds each, and every fault
+  // planned after it waits for it); the window is what follows. A second one would add time, not news.
+  durationMs: [500, 1000],
+  maxPerPlan: 1,
+  // One instance down at a time, whichever.
+  disables: () => ['rolling-restart'],
   async start(_spec, ctx): Promise<ActiveFault> {
     const before = ctx.instances.all.map((x) => x.pid);
     await ctx.instances.rollingRestart();
     const after = ctx.instances.all.map((x) => x.pid);
-    return { end: async () => ({ tookEffect: after.every((p, i) => p !== before[i]), detail: { before, after } }) };
+    return { end: async () => ({ tookEffect: rollingRestartTookEffect(before, after), detail: { before, after } }) };
   },
 };
 
-export const rollingUpgrade: FaultImplementation<'rolling-upgrade'> = {
+export const rollingUpgrade: FaultDefinition<'rolling-upgrade'> = {
   kind: 'rolling-upgrade',
   label: () => 'rolling upgrade',
+  holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
+  // Never drawn: it needs instances on a baseline build, which only a suite with a baseline starts; such a
+  // suite plans it itself.
+  make: () => undefined,
+  maxPerPlan: 1,
+  disables: () => ['rolling-upgrade'],
   async start(_spec, ctx): Promise<ActiveFault> {
     const to = ctx.upgradeEntry;
     if (to === undefined)
@@ -131,7 +258,7 @@ export const rollingUpgrade: FaultImplementation<'rolling-upgrade'> = {
     const after = ctx.instances.all.map((x) => ({ id: x.id, pid: x.pid, entry: x.entry }));
     return {
       end: async () => ({
-        tookEffect: after.every((a, i) => a.entry === to && a.pid !== before[i]!.pid && before[i]!.entry !== to),
+        tookEffect: rollingUpgradeTookEffect(before, after, to),
         detail: { before, after },
       }),
     };
@@ -143,9 +270,22 @@ export const rollingUpgrade: FaultImplementation<'rolling-upgrade'> = {
 // own leave started): 15 s proved too short once in 20 seeds.
 const COMMIT_CRASH_GRACE_MS = 30_000;
 
-export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> = {
+export const commitBoundaryCrash: FaultDefinition<'commit-boundary-crash'> = {
   kind: 'commit-boundary-crash',
   label: (s) => `crash at ${s.at} #${s.nth}, ${s.target}`,
+  holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],
+  make: ({ rng, instanceIds }) => ({
+    kind: 'commit-boundary-crash',
+    target: rng.pick(instanceIds),
+    nth: rng.int(1, 2),
+    at: rng.pick(COMMIT_CRASH_POINTS),
+  }),
+  durationMs: [1500, 2500],
+  // The restarted member needs seconds to rejoin before it gets messages to commit; a second crash might find
+  // too few messages left to reach its count.
+  startWithin: 0.15,
+  maxPerPlan: 1,
+  disables: itsTarget,
   async start(spec, ctx): Promise<ActiveFault> {
     // A plan file written before `at` existed, or edited by hand, must not start an instance the coordinator's
     // own configuration check stops.
@@ -179,15 +319,14 @@ export const commitBoundaryCrash: FaultImplementation<'commit-boundary-crash'> =
         if (x.running) await x.stop();
         await x.start();
         await x.waitReady();
-        // The lab sent no signal during this window, so a SIGKILL exit is the fail-point's own.
-        const tookEffect = crashed?.signal === 'SIGKILL';
+        const { tookEffect, noOpportunity } = commitCrashJudgement(crashed, consumed, spec.nth);
         return {
           tookEffect,
           detail: {
             exit: crashed ?? null,
             failpointReached: reached,
             ...(consumed !== undefined && { consumed }),
-            ...(!tookEffect && consumed !== undefined && consumed < spec.nth && { noOpportunity: true }),
+            ...(noOpportunity && { noOpportunity: true }),
           },
         };
       },

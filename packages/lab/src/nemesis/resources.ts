@@ -16,43 +16,23 @@
  * the store and every instance's link to it: a link fault on at the same
  * time would count the store's refusals in the instances' metrics as its
  * own effect.
+ *
+ * Each fault says what it holds in its definition (`holds`, in its family's
+ * module); `faultResources` of the catalogue asks it.
  */
-import type { FaultSpec } from './types.js';
+/** The instances a fault on `target` is on: every instance for `all`, else that one. */
+export function targetsOf(target: string, instanceIds: readonly string[]): readonly string[] {
+  return target === 'all' ? instanceIds : [target];
+}
 
-/** The resources a fault holds while it is on, given the run's instance ids. */
-export function faultResources(spec: FaultSpec, instanceIds: readonly string[]): string[] {
-  const each = (target: string) => (target === 'all' ? instanceIds : [target]);
-  const links = (ids: readonly string[]) => ids.flatMap((id) => [`link:redis:${id}`, `link:postgres:${id}`]);
-  switch (spec.kind) {
-    case 'link-toxic':
-    case 'link-down':
-      return each(spec.target).map((id) => `link:${spec.link}:${id}`);
-    case 'kill':
-    case 'pause':
-      return [`process:${spec.target}`];
-    case 'restart':
-    case 'commit-boundary-crash':
-      return [`process:${spec.target}`, ...links([spec.target])];
-    case 'rolling-restart':
-    case 'rolling-upgrade':
-      return [...instanceIds.map((id) => `process:${id}`), ...links(instanceIds)];
-    case 'clock-skew':
-      return [`clock:${spec.target}`, `process:${spec.target}`];
-    case 'redis-restart':
-    case 'redis-readonly':
-    case 'redis-busy':
-      return ['store:redis', ...instanceIds.map((id) => `link:redis:${id}`)];
-    case 'postgres-restart':
-    case 'postgres-readonly':
-      return ['store:postgres', ...instanceIds.map((id) => `link:postgres:${id}`)];
-    case 'broker-down':
-      // One broker down at a time: two would leave many partitions without a reachable leader for the window.
-      return [`broker:${spec.broker}`, 'brokers-down'];
-    case 'leader-move':
-      return [`broker:${spec.broker}`, `leader:${spec.topic}[${spec.partition}]`];
-    case 'request-errors':
-      return [`request-errors:${spec.api}`];
-  }
+/** Every link to a store of these instances. */
+export function storeLinks(ids: readonly string[]): string[] {
+  return ids.flatMap((id) => [`link:redis:${id}`, `link:postgres:${id}`]);
+}
+
+/** What a fault on a store (restarted, read-only, busy) holds: the store and every instance's link to it. */
+export function storeHeld(store: 'redis' | 'postgres', ids: readonly string[]): string[] {
+  return [`store:${store}`, ...ids.map((id) => `link:${store}:${id}`)];
 }
 
 /** Whether two faults hold a resource in common. */

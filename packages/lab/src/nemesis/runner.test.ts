@@ -22,7 +22,6 @@ function fakes(slow: Record<string, { start?: number; end?: number; fail?: boole
   const labelOf = (spec: FaultSpec) => ('target' in spec ? `${spec.kind} ${spec.target}` : spec.kind);
   const wait = (ms = 0) => new Promise((r) => setTimeout(r, ms));
   const impl: FaultImplementation = {
-    kind: 'kill',
     label: (spec) => labelOf(spec),
     async start(spec) {
       const label = labelOf(spec);

@@ -25,8 +25,8 @@
  */
 import type { HistoryRecorder } from '@chaos-lab/model';
 import type { ActiveFault, FaultImplementation, FaultSpec, NemesisContext, PlannedFault } from './types.js';
-import { implementationOf } from './catalogue.js';
-import { faultResources, shareResource } from './resources.js';
+import { implementationOf, faultResources } from './catalogue.js';
+import { shareResource } from './resources.js';
 
 export interface NemesisOptions {
   /** `performance.now()` of the workload's start: a fault's `at` counts from here. */
@@ -45,7 +45,7 @@ export async function runNemesis(
   recorder: HistoryRecorder,
   opts: NemesisOptions,
 ): Promise<void> {
-  const impl = opts.implementationOf ?? ((spec: FaultSpec) => implementationOf(spec) as FaultImplementation);
+  const impl = opts.implementationOf ?? implementationOf;
   const sleep = (ms: number) => abortableSleep(ms, opts.signal);
   const ids = ctx.instances.all.map((x) => x.id);
   // Stable: faults planned at the same time keep the plan's order.
@@ -58,7 +58,7 @@ export async function runNemesis(
     await Promise.all(after);
     if (opts.signal?.aborted) return;
     const implementation = impl(f.spec);
-    const label = implementation.label(f.spec as never);
+    const label = implementation.label(f.spec);
     const target = 'target' in f.spec ? f.spec.target : undefined;
     const where = target !== undefined ? { target } : {};
     recorder.nemesis('start', f.spec.kind, { ...where, detail: { label, spec: f.spec } });
@@ -67,7 +67,7 @@ export async function runNemesis(
     opts.onFault?.(labels, true);
     let active: ActiveFault;
     try {
-      active = await implementation.start(f.spec as never, ctx);
+      active = await implementation.start(f.spec, ctx);
     } catch (err) {
       opts.onFault?.(labels, false);
       recorder.nemesis('end', f.spec.kind, {

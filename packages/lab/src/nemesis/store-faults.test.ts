@@ -9,9 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { BUSY_THRESHOLD_MS, postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
+import {
+  BUSY_THRESHOLD_MS,
+  EXPECTED_REFUSAL,
+  postgresReadonly,
+  redisBusy,
+  redisReadonly,
+  storeFaultTookEffect,
+} from './store-faults.js';
 import type { NemesisContext } from './types.js';
-import { faultResources } from './resources.js';
+import { faultResources } from './catalogue.js';
 import { RedisServer, type StartedRedisServer } from '../environment/local/redis-server.js';
 import { PostgresServer, type StartedPostgresServer } from '../environment/local/postgres-server.js';
 import { createWorkDir } from '../environment/local/work-dir.js';
@@ -45,6 +52,30 @@ async function withRedis(fn: (redis: StartedRedisServer) => Promise<void>): Prom
   });
   await fn(redis);
 }
+
+describe('storeFaultTookEffect', () => {
+  it('takes the probe write refused with the fault’s own error, and nothing else', () => {
+    expect(
+      storeFaultTookEffect('redis-readonly', { ok: false, code: 'READONLY', error: 'READONLY You can’t write' }),
+    ).toBe(true);
+    expect(storeFaultTookEffect('redis-busy', { ok: false, code: 'BUSY', error: 'BUSY Redis is busy' })).toBe(true);
+    expect(
+      storeFaultTookEffect('postgres-readonly', { ok: false, code: '25006', error: 'read-only transaction' }),
+    ).toBe(true);
+    // The write went through: the store never refused.
+    for (const kind of Object.keys(EXPECTED_REFUSAL) as (keyof typeof EXPECTED_REFUSAL)[])
+      expect(storeFaultTookEffect(kind, { ok: true }), kind).toBe(false);
+    // Another fault's refusal, a timeout, a lost connection: not this fault's doing.
+    expect(storeFaultTookEffect('redis-readonly', { ok: false, code: 'BUSY' })).toBe(false);
+    expect(storeFaultTookEffect('redis-busy', { ok: false, code: 'Command', error: 'Command timed out' })).toBe(false);
+    expect(storeFaultTookEffect('postgres-readonly', { ok: false, error: 'Connection terminated unexpectedly' })).toBe(
+      false,
+    );
+    expect(storeFaultTookEffect('postgres-readonly', { ok: false, code: '57P01' })).toBe(false);
+    // Case matters: Redis's error words are upper case.
+    expect(storeFaultTookEffect('redis-busy', { ok: false, code: 'busy' })).toBe(false);
+  });
+});
 
 describe('store faults', () => {
   it('hold their store and every instance’s link to it, and run on every provider', () => {

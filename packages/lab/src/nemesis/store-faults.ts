@@ -35,9 +35,38 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { ActiveFault, FaultImplementation, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
 import { LabError } from '../errors.js';
 import { dependencyDelta, snapshot } from './metrics.js';
+import { storeHeld } from './resources.js';
+
+/** Redis a replica of an unreachable master for the window: data kept, reads served, writes answered READONLY. */
+export interface RedisReadonlySpec {
+  readonly kind: 'redis-readonly';
+}
+/** A Lua busy loop holds Redis for the window: every other command answered BUSY. */
+export interface RedisBusySpec {
+  readonly kind: 'redis-busy';
+}
+/** PostgreSQL's transactions read-only for the window (`default_transaction_read_only`): writes fail with 25006. */
+export interface PostgresReadonlySpec {
+  readonly kind: 'postgres-readonly';
+}
+
+/** The refusal each store fault must show on a probe write: its error's first word, or its SQLSTATE. */
+export const EXPECTED_REFUSAL = {
+  'redis-readonly': 'READONLY',
+  'redis-busy': 'BUSY',
+  'postgres-readonly': '25006',
+} as const;
+
+/**
+ * A store fault took effect when the probe write made during it was refused with the fault's own error
+ * ({@link EXPECTED_REFUSAL}); any other failure (a timeout, a lost connection) is not this fault's doing.
+ */
+export function storeFaultTookEffect(kind: keyof typeof EXPECTED_REFUSAL, probe: ProbeWrite): boolean {
+  return probe.code === EXPECTED_REFUSAL[kind];
+}
 
 /**
  * The master a read-only Redis is told to follow: a privileged port nothing in the lab (nor in a Redis container)
@@ -63,7 +92,7 @@ while now() < stop do end
 return 1`;
 
 /** What one probe write met: `ok`, or the error's first word (`READONLY`, `BUSY`, a SQLSTATE) and message. */
-interface ProbeWrite {
+export interface ProbeWrite {
   readonly ok: boolean;
   readonly code?: string;
   readonly error?: string;
@@ -117,9 +146,11 @@ async function redisRecovered(r: Redis, sentinel: { key: string; value: string }
   return { writableAfter: true, dataKept: kept };
 }
 
-export const redisReadonly: FaultImplementation<'redis-readonly'> = {
+export const redisReadonly: FaultDefinition<'redis-readonly'> = {
   kind: 'redis-readonly',
   label: () => 'redis read-only (replica of an unreachable master)',
+  holds: (_s, ids) => storeHeld('redis', ids),
+  make: () => ({ kind: 'redis-readonly' }),
   async start(_spec, ctx): Promise<ActiveFault> {
     const r = redisClient(ctx);
     await r.connect();
@@ -139,7 +170,7 @@ export const redisReadonly: FaultImplementation<'redis-readonly'> = {
             await r.call('REPLICAOF', 'NO', 'ONE');
             const recovered = await redisRecovered(r, sentinel, 'redis-readonly');
             return {
-              tookEffect: during.code === 'READONLY',
+              tookEffect: storeFaultTookEffect('redis-readonly', during),
               detail: {
                 probe: during,
                 staleRead,
@@ -164,9 +195,11 @@ export const redisReadonly: FaultImplementation<'redis-readonly'> = {
 /** `busy-reply-threshold` under the name Redis 6 and 7 both know. */
 const THRESHOLD = 'lua-time-limit';
 
-export const redisBusy: FaultImplementation<'redis-busy'> = {
+export const redisBusy: FaultDefinition<'redis-busy'> = {
   kind: 'redis-busy',
   label: () => 'redis busy (a long Lua script)',
+  holds: (_s, ids) => storeHeld('redis', ids),
+  make: () => ({ kind: 'redis-busy' }),
   async start(_spec, ctx): Promise<ActiveFault> {
     const r = redisClient(ctx);
     // The script's own connection: its reply comes only when the script ends.
@@ -205,7 +238,7 @@ export const redisBusy: FaultImplementation<'redis-busy'> = {
             await r.config('SET', THRESHOLD, threshold);
             const recovered = await redisRecovered(r, sentinel, 'redis-busy');
             return {
-              tookEffect: during.code === 'BUSY',
+              tookEffect: storeFaultTookEffect('redis-busy', during),
               detail: {
                 probe: during,
                 refusedWithinMs,
@@ -258,9 +291,11 @@ async function pgWrite(c: pg.Client): Promise<ProbeWrite> {
   }
 }
 
-export const postgresReadonly: FaultImplementation<'postgres-readonly'> = {
+export const postgresReadonly: FaultDefinition<'postgres-readonly'> = {
   kind: 'postgres-readonly',
   label: () => 'postgres read-only (default_transaction_read_only)',
+  holds: (_s, ids) => storeHeld('postgres', ids),
+  make: () => ({ kind: 'postgres-readonly' }),
   async start(_spec, ctx): Promise<ActiveFault> {
     const admin = pgClient(ctx, true);
     // Opened before the fault, as the instances' pooled sessions are: the reload must reach it too.
@@ -289,7 +324,7 @@ export const postgresReadonly: FaultImplementation<'postgres-readonly'> = {
             if (!after.ok)
               throw new LabError(`PostgreSQL still refuses writes after postgres-readonly: ${after.error}`);
             return {
-              tookEffect: during.code === '25006',
+              tookEffect: storeFaultTookEffect('postgres-readonly', during),
               detail: {
                 probe: during,
                 writableAfter: true,

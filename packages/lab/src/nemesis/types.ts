@@ -10,70 +10,26 @@
  * A fault without evidence fails the run — a chaos test whose faults silently
  * did nothing proves nothing.
  */
-import type { LinkName, ToxicSpec } from '../links/links.js';
 import type { Links } from '../links/links.js';
 import type { StartedEnvironment } from '../environment/index.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import type { CoordinatorInstances } from '../instances/instances.js';
+import type { FaultSpecs } from './catalogue.js';
+import type { FaultDrawContext } from './plan/fault-schedule.js';
+
+export type { FaultSpecs };
+
+/** A fault's kind: a key of the catalogue. */
+export type FaultKind = keyof FaultSpecs;
+
+/** Any fault: one of the specs of {@link FaultSpecs}, each declared in its family's module. */
+export type FaultSpec = { [K in FaultKind]: FaultSpecs[K] }[FaultKind];
 
 /**
- * The coordinator's crash points (its `COORDINATOR_FAILPOINTS` names), each between two durable steps of one
- * input: after the Postgres commit and before the Kafka offset (a consumer that is not idempotent duplicates
- * work there), and after the Redis proposal and before the Postgres transaction (Redis ahead of Postgres; a
- * consumer that commits offsets early loses the input, and the rest of its settled-together run).
+ * The spec of kind `K`, with its `kind` typed `K`: what a function generic in the kind takes, so that
+ * `catalogue[spec.kind]` is that kind's definition to the compiler too (the correlated-union pattern).
  */
-export const COMMIT_CRASH_POINTS = ['after-commit-before-offset', 'after-cache-before-store'] as const;
-export type CommitCrashPoint = (typeof COMMIT_CRASH_POINTS)[number];
-
-export type FaultSpec =
-  /** A Toxiproxy toxic on one instance's link (`target` = instance id) or on every instance's (`all`). */
-  | { readonly kind: 'link-toxic'; readonly link: LinkName; readonly target: string; readonly toxic: ToxicSpec }
-  /** The link's proxy disabled: open connections closed, new ones refused. */
-  | { readonly kind: 'link-down'; readonly link: LinkName; readonly target: string }
-  /** SIGKILL; the instance is started again when the fault ends. */
-  | { readonly kind: 'kill'; readonly target: string }
-  /** SIGSTOP for the whole window (longer than the session timeout: a zombie), SIGCONT at the end. */
-  | { readonly kind: 'pause'; readonly target: string }
-  /** Graceful restart (SIGTERM, start, ready). */
-  | { readonly kind: 'restart'; readonly target: string }
-  /** Every instance restarted in turn, each ready before the next goes down. */
-  | { readonly kind: 'rolling-restart' }
-  /**
-   * Every instance restarted in turn onto the current build, from the baseline build it ran (an earlier commit),
-   * each ready before the next goes down: old and new versions side by side in between. Only a suite with a
-   * baseline plans it (the mixed nemesis never draws it).
-   */
-  | { readonly kind: 'rolling-upgrade' }
-  /**
-   * The instance restarts with a fail-point that SIGKILLs it the `nth` time it reaches `at` (one of
-   * {@link COMMIT_CRASH_POINTS}: between two durable steps of one input); started clean at the end.
-   */
-  | {
-      readonly kind: 'commit-boundary-crash';
-      readonly target: string;
-      readonly nth: number;
-      readonly at: CommitCrashPoint;
-    }
-  /** Redis restarted without persistence: all coordination state gone. */
-  | { readonly kind: 'redis-restart' }
-  /** PostgreSQL restarted (fast shutdown, same data). */
-  | { readonly kind: 'postgres-restart' }
-  /** Redis a replica of an unreachable master for the window: data kept, reads served, writes answered READONLY. */
-  | { readonly kind: 'redis-readonly' }
-  /** A Lua busy loop holds Redis for the window: every other command answered BUSY. */
-  | { readonly kind: 'redis-busy' }
-  /** PostgreSQL's transactions read-only for the window (`default_transaction_read_only`): writes fail with 25006. */
-  | { readonly kind: 'postgres-readonly' }
-  /** A Kafka broker refuses connections for the window. */
-  | { readonly kind: 'broker-down'; readonly broker: number }
-  /** Partition leadership moves to another broker. */
-  | { readonly kind: 'leader-move'; readonly topic: string; readonly partition: number; readonly broker: number }
-  /** The broker answers the next requests of an API with these errors. */
-  | { readonly kind: 'request-errors'; readonly api: string; readonly errors: readonly string[] }
-  /** The instance's wall clock (`Date.now()`) moved by `offsetMs` (libfaketime), back to true at the end; its monotonic clock is untouched. */
-  | { readonly kind: 'clock-skew'; readonly target: string; readonly offsetMs: number };
-
-export type FaultKind = FaultSpec['kind'];
+export type SpecOf<K extends FaultKind> = FaultSpecs[K] & { readonly kind: K };
 
 export interface PlannedFault {
   /** Milliseconds after the workload starts. */
@@ -104,11 +60,39 @@ export interface ActiveFault {
   end(): Promise<FaultEvidence>;
 }
 
+/** What the runner needs of a fault: a label, a start, and whether a provider can run it. */
 export interface FaultImplementation<K extends FaultKind = FaultKind> {
-  readonly kind: K;
   /** A short label for the timeline, e.g. `latency 200ms redis@coordinator-2`. */
-  label(spec: Extract<FaultSpec, { kind: K }>): string;
-  start(spec: Extract<FaultSpec, { kind: K }>, ctx: NemesisContext): Promise<ActiveFault>;
+  readonly label: (spec: FaultSpecs[K]) => string;
+  readonly start: (spec: FaultSpecs[K], ctx: NemesisContext) => Promise<ActiveFault>;
   /** Why this fault cannot run on a provider with these capabilities; undefined when it can (the default). */
-  unsupported?(spec: Extract<FaultSpec, { kind: K }>, caps: ProviderCapabilities): string | undefined;
+  readonly unsupported?: (spec: FaultSpecs[K], caps: ProviderCapabilities) => string | undefined;
+}
+
+/** How the mixed nemesis draws a fault of kind `K`, and what the fault takes out of service. */
+export interface FaultMakerEntry<K extends FaultKind = FaultKind> {
+  /** Draws one fault of this kind; undefined when the run offers none (no broker but the group coordinator's). */
+  readonly make: (ctx: FaultDrawContext) => FaultSpecs[K] | undefined;
+  /** Its own duration range, when the planner's default does not suit it. */
+  readonly durationMs?: readonly [number, number];
+  /**
+   * Its evidence needs traffic (a crash after the nth commit, errors on offset commits): it starts within this
+   * fraction of the time the workload sends. Default: anywhere.
+   */
+  readonly startWithin?: number;
+  /** At most this many in one plan. Default: no limit. */
+  readonly maxPerPlan?: number;
+  /** The instances it takes out of service while on: killed, paused, restarting, cut off from a store. */
+  readonly disables?: (spec: FaultSpecs[K], instanceIds: readonly string[]) => readonly string[];
+}
+
+/**
+ * Everything about one fault kind, in the module of its family: its label, where it cannot run, what it holds
+ * while on (resources.ts says why faults hold things), how the mixed nemesis draws one, and how it starts and
+ * gathers its evidence. The catalogue lists one per kind.
+ */
+export interface FaultDefinition<K extends FaultKind> extends FaultImplementation<K>, FaultMakerEntry<K> {
+  readonly kind: K;
+  /** The resources it holds while on, given the run's instance ids: two faults that share one never overlap. */
+  readonly holds: (spec: FaultSpecs[K], instanceIds: readonly string[]) => readonly string[];
 }

@@ -7,7 +7,7 @@
  */
 import type { Topics } from '@chaos-lab/contracts';
 import type { AssignmentPlan } from '@chaos-lab/model';
-import type { FaultDrawContext } from '../schedule/fault-schedule.js';
+import type { FaultDrawContext } from '../nemesis/plan/fault-schedule.js';
 import type { PlannedFault } from '../nemesis/index.js';
 import { InvalidArgumentError } from '../errors.js';
 

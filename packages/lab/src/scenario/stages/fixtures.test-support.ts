@@ -1,6 +1,6 @@
 /** A small scenario for the stages' unit tests: a workload of a few batches and one pause fault per seed. */
 import { planAssignmentWorkload } from '@chaos-lab/model';
-import { planFaults } from '../../schedule/fault-schedule.js';
+import { planFaults } from '../../nemesis/plan/fault-schedule.js';
 import type { ScenarioDefinition } from '../definition.js';
 
 export const small: ScenarioDefinition = {

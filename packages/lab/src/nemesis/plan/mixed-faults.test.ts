@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { disabledBy, planMixedFaults, type MixedFaultOptions } from './mixed-faults.js';
 import type { FaultDrawContext } from './fault-schedule.js';
 import { SeededRandom } from '@chaos-lab/model';
-import { FAULT_KINDS, unsupportedFaults } from '../nemesis/catalogue.js';
-import { faultResources } from '../nemesis/resources.js';
-import type { PlannedFault } from '../nemesis/types.js';
-import { capabilitiesOf } from '../environment/capabilities.js';
-import { libfaketimeAvailable } from '../instances/instances.js';
-import { GROUP_COORDINATOR_BROKER } from '../scenario/session.js';
-import { InvalidArgumentError } from '../errors.js';
+import { FAULT_KINDS, faultResources, unsupportedFaults } from '../catalogue.js';
+import type { PlannedFault } from '../types.js';
+import { capabilitiesOf } from '../../environment/capabilities.js';
+import { libfaketimeAvailable } from '../../instances/instances.js';
+import { GROUP_COORDINATOR_BROKER } from '../../scenario/session.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 const instanceIds = ['coordinator-1', 'coordinator-2', 'coordinator-3'];
 const ctx = (seed: number, provider: 'local' | 'docker' = 'local'): FaultDrawContext => ({

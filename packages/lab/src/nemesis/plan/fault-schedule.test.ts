@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFaults, type FaultDrawContext, type FaultMaker } from './fault-schedule.js';
 import { SeededRandom } from '@chaos-lab/model';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 const ctx = (seed: number): FaultDrawContext => ({
   rng: new SeededRandom(seed),

@@ -5,10 +5,10 @@
  * after the previous one ended plus a recovery gap, so that a failure can be
  * pinned on one fault. The mixed nemesis (mixed-faults.ts) overlaps them.
  */
-import type { FaultSpec, PlannedFault } from '../nemesis/types.js';
-import { InvalidArgumentError } from '../errors.js';
+import type { FaultSpec, PlannedFault } from '../types.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { SeededRandom } from '@chaos-lab/model';
-import type { ProviderCapabilities } from '../environment/capabilities.js';
+import type { ProviderCapabilities } from '../../environment/capabilities.js';
 
 export interface FaultDrawContext {
   readonly rng: SeededRandom;
@@ -51,4 +51,32 @@ export function planFaults(ctx: FaultDrawContext, o: FaultScheduleOptions): Plan
     t += durationMs + ctx.rng.int(gMin, gMax);
   }
   return out;
+}
+
+export interface EachKindOnceOptions {
+  /** Start of the first slot, in ms after the workload starts. */
+  readonly startMs: number;
+  /** Each slot starts this long after the previous one's: a fault's window and a recovery gap. */
+  readonly slotMs: number;
+  /** Duration range of each fault; keep its top below `slotMs` so one fault has ended before the next starts. */
+  readonly durationMs: readonly [number, number];
+}
+
+/**
+ * Every fault maker of the menu once, in a seeded order, one slot each: slot `i` starts at
+ * `startMs + i * slotMs`. So every seed sees every fault of the menu, alone. The seed decides the order (a
+ * shuffle of the menu), then for each slot in turn what the maker draws and how long the fault lasts — the
+ * draws `planFaults` makes for one fault.
+ */
+export function eachKindOnce(
+  ctx: FaultDrawContext,
+  menu: readonly FaultMaker[],
+  o: EachKindOnceOptions,
+): PlannedFault[] {
+  if (!Number.isInteger(o.slotMs) || o.slotMs < 1) throw new InvalidArgumentError('slotMs', o.slotMs, 'an integer ≥ 1');
+  return ctx.rng
+    .shuffle(menu)
+    .flatMap((make, i) =>
+      planFaults(ctx, { menu: [make], count: 1, startMs: o.startMs + i * o.slotMs, durationMs: o.durationMs }),
+    );
 }

@@ -5,7 +5,7 @@
  * what only two faults together do.
  *
  * What it may produce, drawn from the seed: `count` faults of any kind of
- * `faultMakers` (toxics and cuts on one instance's or every instance's
+ * the catalogue, each drawn as its definition says (`make`) (toxics and cuts on one instance's or every instance's
  * Redis or PostgreSQL link, kill -9, pause, graceful and rolling restarts,
  * a crash between a commit and its offset, Redis or PostgreSQL restarted,
  * Redis read-only (a replica) or busy (a long script), PostgreSQL read-only
@@ -16,7 +16,7 @@
  * What it never produces:
  * - two faults on at once that hold a resource in common (the same
  *   instance's process or clock, the same link, a store being restarted or
- *   refusing writes, a broker; see nemesis/resources.ts) — so conflicts are
+ *   refusing writes, a broker; see ../resources.ts) — so conflicts are
  *   avoided here, and the runner only has to keep them apart in plans
  *   written by hand;
  * - a moment when every instance is out of service (killed, paused,
@@ -31,15 +31,13 @@
  * It may produce fewer than `count` faults when the horizon has no room for
  * another without breaking those rules.
  */
-import type { FaultKind, FaultSpec, PlannedFault } from '../nemesis/types.js';
-import { FAULT_KINDS, implementationOf } from '../nemesis/catalogue.js';
-import { faultResources, shareResource } from '../nemesis/resources.js';
-import type { FaultImplementation } from '../nemesis/types.js';
-import { capabilitiesOf, type ProviderCapabilities } from '../environment/capabilities.js';
-import { providerFromEnv } from '../environment/index.js';
-import { InvalidArgumentError } from '../errors.js';
+import type { FaultKind, PlannedFault } from '../types.js';
+import { FAULT_KINDS, definitionOf, disabledBy, faultResources, unsupportedWhy } from '../catalogue.js';
+import { shareResource } from '../resources.js';
+import { capabilitiesOf, type ProviderCapabilities } from '../../environment/capabilities.js';
+import { providerFromEnv } from '../../environment/index.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { FaultDrawContext } from './fault-schedule.js';
-import { faultMakers, type FaultMakerEntry } from './fault-makers.js';
 
 export interface MixedFaultOptions {
   /** How many faults (at most 100). */
@@ -63,14 +61,7 @@ const ATTEMPTS = 200;
 
 const overlap = (a: PlannedFault, b: PlannedFault) => a.at < b.at + b.durationMs && b.at < a.at + a.durationMs;
 
-function makerOf(kind: FaultKind): FaultMakerEntry {
-  return faultMakers[kind] as unknown as FaultMakerEntry;
-}
-
-/** The instances a fault takes out of service while on. */
-export function disabledBy(spec: FaultSpec, instanceIds: readonly string[]): readonly string[] {
-  return makerOf(spec.kind).disables?.(spec, instanceIds) ?? [];
-}
+export { disabledBy };
 
 export function planMixedFaults(ctx: FaultDrawContext, o: MixedFaultOptions): PlannedFault[] {
   if (!Number.isInteger(o.count) || o.count < 0 || o.count > 100)
@@ -110,12 +101,12 @@ export function planMixedFaults(ctx: FaultDrawContext, o: MixedFaultOptions): Pl
   for (let n = 0; n < o.count; n++) {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const kind = rng.pick(kinds);
-      const maker = makerOf(kind);
+      const maker = definitionOf(kind);
       const spec = maker.make(ctx);
       if (!spec) continue;
       if (maker.maxPerPlan !== undefined && placed.filter((p) => p.fault.spec.kind === kind).length >= maker.maxPerPlan)
         continue;
-      if ((implementationOf(spec) as FaultImplementation).unsupported?.(spec as never, caps) !== undefined) continue;
+      if (unsupportedWhy(spec, caps) !== undefined) continue;
       const [kMin, kMax] = maker.durationMs ?? [dMin, dMax];
       const room = o.horizonMs - startMs;
       const durationMs = rng.int(Math.min(kMin, room), Math.min(kMax, room));
