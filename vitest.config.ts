@@ -23,7 +23,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{apps,packages}/*/src/**/*.test.ts', 'scenarios/*/*.test.ts', 'dashboards/src/**/*.test.ts'],
+          include: [
+            '{apps,packages}/*/src/**/*.test.ts',
+            'scenarios/*/*.test.ts',
+            'dashboards/src/**/*.test.ts',
+            'tests/*.test.ts',
+          ],
           exclude: [chaosSuites, containerTests],
           sequence: { groupOrder: 0 },
         },

@@ -3,7 +3,7 @@
  * cannot run, what it holds, how the mixed nemesis draws it, how it starts
  * and judges its evidence — in the module of its family (one folder:
  * `nemesis/`). This file only lists them, in two tables the compiler keeps
- * in step: `FaultSpecs` (kind → spec type) and `catalogue` (kind →
+ * in step: `FaultSpecs` (kind → spec type, in `specs.ts`) and `catalogue` (kind →
  * definition, typed `{ [K in FaultKind]: FaultDefinition<K> }`, so a kind
  * without a definition, or a definition of the wrong kind, does not build).
  *
@@ -18,86 +18,37 @@
  *    optionally `durationMs`, `startWithin`, `maxPerPlan`, `disables`,
  *    `unsupported`, and `start` (returning an `ActiveFault` whose `end()`
  *    gives the evidence).
- * 2. Here: `'my-fault': MyFaultSpec` in `FaultSpecs` and `'my-fault': myFault`
+ * 2. `'my-fault': MyFaultSpec` in `FaultSpecs` (specs.ts) and here `'my-fault': myFault`
  *    in `catalogue` — the compiler asks for the second once the first is
  *    there. Append both at the end: `FAULT_KINDS` follows the table's order
  *    and the mixed nemesis draws kinds by their index in it, so an entry
  *    inserted in the middle changes every seed's mixed plan.
  * 3. A unit test of its judgement in the family's `*.test.ts`.
- * That is two files of one folder (three with the test).
+ * That is three files of one folder (four with the test).
  */
 import type {
-  FaultDefinition,
+  DefinitionOf,
   FaultImplementation,
   FaultKind,
   FaultMakerEntry,
   FaultSpec,
+  FaultSpecs,
   NemesisContext,
   PlannedFault,
   SpecOf,
 } from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
-import { linkDown, linkToxic, type LinkDownSpec, type LinkToxicSpec } from './link-faults.js';
-import {
-  commitBoundaryCrash,
-  kill,
-  pause,
-  restart,
-  rollingRestart,
-  rollingUpgrade,
-  type CommitBoundaryCrashSpec,
-  type KillSpec,
-  type PauseSpec,
-  type RestartSpec,
-  type RollingRestartSpec,
-  type RollingUpgradeSpec,
-} from './process-faults.js';
-import {
-  brokerDown,
-  leaderMove,
-  postgresRestart,
-  redisRestart,
-  requestErrors,
-  type BrokerDownSpec,
-  type LeaderMoveSpec,
-  type PostgresRestartSpec,
-  type RedisRestartSpec,
-  type RequestErrorsSpec,
-} from './infra-faults.js';
-import { clockSkew, type ClockSkewSpec } from './clock-faults.js';
-import {
-  postgresReadonly,
-  redisBusy,
-  redisReadonly,
-  type PostgresReadonlySpec,
-  type RedisBusySpec,
-  type RedisReadonlySpec,
-} from './store-faults.js';
 
-/** Every fault kind and its spec: the plain JSON a plan holds. */
-export interface FaultSpecs {
-  'link-toxic': LinkToxicSpec;
-  'link-down': LinkDownSpec;
-  kill: KillSpec;
-  pause: PauseSpec;
-  restart: RestartSpec;
-  'rolling-restart': RollingRestartSpec;
-  'rolling-upgrade': RollingUpgradeSpec;
-  'commit-boundary-crash': CommitBoundaryCrashSpec;
-  'redis-restart': RedisRestartSpec;
-  'postgres-restart': PostgresRestartSpec;
-  'redis-readonly': RedisReadonlySpec;
-  'redis-busy': RedisBusySpec;
-  'postgres-readonly': PostgresReadonlySpec;
-  'broker-down': BrokerDownSpec;
-  'leader-move': LeaderMoveSpec;
-  'request-errors': RequestErrorsSpec;
-  'clock-skew': ClockSkewSpec;
-}
+export type { FaultSpecs } from './specs.js';
+import { linkDown, linkToxic } from './link-faults.js';
+import { commitBoundaryCrash, kill, pause, restart, rollingRestart, rollingUpgrade } from './process-faults.js';
+import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
+import { clockSkew } from './clock-faults.js';
+import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
 
 /** Every kind's definition. Exhaustive over {@link FaultSpecs}: a kind missing here does not compile. */
-export type Catalogue = { readonly [K in FaultKind]: FaultDefinition<K> };
+export type Catalogue = { readonly [K in FaultKind]: DefinitionOf<K> };
 
 const catalogue: Catalogue = {
   'link-toxic': linkToxic,
@@ -123,7 +74,7 @@ const catalogue: Catalogue = {
 export const FAULT_KINDS = Object.keys(catalogue) as readonly FaultKind[];
 
 /** The definition of a kind; a kind not in the catalogue (a plan read from JSON may carry any string) is refused. */
-export function definitionOf<K extends FaultKind>(kind: K): FaultDefinition<K> {
+export function definitionOf<K extends FaultKind>(kind: K): DefinitionOf<K> {
   if (!Object.hasOwn(catalogue, kind))
     throw new InvalidArgumentError('kind', kind, `a fault kind (${FAULT_KINDS.join(', ')})`);
   return catalogue[kind];
@@ -173,7 +124,7 @@ export function unsupportedWhy(spec: FaultSpec, caps: ProviderCapabilities): str
 }
 
 /** How the mixed nemesis draws each kind (the definitions, seen as draw tables). */
-export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<K> } = catalogue;
+export const faultMakers: { readonly [K in FaultKind]: FaultMakerEntry<FaultSpecs[K]> } = catalogue;
 
 /** One planned fault a provider cannot run, and why. */
 export interface UnsupportedFault {

@@ -12,9 +12,9 @@
  * `Date.now()` — compared with the lab's clock: it must have moved by the
  * offset (within the header's one-second resolution).
  */
-import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './definition.js';
 import type { CoordinatorInstance } from '../instances/instances.js';
-import type { FaultDrawContext } from './plan/fault-schedule.js';
+import type { FaultDrawContext } from './definition.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** The instance's wall clock (`Date.now()`) moved by `offsetMs` (libfaketime), back to true at the end; its monotonic clock is untouched. */
@@ -84,7 +84,7 @@ function formatOffset(ms: number): string {
   return `${ms < 0 ? '-' : '+'}${Math.abs(ms) / 1000} s`;
 }
 
-export const clockSkew: FaultDefinition<'clock-skew'> = {
+export const clockSkew: FaultDefinition<ClockSkewSpec> = {
   kind: 'clock-skew',
   label: (s) => `clock ${formatOffset(s.offsetMs)} ${s.target}`,
   // Its process too: a paused or restarting instance cannot show its clock.

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import type { ActiveFault, FaultDefinition } from './types.js';
+import type { ActiveFault, FaultDefinition } from './definition.js';
 import { requireKafkaControl, type ProviderCapabilities } from '../environment/capabilities.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { KafkaApi, KafkaErrorName } from '../environment/kafka-protocol.js';
@@ -82,7 +82,7 @@ function refused(hostPort: string): Promise<boolean> {
   });
 }
 
-export const redisRestart: FaultDefinition<'redis-restart'> = {
+export const redisRestart: FaultDefinition<RedisRestartSpec> = {
   kind: 'redis-restart',
   label: () => 'redis restart, data lost',
   holds: (_s, ids) => storeHeld('redis', ids),
@@ -111,7 +111,7 @@ export const redisRestart: FaultDefinition<'redis-restart'> = {
   },
 };
 
-export const postgresRestart: FaultDefinition<'postgres-restart'> = {
+export const postgresRestart: FaultDefinition<PostgresRestartSpec> = {
   kind: 'postgres-restart',
   label: () => 'postgres restart',
   holds: (_s, ids) => storeHeld('postgres', ids),
@@ -131,7 +131,7 @@ function missingBroker(broker: number, caps: ProviderCapabilities): string | und
     : `the ${caps.provider} provider has no broker ${broker} (brokers: ${caps.kafkaBrokerIds.join(', ')})`;
 }
 
-export const brokerDown: FaultDefinition<'broker-down'> = {
+export const brokerDown: FaultDefinition<BrokerDownSpec> = {
   kind: 'broker-down',
   label: (s) => `kafka broker ${s.broker} down`,
   unsupported: (s, caps) => missingBroker(s.broker, caps),
@@ -161,7 +161,7 @@ export const brokerDown: FaultDefinition<'broker-down'> = {
   },
 };
 
-export const leaderMove: FaultDefinition<'leader-move'> = {
+export const leaderMove: FaultDefinition<LeaderMoveSpec> = {
   kind: 'leader-move',
   label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
   unsupported: (s, caps) => (caps.kafkaLeaderMoves === true ? missingBroker(s.broker, caps) : caps.kafkaLeaderMoves),
@@ -209,7 +209,7 @@ export const leaderMove: FaultDefinition<'leader-move'> = {
 /** How long after its window a request-errors fault waits for an instance to meet the errors. */
 const REQUEST_ERRORS_GRACE_MS = 10_000;
 
-export const requestErrors: FaultDefinition<'request-errors'> = {
+export const requestErrors: FaultDefinition<RequestErrorsSpec> = {
   kind: 'request-errors',
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
   unsupported: (_s, caps) => (caps.kafkaRequestErrors === true ? undefined : caps.kafkaRequestErrors),

@@ -4,9 +4,9 @@
  * through the faulted proxy while the fault is on, and from the instances'
  * own dependency metrics over the window.
  */
-import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './definition.js';
 import type { LinkName, ToxicSpec } from '../links/links.js';
-import type { FaultDrawContext } from './plan/fault-schedule.js';
+import type { FaultDrawContext } from './definition.js';
 import { probeLink, type ProbeResult } from './probes.js';
 import { dependencyDelta, snapshot } from './metrics.js';
 import { targetsOf } from './resources.js';
@@ -124,7 +124,7 @@ export function linkDownTookEffect(p: ProbeResult, delta: DependencyDelta): bool
   return !p.ok || delta.errors > 0;
 }
 
-export const linkToxic: FaultDefinition<'link-toxic'> = {
+export const linkToxic: FaultDefinition<LinkToxicSpec> = {
   kind: 'link-toxic',
   label: (s) => `${s.toxic.type} ${JSON.stringify(s.toxic.attributes)} ${s.link}@${s.target}`,
   holds: (s, ids) => targetsOf(s.target, ids).map((id) => `link:${s.link}:${id}`),
@@ -154,7 +154,7 @@ export const linkToxic: FaultDefinition<'link-toxic'> = {
   },
 };
 
-export const linkDown: FaultDefinition<'link-down'> = {
+export const linkDown: FaultDefinition<LinkDownSpec> = {
   kind: 'link-down',
   label: (s) => `down ${s.link}@${s.target}`,
   holds: (s, ids) => targetsOf(s.target, ids).map((id) => `link:${s.link}:${id}`),

@@ -9,7 +9,7 @@
  * (`after-cache-before-store`).
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './definition.js';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { parsePrometheus, sum } from './metrics.js';
 import { storeLinks, targetsOf } from './resources.js';
@@ -149,7 +149,7 @@ export async function stateWithin(
   return state;
 }
 
-export const kill: FaultDefinition<'kill'> = {
+export const kill: FaultDefinition<KillSpec> = {
   kind: 'kill',
   label: (s) => `kill -9 ${s.target}`,
   holds: (s) => [`process:${s.target}`],
@@ -170,7 +170,7 @@ export const kill: FaultDefinition<'kill'> = {
   },
 };
 
-export const pause: FaultDefinition<'pause'> = {
+export const pause: FaultDefinition<PauseSpec> = {
   kind: 'pause',
   label: (s) => `pause ${s.target}`,
   holds: (s) => [`process:${s.target}`],
@@ -194,7 +194,7 @@ export const pause: FaultDefinition<'pause'> = {
   },
 };
 
-export const restart: FaultDefinition<'restart'> = {
+export const restart: FaultDefinition<RestartSpec> = {
   kind: 'restart',
   label: (s) => `restart ${s.target}`,
   holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],
@@ -215,7 +215,7 @@ export const restart: FaultDefinition<'restart'> = {
   },
 };
 
-export const rollingRestart: FaultDefinition<'rolling-restart'> = {
+export const rollingRestart: FaultDefinition<RollingRestartSpec> = {
   kind: 'rolling-restart',
   label: () => 'rolling restart',
   holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
@@ -234,7 +234,7 @@ export const rollingRestart: FaultDefinition<'rolling-restart'> = {
   },
 };
 
-export const rollingUpgrade: FaultDefinition<'rolling-upgrade'> = {
+export const rollingUpgrade: FaultDefinition<RollingUpgradeSpec> = {
   kind: 'rolling-upgrade',
   label: () => 'rolling upgrade',
   holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
@@ -270,7 +270,7 @@ export const rollingUpgrade: FaultDefinition<'rolling-upgrade'> = {
 // own leave started): 15 s proved too short once in 20 seeds.
 const COMMIT_CRASH_GRACE_MS = 30_000;
 
-export const commitBoundaryCrash: FaultDefinition<'commit-boundary-crash'> = {
+export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
   kind: 'commit-boundary-crash',
   label: (s) => `crash at ${s.at} #${s.nth}, ${s.target}`,
   holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],

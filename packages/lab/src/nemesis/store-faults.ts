@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { ActiveFault, FaultDefinition, NemesisContext } from './types.js';
+import type { ActiveFault, FaultDefinition, NemesisContext } from './definition.js';
 import { LabError } from '../errors.js';
 import { dependencyDelta, snapshot } from './metrics.js';
 import { storeHeld } from './resources.js';
@@ -146,7 +146,7 @@ async function redisRecovered(r: Redis, sentinel: { key: string; value: string }
   return { writableAfter: true, dataKept: kept };
 }
 
-export const redisReadonly: FaultDefinition<'redis-readonly'> = {
+export const redisReadonly: FaultDefinition<RedisReadonlySpec> = {
   kind: 'redis-readonly',
   label: () => 'redis read-only (replica of an unreachable master)',
   holds: (_s, ids) => storeHeld('redis', ids),
@@ -195,7 +195,7 @@ export const redisReadonly: FaultDefinition<'redis-readonly'> = {
 /** `busy-reply-threshold` under the name Redis 6 and 7 both know. */
 const THRESHOLD = 'lua-time-limit';
 
-export const redisBusy: FaultDefinition<'redis-busy'> = {
+export const redisBusy: FaultDefinition<RedisBusySpec> = {
   kind: 'redis-busy',
   label: () => 'redis busy (a long Lua script)',
   holds: (_s, ids) => storeHeld('redis', ids),
@@ -291,7 +291,7 @@ async function pgWrite(c: pg.Client): Promise<ProbeWrite> {
   }
 }
 
-export const postgresReadonly: FaultDefinition<'postgres-readonly'> = {
+export const postgresReadonly: FaultDefinition<PostgresReadonlySpec> = {
   kind: 'postgres-readonly',
   label: () => 'postgres read-only (default_transaction_read_only)',
   holds: (_s, ids) => storeHeld('postgres', ids),

@@ -6,20 +6,12 @@
  * pinned on one fault. The mixed nemesis (mixed-faults.ts) overlaps them.
  */
 import type { FaultSpec, PlannedFault } from '../types.js';
+import type { FaultDrawContext } from '../definition.js';
+
+export type { FaultDrawContext };
 import { InvalidArgumentError } from '../../errors.js';
 import type { SeededRandom } from '@chaos-lab/model';
 import type { ProviderCapabilities } from '../../environment/capabilities.js';
-
-export interface FaultDrawContext {
-  readonly rng: SeededRandom;
-  /** Instance ids, e.g. coordinator-1..3. */
-  readonly instanceIds: readonly string[];
-  readonly brokerIds: readonly number[];
-  readonly inputTopics: readonly string[];
-  readonly partitions: number;
-  /** What the provider the plan is for can run (the mixed planner draws only that). Absent: see planMixedFaults. */
-  readonly capabilities?: ProviderCapabilities;
-}
 
 /** Draws one fault; the menu of a scenario is a list of these. */
 export type FaultMaker = (ctx: FaultDrawContext) => FaultSpec;
