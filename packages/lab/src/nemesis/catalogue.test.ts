@@ -49,6 +49,7 @@ const specs: { readonly [K in FaultKind]: Extract<FaultSpec, { kind: K }> } = {
   'leader-move': { kind: 'leader-move', topic: 't.a', partition: 4, broker: 3 },
   'request-errors': { kind: 'request-errors', api: 'OffsetCommit', errors: ['NOT_COORDINATOR'] },
   'clock-skew': { kind: 'clock-skew', target: 'coordinator-2', offsetMs: -30_000 },
+  'redis-out-of-memory': { kind: 'redis-out-of-memory' },
 };
 
 describe('the catalogue', () => {
@@ -81,6 +82,7 @@ describe('the catalogue', () => {
       'leader-move',
       'request-errors',
       'clock-skew',
+      'redis-out-of-memory',
     ]);
     for (const k of FAULT_KINDS) {
       expect(definitionOf(k).kind).toBe(k);
@@ -122,6 +124,7 @@ describe('the catalogue', () => {
       'leader-move': ['broker:3', 'leader:t.a[4]'],
       'request-errors': ['request-errors:OffsetCommit'],
       'clock-skew': ['clock:coordinator-2', 'process:coordinator-2'],
+      'redis-out-of-memory': ['store:redis', ...ids.map((id) => `link:redis:${id}`)],
     });
   });
 
@@ -146,6 +149,7 @@ describe('the catalogue', () => {
       'leader-move': [],
       'request-errors': [],
       'clock-skew': [],
+      'redis-out-of-memory': [],
     });
     const cut = { ...specs['link-toxic'], toxic: { type: 'reset_peer' as const, attributes: {} } };
     expect(disabledBy(cut, ids)).toEqual(ids);
@@ -155,23 +159,5 @@ describe('the catalogue', () => {
 
 /** The catalogue's definitions, as a fresh object a test can take apart. */
 function definitionsOf(): Catalogue {
-  return {
-    'link-toxic': definitionOf('link-toxic'),
-    'link-down': definitionOf('link-down'),
-    kill: definitionOf('kill'),
-    pause: definitionOf('pause'),
-    restart: definitionOf('restart'),
-    'rolling-restart': definitionOf('rolling-restart'),
-    'rolling-upgrade': definitionOf('rolling-upgrade'),
-    'commit-boundary-crash': definitionOf('commit-boundary-crash'),
-    'redis-restart': definitionOf('redis-restart'),
-    'postgres-restart': definitionOf('postgres-restart'),
-    'redis-readonly': definitionOf('redis-readonly'),
-    'redis-busy': definitionOf('redis-busy'),
-    'postgres-readonly': definitionOf('postgres-readonly'),
-    'broker-down': definitionOf('broker-down'),
-    'leader-move': definitionOf('leader-move'),
-    'request-errors': definitionOf('request-errors'),
-    'clock-skew': definitionOf('clock-skew'),
-  };
+  return Object.fromEntries(FAULT_KINDS.map((k) => [k, definitionOf(k)])) as unknown as Catalogue;
 }

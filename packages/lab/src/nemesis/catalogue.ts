@@ -45,7 +45,7 @@ import { linkDown, linkToxic } from './link-faults.js';
 import { commitBoundaryCrash, kill, pause, restart, rollingRestart, rollingUpgrade } from './process-faults.js';
 import { brokerDown, leaderMove, postgresRestart, redisRestart, requestErrors } from './infra-faults.js';
 import { clockSkew } from './clock-faults.js';
-import { postgresReadonly, redisBusy, redisReadonly } from './store-faults.js';
+import { postgresReadonly, redisBusy, redisOutOfMemory, redisReadonly } from './store-faults.js';
 
 /** Every kind's definition. Exhaustive over {@link FaultSpecs}: a kind missing here does not compile. */
 export type Catalogue = { readonly [K in FaultKind]: DefinitionOf<K> };
@@ -68,6 +68,7 @@ const catalogue: Catalogue = {
   'leader-move': leaderMove,
   'request-errors': requestErrors,
   'clock-skew': clockSkew,
+  'redis-out-of-memory': redisOutOfMemory,
 };
 
 /** Every fault kind of the catalogue, in its order. */

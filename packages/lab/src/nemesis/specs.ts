@@ -20,7 +20,7 @@ import type {
   RequestErrorsSpec,
 } from './infra-faults.js';
 import type { ClockSkewSpec } from './clock-faults.js';
-import type { PostgresReadonlySpec, RedisBusySpec, RedisReadonlySpec } from './store-faults.js';
+import type { PostgresReadonlySpec, RedisBusySpec, RedisOutOfMemorySpec, RedisReadonlySpec } from './store-faults.js';
 
 /** Every fault kind and its spec: the plain JSON a plan holds. */
 export interface FaultSpecs {
@@ -41,4 +41,5 @@ export interface FaultSpecs {
   'leader-move': LeaderMoveSpec;
   'request-errors': RequestErrorsSpec;
   'clock-skew': ClockSkewSpec;
+  'redis-out-of-memory': RedisOutOfMemorySpec;
 }

@@ -14,6 +14,7 @@ import {
   EXPECTED_REFUSAL,
   postgresReadonly,
   redisBusy,
+  redisOutOfMemory,
   redisReadonly,
   storeFaultTookEffect,
 } from './store-faults.js';
@@ -62,6 +63,14 @@ describe('storeFaultTookEffect', () => {
     expect(
       storeFaultTookEffect('postgres-readonly', { ok: false, code: '25006', error: 'read-only transaction' }),
     ).toBe(true);
+    expect(
+      storeFaultTookEffect('redis-out-of-memory', {
+        ok: false,
+        code: 'OOM',
+        error: "OOM command not allowed when used memory > 'maxmemory'.",
+      }),
+    ).toBe(true);
+    expect(storeFaultTookEffect('redis-out-of-memory', { ok: false, code: 'READONLY' })).toBe(false);
     // The write went through: the store never refused.
     for (const kind of Object.keys(EXPECTED_REFUSAL) as (keyof typeof EXPECTED_REFUSAL)[])
       expect(storeFaultTookEffect(kind, { ok: true }), kind).toBe(false);
@@ -80,7 +89,7 @@ describe('storeFaultTookEffect', () => {
 describe('store faults', () => {
   it('hold their store and every instance’s link to it, and run on every provider', () => {
     const ids = ['coordinator-1', 'coordinator-2'];
-    for (const kind of ['redis-readonly', 'redis-busy'] as const)
+    for (const kind of ['redis-readonly', 'redis-busy', 'redis-out-of-memory'] as const)
       expect(faultResources({ kind }, ids)).toEqual([
         'store:redis',
         'link:redis:coordinator-1',
@@ -92,7 +101,8 @@ describe('store faults', () => {
       'link:postgres:coordinator-2',
     ]);
     // The lab reaches the stores directly on either provider (a local port, a container's mapped port).
-    for (const impl of [redisReadonly, redisBusy, postgresReadonly]) expect(impl.unsupported).toBeUndefined();
+    for (const impl of [redisReadonly, redisBusy, redisOutOfMemory, postgresReadonly])
+      expect(impl.unsupported).toBeUndefined();
   });
 
   it('redis-readonly: writes and writing scripts get READONLY, reads are served, and the data outlives it', async () => {
@@ -120,6 +130,42 @@ describe('store faults', () => {
         expect(await r.ttl('ttl')).toBeGreaterThan(3500);
         expect(await r.eval(WRITE_SCRIPT, 1, 'k1', 'after')).toBe('OK');
         expect(await r.get('k1')).toBe('after');
+      } finally {
+        r.disconnect();
+      }
+    });
+  }, 60_000);
+
+  it('redis-out-of-memory: writes and writing scripts get OOM, reads and deletes are served, settings and data come back', async () => {
+    await withRedis(async (redis) => {
+      const r = await redisAt(redis.url);
+      try {
+        for (let i = 0; i < 100; i++) await r.set(`k${i}`, `v${i}`);
+        await r.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+        const fault = await redisOutOfMemory.start({ kind: 'redis-out-of-memory' }, contextOf({ redis }));
+
+        expect(await outcome(r.set('k0', 'changed'))).toMatch(/^OOM /);
+        expect(await outcome(r.eval(WRITE_SCRIPT, 1, 'k1', 'changed'))).toMatch(/^OOM /);
+        expect(await r.get('k2')).toBe('v2');
+        // noeviction for the window: at its limit, Redis must not make room by deleting the coordinators' keys.
+        expect(await r.call('CONFIG', 'GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+        expect(await r.dbsize()).toBe(101);
+
+        const evidence = await fault.end();
+        expect(evidence).toMatchObject({
+          tookEffect: true,
+          detail: {
+            probe: { ok: false, code: 'OOM' },
+            readServed: true,
+            restored: { maxmemory: '0', 'maxmemory-policy': 'allkeys-lru' },
+            writableAfter: true,
+            dataKept: true,
+          },
+        });
+        expect(await r.call('CONFIG', 'GET', 'maxmemory')).toEqual(['maxmemory', '0']);
+        expect(await r.call('CONFIG', 'GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
+        expect(await r.dbsize()).toBe(100);
+        expect(await r.eval(WRITE_SCRIPT, 1, 'k1', 'after')).toBe('OK');
       } finally {
         r.disconnect();
       }

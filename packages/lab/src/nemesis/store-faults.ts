@@ -14,6 +14,11 @@
  *   the old `lua-time-limit` alias, default 5 s) every other command gets
  *   `BUSY`. `SCRIPT KILL` ends it (a script that wrote nothing can be
  *   killed) and the threshold is set back.
+ * - `redis-out-of-memory`: Redis at its memory limit with nothing to evict
+ *   (`maxmemory-policy noeviction`, `maxmemory` 1 byte, below what any
+ *   server uses): every write, and every script that may write, gets `OOM`;
+ *   reads and deletes are served. Both settings are put back at the end.
+ *   The coordinator's client takes `OOM` as passing, like `READONLY`.
  * - `postgres-readonly`: `ALTER SYSTEM SET default_transaction_read_only =
  *   on` and a reload: every new transaction, on sessions already open too
  *   (a backend applies a reload before its next command), is read-only, so
@@ -48,6 +53,10 @@ export interface RedisReadonlySpec {
 export interface RedisBusySpec {
   readonly kind: 'redis-busy';
 }
+/** Redis at its memory limit with nothing it may evict for the window: writes answered OOM, reads served. */
+export interface RedisOutOfMemorySpec {
+  readonly kind: 'redis-out-of-memory';
+}
 /** PostgreSQL's transactions read-only for the window (`default_transaction_read_only`): writes fail with 25006. */
 export interface PostgresReadonlySpec {
   readonly kind: 'postgres-readonly';
@@ -58,6 +67,7 @@ export const EXPECTED_REFUSAL = {
   'redis-readonly': 'READONLY',
   'redis-busy': 'BUSY',
   'postgres-readonly': '25006',
+  'redis-out-of-memory': 'OOM',
 } as const;
 
 /**
@@ -260,6 +270,72 @@ export const redisBusy: FaultDefinition<RedisBusySpec> = {
       await restore();
       r.disconnect();
       holder.disconnect();
+      throw err;
+    }
+  },
+};
+
+/** The memory settings redis-out-of-memory changes, as Redis reported them before: put back at the end. */
+async function redisMemorySettings(r: Redis): Promise<[string, string][]> {
+  const read = async (name: string): Promise<[string, string]> => {
+    const reply = (await r.call('CONFIG', 'GET', name)) as string[];
+    if (reply[1] === undefined)
+      throw new LabError(`Redis has no ${name} setting (CONFIG GET ${name}: ${JSON.stringify(reply)})`);
+    return [name, reply[1]];
+  };
+  return [await read('maxmemory'), await read('maxmemory-policy')];
+}
+
+export const redisOutOfMemory: FaultDefinition<RedisOutOfMemorySpec> = {
+  kind: 'redis-out-of-memory',
+  label: () => 'redis out of memory (maxmemory 1 byte, noeviction)',
+  holds: (_s, ids) => storeHeld('redis', ids),
+  make: () => ({ kind: 'redis-out-of-memory' }),
+  async start(_spec, ctx): Promise<ActiveFault> {
+    const r = redisClient(ctx);
+    await r.connect();
+    const saved = await redisMemorySettings(r).catch((err: unknown) => {
+      r.disconnect();
+      throw err;
+    });
+    const restore = async () => {
+      for (const [name, value] of saved) await r.call('CONFIG', 'SET', name, value);
+    };
+    try {
+      const before = await snapshot(ctx.instances.all);
+      const sentinel = await redisSentinel(r, 'redis-out-of-memory');
+      // The policy first: with maxmemory reached under an evicting policy, Redis would delete keys to make room.
+      await r.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      await r.call('CONFIG', 'SET', 'maxmemory', '1');
+      const during = await until(
+        () => redisWrite(r, `${sentinel.key}:probe`),
+        (p) => !p.ok,
+      );
+      const readServed = (await r.get(sentinel.key)) === sentinel.value;
+      return {
+        async end() {
+          try {
+            await restore();
+            const recovered = await redisRecovered(r, sentinel, 'redis-out-of-memory');
+            return {
+              tookEffect: storeFaultTookEffect('redis-out-of-memory', during),
+              detail: {
+                probe: during,
+                readServed,
+                restored: Object.fromEntries(saved),
+                ...recovered,
+                redis: dependencyDelta(before, await snapshot(ctx.instances.all), 'redis'),
+              },
+            };
+          } finally {
+            r.disconnect();
+          }
+        },
+      };
+    } catch (err) {
+      // Never leave Redis refusing every write because the fault failed half-way.
+      await restore().catch(() => undefined);
+      r.disconnect();
       throw err;
     }
   },
