@@ -1,0 +1,4 @@
+import { describePlanDeterminism } from '@chaos-lab/lab/testing';
+import { scenario } from './index.js';
+
+describePlanDeterminism(scenario);
