@@ -70,3 +70,25 @@ describe('lab env up', () => {
     90_000,
   );
 });
+
+describe('lab run, given a bad argument', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('close', (code) => resolve({ code, err }));
+    });
+
+  it('names the argument and what it expected, before anything starts', async () => {
+    expect(await run(['no-such-suite'])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^lab: no suite "no-such-suite": expected one of batch-timeout, .*pipeline/),
+    });
+    expect((await run(['--all', '--skip', 'nope'])).err).toMatch(
+      /^lab: --skip: expected suite names \(.*\) \(got "nope"\)/,
+    );
+    expect((await run(['pipeline', '--skip', 'fuzz'])).err).toMatch(/^lab: --skip: expected suite names after --all/);
+    expect((await run(['--all', 'pipeline'])).err).toMatch(/^lab: lab run: expected either --all or suite names/);
+  }, 60_000);
+});

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const usage = `usage:
   lab env up [--instances N]      environment + N coordinator instances (default 3) until Ctrl-C
   lab run <suite> [--seed N]      run one suite (scenarios/<suite>/)
-  lab run --all | <suite>… [--seeds 1..3]
+  lab run --all [--skip a,b] | <suite>… [--seeds 1..3]
                                   run suites side by side (LAB_SUITE_CONCURRENCY, default 4), each to its end; one table
   lab variants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
@@ -182,14 +182,25 @@ async function shrink(argv: string[]): Promise<number> {
  */
 async function run(argv: string[]): Promise<number> {
   const all = argv.includes('--all');
-  const rest = argv.filter((a) => a !== '--all');
+  const skipAt = argv.indexOf('--skip');
+  const skip = skipAt === -1 ? [] : (argv[skipAt + 1] ?? '').split(',').filter(Boolean);
+  if (skipAt !== -1 && (!all || skip.length === 0))
+    throw new InvalidArgumentError(
+      '--skip',
+      argv[skipAt + 1],
+      'suite names after --all, such as --all --skip kafka-faults',
+    );
+  const rest = argv.filter((a, i) => a !== '--all' && (skipAt === -1 || (i !== skipAt && i !== skipAt + 1)));
   const firstOption = rest.findIndex((a) => a.startsWith('-'));
   const names = firstOption === -1 ? rest : rest.slice(0, firstOption);
   const options = firstOption === -1 ? [] : rest.slice(firstOption);
   if (all && names.length > 0)
     throw new InvalidArgumentError('lab run', argv.join(' '), 'either --all or suite names, not both');
   if (!all && names.length <= 1) return runScenarioMain(await loadScenario(names[0] ?? ''), options);
-  const suites = all ? workspaceScenarioNames() : names;
+  const suites = all ? workspaceScenarioNames().filter((n) => !skip.includes(n)) : names;
+  const unknown = skip.filter((n) => !workspaceScenarioNames().includes(n));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError('--skip', unknown.join(','), `suite names (${workspaceScenarioNames().join(', ')})`);
   if (suites.length === 0) throw new LabError('no suites found: expected folders scenarios/<name>/ with an index.ts');
   await Promise.all(suites.map(loadScenario)); // every name checked before anything starts
   const outcomes = await runSuites(suites, {
