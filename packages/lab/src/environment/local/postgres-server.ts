@@ -3,72 +3,52 @@
  * the lab (the `postgres` binary itself, not `pg_ctl start`, which would
  * daemonise it so it would no longer be ours to watch and stop).
  *
- * Why this shape:
- *  - `initdb` costs about a second, so it runs once per machine: the result
- *    is cached as a template data dir (`$LAB_CACHE_DIR/pg<major>-template`,
- *    default `~/.cache/chaos-lab/pg<major>-template`) and each start copies
- *    it (`cp -a`, tens of milliseconds). Creating the cache is safe when
- *    several processes race: each one runs initdb in its own temp folder and
- *    publishes the result with one atomic rename(); the losers throw their
- *    copy away. A cache folder that exists is therefore always complete.
- *  - PostgreSQL refuses to run as root. When the lab is root, initdb and the
- *    server run as the `postgres` system user, the data and socket dirs are
- *    chowned to it, and the lab's own temp folders on the way (created 0700
- *    by mkdtemp) get the "others may traverse" bit. Folders outside the temp
- *    dir are never loosened; an unreachable one is a clear error instead.
- *  - Durability against power loss is traded for speed (fsync and
- *    full_page_writes off): the lab simulates process crashes, not machine
- *    crashes, and the kernel page cache survives a process crash.
- *    synchronous_commit stays on by default: with it off, a process crash
- *    loses acknowledged commits, and the lab would blame the system under
- *    test for a loss it caused (see `synchronousCommit`).
- *  - "Ready" means a query was answered by this very server (its
- *    data_directory is ours), not by whoever grabbed the port first.
- *  - A PostgreSQL server is a process tree (postmaster, checkpointer, WAL
- *    writer, one backend per connection). kill()/pause()/resume() act on the
- *    whole tree, found through /proc (same binary, cwd in our data dir), so
- *    "kill" really is a crash and "pause" really freezes every connection.
- *  - stop() is a fast shutdown (SIGINT); restart() keeps the data: this is
- *    the lab's "Postgres restart" fault, and after kill() it exercises crash
- *    recovery.
+ * This file holds the public API ({@link PostgresServer.start} and the
+ * started server); the ideas behind it live next to it, one per file:
+ *  - `postgres-template.ts`: `initdb` runs once per machine; its result is
+ *    cached as a template data dir that each start copies (race-safe
+ *    publish by rename).
+ *  - `postgres-user.ts`: PostgreSQL refuses to run as root, so a root lab
+ *    runs it as the `postgres` user (chown, traversable temp folders).
+ *  - `postgres-process.ts`: the server process (launch settings, the
+ *    "ready" check, and kill/pause/resume of the whole process tree found
+ *    through /proc).
+ *  - `postgres-client.ts`: connection string, readiness query, CREATE DATABASE.
+ *  - `postgres-binaries.ts`: finding `postgres` and `initdb` and their version.
+ *
+ * stop() is a fast shutdown (SIGINT); restart() keeps the data: this is the
+ * lab's "Postgres restart" fault, and after kill() it exercises crash
+ * recovery.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { ManagedProcess } from '../../process/managed-process.js';
+import type { ManagedProcess } from '../../process/managed-process.js';
 import { registerCleanup } from '../../process/cleanup.js';
-import { InvalidArgumentError, MissingDependencyError, ProviderStartError } from '../../errors.js';
+import { InvalidArgumentError, ProviderStartError } from '../../errors.js';
+import type { StartedPostgresServer } from '../contract.js';
+import { LOOPBACK, OperationQueue, PORT_IN_USE, checkPort, withPortRetry } from './launch.js';
+import { findBinaries } from './postgres-binaries.js';
+import { POSTGRES_USER, connectionString, createDatabaseAt } from './postgres-client.js';
 import {
-  LOOPBACK,
-  OperationQueue,
-  PORT_IN_USE,
-  checkPort,
-  findExecutable,
-  launchServer,
-  withPortRetry,
-} from './launch.js';
-import {
-  findProcessesInDir,
-  removeOrphanSharedMemory,
-  removeOrphanSharedMemorySync,
-  signalPid,
-  waitForProcessesGone,
-  waitForProcessesGoneSync,
-} from './proc.js';
-import { createWorkDir, recordPid } from './work-dir.js';
+  type ResolvedConfig,
+  freezeTree,
+  killLeftovers,
+  killTree,
+  killTreeSync,
+  launch,
+  serverProcesses,
+  thawTree,
+} from './postgres-process.js';
+import { defaultTemplateDir, ensureTemplate } from './postgres-template.js';
+import { ensureOwnedBy, ensureTraversable, serverOsUser } from './postgres-user.js';
+
+export { DATABASE_NAME_RE, POSTGRES_USER, createDatabaseAt } from './postgres-client.js';
+export type { StartedPostgresServer };
 
 const execFileP = promisify(execFile);
-
-const INSTALL_HINT = 'install it with: apt-get install -y postgresql';
-/** Database names accepted by {@link StartedPostgresServer.createDatabase}. */
-export const DATABASE_NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
-/** The database superuser created by initdb. */
-export const POSTGRES_USER = 'postgres';
 
 /** Options of {@link PostgresServer.start}. */
 export interface PostgresServerOptions {
@@ -109,247 +89,8 @@ export interface PostgresServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-import type { StartedPostgresServer } from '../contract.js';
-
-export type { StartedPostgresServer };
-
-// ---------------------------------------------------------------------------
-// Binaries and the OS user
-
-interface PgBinaries {
-  readonly postgres: string;
-  readonly initdb: string;
-  readonly major: number;
-}
-
-const versionCache = new Map<string, number>();
-
-async function majorVersionOf(postgresBin: string): Promise<number> {
-  const cached = versionCache.get(postgresBin);
-  if (cached !== undefined) return cached;
-  const { stdout } = await execFileP(postgresBin, ['--version']);
-  const m = /\(PostgreSQL\)\s+(\d+)/.exec(stdout);
-  if (!m?.[1]) throw new ProviderStartError('postgres', `cannot read the version of ${postgresBin}: ${stdout.trim()}`);
-  const major = Number(m[1]);
-  versionCache.set(postgresBin, major);
-  return major;
-}
-
-function versionedBinDirs(): string[] {
-  try {
-    return readdirSync('/usr/lib/postgresql')
-      .filter((v) => /^\d+(\.\d+)?$/.test(v))
-      .sort((a, b) => Number(b) - Number(a))
-      .map((v) => `/usr/lib/postgresql/${v}/bin`);
-  } catch {
-    return [];
-  }
-}
-
-async function findBinaries(binDir: string | undefined): Promise<PgBinaries> {
-  const pathDirs = (process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
-  const dirs = binDir !== undefined ? [resolve(binDir)] : [...versionedBinDirs(), ...pathDirs];
-  for (const dir of dirs) {
-    const postgres = findExecutable('postgres', [dir]);
-    const initdb = findExecutable('initdb', [dir]);
-    if (postgres && initdb) return { postgres, initdb, major: await majorVersionOf(postgres) };
-  }
-  const where = binDir !== undefined ? ` in ${binDir}` : ' under /usr/lib/postgresql/*/bin or on $PATH';
-  throw new MissingDependencyError('postgres', `postgres and initdb were not found${where}; ${INSTALL_HINT}`);
-}
-
-interface OsUser {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/** The `postgres` system user when the lab runs as root; undefined otherwise (run as ourselves). */
-function serverOsUser(): OsUser | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  let passwd = '';
-  try {
-    passwd = readFileSync('/etc/passwd', 'utf8');
-  } catch {
-    // handled below
-  }
-  for (const line of passwd.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === 'postgres' && f[2] && f[3]) return { uid: Number(f[2]), gid: Number(f[3]) };
-  }
-  throw new MissingDependencyError(
-    'postgres (system user)',
-    `PostgreSQL refuses to run as root and there is no "postgres" user; ${INSTALL_HINT} (it creates the user)`,
-  );
-}
-
-function canTraverse(st: { uid: number; gid: number; mode: number }, user: OsUser): boolean {
-  if (st.uid === user.uid) return (st.mode & 0o100) !== 0;
-  if (st.gid === user.gid) return (st.mode & 0o010) !== 0;
-  return (st.mode & 0o001) !== 0;
-}
-
-/**
- * Makes sure the server user can reach `dir`: every folder on the way must
- * be traversable. Folders inside the temp dir (ours, from mkdtemp) get o+x;
- * anything else that blocks the way is reported, never changed.
- */
-async function ensureTraversable(dir: string, user: OsUser): Promise<void> {
-  const tmp = resolve(tmpdir());
-  let d = resolve(dir);
-  for (;;) {
-    const st = await stat(d);
-    if (!canTraverse(st, user)) {
-      if (d.startsWith(tmp + sep)) {
-        await chmod(d, (st.mode & 0o7777) | 0o001);
-      } else {
-        throw new ProviderStartError(
-          'postgres',
-          `the postgres user cannot reach ${dir} because ${d} is not traversable for it; use a work dir under ${tmp}`,
-        );
-      }
-    }
-    const parent = dirname(d);
-    if (parent === d) return;
-    d = parent;
-  }
-}
-
-/** `cp -a` keeps ownership when run as root; if the owner is not the server user anyway, chown -R. */
-async function ensureOwnedBy(dir: string, user: OsUser): Promise<void> {
-  const top = await stat(dir);
-  const inner = await stat(join(dir, 'PG_VERSION'));
-  if (top.uid !== user.uid || inner.uid !== user.uid) {
-    await execFileP('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The template cache
-
-function defaultTemplateDir(major: number): string {
-  const base = process.env.LAB_CACHE_DIR || join(homedir(), '.cache', 'chaos-lab');
-  return join(base, `pg${major}-template`);
-}
-
-async function templateState(dir: string, major: number): Promise<'ready' | 'absent' | 'foreign'> {
-  try {
-    const v = (await readFile(join(dir, 'PG_VERSION'), 'utf8')).trim();
-    return v === String(major) ? 'ready' : 'foreign';
-  } catch {
-    try {
-      return (await readdir(dir)).length === 0 ? 'absent' : 'foreign';
-    } catch {
-      return 'absent';
-    }
-  }
-}
-
-function lostRace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOTEMPTY' || code === 'EEXIST';
-}
-
-/** Returns the template dir, creating it with initdb if needed. */
-async function ensureTemplate(bins: PgBinaries, cacheDir: string, user: OsUser | undefined): Promise<string> {
-  const state = await templateState(cacheDir, bins.major);
-  if (state === 'ready') return cacheDir;
-  if (state === 'foreign') {
-    throw new InvalidArgumentError(
-      'templateCacheDir',
-      cacheDir,
-      `a missing or empty folder, or a PostgreSQL ${bins.major} template made by the lab`,
-    );
-  }
-  await mkdir(dirname(cacheDir), { recursive: true });
-  // initdb runs in a private temp folder (registered for cleanup, reapable),
-  // because the cache location may not be reachable for the postgres user.
-  const staging = await createWorkDir('chaos-lab-pginit-');
-  try {
-    const parent = join(staging.path, 'pg');
-    const data = join(parent, 'data');
-    await mkdir(parent, { mode: 0o700 });
-    if (user) {
-      await chown(parent, user.uid, user.gid);
-      await ensureTraversable(parent, user);
-    }
-    const logFile = join(staging.path, 'initdb.log');
-    const proc = await ManagedProcess.spawn({
-      name: 'initdb',
-      command: bins.initdb,
-      args: [
-        '-D',
-        data,
-        '-A',
-        'trust',
-        '-U',
-        POSTGRES_USER,
-        '--no-sync',
-        '-E',
-        'UTF8',
-        '--locale=C.UTF-8',
-        '--no-instructions',
-      ],
-      cwd: parent,
-      logFile,
-      ...(user && { uid: user.uid, gid: user.gid }),
-    });
-    if (proc.pid !== undefined) await recordPid(staging.path, proc.pid, bins.initdb);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 120_000)));
-    const outcome = await Promise.race([proc.exited, timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') await proc.kill();
-    const exit = await proc.stop();
-    if (outcome === 'timeout' || exit.code !== 0) {
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new ProviderStartError(
-        'postgres',
-        `initdb ${outcome === 'timeout' ? 'did not finish within 120 s' : `failed (code ${exit.code}, signal ${exit.signal})`}:\n${log.trimEnd()}\n`,
-      );
-    }
-    // Publish with one rename: all or nothing, so an existing cache dir is complete.
-    try {
-      await rename(data, cacheDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
-        // Different filesystem: copy next to the cache dir first, then rename there.
-        const sibling = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-        try {
-          await execFileP('cp', ['-a', '--', data, sibling]);
-          await rename(sibling, cacheDir);
-        } catch (err2) {
-          if (!lostRace(err2)) throw err2;
-        } finally {
-          await rm(sibling, { recursive: true, force: true });
-        }
-      } else if (!lostRace(err)) {
-        throw err;
-      }
-      // lostRace: another process published its template first; use that one.
-    }
-  } finally {
-    await staging.remove();
-  }
-  if ((await templateState(cacheDir, bins.major)) !== 'ready') {
-    throw new ProviderStartError('postgres', `the template cache ${cacheDir} is not usable after initdb`);
-  }
-  return cacheDir;
-}
-
 // ---------------------------------------------------------------------------
 // Starting
-
-interface ResolvedConfig {
-  readonly bins: PgBinaries;
-  readonly user: OsUser | undefined;
-  readonly workDir: string;
-  readonly dataDir: string;
-  readonly socketDir: string;
-  readonly logFile: string;
-  readonly synchronousCommit: boolean;
-  readonly startTimeoutMs: number;
-  readonly stopTimeoutMs: number;
-}
 
 async function start(options: PostgresServerOptions): Promise<StartedPostgresServer> {
   checkPort(options.port);
@@ -410,88 +151,6 @@ async function start(options: PostgresServerOptions): Promise<StartedPostgresSer
 /** Starts PostgreSQL servers. */
 export const PostgresServer: { start(options: PostgresServerOptions): Promise<StartedPostgresServer> } = { start };
 
-/**
- * `CREATE DATABASE <name>` through the server at `adminUrl` (a local server or a container alike). A name
- * that is not a plain identifier is rejected, naming it, before anything is sent.
- */
-export async function createDatabaseAt(adminUrl: string, name: string): Promise<void> {
-  if (typeof name !== 'string' || !DATABASE_NAME_RE.test(name)) {
-    throw new InvalidArgumentError('database', name, `a name matching ${DATABASE_NAME_RE.source}`);
-  }
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-function connectionString(port: number, database: string): string {
-  return `postgres://${POSTGRES_USER}@${LOOPBACK}:${port}/${encodeURIComponent(database)}`;
-}
-
-/** Answers with the server's data_directory, proving the answer comes from our server. */
-async function dataDirectoryOf(port: number): Promise<string | undefined> {
-  const client = new pg.Client({
-    connectionString: connectionString(port, 'postgres'),
-    connectionTimeoutMillis: 1_000,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const r = await client.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`);
-    return r.rows[0]?.d;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** Every live process of the server: postmaster and children (same binary, cwd in the data dir). */
-function serverProcesses(cfg: ResolvedConfig): number[] {
-  return findProcessesInDir(cfg.dataDir, [cfg.bins.postgres]);
-}
-
-async function killTree(cfg: ResolvedConfig, proc: ManagedProcess): Promise<void> {
-  const all = serverProcesses(cfg);
-  proc.signal('SIGKILL'); // the postmaster first, so it cannot fork replacements
-  for (const pid of all) signalPid(pid, 'SIGKILL');
-  await proc.exited;
-  await waitForProcessesGone(all, 5_000);
-  await removeOrphanSharedMemory(cfg.dataDir);
-}
-
-async function launch(cfg: ResolvedConfig, port: number): Promise<ManagedProcess | typeof PORT_IN_USE> {
-  const settings = [
-    `listen_addresses=${LOOPBACK}`,
-    'fsync=off',
-    `synchronous_commit=${cfg.synchronousCommit ? 'on' : 'off'}`,
-    'full_page_writes=off',
-    'max_connections=200',
-  ];
-  const r = await launchServer({
-    component: 'postgres',
-    spawn: {
-      name: 'postgres',
-      command: cfg.bins.postgres,
-      args: ['-D', cfg.dataDir, '-p', String(port), '-k', cfg.socketDir, ...settings.flatMap((s) => ['-c', s])],
-      cwd: cfg.dataDir,
-      logFile: cfg.logFile,
-      stopTimeoutMs: cfg.stopTimeoutMs,
-      ...(cfg.user && { uid: cfg.user.uid, gid: cfg.user.gid }),
-    },
-    readyWhat: 'a query answered by the new server',
-    ready: async () => (await dataDirectoryOf(port)) === cfg.dataDir,
-    timeoutMs: cfg.startTimeoutMs,
-    killAll: (proc) => killTree(cfg, proc),
-  });
-  if (r !== PORT_IN_USE && r.pid !== undefined) {
-    await recordPid(cfg.workDir, r.pid, cfg.bins.postgres, { stopSignal: 'SIGINT' });
-  }
-  return r;
-}
-
 class PostgresInstance implements StartedPostgresServer {
   readonly host = LOOPBACK;
   readonly user = POSTGRES_USER;
@@ -521,7 +180,7 @@ class PostgresInstance implements StartedPostgresServer {
     this.unregister = registerCleanup({
       name: `postgres tree (port ${this.port})`,
       run: () => this.stop(),
-      killSync: () => this.killSync(),
+      killSync: () => killTreeSync(this.cfg, this.proc),
     });
   }
 
@@ -578,7 +237,7 @@ class PostgresInstance implements StartedPostgresServer {
   kill(): Promise<void> {
     return this.ops.run(async () => {
       if (this.proc.running) await killTree(this.cfg, this.proc);
-      else await this.killLeftovers();
+      else await killLeftovers(this.cfg);
     });
   }
 
@@ -587,48 +246,20 @@ class PostgresInstance implements StartedPostgresServer {
   }
 
   async pause(): Promise<void> {
-    this.freeze();
+    freezeTree(this.cfg, this.proc);
   }
 
   async resume(): Promise<void> {
-    this.thaw();
-  }
-
-  private freeze(): void {
-    if (!this.proc.running) return;
-    this.proc.pause(); // the postmaster first, so it starts nothing new
-    for (const pid of serverProcesses(this.cfg)) signalPid(pid, 'SIGSTOP');
-  }
-
-  private thaw(): void {
-    for (const pid of serverProcesses(this.cfg)) if (pid !== this.proc.pid) signalPid(pid, 'SIGCONT');
-    this.proc.resume();
+    thawTree(this.cfg, this.proc);
   }
 
   /** Fast shutdown of a running server; then make sure nothing of it is left. */
   private async shutdown(): Promise<void> {
     if (this.proc.running) {
-      this.thaw(); // a stopped backend would hold up the shutdown
+      thawTree(this.cfg, this.proc); // a stopped backend would hold up the shutdown
       await this.proc.stop('SIGINT');
     }
-    await this.killLeftovers();
-  }
-
-  /** Processes of an earlier postmaster that died without taking its children along. */
-  private async killLeftovers(): Promise<void> {
-    const left = serverProcesses(this.cfg);
-    for (const pid of left) signalPid(pid, 'SIGKILL');
-    await waitForProcessesGone(left, 5_000);
-    await removeOrphanSharedMemory(this.cfg.dataDir);
-  }
-
-  /** The 'exit' path: nothing async runs any more, so kill the tree synchronously. */
-  private killSync(): void {
-    const all = serverProcesses(this.cfg);
-    this.proc.signal('SIGKILL');
-    for (const pid of all) signalPid(pid, 'SIGKILL');
-    waitForProcessesGoneSync(all, 1_000);
-    removeOrphanSharedMemorySync(this.cfg.dataDir);
+    await killLeftovers(this.cfg);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
