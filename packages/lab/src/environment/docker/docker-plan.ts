@@ -2,7 +2,7 @@
  * The docker provider's containers as data: what runs, from which pinned
  * image, under which network alias, with which ports and environment. A pure
  * function, so the definitions can be tested on a machine without a
- * container runtime; `docker-provider.ts` only turns this plan into
+ * container runtime; `docker-services.ts` only turns this plan into
  * testcontainers calls.
  *
  * The topology mirrors the local environment: every coordinator instance
