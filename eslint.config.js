@@ -39,7 +39,7 @@ const coordinatorImports = (/** @type {{ lab: boolean, variants: boolean }} */ b
 });
 
 export default tseslint.config(
-  { ignores: ['vitest.config.ts', '**/dist/**', '**/node_modules/**', 'runs/**', 'test-results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['vitest.config.ts', '**/dist/**', '**/node_modules/**', 'runs/**', 'test-results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

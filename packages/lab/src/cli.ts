@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startEnvironment } from './environment/index.js';
 import { CoordinatorInstances } from './instances/instances.js';

@@ -7,11 +7,9 @@
  */
 import type { FaultSpec, PlannedFault } from '../types.js';
 import type { FaultDrawContext } from '../definition.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 export type { FaultDrawContext };
-import { InvalidArgumentError } from '../../errors.js';
-import type { SeededRandom } from '@chaos-lab/model';
-import type { ProviderCapabilities } from '../../environment/capabilities.js';
 
 /** Draws one fault; the menu of a scenario is a list of these. */
 export type FaultMaker = (ctx: FaultDrawContext) => FaultSpec;
