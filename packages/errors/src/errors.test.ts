@@ -41,6 +41,7 @@ describe('the error tree', () => {
 
   it('shows long and circular values without throwing', () => {
     expect(showValue('x'.repeat(500))).toHaveLength(200);
+    expect(showValue('x'.repeat(500), 120)).toMatch(/^"x{116}\.{3}$/);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     expect(showValue(circular)).toBe('[object Object]');

@@ -51,8 +51,8 @@ export function isRetriable(err: unknown): boolean {
   return err instanceof ChaosLabError && err.retriable;
 }
 
-/** A value as an error message shows it: JSON (NaN, Infinity and undefined as themselves), cut at 200 characters. */
-export function showValue(value: unknown): string {
+/** A value as an error message shows it: JSON (NaN, Infinity and undefined as themselves), cut at `limit` characters. */
+export function showValue(value: unknown, limit = 200): string {
   if (value === undefined || typeof value === 'number' || typeof value === 'bigint') return String(value);
   let text: string;
   try {
@@ -60,5 +60,5 @@ export function showValue(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
 }

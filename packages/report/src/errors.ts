@@ -2,7 +2,7 @@
  * The report's error tree. Every error says whether trying again could help (`retriable`) and carries what the
  * caller needs in readonly fields.
  */
-import { ChaosLabError } from '@chaos-lab/errors';
+import { ChaosLabError, showValue } from '@chaos-lab/errors';
 export class ReportError extends ChaosLabError {}
 
 /** One problem with a report's input: where it is, what was there, and what was expected. */
@@ -42,18 +42,6 @@ export class ChromiumNotFoundError extends ReportError {
 }
 
 function describe(p: InputProblem): string {
-  return `${p.field}: expected ${p.expectation} (got ${showValue(p.value)})`;
-}
-
-/** Long values (a whole points array) are cut so the message stays readable. */
-function showValue(value: unknown): string {
-  // JSON would show NaN and Infinity as null, hiding the very value that was rejected.
-  if (value === undefined || typeof value === 'number' || typeof value === 'bigint') return String(value);
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  // Long values (a whole points array) are cut at 120 characters so the message stays readable.
+  return `${p.field}: expected ${p.expectation} (got ${showValue(p.value, 120)})`;
 }
