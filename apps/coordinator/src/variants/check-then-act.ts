@@ -30,13 +30,11 @@
  */
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { batchKeys, EventType, eventIds, type ExcessReason } from '@chaos-lab/contracts';
+import { batchKeys, type ExcessReason } from '@chaos-lab/contracts';
 import type { CacheAssign, ContentInput, SlotCache, StoreWrite } from '../domain/ports.js';
 import type { Metrics } from '../metrics.js';
 import { callRedis, type RedisCacheOptions } from '../adapters/redis/redis-cache.js';
-import { enqueue } from '../adapters/postgres/outbox.js';
-import { unparkContent } from '../adapters/postgres/parking.js';
-import type { SettleContext, SettleSteps } from '../adapters/postgres/settle-steps.js';
+import { writeAssignment, type SettleContext, type SettleSteps } from '../adapters/postgres/settle-steps.js';
 import { proposeOneByOne, SlotCacheDecorator } from './decorators.js';
 
 /** The constraint Postgres generated for `UNIQUE (batch_id, text_storage_id)` in migration 1. */
@@ -125,31 +123,7 @@ async function trustingAssignment(
   // The proposed slot already holds this content: a redelivery the cache answered consistently.
   if (proposed.rows[0]?.text_storage_id === c.textStorageId)
     return { kind: 'recorded', completed: false, status: batch.status };
-  if (batch.status !== 'open')
-    return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
-  const upd = await tx.query(
-    `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
-          WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
-    [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
-  );
-  if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
-  await unparkContent(tx, c);
-  await enqueue(
-    tx,
-    topics.slotAssigned,
-    c.batchId,
-    EventType.SlotAssigned,
-    eventIds.slotAssigned(c.batchId, c.textStorageId),
-    c.correlationId,
-    {
-      batch_id: c.batchId,
-      essay_id: essayId,
-      text_storage_id: c.textStorageId,
-      original_file_name: c.originalFileName,
-    },
-  );
-  const completed = await complete();
-  return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
+  return writeAssignment({ tx, topics, batch, complete }, c, essayId);
 }
 
 /** Removes the constraint that would otherwise catch the cache's duplicate (run after the migrations). */

@@ -52,6 +52,43 @@ export async function closeReady(steps: SettleSteps, ctx: SettleContext): Promis
   return true;
 }
 
+/**
+ * The write of an assignment once its checks have passed: the proposed slot taken (if still free), the content
+ * unparked, its slot-assigned event queued, and the batch closed if this completed it. Shared by production's
+ * `recordAssignment` and the variants whose bug lies in the checks before it.
+ */
+export async function writeAssignment(
+  { tx, topics, batch, complete }: Pick<SettleContext, 'tx' | 'topics' | 'batch' | 'complete'>,
+  c: ContentInput,
+  essayId: string,
+): Promise<StoreWrite> {
+  if (batch.status !== 'open')
+    return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
+  const upd = await tx.query(
+    `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
+          WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
+    [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
+  );
+  if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
+  await unparkContent(tx, c);
+  await enqueue(
+    tx,
+    topics.slotAssigned,
+    c.batchId,
+    EventType.SlotAssigned,
+    eventIds.slotAssigned(c.batchId, c.textStorageId),
+    c.correlationId,
+    {
+      batch_id: c.batchId,
+      essay_id: essayId,
+      text_storage_id: c.textStorageId,
+      original_file_name: c.originalFileName,
+    },
+  );
+  const completed = await complete();
+  return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
+}
+
 export const productionSteps: SettleSteps = {
   /** The assignment transaction statement by statement: the function `bc_record_assignment` is the same. */
   async recordAssignment({ tx, topics, batch, complete }, c, essayId) {
@@ -65,31 +102,7 @@ export const productionSteps: SettleSteps = {
       if (heldBy === essayId) return { kind: 'recorded', completed: false, status: batch.status };
       return { kind: 'conflict', detail: `content ${c.textStorageId} holds ${heldBy}, cache offered ${essayId}` };
     }
-    if (batch.status !== 'open')
-      return { kind: 'conflict', detail: `batch is ${batch.status}, cache offered ${essayId}` };
-    const upd = await tx.query(
-      `UPDATE slots SET state = 'assigned', text_storage_id = $3, original_file_name = $4, correlation_id = $5, settled_at = now()
-          WHERE batch_id = $1 AND essay_id = $2 AND state = 'free'`,
-      [c.batchId, essayId, c.textStorageId, c.originalFileName, c.correlationId],
-    );
-    if (upd.rowCount !== 1) return { kind: 'conflict', detail: `slot ${essayId} is not free` };
-    await unparkContent(tx, c);
-    await enqueue(
-      tx,
-      topics.slotAssigned,
-      c.batchId,
-      EventType.SlotAssigned,
-      eventIds.slotAssigned(c.batchId, c.textStorageId),
-      c.correlationId,
-      {
-        batch_id: c.batchId,
-        essay_id: essayId,
-        text_storage_id: c.textStorageId,
-        original_file_name: c.originalFileName,
-      },
-    );
-    const completed = await complete();
-    return { kind: 'recorded', completed, status: completed ? 'ready' : batch.status };
+    return writeAssignment({ tx, topics, batch, complete }, c, essayId);
   },
 
   /** Every slot settled. Under the batch lock nobody else settles a slot, so "none free" cannot change before COMMIT. */
