@@ -10,6 +10,7 @@ import { InvalidArgumentError, LabError } from '../errors.js';
 import { relative } from 'node:path';
 import { runSuite, type ScenarioDefinition } from './scenario.js';
 import { readPlanSubset, restrictTo, shrinkSeed } from './shrink.js';
+import { parseShard, shardSeeds, type Shard } from './shard.js';
 
 /** Parses `7`, `1,2,3` or `1..5` into seeds. */
 export function parseSeeds(text: string): number[] {
@@ -84,6 +85,7 @@ export async function runScenarioMain(
   let variant: string | undefined;
   let planFile: string | undefined;
   let shrink = false;
+  let shard: (Shard & { of: number[] }) | undefined;
   try {
     const { values } = parseArgs({
       args: argv,
@@ -93,18 +95,27 @@ export async function runScenarioMain(
         variant: { type: 'string' },
         plan: { type: 'string' },
         shrink: { type: 'boolean' },
+        shard: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
     });
     if (values.help) {
       process.stdout.write(
-        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--variant NAME] [--shrink] [--plan minimal-plan.json]\n${def.description}\n`,
+        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--shard k/n] [--variant NAME] [--shrink] [--plan minimal-plan.json]\n${def.description}\n`,
       );
       return 0;
     }
     seeds = [...(values.seed ?? []).flatMap(parseSeeds), ...(values.seeds ? parseSeeds(values.seeds) : [])];
     if (seeds.length === 0) seeds = parseSeeds(process.env.LAB_SEEDS ?? defaultSeeds);
+    if (values.shard !== undefined) {
+      const s = parseShard(values.shard);
+      const mine = shardSeeds(seeds, s);
+      if (mine.length === 0)
+        throw new InvalidArgumentError('--shard', values.shard, `at most ${seeds.length} shards of ${seeds.length} seeds`);
+      shard = { ...s, of: seeds };
+      seeds = mine;
+    }
     variant = values.variant;
     planFile = values.plan;
     shrink = values.shrink === true;
@@ -125,6 +136,7 @@ export async function runScenarioMain(
     seeds,
     coordinatorEntry: entry,
     ...(variant !== undefined && { variant }),
+    ...(shard && { shard }),
     replayCommand: (seed) =>
       `npm run lab -- run ${def.name} --seed ${seed}${variant ? ` --variant ${variant}` : ''}${planFile ? ` --plan ${planFile}` : ''}`,
   }).catch((err: unknown) => {

@@ -46,6 +46,8 @@ import {
   type SeedRecord,
 } from './stages/write.js';
 import { SeedResources } from './stages/seed-context.js';
+import { shardLabel, type Shard } from './shard.js';
+import { writeSuiteRecord } from './suite-record.js';
 
 export { compileScenario, SCENARIO_DEFAULTS } from './definition.js';
 export type { CompiledScenario, ScenarioContext, ScenarioDefinition } from './definition.js';
@@ -81,6 +83,8 @@ export interface SuiteOptions extends Omit<RunOptions, 'seed' | 'replayCommand'>
   readonly onResult?: (r: RunResult) => void;
   /** Stop after the first seed for which this holds (the mutant matrix stops at the first catch). */
   readonly stopWhen?: (r: RunResult) => boolean;
+  /** These seeds are shard k/n of `of`: named in the folder and in `run.json`. */
+  readonly shard?: Shard & { readonly of: readonly number[] };
 }
 
 export interface SuiteResult {
@@ -129,7 +133,8 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const name = `${def.name}${opts.variant ? `-${opts.variant}` : ''}`;
   const seedsLabel = opts.seeds.length === 1 ? `seed${opts.seeds[0]}` : `${opts.seeds.length}seeds`;
-  const suiteDir = resolve(opts.runsDir ?? defaultRunsDir(), `${name}-${seedsLabel}-${stamp}`);
+  const shardPart = opts.shard ? `-${shardLabel(opts.shard)}` : '';
+  const suiteDir = resolve(opts.runsDir ?? defaultRunsDir(), `${name}-${seedsLabel}${shardPart}-${stamp}`);
   await mkdir(suiteDir, { recursive: true });
   const { topics: t, partitions, prefix } = planSeed(def, opts.seeds[0]!);
   // The instances of a suite with a baseline start on that build; the current one is what they upgrade to.
@@ -142,7 +147,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
   const results: RunResult[] = [];
   let session: SuiteSession | undefined;
   let sessions = 0;
-  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, ...rest } = opts;
+  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, shard, ...rest } = opts;
   try {
     for (const [i, seed] of opts.seeds.entries()) {
       const voidRuns: string[] = [];
@@ -220,7 +225,18 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
   } finally {
     await session?.close();
   }
-  return { suiteDir, results, wallMs: performance.now() - t0, sessions };
+  const wallMs = performance.now() - t0;
+  await writeSuiteRecord(suiteDir, {
+    suite: def.name,
+    variant: opts.variant ?? null,
+    seeds: [...opts.seeds],
+    shard: shard ? { index: shard.index, count: shard.count, of: [...shard.of] } : null,
+    wallMs: Math.round(wallMs),
+    sessions,
+    results,
+    replayCommand: replay,
+  });
+  return { suiteDir, results, wallMs, sessions };
 }
 
 interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
