@@ -1,13 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 // Three projects. `unit`: every test file but the scenario suites and the container tests, files in parallel
-// as usual. `chaos`: the scenario suites (`scenarios/*/chaos.test.ts`, active in CI or with
-// LAB_CHAOS_TESTS=1), after the unit project has finished, four files at a time as `npm run chaos` runs them:
+// as usual. `chaos`: the scenario suites (`scenarios/*/chaos.test.ts`) and the lab's tests of a real suite run
+// (`packages/lab/src/**/*.chaos.test.ts`), active in CI or with LAB_CHAOS_TESTS=1, after the unit project has finished, four files at a time as `npm run chaos` runs them:
 // each suite starts its own servers and three coordinators, and more at once on two cores would measure
 // contention. `containers`: the tests that build and run images (`*.containers.test.ts`, active with
 // LAB_CONTAINER_TESTS=1), last and one at a time, so that image builds never share the cores with the
 // timing of a scenario.
 const chaosSuites = 'scenarios/*/chaos.test.ts';
+// Lab tests that run a real suite (servers, coordinators, a known-bad variant): in the chaos project with the
+// suites, gated the same way (chaosTestsEnabled).
+const labChaosTests = 'packages/lab/src/**/*.chaos.test.ts';
 const containerTests = '{apps,packages}/*/src/**/*.containers.test.ts';
 
 export default defineConfig({
@@ -17,7 +20,14 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
+    // In CI: test-results/vitest.json (.ci/run counts from it) and test-results/junit.xml for CI test views.
+    reporters: process.env.CI
+      ? [
+          'default',
+          ['json', { outputFile: 'test-results/vitest.json' }],
+          ['junit', { outputFile: 'test-results/junit.xml' }],
+        ]
+      : ['default'],
     projects: [
       {
         extends: true,
@@ -29,7 +39,7 @@ export default defineConfig({
             'dashboards/src/**/*.test.ts',
             'tests/*.test.ts',
           ],
-          exclude: [chaosSuites, containerTests],
+          exclude: [chaosSuites, labChaosTests, containerTests],
           sequence: { groupOrder: 0 },
         },
       },
@@ -37,7 +47,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chaos',
-          include: [chaosSuites],
+          include: [chaosSuites, labChaosTests],
           maxWorkers: 4,
           sequence: { groupOrder: 1 },
         },

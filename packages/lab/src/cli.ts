@@ -20,6 +20,7 @@ import { formatVariantTable, runVariantMatrix } from './scenario/variant-matrix.
 import { defaultRunsDir, type ScenarioDefinition } from './scenario/scenario.js';
 import { InvalidArgumentError, LabError } from './errors.js';
 import { formatSuiteTable, runSuites, suiteConcurrencyFromEnv } from './suites/run-suites.js';
+import { verdictsCommand } from './cli/verdicts.js';
 import { fileURLToPath } from 'node:url';
 
 const usage = `usage:
@@ -31,6 +32,7 @@ const usage = `usage:
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
                                   cut a failing seed's plan down to a minimal one that still fails; print its replay
+  lab verdicts join <run folder>... [--out DIR] [--json]   one verdict table of suite runs (e.g. shards)
   lab reap                        clean up after a lab process that was killed
 `;
 
@@ -218,6 +220,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'run') return run(rest);
   if (cmd === 'shrink') return shrink(rest);
   if (cmd === 'variants') return variantMatrix(rest);
+  if (cmd === 'verdicts') return verdictsCommand(rest);
   if (cmd === 'reap') {
     const reaped = await reapStaleWorkDirs();
     process.stdout.write(

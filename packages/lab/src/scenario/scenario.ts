@@ -48,6 +48,7 @@ import {
 import { SeedResources } from './stages/seed-context.js';
 import { shardLabel, type Shard } from './shard.js';
 import { writeSuiteRecord } from './suite-record.js';
+import { writeSuiteJunit } from '../junit/junit.js';
 
 export { compileScenario, SCENARIO_DEFAULTS } from './definition.js';
 export type { CompiledScenario, ScenarioContext, ScenarioDefinition } from './definition.js';
@@ -226,7 +227,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
     await session?.close();
   }
   const wallMs = performance.now() - t0;
-  await writeSuiteRecord(suiteDir, {
+  const record = await writeSuiteRecord(suiteDir, {
     suite: def.name,
     variant: opts.variant ?? null,
     seeds: [...opts.seeds],
@@ -236,6 +237,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
     results,
     replayCommand: replay,
   });
+  await writeSuiteJunit(suiteDir, record);
   return { suiteDir, results, wallMs, sessions };
 }
 
