@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosTestsEnabled } from '../scenario/main.js';
 import { suiteRecordSchema } from '../scenario/suite-record.js';
 import { replaySeedFolder } from './replay.js';
@@ -19,8 +19,12 @@ const cli = join(here, '..', '..', 'dist', 'cli.js');
 const fixture = join(here, 'fixtures', 'instance-crash-5seeds-20261204T193801', 'seed-1');
 
 describe.skipIf(!chaosTestsEnabled())('lab run --plan … --json, then lab replay (real servers)', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'lab-replay-'));
-  const runs = join(tmp, 'runs');
+  let tmp = '';
+  let runs = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'lab-replay-'));
+    runs = join(tmp, 'runs');
+  });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('runs the saved plan as it is, prints run.json and its folder, and replays it to the same verdict', async () => {
