@@ -90,5 +90,32 @@ describe('lab run, given a bad argument', () => {
     );
     expect((await run(['pipeline', '--skip', 'fuzz'])).err).toMatch(/^lab: --skip: expected suite names after --all/);
     expect((await run(['--all', 'pipeline'])).err).toMatch(/^lab: lab run: expected either --all or suite names/);
+    expect(await run(['pipeline', '--sed', '3'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(
+        /^pipeline: lab run: expected one of its options: --seed N, --seeds A\.\.B\|N,M, .*--json.* \(got "--sed"\)\n$/,
+      ),
+    });
+    expect((await run(['pipeline', '--seed'])).err).toBe(
+      'pipeline: --seed: expected a value (--seed N) (got undefined)\n',
+    );
+    expect((await run(['--all', '--json'])).err).toMatch(/^lab: --json: expected one suite \(lab run <suite> --json\)/);
   }, 60_000);
+});
+
+describe('lab, given a command it does not know', () => {
+  it('names it and the commands it knows, then prints the usage', async () => {
+    const child = spawn(process.execPath, [cli, 'lsit'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(code).toBe(2);
+    const [first, ...usage] = err.split('\n');
+    expect(first).toBe(
+      'lab: command: expected one of env up, run, list, report, replay, variants, shrink, reap (got "lsit")',
+    );
+    expect(usage[0]).toBe('usage:');
+    for (const c of ['lab list', 'lab report <run folder>', 'lab replay <run folder>'])
+      expect(usage.join('\n')).toContain(c);
+  });
 });

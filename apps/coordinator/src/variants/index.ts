@@ -29,6 +29,17 @@ export const VARIANT_NAMES = [
 ] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
+/** Each variant's seed bug in one line (`--list` prints them; its module's header says the rest). */
+export const VARIANT_DESCRIPTIONS: Record<VariantName, string> = {
+  'watch-multi-exec':
+    'slot assignment by WATCH/MULTI/EXEC from Node, whose own SPOP aborts every EXEC: assignments stop',
+  'check-then-act': 'idempotency as HGET then SPOP (no Lua), and Postgres trusting the cache: a content in two slots',
+  'in-memory-expectations': "a batch's expected and settled counts kept in one instance's memory: batches never close",
+  'early-offset-commit': 'input offsets committed before the work is durable: a crash loses inputs for good',
+  'direct-ready-publish':
+    'batch.ready published straight to Kafka inside the transaction, with a random id: twice on a retry',
+};
+
 /** Name → the adapters it substitutes (given the configuration and the service's logger). */
 export const variants: Record<VariantName, (config: CoordinatorConfig, log: Logger) => CoordinatorOverrides> = {
   'watch-multi-exec': () => ({

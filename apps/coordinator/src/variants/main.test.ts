@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIANT_NAMES } from './index.js';
+import { VARIANT_DESCRIPTIONS, VARIANT_NAMES } from './index.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'variants', 'main.js');
 
@@ -14,6 +14,13 @@ const run = (env: Record<string, string>) =>
   });
 
 describe('variants entry point (dist/variants/main.js)', () => {
+  it('--list prints each variant as name<TAB>its seed bug in one line', () => {
+    const r = spawnSync(process.execPath, [main, '--list'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toEqual(VARIANT_NAMES.map((n) => `${n}\t${VARIANT_DESCRIPTIONS[n]}`));
+    for (const n of VARIANT_NAMES) expect(VARIANT_DESCRIPTIONS[n], n).toMatch(/^[a-z].{20,110}$/);
+  });
+
   it('exits 2 with one line naming COORDINATOR_VARIANT and the bad value', () => {
     const r = run({ COORDINATOR_VARIANT: 'bogus' });
     expect(r.status).toBe(2);

@@ -8,11 +8,12 @@
  */
 import { exitOnConfigError, runService } from '../run.js';
 import { startCoordinator } from '../service.js';
-import { parseVariant, variants } from './index.js';
+import { parseVariant, VARIANT_DESCRIPTIONS, VARIANT_NAMES, variants } from './index.js';
 
-// `--list` prints the variant names, one per line, so the lab discovers them instead of hard-coding them.
+// `--list` prints the variants, one per line as `name<TAB>seed bug`, so the lab discovers them instead of
+// hard-coding them (a reader of the names takes what comes before the tab).
 if (process.argv.includes('--list')) {
-  process.stdout.write(Object.keys(variants).join('\n') + '\n');
+  process.stdout.write(VARIANT_NAMES.map((n) => `${n}\t${VARIANT_DESCRIPTIONS[n]}`).join('\n') + '\n');
   process.exit(0);
 }
 

@@ -9,6 +9,7 @@ import {
   definitionOf,
   disabledBy,
   faultLabel,
+  faultKindDescriptions,
   faultMakers,
   faultResources,
   implementationOf,
@@ -88,6 +89,20 @@ describe('the catalogue', () => {
       expect(definitionOf(k).kind).toBe(k);
       expect(faultMakers[k]).toBe(definitionOf(k));
     }
+  });
+
+  it('describes every kind in a line, with the family of the module that defines it', () => {
+    const listed = faultKindDescriptions();
+    expect(listed.map((f) => f.kind)).toEqual(FAULT_KINDS);
+    for (const f of listed) expect(f.description, f.kind).toMatch(/^[A-Za-z].{20,110}$/);
+    const family = (kind: FaultKind) => listed.find((f) => f.kind === kind)?.family;
+    expect([family('link-down'), family('kill'), family('broker-down'), family('redis-busy')]).toEqual([
+      'link',
+      'process',
+      'infra',
+      'store',
+    ]);
+    expect(family('clock-skew')).toBe('clock');
   });
 
   it('refuses a kind it does not know (a plan read from JSON may carry any string), naming it', () => {

@@ -13,8 +13,9 @@
  *    `interface MyFaultSpec { readonly kind: 'my-fault'; … }` (plain JSON:
  *    it goes into plans), a pure function judging its evidence
  *    (`myFaultTookEffect`), and `export const myFault: FaultDefinition<'my-fault'>`
- *    with `label`, `holds` (resources.ts: what it must not share), `make`
- *    (how the mixed nemesis draws one; `() => undefined` if never),
+ *    with `family`, a one-line `description` (`lab list faults`), `label`,
+ *    `holds` (resources.ts: what it must not share), `make` (how the mixed
+ *    nemesis draws one; `() => undefined` if never),
  *    optionally `durationMs`, `startWithin`, `maxPerPlan`, `disables`,
  *    `unsupported`, and `start` (returning an `ActiveFault` whose `end()`
  *    gives the evidence).
@@ -38,6 +39,7 @@ import type {
   SpecOf,
 } from './types.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
+import type { FaultFamily } from './definition.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export type { FaultSpecs } from './specs.js';
@@ -73,6 +75,15 @@ const catalogue: Catalogue = {
 
 /** Every fault kind of the catalogue, in its order. */
 export const FAULT_KINDS = Object.keys(catalogue) as readonly FaultKind[];
+
+/** Every kind with its family and what it does, in the catalogue's order (`lab list faults`). */
+export function faultKindDescriptions(): { kind: FaultKind; family: FaultFamily; description: string }[] {
+  return FAULT_KINDS.map((kind) => ({
+    kind,
+    family: catalogue[kind].family,
+    description: catalogue[kind].description,
+  }));
+}
 
 /** The definition of a kind; a kind not in the catalogue (a plan read from JSON may carry any string) is refused. */
 export function definitionOf<K extends FaultKind>(kind: K): DefinitionOf<K> {

@@ -86,6 +86,8 @@ function formatOffset(ms: number): string {
 
 export const clockSkew: FaultDefinition<ClockSkewSpec> = {
   kind: 'clock-skew',
+  family: 'clock',
+  description: "an instance's wall clock moved by an offset (libfaketime), its monotonic clock untouched",
   label: (s) => `clock ${formatOffset(s.offsetMs)} ${s.target}`,
   // Its process too: a paused or restarting instance cannot show its clock.
   holds: (s) => [`clock:${s.target}`, `process:${s.target}`],

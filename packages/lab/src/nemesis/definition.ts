@@ -10,6 +10,9 @@ import type { StartedEnvironment } from '../environment/index.js';
 import type { ProviderCapabilities } from '../environment/capabilities.js';
 import type { CoordinatorInstances } from '../instances/instances.js';
 
+/** The families of fault kinds, one module each (`<family>-faults.ts`). */
+export type FaultFamily = 'link' | 'process' | 'infra' | 'store' | 'clock';
+
 /** What every fault spec has: its kind. Specs are plain JSON (they go into plans). */
 export interface SpecLike {
   readonly kind: string;
@@ -80,6 +83,10 @@ export interface FaultMakerEntry<S extends SpecLike> {
  */
 export interface FaultDefinition<S extends SpecLike> extends FaultImplementation<S>, FaultMakerEntry<S> {
   readonly kind: S['kind'];
+  /** Its family: the module it is defined in (`link-faults.ts` → `link`). */
+  readonly family: FaultFamily;
+  /** What it does, in one line (`lab list faults`). */
+  readonly description: string;
   /** The resources it holds while on, given the run's instance ids: two faults that share one never overlap. */
   readonly holds: (spec: S, instanceIds: readonly string[]) => readonly string[];
 }

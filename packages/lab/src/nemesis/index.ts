@@ -8,6 +8,7 @@ export {
   unsupportedFaults,
   faultMakers,
   FAULT_KINDS,
+  faultKindDescriptions,
   type Catalogue,
   type UnsupportedFault,
 } from './catalogue.js';

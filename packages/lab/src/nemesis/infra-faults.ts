@@ -84,6 +84,8 @@ function refused(hostPort: string): Promise<boolean> {
 
 export const redisRestart: FaultDefinition<RedisRestartSpec> = {
   kind: 'redis-restart',
+  family: 'infra',
+  description: 'Redis restarted without persistence: every bit of coordination state gone',
   label: () => 'redis restart, data lost',
   holds: (_s, ids) => storeHeld('redis', ids),
   make: () => ({ kind: 'redis-restart' }),
@@ -113,6 +115,8 @@ export const redisRestart: FaultDefinition<RedisRestartSpec> = {
 
 export const postgresRestart: FaultDefinition<PostgresRestartSpec> = {
   kind: 'postgres-restart',
+  family: 'infra',
+  description: 'PostgreSQL restarted (fast shutdown, same data)',
   label: () => 'postgres restart',
   holds: (_s, ids) => storeHeld('postgres', ids),
   make: () => ({ kind: 'postgres-restart' }),
@@ -133,6 +137,8 @@ function missingBroker(broker: number, caps: ProviderCapabilities): string | und
 
 export const brokerDown: FaultDefinition<BrokerDownSpec> = {
   kind: 'broker-down',
+  family: 'infra',
+  description: 'a Kafka broker refuses connections for the window',
   label: (s) => `kafka broker ${s.broker} down`,
   unsupported: (s, caps) => missingBroker(s.broker, caps),
   // One broker down at a time: two would leave many partitions without a reachable leader for the window.
@@ -163,6 +169,8 @@ export const brokerDown: FaultDefinition<BrokerDownSpec> = {
 
 export const leaderMove: FaultDefinition<LeaderMoveSpec> = {
   kind: 'leader-move',
+  family: 'infra',
+  description: "partitions' leadership moved to another broker",
   label: (s) => `leader of ${s.topic}[${s.partition}] → broker ${s.broker}`,
   unsupported: (s, caps) => (caps.kafkaLeaderMoves === true ? missingBroker(s.broker, caps) : caps.kafkaLeaderMoves),
   holds: (s) => [`broker:${s.broker}`, `leader:${s.topic}[${s.partition}]`],
@@ -211,6 +219,8 @@ const REQUEST_ERRORS_GRACE_MS = 10_000;
 
 export const requestErrors: FaultDefinition<RequestErrorsSpec> = {
   kind: 'request-errors',
+  family: 'infra',
+  description: "the broker answers an API's next requests with the given errors",
   label: (s) => `${s.api} answered ${s.errors.join(', ')}`,
   unsupported: (_s, caps) => (caps.kafkaRequestErrors === true ? undefined : caps.kafkaRequestErrors),
   holds: (s) => [`request-errors:${s.api}`],

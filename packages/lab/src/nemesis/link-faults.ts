@@ -126,6 +126,8 @@ export function linkDownTookEffect(p: ProbeResult, delta: DependencyDelta): bool
 
 export const linkToxic: FaultDefinition<LinkToxicSpec> = {
   kind: 'link-toxic',
+  family: 'link',
+  description: "a Toxiproxy toxic (latency, timeout, reset, bandwidth…) on an instance's link to Redis or PostgreSQL",
   label: (s) => `${s.toxic.type} ${JSON.stringify(s.toxic.attributes)} ${s.link}@${s.target}`,
   holds: (s, ids) => targetsOf(s.target, ids).map((id) => `link:${s.link}:${id}`),
   make: (ctx) => {
@@ -156,6 +158,9 @@ export const linkToxic: FaultDefinition<LinkToxicSpec> = {
 
 export const linkDown: FaultDefinition<LinkDownSpec> = {
   kind: 'link-down',
+  family: 'link',
+  description:
+    "an instance's (or every instance's) link to Redis or PostgreSQL cut: connections closed, new ones refused",
   label: (s) => `down ${s.link}@${s.target}`,
   holds: (s, ids) => targetsOf(s.target, ids).map((id) => `link:${s.link}:${id}`),
   make: ({ rng, instanceIds }) => ({

@@ -151,6 +151,8 @@ export async function stateWithin(
 
 export const kill: FaultDefinition<KillSpec> = {
   kind: 'kill',
+  family: 'process',
+  description: 'SIGKILL an instance; it is started again when the window ends',
   label: (s) => `kill -9 ${s.target}`,
   holds: (s) => [`process:${s.target}`],
   make: ({ rng, instanceIds }) => ({ kind: 'kill', target: rng.pick(instanceIds) }),
@@ -172,6 +174,8 @@ export const kill: FaultDefinition<KillSpec> = {
 
 export const pause: FaultDefinition<PauseSpec> = {
   kind: 'pause',
+  family: 'process',
+  description: 'SIGSTOP an instance for the window (a zombie past its session timeout), SIGCONT at the end',
   label: (s) => `pause ${s.target}`,
   holds: (s) => [`process:${s.target}`],
   make: ({ rng, instanceIds }) => ({ kind: 'pause', target: rng.pick(instanceIds) }),
@@ -196,6 +200,8 @@ export const pause: FaultDefinition<PauseSpec> = {
 
 export const restart: FaultDefinition<RestartSpec> = {
   kind: 'restart',
+  family: 'process',
+  description: 'graceful restart of an instance: SIGTERM, start, ready',
   label: (s) => `restart ${s.target}`,
   holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],
   make: ({ rng, instanceIds }) => ({ kind: 'restart', target: rng.pick(instanceIds) }),
@@ -217,6 +223,8 @@ export const restart: FaultDefinition<RestartSpec> = {
 
 export const rollingRestart: FaultDefinition<RollingRestartSpec> = {
   kind: 'rolling-restart',
+  family: 'process',
+  description: 'every instance restarted in turn, each ready before the next goes down',
   label: () => 'rolling restart',
   holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
   make: () => ({ kind: 'rolling-restart' }),
@@ -236,6 +244,8 @@ export const rollingRestart: FaultDefinition<RollingRestartSpec> = {
 
 export const rollingUpgrade: FaultDefinition<RollingUpgradeSpec> = {
   kind: 'rolling-upgrade',
+  family: 'process',
+  description: 'every instance moved in turn from the baseline build to the current one, old and new side by side',
   label: () => 'rolling upgrade',
   holds: (_s, ids) => [...ids.map((id) => `process:${id}`), ...storeLinks(ids)],
   // Never drawn: it needs instances on a baseline build, which only a suite with a baseline starts; such a
@@ -272,6 +282,9 @@ const COMMIT_CRASH_GRACE_MS = 30_000;
 
 export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
   kind: 'commit-boundary-crash',
+  family: 'process',
+  description:
+    'an instance SIGKILLed by a fail-point between two durable steps of one input, the nth time it gets there',
   label: (s) => `crash at ${s.at} #${s.nth}, ${s.target}`,
   holds: (s) => [`process:${s.target}`, ...storeLinks([s.target])],
   make: ({ rng, instanceIds }) => ({

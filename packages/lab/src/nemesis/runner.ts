@@ -27,6 +27,7 @@ import type { HistoryRecorder } from '@chaos-lab/model';
 import type { ActiveFault, FaultImplementation, FaultSpec, NemesisContext, PlannedFault } from './types.js';
 import { implementationOf, faultResources } from './catalogue.js';
 import { shareResource } from './resources.js';
+import { secondsLeft, withCountdown } from '../progress.js';
 
 export interface NemesisOptions {
   /** `performance.now()` of the workload's start: a fault's `at` counts from here. */
@@ -76,7 +77,14 @@ export async function runNemesis(
       });
       return;
     }
-    await sleep(f.durationMs);
+    const window = sleep(f.durationMs);
+    await (opts.progress
+      ? withCountdown(window, {
+          progress: opts.progress,
+          boundMs: f.durationMs,
+          line: (left) => `lab: nemesis: ${label}: ${secondsLeft(left)} left of ${secondsLeft(f.durationMs)}`,
+        })
+      : window);
     try {
       // Marked ended before the evidence is gathered: the fault's effect stops when it is undone.
       opts.onFault?.(labels, false);

@@ -158,6 +158,8 @@ async function redisRecovered(r: Redis, sentinel: { key: string; value: string }
 
 export const redisReadonly: FaultDefinition<RedisReadonlySpec> = {
   kind: 'redis-readonly',
+  family: 'store',
+  description: 'Redis a replica of an unreachable master: reads served, writes answered READONLY',
   label: () => 'redis read-only (replica of an unreachable master)',
   holds: (_s, ids) => storeHeld('redis', ids),
   make: () => ({ kind: 'redis-readonly' }),
@@ -207,6 +209,8 @@ const THRESHOLD = 'lua-time-limit';
 
 export const redisBusy: FaultDefinition<RedisBusySpec> = {
   kind: 'redis-busy',
+  family: 'store',
+  description: 'a Lua busy loop holds Redis: every other command answered BUSY',
   label: () => 'redis busy (a long Lua script)',
   holds: (_s, ids) => storeHeld('redis', ids),
   make: () => ({ kind: 'redis-busy' }),
@@ -288,6 +292,8 @@ async function redisMemorySettings(r: Redis): Promise<[string, string][]> {
 
 export const redisOutOfMemory: FaultDefinition<RedisOutOfMemorySpec> = {
   kind: 'redis-out-of-memory',
+  family: 'store',
+  description: 'Redis at its memory limit with nothing to evict: writes answered OOM, reads served',
   label: () => 'redis out of memory (maxmemory 1 byte, noeviction)',
   holds: (_s, ids) => storeHeld('redis', ids),
   make: () => ({ kind: 'redis-out-of-memory' }),
@@ -369,6 +375,8 @@ async function pgWrite(c: pg.Client): Promise<ProbeWrite> {
 
 export const postgresReadonly: FaultDefinition<PostgresReadonlySpec> = {
   kind: 'postgres-readonly',
+  family: 'store',
+  description: 'PostgreSQL transactions read-only (default_transaction_read_only): writes fail with 25006',
   label: () => 'postgres read-only (default_transaction_read_only)',
   holds: (_s, ids) => storeHeld('postgres', ids),
   make: () => ({ kind: 'postgres-readonly' }),

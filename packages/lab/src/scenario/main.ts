@@ -1,15 +1,17 @@
 /**
  * The command-line front of a scenario package: `--seed N` (repeatable) or
  * `--seeds A..B`, one run per seed, a summary table, exit 1 on any violation.
+ * With `--json`, the suite's record (`run.json` and the suite folder) on stdout
+ * instead of the tables, every other line on stderr.
  */
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { relative } from 'node:path';
 import { runSuite, type ScenarioDefinition } from './scenario.js';
-import { readPlanSubset, restrictTo, shrinkSeed } from './shrink.js';
+import { readPlanFile, shrinkSeed, withPlanFile } from './shrink.js';
+import { parseOptions } from '../cli/args.js';
 import { parseShard, shardSeeds, type Shard } from './shard.js';
 
 /** Parses `7`, `1,2,3` or `1..5` into seeds. */
@@ -85,24 +87,29 @@ export async function runScenarioMain(
   let variant: string | undefined;
   let planFile: string | undefined;
   let shrink = false;
+  let json = false;
   let shard: (Shard & { of: number[] }) | undefined;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        seed: { type: 'string', multiple: true },
-        seeds: { type: 'string' },
-        variant: { type: 'string' },
-        plan: { type: 'string' },
-        shrink: { type: 'boolean' },
-        shard: { type: 'string' },
-        help: { type: 'boolean' },
+    const { values } = parseOptions(
+      'lab run',
+      {
+        args: argv,
+        options: {
+          seed: { type: 'string', multiple: true },
+          seeds: { type: 'string' },
+          variant: { type: 'string' },
+          plan: { type: 'string' },
+          shrink: { type: 'boolean' },
+          shard: { type: 'string' },
+          json: { type: 'boolean' },
+          help: { type: 'boolean' },
+        },
       },
-      strict: true,
-    });
+      { seed: 'N', seeds: 'A..B|N,M', variant: 'NAME', plan: 'FILE', shard: 'k/n' },
+    );
     if (values.help) {
       process.stdout.write(
-        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--shard k/n] [--variant NAME] [--shrink] [--plan minimal-plan.json]\n${def.description}\n`,
+        `usage: ${def.name} [--seed N]... [--seeds A..B|N,M] [--shard k/n] [--variant NAME] [--shrink] [--plan minimal-plan.json|seed-N/plan.json] [--json]\n${def.description}\n`,
       );
       return 0;
     }
@@ -112,16 +119,21 @@ export async function runScenarioMain(
       const s = parseShard(values.shard);
       const mine = shardSeeds(seeds, s);
       if (mine.length === 0)
-        throw new InvalidArgumentError('--shard', values.shard, `at most ${seeds.length} shards of ${seeds.length} seeds`);
+        throw new InvalidArgumentError(
+          '--shard',
+          values.shard,
+          `at most ${seeds.length} shards of ${seeds.length} seeds`,
+        );
       shard = { ...s, of: seeds };
       seeds = mine;
     }
     variant = values.variant;
     planFile = values.plan;
     shrink = values.shrink === true;
+    json = values.json === true;
     if (planFile !== undefined && seeds.length !== 1)
       throw new InvalidArgumentError('--plan', planFile, 'one seed (--seed N): a plan belongs to one seed');
-    if (planFile !== undefined) def = restrictTo(def, await readPlanSubset(planFile, def, seeds[0]!));
+    if (planFile !== undefined) def = withPlanFile(def, await readPlanFile(planFile, def, seeds[0]!));
     if (variant !== undefined && !/^[a-z0-9-]{1,50}$/.test(variant)) {
       throw new InvalidArgumentError('--variant', variant, 'a variant name such as "check-then-act"');
     }
@@ -135,6 +147,8 @@ export async function runScenarioMain(
   const suite = await runSuite(def, {
     seeds,
     coordinatorEntry: entry,
+    // stdout is the record's alone: the seeds' verdict tables go where the progress goes.
+    ...(json && { out: (l: string) => process.stderr.write(l + '\n') }),
     ...(variant !== undefined && { variant }),
     ...(shard && { shard }),
     replayCommand: (seed) =>
@@ -145,7 +159,8 @@ export async function runScenarioMain(
   });
   if (!suite) return 1;
   const results = suite.results;
-  if (results.length > 1) {
+  if (json) process.stdout.write(JSON.stringify({ ...suite.record, suiteDir: suite.suiteDir }, null, 1) + '\n');
+  else if (results.length > 1) {
     const table = new Table({
       head: ['seed', 'verdict', 'wall s', 'group ready s', 'workload s', 'contents/s', 'run folder'],
       style: { head: [], border: [] },

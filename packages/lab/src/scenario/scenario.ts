@@ -47,7 +47,7 @@ import {
 } from './stages/write.js';
 import { SeedResources } from './stages/seed-context.js';
 import { shardLabel, type Shard } from './shard.js';
-import { writeSuiteRecord } from './suite-record.js';
+import { writeSuiteRecord, type SuiteRecord } from './suite-record.js';
 import { writeSuiteJunit } from '../junit/junit.js';
 
 export { compileScenario, SCENARIO_DEFAULTS } from './definition.js';
@@ -95,6 +95,8 @@ export interface SuiteResult {
   readonly wallMs: number;
   /** How many sessions (environment + instances) the seeds needed: 1 unless a seed failed. */
   readonly sessions: number;
+  /** What was written to the suite folder's `run.json`. */
+  readonly record: SuiteRecord;
 }
 
 /** One seed on a fresh session: what `lab run <suite> --seed N` does. */
@@ -180,6 +182,8 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
           opened = true;
         }
         const seedDir = join(suiteDir, `seed-${seed}`);
+        const invalid = results.filter((x) => !x.valid).length;
+        const position = `seed ${i + 1} of ${opts.seeds.length}${i > 0 ? `, ${invalid} with violations so far` : ''}`;
         let r: RunResult;
         try {
           r = await runSeed(def, session, {
@@ -191,6 +195,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
             opened,
             t0: tSeed,
             last: i === opts.seeds.length - 1,
+            position,
             ...(baseline && { baseline: true }),
             progress,
             ...(replay !== undefined && { replayCommand: replay(seed) }),
@@ -219,6 +224,10 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
         const final = voidRuns.length > 0 ? { ...r, voidRuns } : r;
         results.push(final);
         opts.onResult?.(final);
+        const violations = results.filter((x) => !x.valid).length;
+        progress(
+          `lab: ${name}: seed ${seed} ${final.valid ? 'VALID' : 'INVALID'}; ${results.length}/${opts.seeds.length} seeds done, ${violations} with violations so far`,
+        );
         break;
       }
       if (stopWhen?.(results.at(-1)!)) break;
@@ -238,7 +247,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
     replayCommand: replay,
   });
   await writeSuiteJunit(suiteDir, record);
-  return { suiteDir, results, wallMs, sessions };
+  return { suiteDir, results, wallMs, sessions, record };
 }
 
 interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
@@ -250,6 +259,8 @@ interface SeedOptions extends Omit<RunOptions, 'runsDir'> {
   readonly opened: boolean;
   /** No seed follows: close the session at the end. */
   readonly last: boolean;
+  /** Where the seed stands in its suite, for the progress lines: `seed 2 of 5, 1 with violations so far`. */
+  readonly position: string;
   /** When this seed began (before its session opened, if it opened one). */
   readonly t0: number;
   readonly progress: (line: string) => void;
@@ -267,7 +278,7 @@ async function runSeed(def: CompiledScenario, session: SuiteSession, opts: SeedO
   await writePlan(seedDir, planned);
   const { plan, faults } = planned;
   progress(
-    `lab: ${runId}: ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
+    `lab: ${runId} (${opts.position}): ${plan.publishes.length} publishes planned (${plan.expected.batches} batches, ${plan.expected.contents} contents)`,
   );
   const recorder = new HistoryRecorder();
   // The history counts from here; the report places it on the wall clock Prometheus uses.
@@ -349,10 +360,11 @@ async function runSeed(def: CompiledScenario, session: SuiteSession, opts: SeedO
       outputsOfOtherSeedsSkipped: ctx.observer.skipped,
       recorderEpoch,
       workStartEpoch,
+      endedEpoch: Date.now(),
       charts,
     };
     await writeArtefacts(record);
-    const reportPath = await writeReport(record, progress);
+    const reportPath = await writeReport(seedDir, progress);
     const lines = await resultLines(record, {
       waitLine: waitLine(wait, def.stallTimeoutMs, def.timeoutMs),
       progressOfGroup,

@@ -26,8 +26,17 @@ import { PARKED_TTL_MS } from '@chaos-lab/model';
 import { GROUP_COORDINATOR_BROKER } from './group.js';
 import type { OffsetSnapshot } from './offsets.js';
 import { instanceIds } from '../instances/instance-id.js';
+import { secondsLeft, withCountdown } from '../progress.js';
 
 export { GROUP_COORDINATOR_BROKER } from './group.js';
+
+/**
+ * How long a (re)started instance may take to join its group: in CI, four suites on two cores, a member
+ * restarted by kafka-faults' rolling restart needed over 30 s of mock-broker rebalances (seed 3).
+ */
+const INSTANCE_READY_TIMEOUT_MS = 60_000;
+/** How long the group may take to settle before a seed (waitForBalancedGroup's own default). */
+const GROUP_SETTLE_TIMEOUT_MS = 60_000;
 export type { OffsetSnapshot } from './offsets.js';
 
 export interface SessionOptions {
@@ -106,13 +115,11 @@ export class SuiteSession {
         const l = await env.links.create(id);
         linked.push({ COORDINATOR_REDIS_URL: l.redisUrl, COORDINATOR_POSTGRES_URL: l.postgresUrl });
       }
-      instances = await CoordinatorInstances.start({
+      const started = CoordinatorInstances.start({
         entry: o.coordinatorEntry,
         count: ids.length,
         clockControl: o.clockControl ?? false,
-        // How long a (re)started instance may take to join its group: in CI, four suites on two cores, a member
-        // restarted by kafka-faults' rolling restart needed over 30 s of mock-broker rebalances (seed 3).
-        readyTimeoutMs: 60_000,
+        readyTimeoutMs: INSTANCE_READY_TIMEOUT_MS,
         logDir,
         envFor: (i) => linked[i] ?? {},
         env: {
@@ -127,6 +134,12 @@ export class SuiteSession {
           ...def.coordinatorEnv,
           ...(o.variant !== undefined && { COORDINATOR_VARIANT: o.variant }),
         },
+      });
+      instances = await withCountdown(started, {
+        progress: o.progress,
+        boundMs: INSTANCE_READY_TIMEOUT_MS,
+        line: (left) =>
+          `lab: waiting for ${ids.length} coordinator instances to be ready: ${secondsLeft(left)} left of ${secondsLeft(INSTANCE_READY_TIMEOUT_MS)}`,
       });
       const instancesStartMs = performance.now() - tInstances;
       // As early as possible: Prometheus takes up to ~5 s to start scraping a new target.
@@ -185,13 +198,19 @@ export class SuiteSession {
         await x.start();
       }
     }
-    await this.instances
-      .waitForBalancedGroup(inputTopics(this.topics).length * this.partitions, {
-        onStale: (line) => progress(`lab: ${line}`),
-      })
-      .catch((err: unknown) => {
-        throw new SessionNotReadyError(`the session is not ready for a seed: ${(err as Error).message}`, err);
-      });
+    const partitions = inputTopics(this.topics).length * this.partitions;
+    const settled = this.instances.waitForBalancedGroup(partitions, {
+      timeoutMs: GROUP_SETTLE_TIMEOUT_MS,
+      onStale: (line) => progress(`lab: ${line}`),
+    });
+    await withCountdown(settled, {
+      progress,
+      boundMs: GROUP_SETTLE_TIMEOUT_MS,
+      line: (left) =>
+        `lab: waiting for the consumer group to settle on ${partitions} partitions: ${secondsLeft(left)} left of ${secondsLeft(GROUP_SETTLE_TIMEOUT_MS)}`,
+    }).catch((err: unknown) => {
+      throw new SessionNotReadyError(`the session is not ready for a seed: ${(err as Error).message}`, err);
+    });
     await this.publishTargets(progress);
     return performance.now() - t0;
   }

@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import type { RunResult } from './scenario.js';
-import { ddminSubset, failedCheckers, type PlanSubset } from './shrink.js';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { steadyWorkload } from '@chaos-lab/model';
+import { planOf, type RunResult, type ScenarioDefinition } from './scenario.js';
+import { ddminSubset, failedCheckers, readPlanFile, withPlanFile, type PlanSubset } from './shrink.js';
 
 const subset = (publishes: number, faults: number) => ({
   scenario: 'fuzz',
@@ -75,5 +80,66 @@ describe('failedCheckers', () => {
     expect(failedCheckers(run, /settled no slot/)).toEqual(['nothing-lost']);
     expect(failedCheckers(run, /Unicode|22P05/)).toEqual(['inputs-consumed']);
     expect(failedCheckers(run, /nothing like this/)).toEqual([]);
+  });
+});
+
+describe('--plan with a seed folder’s plan.json', () => {
+  const seedDir = join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    'cli',
+    'fixtures',
+    'instance-crash-5seeds-20261204T193801',
+    'seed-1',
+  );
+  /** instance-crash as its folder names it, but with a generator that draws something else today. */
+  const changed: ScenarioDefinition = {
+    name: 'instance-crash',
+    description: 'a generator changed since the run',
+    plan: (seed, ctx) => ({ ...steadyWorkload(seed + 1000, ctx), seed }),
+    faults: () => [],
+  };
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const copy = () => {
+    const d = mkdtempSync(join(tmpdir(), 'plan-file-'));
+    dirs.push(d);
+    cpSync(seedDir, d, { recursive: true });
+    return d;
+  };
+
+  it('runs exactly the saved publishes and faults, whatever the generator draws now', async () => {
+    const saved = JSON.parse(readFileSync(join(seedDir, 'plan.json'), 'utf8')) as { publishes: []; faults: [] };
+    const file = await readPlanFile(join(seedDir, 'plan.json'), changed, 1);
+    expect('saved' in file).toBe(true);
+    const replayed = planOf(withPlanFile(changed, file), 1);
+    expect(replayed.plan.publishes).toEqual(saved.publishes);
+    expect(replayed.faults).toEqual(saved.faults);
+    expect(replayed.faults.map((f) => f.spec.kind)).toEqual(['commit-boundary-crash', 'restart']);
+    expect(planOf(changed, 1).plan.publishes).not.toEqual(saved.publishes);
+  });
+
+  it('refuses a plan of another seed, of another suite, or with a fault kind it does not know', async () => {
+    await expect(readPlanFile(join(seedDir, 'plan.json'), changed, 2)).rejects.toThrow(
+      /^--plan: expected a plan of seed 2, not 1 \(got ".*plan\.json"\)$/,
+    );
+    await expect(readPlanFile(join(seedDir, 'plan.json'), { ...changed, name: 'pipeline' }, 1)).rejects.toThrow(
+      /^--plan: expected a plan of pipeline, not instance-crash/,
+    );
+    const d = copy();
+    writeFileSync(
+      join(d, 'plan.json'),
+      JSON.stringify({
+        seed: 1,
+        publishes: [],
+        expected: {},
+        faults: [{ at: 0, durationMs: 1, spec: { kind: 'meteor' } }],
+      }),
+    );
+    await expect(readPlanFile(join(d, 'plan.json'), changed, 1)).rejects.toThrow(
+      /^--plan: expected a plan subset \(lab shrink's minimal-plan\.json\) or a seed folder's plan\.json \(faults\.0\.spec\.kind: a fault kind \(link-toxic, /,
+    );
   });
 });

@@ -8,15 +8,20 @@
  *
  * A candidate is a {@link PlanSubset}: the seed plus the indices it keeps, so
  * it is replayed exactly by `lab run <suite> --seed N --plan <file>` (the
- * plan is drawn from the seed as always, then restricted). Each candidate
+ * plan is drawn from the seed as always, then restricted). `--plan` takes a
+ * seed folder's `plan.json` as well ({@link SavedPlan}): that plan is run as it
+ * is, whatever the generator draws today (`lab replay`). Each candidate
  * runs on a fresh session, so nothing a previous attempt left behind counts.
  * Failing runs are not faster than passing ones (a stuck pipeline is judged
  * after its stall timeout), which is why the budget counts runs and time.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { AssignmentPlan } from '@chaos-lab/model';
 import { InvalidArgumentError, LabError } from '../errors.js';
+import { FAULT_KINDS, type PlannedFault } from '../nemesis/index.js';
+import { readSeedSummary } from './seed-folder.js';
 import { ENVIRONMENT_HELD, defaultRunsDir, planOf, runScenario, type RunOptions, type RunResult } from './scenario.js';
 import { compileScenario, type ScenarioDefinition } from './definition.js';
 
@@ -35,6 +40,79 @@ const PlanSubsetSchema = z.object({
   faults: z.array(z.number().int().nonnegative()),
 });
 
+/** A seed's whole plan as its folder's `plan.json` holds it: the workload's publishes and the faults. */
+export interface SavedPlan {
+  readonly seed: number;
+  readonly plan: AssignmentPlan;
+  readonly faults: readonly PlannedFault[];
+}
+
+/** What `--plan` reads: a subset of the seed's drawn plan (`lab shrink`), or a saved plan run as it is. */
+export type PlanFile = { readonly subset: PlanSubset } | { readonly saved: SavedPlan };
+
+const SavedPlanSchema = z.looseObject({
+  seed: z.number().int().nonnegative(),
+  publishes: z.array(z.looseObject({ topic: z.string().min(1), role: z.string() })),
+  expected: z.looseObject({}),
+  faults: z.array(
+    z.looseObject({
+      at: z.number().nonnegative(),
+      durationMs: z.number().nonnegative(),
+      spec: z.looseObject({
+        kind: z.string().refine((k) => (FAULT_KINDS as readonly string[]).includes(k), {
+          message: `a fault kind (${FAULT_KINDS.join(', ')})`,
+        }),
+      }),
+    }),
+  ),
+});
+
+/** The scenario running `saved` instead of what its generator draws: same suite settings, that plan, those faults. */
+export function withSavedPlan(def: ScenarioDefinition, saved: SavedPlan): ScenarioDefinition {
+  const compiled = compileScenario(def);
+  return { ...compiled, plan: () => saved.plan, faults: () => [...saved.faults] };
+}
+
+/** The scenario restricted to, or replaced by, what a `--plan` file says. */
+export function withPlanFile(def: ScenarioDefinition, file: PlanFile): ScenarioDefinition {
+  return 'subset' in file ? restrictTo(def, file.subset) : withSavedPlan(def, file.saved);
+}
+
+/**
+ * Reads `--plan`: a subset written by {@link shrinkSeed} or a seed folder's `plan.json`, checking it belongs to
+ * `def` (a saved plan's folder names its suite in `summary.json`) and to `seed`.
+ */
+export async function readPlanFile(file: string, def: ScenarioDefinition, seed: number): Promise<PlanFile> {
+  const raw = await readJsonArgument(file);
+  if (PlanSubsetSchema.safeParse(raw).success) return { subset: await readPlanSubset(file, def, seed) };
+  const r = SavedPlanSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidArgumentError(
+      '--plan',
+      file,
+      `a plan subset (lab shrink's minimal-plan.json) or a seed folder's plan.json (${issue?.path.join('.') || '(root)'}: ${issue?.message})`,
+    );
+  }
+  if (r.data.seed !== seed)
+    throw new InvalidArgumentError('--plan', file, `a plan of seed ${seed}, not ${r.data.seed}`);
+  const summary = await readSeedSummary(dirname(file)).catch(() => undefined);
+  if (summary !== undefined && summary.scenario !== def.name)
+    throw new InvalidArgumentError('--plan', file, `a plan of ${def.name}, not ${summary.scenario}`);
+  const { faults, ...plan } = r.data;
+  return {
+    saved: { seed, plan: plan as unknown as AssignmentPlan, faults: faults as unknown as PlannedFault[] },
+  };
+}
+
+async function readJsonArgument(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new InvalidArgumentError('--plan', file, `a readable JSON file (${(err as Error).message})`);
+  }
+}
+
 /** The scenario with its plan and faults cut down to `subset` (same seed, same draws, fewer of them). */
 export function restrictTo(def: ScenarioDefinition, subset: PlanSubset): ScenarioDefinition {
   const keepP = new Set(subset.publishes);
@@ -52,12 +130,7 @@ export function restrictTo(def: ScenarioDefinition, subset: PlanSubset): Scenari
 
 /** Reads a subset written by {@link shrinkSeed}, checking it belongs to `def` and `seed`. */
 export async function readPlanSubset(file: string, def: ScenarioDefinition, seed: number): Promise<PlanSubset> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new InvalidArgumentError('--plan', file, `a readable JSON file (${(err as Error).message})`);
-  }
+  const raw = await readJsonArgument(file);
   const r = PlanSubsetSchema.safeParse(raw);
   if (!r.success) throw new InvalidArgumentError('--plan', file, `a plan subset: ${r.error.issues[0]?.message}`);
   const s = r.data;

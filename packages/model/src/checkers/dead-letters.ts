@@ -158,4 +158,7 @@ export function checkDeadLetters({ history, online = false }: CheckerInput): Ver
 }
 
 // Online too: a valid input dead-lettered, or a publish that failed yet was dead-lettered, stays so.
-export const deadLetters = defineChecker(DEAD_LETTERS, checkDeadLetters, { online: true });
+export const deadLetters = defineChecker(DEAD_LETTERS, checkDeadLetters, {
+  online: true,
+  description: 'invalid input is dead-lettered exactly once per stored copy, valid input never',
+});

@@ -49,4 +49,6 @@ export function checkDeadlinesHonoured({ final }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const deadlinesHonoured = defineChecker(DEADLINES_HONOURED, checkDeadlinesHonoured);
+export const deadlinesHonoured = defineChecker(DEADLINES_HONOURED, checkDeadlinesHonoured, {
+  description: 'a batch times out only after its deadline, by the clock of the store that closes it',
+});

@@ -92,7 +92,9 @@ export function checkEveryBatchFinished({ history, final }: CheckerInput): Verdi
   return v.build();
 }
 
-export const everyBatchFinished = defineChecker(EVERY_BATCH_FINISHED, checkEveryBatchFinished);
+export const everyBatchFinished = defineChecker(EVERY_BATCH_FINISHED, checkEveryBatchFinished, {
+  description: 'every closable batch whose registration was delivered is announced closed and closed in Postgres',
+});
 
 /** How long past its deadline a batch may still be open: sweeps run every 500 ms in the lab, relays after. */
 export const DEADLINE_SLACK_MS = 3000;

@@ -47,4 +47,6 @@ export function checkFaultsTookEffect({ history }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const faultsTookEffect = defineChecker(FAULTS_TOOK_EFFECT, checkFaultsTookEffect);
+export const faultsTookEffect = defineChecker(FAULTS_TOOK_EFFECT, checkFaultsTookEffect, {
+  description: 'every fault the nemesis started showed evidence that it took effect',
+});

@@ -57,4 +57,6 @@ export function checkInputsConsumed({ final }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const inputsConsumed = defineChecker(INPUTS_CONSUMED, checkInputsConsumed);
+export const inputsConsumed = defineChecker(INPUTS_CONSUMED, checkInputsConsumed, {
+  description: "the coordinators' group commits every input partition to its end within a bound",
+});

@@ -182,4 +182,5 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
 // Online too: two distinct claims in the events, or two slots of one content in any committed Postgres state.
 export const noDuplicateAssignment = defineChecker(NO_DUPLICATE_ASSIGNMENT, checkNoDuplicateAssignment, {
   online: true,
+  description: 'a content occupies at most one slot and a slot holds at most one content (events and Postgres)',
 });

@@ -361,4 +361,6 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const nothingLost = defineChecker(NOTHING_LOST, checkNothingLost);
+export const nothingLost = defineChecker(NOTHING_LOST, checkNothingLost, {
+  description: 'every delivered input has exactly one durable, announced fate; nothing undelivered leaves a trace',
+});

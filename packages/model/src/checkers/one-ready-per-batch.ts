@@ -205,4 +205,7 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
   return v.build();
 }
 
-export const oneReadyPerBatch = defineChecker(ONE_READY_PER_BATCH, checkOneReadyPerBatch, { online: true });
+export const oneReadyPerBatch = defineChecker(ONE_READY_PER_BATCH, checkOneReadyPerBatch, {
+  online: true,
+  description: "a batch is closed exactly once, and its closing event matches Postgres' slots",
+});

@@ -62,4 +62,5 @@ export function checkOutputsFitBroker({ history }: CheckerInput, limit = KAFKA_M
 // Online too: an output too large stays too large.
 export const outputsFitBroker = defineChecker(OUTPUTS_FIT_BROKER, (input) => checkOutputsFitBroker(input), {
   online: true,
+  description: "every output fits a real Kafka broker's default message.max.bytes, compressed as stored",
 });

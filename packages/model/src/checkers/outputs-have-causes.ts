@@ -84,4 +84,7 @@ export function checkOutputsHaveCauses({ history }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const outputsHaveCauses = defineChecker(OUTPUTS_HAVE_CAUSES, checkOutputsHaveCauses, { online: true });
+export const outputsHaveCauses = defineChecker(OUTPUTS_HAVE_CAUSES, checkOutputsHaveCauses, {
+  online: true,
+  description: 'no output is observed before the publish of the input that caused it',
+});

@@ -87,4 +87,7 @@ export function checkOutputsWellFormed({ history, online = false }: CheckerInput
 }
 
 // Online too: an output that does not parse, or whose id is not its derived id, stays so.
-export const outputsWellFormed = defineChecker(OUTPUTS_WELL_FORMED, checkOutputsWellFormed, { online: true });
+export const outputsWellFormed = defineChecker(OUTPUTS_WELL_FORMED, checkOutputsWellFormed, {
+  online: true,
+  description: 'every output is a contract event carrying the id derived from what it is about',
+});

@@ -22,6 +22,8 @@ describe('runCheckers', () => {
       'outputs-have-causes',
     ]);
     expect(defaultCheckers.map((c) => c.id)).toEqual(verdicts.map((v) => v.checker));
+    // `lab list checkers` shows each one's line.
+    for (const c of defaultCheckers) expect(c.description, c.id).toMatch(/^[a-z].{20,110}$/);
     for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });
   });
 

@@ -119,4 +119,6 @@ export function checkStoresAgree({ final }: CheckerInput): Verdict {
   return v.build();
 }
 
-export const storesAgree = defineChecker(STORES_AGREE, checkStoresAgree);
+export const storesAgree = defineChecker(STORES_AGREE, checkStoresAgree, {
+  description: 'the Redis coordination cache never contradicts Postgres',
+});

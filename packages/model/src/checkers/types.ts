@@ -161,14 +161,20 @@ export interface Checker {
   readonly id: string;
   /** It has an online part ({@link CheckerInput.online}). */
   readonly online: boolean;
+  /** What it checks, in one line (`lab list checkers`); empty when not given. */
+  readonly description: string;
 }
 
 export function defineChecker(
   id: string,
   fn: (input: CheckerInput) => Verdict,
-  opts: { readonly online?: boolean } = {},
+  opts: { readonly online?: boolean; readonly description?: string } = {},
 ): Checker {
-  return Object.assign((input: CheckerInput) => fn(input), { id, online: opts.online === true });
+  return Object.assign((input: CheckerInput) => fn(input), {
+    id,
+    online: opts.online === true,
+    description: opts.description ?? '',
+  });
 }
 
 /**

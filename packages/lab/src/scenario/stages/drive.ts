@@ -8,6 +8,7 @@ import type { PlannedPublish } from '@chaos-lab/model';
 import { runNemesis } from '../../nemesis/index.js';
 import type { Publisher } from '../publisher.js';
 import { BROKE, type SeedContext, type SeedResources } from './seed-context.js';
+import { COUNTDOWN_EVERY_MS, secondsLeft } from '../../progress.js';
 
 /** Paced runs send a chunk every this many ms, so that the faults meet traffic. */
 export const PACE_TICK_MS = 100;
@@ -85,6 +86,13 @@ export async function drive(ctx: SeedContext, res: SeedResources, o: DriveOption
       lastProgress = performance.now();
     }
   }
+  // The faults may outlast the publishes: say until when (each fault's window counts itself down).
+  const plannedEnd = Math.max(0, ...faults.map((f) => f.at + f.durationMs));
+  const nemesisLeft = o.tWorkStart + plannedEnd - performance.now();
+  if (nemesisLeft > COUNTDOWN_EVERY_MS && !ctx.watch.broken)
+    progress(
+      `lab: published ${tracker.sent}/${plan.publishes.length}; the nemesis runs about ${secondsLeft(nemesisLeft)} more (its last fault is planned to end at +${secondsLeft(plannedEnd)})`,
+    );
   await held(nemesis);
   if (faults.length > 0 && !ctx.watch.broken) {
     // Whatever a fault left behind (a toxic, a disabled proxy) must not outlive the nemesis.

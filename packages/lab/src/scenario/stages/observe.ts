@@ -9,6 +9,7 @@ import { parkedTtlDue, withUnstoredPublishes, type HistoryEntry } from '@chaos-l
 import { readConsumption } from '../consumption.js';
 import type { OffsetSnapshot } from '../offsets.js';
 import { BROKE, type SeedContext } from './seed-context.js';
+import { COUNTDOWN_EVERY_MS, secondsLeft, withCountdown } from '../../progress.js';
 
 /** An acknowledged publish the broker's topic does not hold. */
 export interface LostPublish {
@@ -88,6 +89,15 @@ export async function awaitCompletion(ctx: SeedContext): Promise<WaitOutcome> {
   let auditBehindSaid = false;
   let lastProgress = performance.now();
   const report = () => progress(tracker.line(ctx.observer.count));
+  // While waiting, the line says how long is left of both bounds: the stall's (it restarts on any progress) and
+  // the seed's time limit.
+  const reportWait = () => {
+    const now = performance.now();
+    const stallLeft = secondsLeft(stallMs - (now - lastChange));
+    progress(
+      `${tracker.line(ctx.observer.count)} · stuck in ${stallLeft} without progress, gives up in ${secondsLeft(deadline - now)}`,
+    );
+  };
   const result = (o: WaitOutcome) => (report(), o);
   while (!tracker.done()) {
     if (watch.broken) {
@@ -143,8 +153,8 @@ export async function awaitCompletion(ctx: SeedContext): Promise<WaitOutcome> {
       );
       return result({ timedOut: true, stalled: decision === 'stalled', broke: false });
     }
-    if (performance.now() - lastProgress > 2000) {
-      report();
+    if (performance.now() - lastProgress > COUNTDOWN_EVERY_MS) {
+      reportWait();
       lastProgress = performance.now();
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -203,7 +213,11 @@ export async function settle(ctx: SeedContext, stopWatch: () => void): Promise<S
       progress(
         `lab: waiting ${(waitMs / 1000).toFixed(1)} s for inputs of never-registered batches to pass the parking TTL`,
       );
-      await new Promise((r) => setTimeout(r, waitMs));
+      await withCountdown(new Promise((r) => setTimeout(r, waitMs)), {
+        progress,
+        boundMs: waitMs,
+        line: (left) => `lab: waiting for the parking TTL: ${secondsLeft(left)} left of ${secondsLeft(waitMs)}`,
+      });
     }
   }
   // The observer must have read every output to the topics' ends: an instrument that stopped reading (seen

@@ -7,12 +7,17 @@ import {
   logSizes,
   reportFacts,
   resultLines,
+  seedReportInput,
   waitLine,
   writeArtefacts,
   writeKafkaOffsets,
   writePlan,
+  writeSeedReport,
   type SeedRecord,
 } from './write.js';
+import type { HistoryEntry } from '@chaos-lab/model';
+import { renderReport } from '@chaos-lab/report';
+import { readSeedFolder } from '../seed-folder.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -61,6 +66,7 @@ function record(seedDir: string, patch: Partial<SeedRecord> = {}): SeedRecord {
     outputsOfOtherSeedsSkipped: 0,
     recorderEpoch: 0,
     workStartEpoch: 0,
+    endedEpoch: 0,
     charts: [],
     ...patch,
   };
@@ -73,6 +79,7 @@ describe('write stage', () => {
     await writeArtefacts(record(dir));
     await writeKafkaOffsets(dir, { unavailable: 'no' });
     expect((await readdir(dir)).sort()).toEqual([
+      'charts.json',
       'final-state.json',
       'history.jsonl',
       'kafka-offsets.json',
@@ -103,7 +110,77 @@ describe('write stage', () => {
       'outputsOfOtherSeedsSkipped',
       'brokerLostAcknowledgedPublishes',
       'replay',
+      'report',
     ]);
+    expect(summary.report).toEqual({
+      instances: 3,
+      settledContents: 4,
+      wait: { timedOut: false, stalled: false, broke: false },
+      recorderEpoch: 0,
+      workStartEpoch: 0,
+      endedEpoch: 0,
+    });
+  });
+
+  it('renders the report from the folder alone, so a rebuild is the same page', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'logs'));
+    await writeFile(join(dir, 'logs', 'coordinator-1.log'), '{}\n');
+    const t0 = 1_800_000_000_000;
+    const history: HistoryEntry[] = [
+      {
+        type: 'nemesis',
+        time: 1000,
+        phase: 'start',
+        fault: 'kill',
+        target: 'coordinator-1',
+        detail: { label: 'kill -9 coordinator-1' },
+      },
+      {
+        type: 'nemesis',
+        time: 3000,
+        phase: 'end',
+        fault: 'kill',
+        target: 'coordinator-1',
+        detail: { label: 'kill -9 coordinator-1', tookEffect: true },
+      },
+    ];
+    const charts = [
+      {
+        id: 'throughput',
+        title: 'T',
+        unit: 'ops/s',
+        series: [{ name: 'c1', points: [[t0 + 1000, 2.5]] as [number, number][] }],
+      },
+    ];
+    const faults = [{ at: 500, durationMs: 2000, spec: { kind: 'kill' as const, target: 'coordinator-1' } }];
+    const r = record(dir, {
+      history,
+      charts,
+      faults,
+      recorderEpoch: t0 - 500,
+      workStartEpoch: t0,
+      endedEpoch: t0 + 9000,
+    });
+    await writePlan(dir, { plan: { publishes: [], expected: {} } as never, faults });
+    await writeArtefacts(r);
+    const { path, gaps } = await writeSeedReport(dir);
+    expect(path).toBe(join(dir, 'report.html'));
+    expect(gaps).toEqual([]);
+    const page = await readFile(path, 'utf8');
+    const saved = await readSeedFolder(dir);
+    expect(page).toBe(renderReport(await seedReportInput(saved)));
+    expect(await seedReportInput(saved)).toMatchObject({
+      startedAt: t0,
+      endedAt: t0 + 9000,
+      faults: [{ label: 'kill -9 coordinator-1', start: t0 + 500, end: t0 + 2500, effect: 'took effect' }],
+      charts,
+      logs: [{ name: 'coordinator-1.log', href: 'logs/coordinator-1.log' }],
+      replayCommand: 'lab run tiny --seed 3',
+    });
+    expect(reportFacts(saved)).toEqual(reportFacts(r));
+    await writeSeedReport(dir);
+    expect(await readFile(path, 'utf8')).toBe(page);
   });
 
   it('copies what each log gained since the marks, and new logs whole', async () => {

@@ -1,13 +1,18 @@
 /**
  * Stage 5 of a seed, write: the run folder — the plan, the history, the final read, the verdicts, the summary,
- * the group's offsets, the instances' metrics and log slices, and the HTML report — and the result lines printed
- * after it. Only files; nothing here talks to a server.
+ * the group's offsets, the instances' metrics and log slices, the report's chart series, and the HTML report —
+ * and the result lines printed after it. Only files; nothing here talks to a server.
+ *
+ * The report is rendered from the folder once everything else is in it ({@link writeSeedReport}, which
+ * `lab report` calls too): a page rebuilt later from the same folder is the same page.
  */
 import { copyFile, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatVerdictTable, historyToJSONL, type HistoryEntry, type Verdict } from '@chaos-lab/model';
+import type { ReportInput } from '@chaos-lab/report';
 import { faultsFromHistory, logLinks, verdictRows, writeRunReport } from '../../report/run-report.js';
 import type { collectCharts } from '../../report/run-report.js';
+import { CHARTS, readSeedFolder, type ReportFields, type SavedSeed, type SeedReportSource } from '../seed-folder.js';
 import type { CoordinatorInstances } from '../../instances/instances.js';
 import type { PlannedFault } from '../../nemesis/index.js';
 import type { OnlineFinding } from '../online-monitor.js';
@@ -41,8 +46,8 @@ export async function writeKafkaOffsets(seedDir: string, progressOfGroup: GroupP
   await writeFile(join(seedDir, 'kafka-offsets.json'), JSON.stringify(progressOfGroup, null, 1));
 }
 
-/** Everything a seed's record holds: what the artefacts, the report and the result lines are written from. */
-export interface SeedRecord {
+/** Everything a seed's record holds: what the artefacts and the result lines are written from. */
+export interface SeedRecord extends ReportFields {
   readonly runId: string;
   readonly scenario: string;
   readonly seed: number;
@@ -57,17 +62,17 @@ export interface SeedRecord {
   readonly verdicts: readonly Verdict[];
   readonly brokerLost: readonly LostPublish[];
   readonly online: readonly OnlineFinding[];
-  readonly settledContents: number;
-  readonly instances: number;
   readonly faults: readonly PlannedFault[];
   readonly sessionLogs: string;
   readonly outputsOfOtherSeedsSkipped: number;
-  readonly recorderEpoch: number;
-  readonly workStartEpoch: number;
   readonly charts: Awaited<ReturnType<typeof collectCharts>>;
 }
 
-/** `history.jsonl`, `final-state.json`, `verdicts.json` and `summary.json`. */
+/**
+ * `history.jsonl`, `final-state.json`, `verdicts.json`, `summary.json` (its `report` block: what the page shows
+ * beyond the stats) and `charts.json` (the page's Prometheus series: the environment's Prometheus is gone after
+ * the run).
+ */
 export async function writeArtefacts(r: SeedRecord): Promise<void> {
   const { seedDir } = r;
   await writeFile(join(seedDir, 'history.jsonl'), historyToJSONL(r.history));
@@ -83,12 +88,35 @@ export async function writeArtefacts(r: SeedRecord): Promise<void> {
     outputsOfOtherSeedsSkipped: r.outputsOfOtherSeedsSkipped,
     brokerLostAcknowledgedPublishes: r.brokerLost,
     replay: r.replayCommand,
+    report: {
+      instances: r.instances,
+      settledContents: r.settledContents,
+      wait: r.wait,
+      recorderEpoch: r.recorderEpoch,
+      workStartEpoch: r.workStartEpoch,
+      endedEpoch: r.endedEpoch,
+    } satisfies ReportFields,
   };
   await writeFile(join(seedDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  await writeFile(join(seedDir, CHARTS), JSON.stringify(r.charts));
 }
 
 /** The report's key facts, in order. */
-export function reportFacts(r: SeedRecord): { label: string; value: string }[] {
+export function reportFacts(
+  r: Pick<
+    SeedReportSource,
+    | 'scenario'
+    | 'seed'
+    | 'variant'
+    | 'instances'
+    | 'faults'
+    | 'stats'
+    | 'settledContents'
+    | 'wait'
+    | 'brokerLost'
+    | 'online'
+  >,
+): { label: string; value: string }[] {
   const { stats, wait } = r;
   return [
     { label: 'scenario', value: r.scenario },
@@ -113,25 +141,42 @@ export function reportFacts(r: SeedRecord): { label: string; value: string }[] {
   ];
 }
 
-/** `report.html`; undefined (and said) when it could not be written. */
-export async function writeReport(r: SeedRecord, progress: (line: string) => void): Promise<string | undefined> {
-  return writeRunReport(r.seedDir, {
+/** The page of a seed, from what its folder holds. */
+export async function seedReportInput(r: SeedReportSource): Promise<ReportInput> {
+  return {
     kind: 'chaos',
     title: `${r.scenario} — seed ${r.seed}${r.variant ? ` — variant ${r.variant}` : ''}`,
     runId: `${r.runId}/seed-${r.seed}`,
     startedAt: r.workStartEpoch,
-    endedAt: Math.max(r.workStartEpoch, Date.now()),
+    endedAt: Math.max(r.workStartEpoch, r.endedEpoch),
     outcome: r.valid ? 'valid' : 'invalid',
     ...(r.replayCommand !== undefined && { replayCommand: r.replayCommand }),
     facts: reportFacts(r),
     faults: faultsFromHistory(r.history, r.recorderEpoch),
-    charts: r.charts,
+    charts: [...r.charts],
     verdicts: verdictRows([...r.verdicts]),
     logs: await logLinks(r.seedDir, join(r.seedDir, 'logs')),
-  }).catch((err: Error) => {
-    progress(`lab: the run report could not be written: ${err.message}`);
-    return undefined;
-  });
+  };
+}
+
+/**
+ * `report.html` of a seed folder, rendered from the folder alone (the run writes it so, once the rest is on disk;
+ * `lab report` rebuilds it so). Returns its path and what the folder lacked ({@link SavedSeed.gaps}).
+ */
+export async function writeSeedReport(seedDir: string): Promise<{ path: string; gaps: SavedSeed['gaps'] }> {
+  const saved = await readSeedFolder(seedDir);
+  return { path: await writeRunReport(seedDir, await seedReportInput(saved)), gaps: saved.gaps };
+}
+
+/** `report.html` at the end of a run; undefined (and said) when it could not be written. */
+export async function writeReport(seedDir: string, progress: (line: string) => void): Promise<string | undefined> {
+  return writeSeedReport(seedDir).then(
+    (r) => r.path,
+    (err: Error) => {
+      progress(`lab: the run report could not be written: ${err.message}`);
+      return undefined;
+    },
+  );
 }
 
 /** Why a seed that gave up waiting gave up, in a line. */
