@@ -5,8 +5,14 @@
  */
 import { copyFile, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatVerdictTable, historyToJSONL, type HistoryEntry, type Verdict } from '@chaos-lab/model';
-import { faultsFromHistory, logLinks, verdictRows, writeRunReport } from '../../report/run-report.js';
+import { formatVerdictTable, historyToJSONL, type FinalState, type HistoryEntry, type Verdict } from '@chaos-lab/model';
+import {
+  faultsFromHistory,
+  logLinks,
+  timelineFromHistory,
+  verdictRows,
+  writeRunReport,
+} from '../../report/run-report.js';
 import type { collectCharts } from '../../report/run-report.js';
 import type { CoordinatorInstances } from '../../instances/instances.js';
 import type { PlannedFault } from '../../nemesis/index.js';
@@ -115,23 +121,36 @@ export function reportFacts(r: SeedRecord): { label: string; value: string }[] {
 
 /** `report.html`; undefined (and said) when it could not be written. */
 export async function writeReport(r: SeedRecord, progress: (line: string) => void): Promise<string | undefined> {
+  const startedAt = r.workStartEpoch;
+  const endedAt = Math.max(r.workStartEpoch, Date.now());
   return writeRunReport(r.seedDir, {
     kind: 'chaos',
     title: `${r.scenario} — seed ${r.seed}${r.variant ? ` — variant ${r.variant}` : ''}`,
     runId: `${r.runId}/seed-${r.seed}`,
-    startedAt: r.workStartEpoch,
-    endedAt: Math.max(r.workStartEpoch, Date.now()),
+    startedAt,
+    endedAt,
     outcome: r.valid ? 'valid' : 'invalid',
     ...(r.replayCommand !== undefined && { replayCommand: r.replayCommand }),
     facts: reportFacts(r),
     faults: faultsFromHistory(r.history, r.recorderEpoch),
+    timeline: timelineFromHistory(r.history, r.recorderEpoch, { startedAt, endedAt }),
     charts: r.charts,
-    verdicts: verdictRows([...r.verdicts]),
+    verdicts: verdictRows([...r.verdicts], {
+      epochStartMs: r.recorderEpoch,
+      final: readAtOf(r.final),
+      online: r.online,
+    }),
     logs: await logLinks(r.seedDir, join(r.seedDir, 'logs')),
   }).catch((err: Error) => {
     progress(`lab: the run report could not be written: ${err.message}`);
     return undefined;
   });
+}
+
+/** The final read's history time, when the record's final read has one. */
+function readAtOf(final: unknown): Pick<FinalState, 'readAtMs'> {
+  const at = (final as { readAtMs?: unknown } | null | undefined)?.readAtMs;
+  return typeof at === 'number' ? { readAtMs: at } : {};
 }
 
 /** Why a seed that gave up waiting gave up, in a line. */
