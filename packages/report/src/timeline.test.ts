@@ -83,7 +83,7 @@ describe('timeline markup', () => {
   it('draws a rate line of 50 points per series for 5 s at 100 ms, with hover titles per bin', () => {
     const lines = [
       ...svg.matchAll(
-        /<path class="tl-rate" data-series="([^"]+)" data-group="(\w+)" data-points="(\d+)" d="([^"]+)"/g,
+        /<path class="tl-rate" data-series="([^"]+)" data-group="(\w+)" data-points="(\d+)" data-total="\d+" d="([^"]+)"/g,
       ),
     ];
     expect(lines.map((m) => [m[1], m[2], Number(m[3])])).toEqual([
@@ -95,7 +95,7 @@ describe('timeline markup', () => {
     const d = lines[0]![4]!;
     expect(count(d, /H/g)).toBe(50);
     expect(d.startsWith(`M${PLOT_X0} `)).toBe(true);
-    expect(d.endsWith(`H${PLOT_X1}`)).toBe(true);
+    expect(d).toContain(`H${PLOT_X1}V`);
     expect(svg).toContain('published: 225 in all, peak 50/s (bins of 100 ms)');
     expect(count(svg, /<rect [^>]*fill-opacity="0"><title>T\+/g)).toBe(100);
     expect(svg).toContain('<title>T+1.2 s – T+1.3 s: published 50/s, acknowledged 40/s</title>');

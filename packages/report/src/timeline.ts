@@ -258,7 +258,7 @@ export function timelineSection(input: ReportInput, axis: TimelineAxis, faults: 
     y += 20;
     for (const lane of faultLanes) {
       rows.push(faultLane(L, y, lane));
-      y += 24;
+      y += FAULT_LANE_H;
     }
     parts.push(`<g class="tl-faults" data-faults="${faults.length}">${rows.join('')}</g>`);
     y += 4;
@@ -275,7 +275,7 @@ export function timelineSection(input: ReportInput, axis: TimelineAxis, faults: 
       const drawn = instanceLane(L, y, lane);
       markers += drawn.markers;
       rows.push(drawn.svg);
-      y += 30;
+      y += INSTANCE_LANE_H;
     }
     parts.push(
       `<g class="tl-instances" data-instances="${lanes.length}" data-markers="${markers}">${rows.join('')}</g>`,
@@ -430,7 +430,11 @@ function fit(text: string, width: number): string {
 
 function faultLane(L: Layout, y: number, lane: FaultLane): string {
   const name = lane.target === undefined ? lane.kind : `${lane.target} · ${lane.kind}`;
-  const label = `<text x="8" y="${y + 12}" font-size="11.5" dominant-baseline="central"><title>${esc(name)}</title>${esc(fit(name, PLOT_X0 - 14))}</text>`;
+  // Target above, kind under it (kinds are long: commit-boundary-crash); a fault of no one target: its kind.
+  const label =
+    lane.target === undefined
+      ? `<text x="8" y="${y + 14}" font-size="11.5" dominant-baseline="central"><title>${esc(name)}</title>${esc(fit(lane.kind, PLOT_X0 - 14))}</text>`
+      : `<text x="8" y="${y + 8}" font-size="11.5" dominant-baseline="central"><title>${esc(name)}</title>${esc(fit(lane.target, PLOT_X0 - 14))}<tspan x="8" y="${y + 20.5}" font-size="10.5" fill="${MUTED}">${esc(fit(lane.kind, (PLOT_X0 - 14) * 1.1))}</tspan></text>`;
   const bars = lane.faults
     .map((f) => {
       const x0 = L.x(f.start);
@@ -442,7 +446,7 @@ function faultLane(L: Layout, y: number, lane: FaultLane): string {
         ? `<defs><linearGradient id="tl-fade-${f.n}"><stop offset="0.7" stop-color="${f.color}"/><stop offset="1" stop-color="${f.color}" stop-opacity="0.15"/></linearGradient></defs>`
         : '';
       const text = fit(`${f.n} ${f.fault.label}`, w - 8);
-      return `<g class="tl-fault" data-fault="${f.n}" data-label="${esc(f.fault.label)}" data-open="${f.open}">${gradient}<title>${esc(title)}</title><rect x="${r1(x0)}" y="${y + 3}" width="${r1(w)}" height="18" rx="3" fill="${fill}" fill-opacity="0.9"/>${text ? `<text x="${r1(x0 + 5)}" y="${y + 12.5}" font-size="11" font-weight="600" fill="#fff" dominant-baseline="central">${esc(text)}</text>` : ''}</g>`;
+      return `<g class="tl-fault" data-fault="${f.n}" data-label="${esc(f.fault.label)}" data-open="${f.open}">${gradient}<title>${esc(title)}</title><rect x="${r1(x0)}" y="${y + 5}" width="${r1(w)}" height="18" rx="3" fill="${fill}" fill-opacity="0.9"/>${text ? `<text x="${r1(x0 + 5)}" y="${y + 14.5}" font-size="11" font-weight="600" fill="#fff" dominant-baseline="central">${esc(text)}</text>` : ''}</g>`;
     })
     .join('');
   return `<g class="tl-fault-lane">${label}${bars}</g>`;
@@ -460,7 +464,7 @@ function instanceLane(
   let i = 0;
   for (; i < events.length && events[i]!.time < axis.start; i++) state = stateAfter(events[i]!.kind, state);
   const earlier = i;
-  const bandY = y + 20;
+  const bandY = y + 22;
   const bands: string[] = [];
   let from = axis.start;
   const band = (to: number, s: typeof state) => {
@@ -489,7 +493,9 @@ function instanceLane(
     }
     if (e.kind === 'running') continue; // the state, not an event of the run
     const ex = L.x(e.time);
-    const gy = ACTS.has(e.kind) ? y + 8 : bandY;
+    // An exit and the next start are often a few ms apart: the exit sits on the band from above, the start
+    // from below, so both stay visible.
+    const gy = ACTS.has(e.kind) ? y + 7 : e.kind === 'exited' ? bandY - 5 : e.kind === 'started' ? bandY + 5 : bandY;
     const title = `${lane.id} ${KIND_WORDS[e.kind]} at ${formatOffset(e.time, input.startedAt)}${e.note ? ` — ${e.note}` : ''}`;
     marks.push(
       `<g class="tl-life" data-kind="${e.kind}" data-time="${e.time}"><title>${esc(title)}</title>${glyph(e.kind, ex, gy)}</g>`,
@@ -512,6 +518,8 @@ function instanceLane(
 }
 
 const RATE_PANEL_H = 72;
+const INSTANCE_LANE_H = 34;
+const FAULT_LANE_H = 28;
 
 function seriesColor(group: 'inputs' | 'outputs', name: string, i: number): string {
   return group === 'inputs'
@@ -558,18 +566,26 @@ function ratePanel(
   const lines = series.map((s, si) => {
     const counts = visible[si]!;
     const color = seriesColor(group, s.name, si);
+    // Drawn where the series has events only, each run of non-empty bins rising from the zero line and back,
+    // so that the zero line stays the panel's (a rare series must not paint it in its colour).
     let d = '';
+    const zero = r1(yOf(0));
     counts.forEach((n, i) => {
-      const ly = r1(yOf(n * perSecond));
-      d += i === 0 ? `M${r1(binX(0))} ${ly}` : `V${ly}`;
+      const before = i > 0 ? counts[i - 1]! : 0;
+      if (n === 0) {
+        if (before !== 0) d += `V${zero}`;
+        return;
+      }
+      d += before === 0 ? `M${r1(binX(i))} ${zero}V${r1(yOf(n * perSecond))}` : `V${r1(yOf(n * perSecond))}`;
       d += `H${r1(binX(i + 1))}`;
     });
+    if ((counts.at(-1) ?? 0) !== 0) d += `V${zero}`;
     const total = s.counts.reduce((a, b) => a + b, 0);
     const peakOf = Math.max(0, ...counts) * perSecond;
     const title = `${s.name}: ${total} in all, peak ${rateWord(peakOf)}/s (bins of ${binMs} ms)`;
     // Lines that coincide (published and acknowledged, usually) stay both visible: the first is drawn wide,
     // the others thin over it.
-    return `<path class="tl-rate" data-series="${esc(s.name)}" data-group="${group}" data-points="${counts.length}" d="${d}" fill="none" stroke="${color}" stroke-width="${si === 0 ? 2.8 : 1.4}" stroke-linejoin="round"><title>${esc(title)}</title></path>`;
+    return `<path class="tl-rate" data-series="${esc(s.name)}" data-group="${group}" data-points="${counts.length}" data-total="${counts.reduce((a, b) => a + b, 0)}" d="${d === '' ? 'M0 0' : d}" fill="none" stroke="${color}" stroke-width="${si === 0 ? 2.8 : 1.4}" stroke-linejoin="round"><title>${esc(title)}</title></path>`;
   });
 
   // Hover columns: the values of every line of the panel in one bin (or a few, on a long run).
