@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coordinatorEntry, runScenario, type ScenarioDefinition } from '@chaos-lab/lab';
 import { planAssignmentWorkload } from '@chaos-lab/model';
-import { checkReportInBrowser } from '@chaos-lab/report/browser';
+import { checkReportInBrowser, reportProblems } from '@chaos-lab/report/browser';
 import { scenario } from './index.js';
 
 const small: ScenarioDefinition = {
@@ -64,6 +64,10 @@ describe('pipeline scenario', () => {
       expect(check.charts.length).toBe(5);
       for (const c of check.charts)
         expect(c, `chart ${c.id}`).toMatchObject({ drawn: true, empty: false, blank: false });
+      // Its timeline: drawn, a lane per instance, dense rate lines from the history (100 ms bins), no violation.
+      expect(check.timeline).toMatchObject({ present: true, instances: 3, violationMarkers: 0 });
+      for (const rate of check.timeline.rates) expect(rate.points, rate.name).toBeGreaterThanOrEqual(50);
+      expect(reportProblems(check)).toEqual([]);
       passed = true;
     } finally {
       // A failed run's folder (logs of every process, history, verdicts) is kept to be read.

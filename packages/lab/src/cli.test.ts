@@ -112,7 +112,7 @@ describe('lab, given a command it does not know', () => {
     expect(code).toBe(2);
     const [first, ...usage] = err.split('\n');
     expect(first).toBe(
-      'lab: command: expected one of env up, run, list, report, replay, variants, shrink, reap (got "lsit")',
+      'lab: command: expected one of env up, run, list, report, replay, verdicts join, variants, shrink, reap (got "lsit")',
     );
     expect(usage[0]).toBe('usage:');
     for (const c of ['lab list', 'lab report <run folder>', 'lab replay <run folder>'])

@@ -28,4 +28,5 @@ export {
   type HostileInputOptions,
 } from './workload/hostile-inputs.js';
 export * from './history/history.js';
+export * from './history/timeline.js';
 export * from './checkers/index.js';

@@ -1,15 +1,17 @@
 // The report page's script, inlined by renderReport after uPlot. It draws every chart from the JSON block
-// #report-data on one shared time axis, shades the fault windows on each, lines the fault timeline up with the
-// charts' plot area and marks each chart with what it drew (data-drawn, data-points) for the browser checks.
-// A failure is never silent: it is logged with console.error and shown in place of the chart.
+// #report-data on one shared time axis, shades the fault windows on each, lines the charts' plot area up under
+// the timeline's (an SVG drawn on the server, whose geometry is on its data attributes), draws the charts'
+// cursor on the timeline, and marks each chart with what it drew (data-drawn, data-points) for the browser
+// checks. A failure is never silent: it is logged with console.error and shown in place of the chart.
 (() => {
   'use strict';
 
   const root = document.documentElement;
   const data = JSON.parse(document.getElementById('report-data').textContent);
   const CHART_HEIGHT = 240;
-  /** The y axis is wide so every chart's plot area starts at the same x, under the timeline's lane labels. */
+  /** Without a timeline to line up with: the y axis's width and the room right of the plot. */
   const Y_AXIS_SIZE = 120;
+  const RIGHT_PAD = 28;
   const tickLabel = new Map(data.ticks.map((t) => [t.t, t.label]));
   const tickTimes = data.ticks.map((t) => t.t);
 
@@ -86,31 +88,54 @@
     ctx.restore();
   }
 
-  const timeline = document.getElementById('fault-timeline');
-  const cursorLine = timeline && timeline.querySelector('.tl-cursor');
+  const svg = document.querySelector('svg.timeline-svg');
+  const cursorLine = svg && svg.querySelector('.tl-cursor');
+  const geometry = svg && {
+    x0: Number(svg.dataset.x0),
+    x1: Number(svg.dataset.x1),
+    width: Number(svg.dataset.width),
+  };
+
+  /**
+   * Where a chart's plot area must start and end inside its element (CSS px) to sit under the timeline's
+   * time axis; the defaults when there is no timeline or it is not laid out.
+   */
+  function insets(el) {
+    if (!geometry || !(geometry.width > 0)) return { left: Y_AXIS_SIZE, right: RIGHT_PAD };
+    const s = svg.getBoundingClientRect();
+    const e = el.getBoundingClientRect();
+    if (!(s.width > 0) || !(e.width > 0)) return { left: Y_AXIS_SIZE, right: RIGHT_PAD };
+    const k = s.width / geometry.width;
+    const left = s.left + geometry.x0 * k - e.left;
+    const right = e.right - (s.left + geometry.x1 * k);
+    return left >= 40 && right >= 0 ? { left, right } : { left: Y_AXIS_SIZE, right: RIGHT_PAD };
+  }
 
   function followCursor(u) {
     if (!cursorLine) return;
     const left = u.cursor.left;
     if (left == null || left < 0) {
-      cursorLine.hidden = true;
+      cursorLine.setAttribute('visibility', 'hidden');
       return;
     }
     const t = u.posToVal(left, 'x');
-    cursorLine.hidden = false;
-    cursorLine.style.left = `${((t - data.start) / (data.end - data.start)) * 100}%`;
+    const x = geometry.x0 + ((t - data.start) / (data.end - data.start)) * (geometry.x1 - geometry.x0);
+    cursorLine.setAttribute('x1', String(x));
+    cursorLine.setAttribute('x2', String(x));
+    cursorLine.setAttribute('visibility', 'visible');
   }
 
   function makeChart(spec, el) {
     const tables = spec.series.map((s) => [s.points.map((p) => p[0]), s.points.map((p) => p[1])]);
     // join leaves alignment gaps undefined (bridged) and keeps the producer's nulls (real gaps in the line).
     const aligned = uPlot.join(tables);
+    const fit = { ...insets(el) };
 
     const opts = {
       width: el.clientWidth,
       height: CHART_HEIGHT,
-      // Room on the right for the last time label, which uPlot would otherwise cut at the canvas edge.
-      padding: [12, 28, 0, 0],
+      // The plot ends under the timeline's axis end, which leaves room for the last time label.
+      padding: [12, () => fit.right, 0, 0],
       ms: 1,
       cursor: { sync: { key: 'run' }, drag: { x: false, y: false }, points: { size: 7 } },
       scales: {
@@ -135,7 +160,7 @@
           stroke: '#4b5563',
         },
         {
-          size: Y_AXIS_SIZE,
+          size: () => fit.left,
           values: (u, splits) => splits.map((v) => formatTick(spec.unit, v)),
           grid: { stroke: '#e5e7eb', width: 1 },
           ticks: { stroke: '#d1d5db', width: 1 },
@@ -156,19 +181,8 @@
       },
     };
     el.replaceChildren();
-    return { el, plot: new uPlot(opts, aligned, el) };
-  }
-
-  /** The timeline's lanes start and end where the charts' plot areas do, so a fault sits above its shading. */
-  function alignTimeline(first) {
-    if (!first) return;
-    const b = first.plot.bbox;
-    const px = uPlot.pxRatio;
-    const left = b.left / px;
-    const right = first.el.clientWidth - (b.left + b.width) / px;
-    // On the root: the charts' legends line up with the plot area too.
-    root.style.setProperty('--plot-left', `${left}px`);
-    root.style.setProperty('--plot-right', `${Math.max(right, 0)}px`);
+    root.style.setProperty('--plot-left', `${fit.left}px`);
+    return { el, fit, plot: new uPlot(opts, aligned, el) };
   }
 
   const drawn = [];
@@ -190,14 +204,16 @@
       console.error(`report: chart ${spec.id} failed`, err);
     }
   }
-  alignTimeline(drawn[0]);
 
   let resizeTimer;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
-      for (const c of drawn) c.plot.setSize({ width: c.el.clientWidth, height: CHART_HEIGHT });
-      alignTimeline(drawn[0]);
+      for (const c of drawn) {
+        Object.assign(c.fit, insets(c.el));
+        c.plot.setSize({ width: c.el.clientWidth, height: CHART_HEIGHT });
+      }
+      if (drawn[0]) root.style.setProperty('--plot-left', `${drawn[0].fit.left}px`);
     }, 100);
   });
 

@@ -1,8 +1,10 @@
 /**
  * Opens a written report in headless Chromium and says what a reviewer would see: whether the page's script
  * finished, every console error or warning and uncaught exception, each chart's state (drawn, empty, points,
- * and whether its canvas holds any pixel of a series colour) and how many faults the timeline shows. The
- * package's own browser test uses it on sample data; a test on a real run's report can use the same checks.
+ * and whether its canvas holds any pixel of a series colour), and what the timeline shows — its fault windows,
+ * instance events, rate lines (and their points), violation markers and whether each links to its verdict row,
+ * and whether it holds pixels at all (the SVG drawn into a canvas and counted). The package's own browser test
+ * uses it on sample data; a test on a real run's report can use the same checks.
  *
  * Exported as `@chaos-lab/report/browser` so that importing the renderer never loads playwright-core.
  */
@@ -84,22 +86,48 @@ export interface ChartCheck {
   readonly error: boolean;
 }
 
+export interface TimelineCheck {
+  /** The page has the timeline's SVG. */
+  readonly present: boolean;
+  /** Its size on the page, CSS px (0 when not laid out). */
+  readonly width: number;
+  readonly height: number;
+  /** Pixels of the SVG, drawn into a canvas at its size, that are neither white nor transparent. */
+  readonly inkPixels: number;
+  /** Of those, pixels of a rate line's colour. */
+  readonly ratePixels: number;
+  /** Instance lanes. */
+  readonly instances: number;
+  /** Lifecycle markers visible, in all and by kind (`killed`, `joined`…). */
+  readonly lifecycleMarkers: number;
+  readonly lifecycleByKind: Record<string, number>;
+  /** Each rate line: its name, group, how many bins it covers (`data-points`) and events it counts (`data-total`). */
+  readonly rates: { name: string; group: string; points: number; total: number }[];
+  /** Violation markers visible. */
+  readonly violationMarkers: number;
+  /** Failing verdict rows on the page: each should have a marker. */
+  readonly violationsExpected: number;
+  /** Each marker's link: where it points and whether that is a verdict row of the page. */
+  readonly violationLinks: { checker: string; href: string; resolves: boolean; atEnd: boolean }[];
+}
+
 export interface ReportCheck {
   /** The page's script ran to its end (`<html data-report-ready="true">`). */
   readonly ready: boolean;
   /** Console errors and warnings, uncaught exceptions, and any request that left the file (the page must not). */
   readonly consoleErrors: string[];
   readonly charts: ChartCheck[];
-  /** Fault bars visible on the timeline. */
+  /** Fault windows visible on the timeline. */
   readonly faultsShown: number;
-  /** Faults the report says it has (`data-faults` on the timeline). */
+  /** Faults the report says it has (`data-faults` on the timeline's fault lanes). */
   readonly faultsExpected: number;
-  /** Labels of the visible fault bars, in page order. */
+  /** Labels of the visible fault windows, in page order. */
   readonly faultLabels: string[];
+  readonly timeline: TimelineCheck;
 }
 
 /** Runs in the page; a string, so the package's TypeScript does not need the DOM library. */
-const IN_PAGE_CHECK = String.raw`(() => {
+const IN_PAGE_CHECK = String.raw`(async () => {
   const visible = (el) => {
     if (!el) return false;
     const r = el.getBoundingClientRect();
@@ -137,13 +165,79 @@ const IN_PAGE_CHECK = String.raw`(() => {
       error: el.dataset.error === 'true',
     });
   }
-  const timeline = document.getElementById('fault-timeline');
-  const bars = [...document.querySelectorAll('#fault-timeline .fault-bar')].filter(visible);
+  const svg = document.querySelector('svg.timeline-svg');
+  const faultLanes = svg && svg.querySelector('.tl-faults');
+  const bars = svg ? [...svg.querySelectorAll('.tl-fault')].filter(visible) : [];
+  const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+  let inkPixels = 0;
+  let ratePixels = 0;
+  if (svg && box.width > 0 && box.height > 0) {
+    // The SVG styles itself with attributes, so a serialised copy draws as the page does.
+    const copy = svg.cloneNode(true);
+    copy.setAttribute('width', String(Math.round(box.width)));
+    copy.setAttribute('height', String(Math.round(box.height)));
+    const img = new Image();
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(copy));
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(box.width);
+    canvas.height = Math.round(box.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const rateColors = [...new Set([...svg.querySelectorAll('.tl-rate')].map((p) => p.getAttribute('stroke') || ''))]
+      .filter((c) => /^#[0-9a-f]{6}$/i.test(c))
+      .map(rgb);
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] < 200 || (px[i] > 245 && px[i + 1] > 245 && px[i + 2] > 245)) continue;
+      inkPixels++;
+      for (const [r, g, b] of rateColors) {
+        if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) <= 48) {
+          ratePixels++;
+          break;
+        }
+      }
+    }
+  }
+  const life = svg ? [...svg.querySelectorAll('.tl-life')].filter(visible) : [];
+  const lifecycleByKind = {};
+  for (const m of life) lifecycleByKind[m.dataset.kind] = (lifecycleByKind[m.dataset.kind] || 0) + 1;
+  const markers = svg ? [...svg.querySelectorAll('a.tl-violation')].filter(visible) : [];
   return {
     charts,
     faultsShown: bars.length,
-    faultsExpected: Number(timeline ? timeline.dataset.faults : 0) || 0,
+    faultsExpected: Number(faultLanes ? faultLanes.dataset.faults : 0) || 0,
     faultLabels: bars.map((b) => b.dataset.label || ''),
+    timeline: {
+      present: Boolean(svg),
+      width: Math.round(box.width),
+      height: Math.round(box.height),
+      inkPixels,
+      ratePixels,
+      instances: svg ? svg.querySelectorAll('.tl-instance').length : 0,
+      lifecycleMarkers: life.length,
+      lifecycleByKind,
+      rates: svg
+        ? [...svg.querySelectorAll('.tl-rate')].map((p) => ({
+            name: p.dataset.series || '',
+            group: p.dataset.group || '',
+            points: Number(p.dataset.points || 0) || 0,
+            total: Number(p.dataset.total || 0) || 0,
+          }))
+        : [],
+      violationMarkers: markers.length,
+      violationsExpected: document.querySelectorAll('#verdicts tr.verdict-bad').length,
+      violationLinks: markers.map((a) => {
+        const href = a.getAttribute('href') || '';
+        const target = href.startsWith('#') ? document.getElementById(decodeURIComponent(href.slice(1))) : null;
+        return {
+          checker: a.dataset.checker || '',
+          href,
+          resolves: Boolean(target && target.matches('#verdicts tr')),
+          atEnd: a.dataset.atEnd === 'true',
+        };
+      }),
+    },
   };
 })()`;
 
@@ -213,6 +307,19 @@ export function reportProblems(check: ReportCheck): string[] {
   }
   if (check.faultsShown !== check.faultsExpected) {
     problems.push(`fault timeline shows ${check.faultsShown} of ${check.faultsExpected} faults`);
+  }
+  const t = check.timeline;
+  if (!t.present) problems.push('no timeline');
+  else {
+    if (t.width === 0 || t.height === 0) problems.push('timeline not laid out');
+    else if (t.inkPixels < 500) problems.push(`timeline blank (${t.inkPixels} drawn pixels)`);
+    for (const r of t.rates.filter((r) => r.points === 0)) problems.push(`timeline: rate line ${r.name} has no point`);
+    // A line is drawn where it has events: an idle run honestly has none to show.
+    if (t.rates.some((r) => r.total > 0) && t.ratePixels === 0) problems.push('timeline: no pixel of any rate line');
+    if (t.violationMarkers !== t.violationsExpected)
+      problems.push(`timeline shows ${t.violationMarkers} of ${t.violationsExpected} violations`);
+    for (const l of t.violationLinks.filter((l) => !l.resolves))
+      problems.push(`timeline: the marker of ${l.checker} links to ${l.href || 'nothing'}, not a verdict row`);
   }
   return problems;
 }

@@ -9,5 +9,7 @@ export {
   type LaunchChromiumOptions,
   type ReportCheck,
   type ChartCheck,
+  type TimelineCheck,
 } from './browser-check.js';
 export { ChromiumNotFoundError } from './errors.js';
+export { screenshotTimeline, type ScreenshotOptions } from './screenshot.js';

@@ -60,20 +60,24 @@ export function formatOffset(ms: number, startedAt: number): string {
   return delta < 0 ? `T−${formatDuration(-delta)}` : `T+${formatDuration(delta)}`;
 }
 
-const TICK_STEPS_MS = [
+const OFFSET_STEPS_MS = [
   100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
-  3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+  3_600_000, 7_200_000, 21_600_000, 86_400_000,
 ];
 
 /**
- * Tick times for the shared time axis: round clock times (multiples of a step counted from the epoch, so UTC
- * seconds and minutes) inside `[from, to]`, about `target` of them. The fault timeline and every chart use the
- * same ticks, so a grid line on a chart lines up with one on the timeline.
+ * Tick times for the run's time axis, counted from its start: `from`, `from + step`, … up to `to`, about
+ * `target` of them, at a round step (100 ms … 1 day). The timeline and every chart share them.
  */
-export function timeTicks(from: number, to: number, target = 8): number[] {
+export function offsetTicks(from: number, to: number, target = 12): number[] {
   const span = Math.max(to - from, 1);
-  const step = TICK_STEPS_MS.find((s) => span / s <= target) ?? Math.ceil(span / target / 86_400_000) * 86_400_000;
+  const step = OFFSET_STEPS_MS.find((s) => span / s <= target) ?? Math.ceil(span / target / 86_400_000) * 86_400_000;
   const ticks: number[] = [];
-  for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
+  for (let k = 0; from + k * step <= to; k++) ticks.push(from + k * step);
   return ticks;
+}
+
+/** A tick's label: seconds from the start, with a tenth when the ticks are closer than a second (`2.5 s`). */
+export function formatSeconds(ms: number, withTenths: boolean): string {
+  return `${withTenths ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000))} s`;
 }

@@ -14,8 +14,15 @@ export {
   type Threshold,
   type LogLink,
   type Outcome,
+  type Timeline,
+  type RateSeries,
+  type InstanceLane,
+  type LifecycleEvent,
+  type LifecycleKind,
+  LIFECYCLE_KINDS,
 } from './model.js';
 export { renderReport, writeReport, COUNTEREXAMPLES_SHOWN, SERIES_COLORS, FAULT_COLORS } from './render.js';
 export { escapeHtml, jsonForScript } from './format.js';
+export { TIMELINE_WIDTH, PLOT_X0, PLOT_X1, verdictRowIds } from './timeline.js';
 export { ReportError, ReportInputError, ChromiumNotFoundError, type InputProblem } from './errors.js';
 export { sampleReportInput } from './sample.js';

@@ -27,6 +27,23 @@ describe('parseReportInput', () => {
     expect(parseReportInput(input)).toEqual(input);
   });
 
+  it('checks the timeline: lifecycle kinds, rate counts, and a violation time', () => {
+    const kind = rejection(
+      withChange((i) => {
+        (i.timeline!.instances[1]!.events[2] as { kind: string }).kind = 'exploded';
+      }),
+    );
+    expect(kind.field).toBe('timeline.instances[1].events[2].kind');
+    expect(kind.message).toContain('one of "running", "started"');
+    const count = rejection(withChange((i) => (i.timeline!.rates[0]!.counts[4] = -1)));
+    expect(count.field).toBe('timeline.rates[0].counts[4]');
+    const bin = rejection(withChange((i) => (i.timeline!.binMs = 0)));
+    expect(bin.field).toBe('timeline.binMs');
+    const at = rejection(withChange((i) => ((i.verdicts[1]!.violatedAt as Record<string, unknown>).exact = true)));
+    expect(at.field).toBe('verdicts[1].violatedAt.exact');
+    expect(at.problems[0].expectation).toBe('no such field (unknown key)');
+  });
+
   it('names a missing field', () => {
     const err = rejection(withChange((i) => delete (i as Partial<ReportInput>).title));
     expect(err.field).toBe('title');

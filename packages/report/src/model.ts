@@ -48,11 +48,65 @@ export const chartSchema = z.strictObject({
   note: z.string().optional(),
 });
 
+/** What can happen to an instance, as the timeline draws it (the lab's history entries of the same names). */
+export const LIFECYCLE_KINDS = [
+  'running',
+  'started',
+  'ready',
+  'joined',
+  'stopping',
+  'killed',
+  'paused',
+  'resumed',
+  'exited',
+] as const;
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
+
+export const lifecycleEventSchema = z.strictObject({
+  time: epochMs,
+  /** `running`: it was up when the record began; `joined`: it joined its consumer group; the rest as named. */
+  kind: z.enum(LIFECYCLE_KINDS),
+  /** A few words more, shown on hover: `pid 4121`, `signal SIGKILL`, `6 partitions`. */
+  note: z.string().optional(),
+});
+
+export const instanceLaneSchema = z.strictObject({
+  /** The instance's name, e.g. `coordinator-2`: one lane each. */
+  id: z.string().min(1),
+  events: z.array(lifecycleEventSchema),
+});
+
+export const rateSeriesSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Drawn in the inputs panel or the outputs panel. */
+  group: z.enum(['inputs', 'outputs']),
+  /** Events per bin; bin `i` starts at `startedAt + i · binMs`. Drawn as events per second. */
+  counts: z.array(z.number().nonnegative()),
+});
+
+/**
+ * What the run's timeline draws besides the faults: each instance's life, and input and output rates binned
+ * finely (from the run's own record, so a five-second run still has 50 points a line at 100 ms).
+ */
+export const timelineSchema = z.strictObject({
+  /** Width of a rate bin, ms. */
+  binMs: z.number().positive(),
+  rates: z.array(rateSeriesSchema),
+  instances: z.array(instanceLaneSchema),
+  /** Where the numbers come from, said under the timeline. */
+  note: z.string().optional(),
+});
+
 export const verdictSchema = z.strictObject({
   checker: z.string().min(1),
   valid: z.union([z.boolean(), z.literal('unknown')], { error: 'true, false or "unknown"' }),
   summary: z.string(),
   counterexamples: z.array(z.unknown()),
+  /**
+   * A failing verdict: when its first counterexample happened and how that is known. Missing: it was judged
+   * from the end state, and the timeline marks it at the end of the run, saying so.
+   */
+  violatedAt: z.strictObject({ time: epochMs, how: z.string().min(1) }).optional(),
 });
 
 export const thresholdSchema = z.strictObject({
@@ -78,6 +132,8 @@ export const reportInputSchema = z
     replayCommand: z.string().min(1).optional(),
     facts: z.array(factSchema),
     faults: z.array(faultSchema),
+    /** Instance lives and fine-grained rates for the timeline (chaos runs); the faults are drawn on it anyway. */
+    timeline: timelineSchema.optional(),
     charts: z.array(chartSchema),
     verdicts: z.array(verdictSchema),
     thresholds: z.array(thresholdSchema).optional(),
@@ -115,6 +171,10 @@ export type Series = z.infer<typeof seriesSchema>;
 export type Verdict = z.infer<typeof verdictSchema>;
 export type Threshold = z.infer<typeof thresholdSchema>;
 export type LogLink = z.infer<typeof logLinkSchema>;
+export type Timeline = z.infer<typeof timelineSchema>;
+export type RateSeries = z.infer<typeof rateSeriesSchema>;
+export type InstanceLane = z.infer<typeof instanceLaneSchema>;
+export type LifecycleEvent = z.infer<typeof lifecycleEventSchema>;
 export type Outcome = ReportInput['outcome'];
 
 /** Validates `raw` against the model; throws {@link ReportInputError} naming the first bad field and its value. */

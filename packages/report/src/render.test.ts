@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, formatDuration, jsonForScript, timeTicks } from './format.js';
+import { escapeHtml, formatDuration, formatSeconds, jsonForScript, offsetTicks } from './format.js';
 import type { ReportInput } from './model.js';
 import { renderReport, writeReport } from './render.js';
+import { PLOT_X0, PLOT_X1 } from './timeline.js';
 import { sampleReportInput } from './sample.js';
 
 const ATTACK = `</script><script>alert("x")</script><img src=x onerror=alert(1)>"'&`;
@@ -137,7 +138,17 @@ describe('renderReport', () => {
     const input = sampleReportInput();
     delete input.faults[1]!.end;
     const html = renderReport(input);
-    expectMatch(html, /class="fault-bar open[^"]*"[^>]*data-fault="2"[^>]*style="left:50\.000%;width:50\.000%/);
+    // From T+150 s to the end of 300 s: half the plot, fading out.
+    const bar =
+      /<g class="tl-fault" data-fault="2" data-label="kill -9 instance-2" data-open="true">[\s\S]*?<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*fill="url\(#tl-fade-2\)"/.exec(
+        html,
+      );
+    expect(bar, 'the open fault bar').not.toBeNull();
+    const half = (PLOT_X1 - PLOT_X0) / 2;
+    expect(Number(bar![1])).toBeCloseTo(PLOT_X0 + half, 0);
+    expect(Number(bar![2])).toBeCloseTo(half, 0);
+    expectIn(html, '<linearGradient id="tl-fade-2">');
+    expectIn(html, 'T+2 min 30 s – end of run (2 min 30 s)');
     expectIn(html, 'until the end');
     const data = JSON.parse(dataBlock(html)) as { faults: { end: number }[] };
     expect(data.faults[1]?.end).toBe(input.endedAt);
@@ -152,15 +163,17 @@ describe('renderReport', () => {
       end: input.startedAt + 210_000,
     });
     const html = renderReport(input);
-    expect(html.match(/class="tl-lane"/g)).toHaveLength(2);
-    expect(html.match(/class="fault-bar[ "]/g)).toHaveLength(3);
+    expect(html.match(/class="tl-fault-lane"/g)).toHaveLength(2);
+    expect(html.match(/class="tl-fault"/g)).toHaveLength(3);
+    expectIn(html, '<g class="tl-faults" data-faults="3">');
   });
 });
 
 describe('renderReport for a load run', () => {
   it('shows the thresholds, the text summary and the outcome', () => {
+    const { timeline: _timeline, ...chaos } = sampleReportInput();
     const input: ReportInput = {
-      ...sampleReportInput(),
+      ...chaos,
       kind: 'load',
       title: 'ingest — 200 rps',
       outcome: 'failed',
@@ -182,7 +195,10 @@ describe('renderReport for a load run', () => {
     );
     expectIn(html, '<pre class="text-summary">     http_req_duration..: avg=81ms p(95)=312ms\n');
     expectIn(html, 'No faults were injected in this run.');
-    expectIn(html, 'id="fault-timeline" data-faults="0"');
+    expectIn(html, '<g class="tl-faults" data-faults="0">');
+    // No checkers, no instances, no rates: the timeline has its axis and its fault lane only.
+    for (const part of ['tl-violations', 'tl-instances', 'tl-rates'])
+      expect(html.includes(`class="${part}"`), part).toBe(false);
   });
 });
 
@@ -208,12 +224,17 @@ describe('formats', () => {
     [3_720_000, '1 h 02 min'],
   ])('formatDuration(%d) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
-  it('puts time ticks on round clock times inside the window', () => {
-    const start = Date.UTC(2025, 0, 1, 12, 0, 7);
-    const ticks = timeTicks(start, start + 300_000);
-    expect(ticks[0]).toBe(Date.UTC(2025, 0, 1, 12, 1, 0));
-    expect(ticks.every((t) => t >= start && t <= start + 300_000 && t % 60_000 === 0)).toBe(true);
-    expect(ticks.length).toBeGreaterThanOrEqual(4);
-    expect(ticks.length).toBeLessThanOrEqual(8);
+  it('puts time ticks at round steps from the run’s start, labelled in seconds', () => {
+    const start = Date.UTC(2025, 0, 1, 12, 0, 7, 321);
+    const ticks = offsetTicks(start, start + 300_000);
+    expect(ticks.map((t) => t - start)).toEqual(Array.from({ length: 11 }, (_, k) => k * 30_000));
+    expect(offsetTicks(start, start + 5_200).map((t) => t - start)).toEqual([
+      0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000,
+    ]);
+    expect(offsetTicks(start, start + 40_000, 12).map((t) => t - start)).toEqual([
+      0, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000,
+    ]);
+    expect(formatSeconds(2500, true)).toBe('2.5 s');
+    expect(formatSeconds(30_000, false)).toBe('30 s');
   });
 });

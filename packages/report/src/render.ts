@@ -1,8 +1,9 @@
 /**
- * One run, one HTML page that stands on its own: opened from disk with no network, it shows what happened (the
- * faults on a timeline), what the system did meanwhile (charts over the same time axis, fault windows shaded),
- * and what the checkers concluded. Everything from the input is escaped here; the chart data travels as JSON in
- * a `<script type="application/json">` block and is drawn by the inline script (`assets/report.js`) with uPlot.
+ * One run, one HTML page that stands on its own: opened from disk with no network, it shows what happened (one
+ * timeline at the top: violations, faults, instance lives, input and output rates; see timeline.ts), what the
+ * system did meanwhile (charts over the same time axis, fault windows shaded), and what the checkers concluded.
+ * Everything from the input is escaped here; the chart data travels as JSON in a `<script
+ * type="application/json">` block and is drawn by the inline script (`assets/report.js`) with uPlot.
  *
  * Honesty rules the page keeps: a chart without data says so in words (`data-empty="true"`), a chart the script
  * failed to draw keeps a visible "not drawn" placeholder, and a drawn chart records how many points it drew
@@ -16,12 +17,14 @@ import {
   formatClock,
   formatDuration,
   formatOffset,
+  formatSeconds,
   formatUtc,
   inlineSafe,
   jsonForScript,
-  timeTicks,
+  offsetTicks,
 } from './format.js';
-import { parseReportInput, type Chart, type Fault, type Outcome, type ReportInput, type Verdict } from './model.js';
+import { parseReportInput, type Chart, type Outcome, type ReportInput, type Verdict } from './model.js';
+import { timelineSection, verdictRowIds, type PlacedFault, type TimelineAxis } from './timeline.js';
 
 /** How many counterexamples per checker are printed; the rest are counted. */
 export const COUNTEREXAMPLES_SHOWN = 5;
@@ -52,21 +55,7 @@ const OUTCOME_CLASS: Record<Outcome, 'good' | 'bad' | 'unknown'> = {
 };
 
 /** The shared time axis: the run's window (one second wide at least, so a zero-length run still has an axis). */
-interface TimeAxis {
-  readonly start: number;
-  readonly end: number;
-  readonly ticks: { t: number; label: string }[];
-}
-
-/** A fault as drawn: numbered, coloured, clipped to the axis; `open` when it lasted until the run's end. */
-interface PlacedFault {
-  readonly n: number;
-  readonly fault: Fault;
-  readonly start: number;
-  readonly end: number;
-  readonly open: boolean;
-  readonly color: string;
-}
+type TimeAxis = TimelineAxis;
 
 /** Validates `raw` (see `reportInputSchema`) and returns the page as one HTML string. */
 export function renderReport(raw: ReportInput): string {
@@ -111,10 +100,11 @@ export function renderReport(raw: ReportInput): string {
 <body>
 ${header(input)}
 <main>
+${timelineSection(input, axis, faults)}
 ${factsSection(input)}
-${faultsSection(input, axis, faults)}
+${faultsSection(input, faults)}
 ${chartsSection(charts)}
-${verdictsSection(input.verdicts)}
+${verdictsSection(input)}
 ${thresholdsSection(input)}
 ${textSummarySection(input)}
 ${logsSection(input)}
@@ -140,9 +130,9 @@ export async function writeReport(dir: string, input: ReportInput): Promise<stri
 function timeAxis(input: ReportInput): TimeAxis {
   const start = input.startedAt;
   const end = Math.max(input.endedAt, start + 1000);
-  const span = end - start;
-  const ticks = timeTicks(start, end, 8).map((t) => ({ t, label: formatClock(t, span < 10_000) }));
-  return { start, end, ticks };
+  const times = offsetTicks(start, end, 12);
+  const tenths = times.length > 1 && times[1]! - times[0]! < 1000;
+  return { start, end, ticks: times.map((t) => ({ t, label: formatSeconds(t - start, tenths) })) };
 }
 
 function placeFaults(input: ReportInput, axis: TimeAxis): PlacedFault[] {
@@ -172,7 +162,6 @@ function countPoints(chart: Chart, axis: TimeAxis): number {
 }
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
-const pct = (t: number, axis: TimeAxis): string => (((t - axis.start) / (axis.end - axis.start)) * 100).toFixed(3);
 
 function badge(cls: 'good' | 'bad' | 'unknown', text: string): string {
   return `<span class="badge badge-${cls}">${esc(text)}</span>`;
@@ -207,6 +196,7 @@ function header(input: ReportInput): string {
     : '';
 
   const nav = [
+    ['timeline', 'Timeline'],
     ['facts', 'Facts'],
     ['faults', 'Faults'],
     ['charts', 'Charts'],
@@ -250,59 +240,22 @@ function factsSection(input: ReportInput): string {
   return `<section id="facts"><h2>Facts</h2>${body}</section>`;
 }
 
-function faultsSection(input: ReportInput, axis: TimeAxis, faults: readonly PlacedFault[]): string {
+function faultsSection(input: ReportInput, faults: readonly PlacedFault[]): string {
   if (faults.length === 0) {
-    return `<section id="faults"><h2>Faults</h2><div class="panel"><p class="muted" id="fault-timeline" data-faults="0">No faults were injected in this run.</p></div></section>`;
+    return `<section id="faults"><h2>Faults</h2><div class="panel"><p class="muted">No faults were injected in this run.</p></div></section>`;
   }
-  // One lane per target and kind, in order of first appearance, so the plan's order reads top to bottom.
-  const lanes = new Map<string, { target: string | undefined; kind: string; faults: PlacedFault[] }>();
-  for (const f of faults) {
-    const key = JSON.stringify([f.fault.target ?? null, f.fault.kind]);
-    const lane = lanes.get(key) ?? { target: f.fault.target, kind: f.fault.kind, faults: [] };
-    lane.faults.push(f);
-    lanes.set(key, lane);
-  }
-
-  const ticks = axis.ticks
-    .map((t) => `<span class="tl-tick" style="left:${pct(t.t, axis)}%">${esc(t.label)}</span>`)
-    .join('');
-  const gridLines = axis.ticks.map((t) => `<span class="tl-gridline" style="left:${pct(t.t, axis)}%"></span>`).join('');
-
-  const laneHtml = [...lanes.values()]
-    .map((lane) => {
-      const name = lane.target ?? lane.kind;
-      const sub = lane.target === undefined ? '' : lane.kind;
-      const bars = lane.faults.map((f) => faultBar(f, input, axis)).join('');
-      return `<div class="tl-lane"><div class="tl-label" title="${esc(lane.target ? `${lane.target} · ${lane.kind}` : lane.kind)}"><span class="tl-target">${esc(name)}</span>${sub ? `<span class="tl-kind">${esc(sub)}</span>` : ''}</div><div class="tl-track">${bars}</div></div>`;
-    })
-    .join('');
-
   const rows = faults
     .map((f) => {
       const end = f.fault.end ?? input.endedAt;
       return `<tr><td><span class="fault-num" style="--fault-color:${f.color}">${f.n}</span></td><td>${esc(f.fault.label)}</td><td>${esc(f.fault.kind)}</td><td>${f.fault.target === undefined ? '<span class="muted">—</span>' : esc(f.fault.target)}</td><td class="num">${esc(formatOffset(f.fault.start, input.startedAt))}<br><span class="muted">${esc(formatClock(f.fault.start, true))}</span></td><td class="num">${f.open ? '<span class="muted">until the end</span>' : `${esc(formatOffset(end, input.startedAt))}<br><span class="muted">${esc(formatClock(end, true))}</span>`}</td><td class="num">${esc(formatDuration(end - f.fault.start))}</td><td>${f.fault.effect === undefined ? '<span class="muted">not recorded</span>' : esc(f.fault.effect)}</td></tr>`;
     })
     .join('');
-
+  // The windows are drawn on the timeline; here the same faults are readable without hovering, and in print.
   return `<section id="faults"><h2>Faults</h2>
-<div class="panel">
-<div class="timeline" id="fault-timeline" data-faults="${faults.length}">
-<div class="tl-axis"><div class="tl-label"></div><div class="tl-track">${ticks}</div></div>
-<div class="tl-lanes"><div class="tl-grid">${gridLines}<span class="tl-cursor" hidden></span></div>${laneHtml}</div>
-</div>
+<div class="panel flush">
 <table class="fault-table"><thead><tr><th>#</th><th>Fault</th><th>Kind</th><th>Target</th><th>From</th><th>To</th><th>Lasted</th><th>Effect</th></tr></thead><tbody>${rows}</tbody></table>
 </div>
 </section>`;
-}
-
-function faultBar(f: PlacedFault, input: ReportInput, axis: TimeAxis): string {
-  const left = Number(pct(f.start, axis));
-  const width = Number(pct(f.end, axis)) - left;
-  const end = f.fault.end ?? input.endedAt;
-  // A tooltip near the right edge opens leftwards, so it stays on the page.
-  const side = left > 55 ? ' tip-left' : '';
-  const tip = `<span class="fault-tip" role="tooltip"><b>${f.n}. ${esc(f.fault.label)}</b><span>${esc(f.fault.kind)}${f.fault.target === undefined ? '' : ` → ${esc(f.fault.target)}`}</span><span>${esc(formatOffset(f.fault.start, input.startedAt))} – ${f.open ? 'end of run' : esc(formatOffset(end, input.startedAt))} (${esc(formatDuration(end - f.fault.start))})</span><span class="fault-effect">${f.fault.effect === undefined ? 'effect not recorded' : `Effect: ${esc(f.fault.effect)}`}</span></span>`;
-  return `<div class="fault-bar${f.open ? ' open' : ''}${side}" tabindex="0" data-fault="${f.n}" data-label="${esc(f.fault.label)}" style="left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;--fault-color:${f.color}"><span class="fault-bar-text"><span class="fault-num">${f.n}</span>${esc(f.fault.label)}</span>${tip}</div>`;
 }
 
 function chartsSection(charts: readonly { chart: Chart; points: number }[]): string {
@@ -335,22 +288,37 @@ function emptyChart(chart: Chart, caption: string, colors: string): string {
   return `<figure class="panel chart-card" id="chart-${esc(chart.id)}">${caption}<div class="chart" data-chart-id="${esc(chart.id)}" data-empty="true" data-drawn="false" data-points="0" data-colors="${colors}"><div class="no-data" role="status"><b>No data</b><span>${esc(why)}</span></div></div></figure>`;
 }
 
-function verdictsSection(verdicts: readonly Verdict[]): string {
+function verdictsSection(input: ReportInput): string {
+  const { verdicts } = input;
   if (verdicts.length === 0) {
     return `<section id="verdicts"><h2>Verdicts</h2><p class="muted">No checker verdicts in this report.</p></section>`;
   }
+  const ids = verdictRowIds(verdicts);
+  let failing = 0;
   const rows = verdicts
-    .map((v) => {
+    .map((v, i) => {
       const [cls, text] =
         v.valid === true
           ? (['good', 'valid'] as const)
           : v.valid === false
             ? (['bad', 'invalid'] as const)
             : (['unknown', 'unknown'] as const);
-      return `<tr class="verdict-${cls}"><td><code>${esc(v.checker)}</code></td><td>${badge(cls, text)}</td><td>${esc(v.summary)}${counterexamples(v)}</td></tr>`;
+      const id = ids[i]!;
+      const when = v.valid === false ? whenViolated(input, v, ++failing, id) : '';
+      return `<tr class="verdict-${cls}" id="${esc(id)}"><td><code>${esc(v.checker)}</code></td><td>${badge(cls, text)}</td><td>${when}${esc(v.summary)}${counterexamples(v)}</td></tr>`;
     })
     .join('');
   return `<section id="verdicts"><h2>Verdicts</h2><div class="panel flush"><table class="verdicts"><thead><tr><th>Checker</th><th>Verdict</th><th>Summary and counterexamples</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
+/** Where a failing verdict sits on the timeline, with a link back to its marker. */
+function whenViolated(input: ReportInput, v: Verdict, n: number, rowId: string): string {
+  const at = v.violatedAt;
+  const text =
+    at === undefined
+      ? 'judged at the end of the run (no counterexample carries a time)'
+      : `first counterexample at ${formatOffset(at.time, input.startedAt)} — ${at.how}`;
+  return `<a class="violation-when" href="#violation-${esc(rowId.replace(/^verdict-/, ''))}" title="Show it on the timeline"><span class="violation-num">${n}</span>${esc(text)}</a>`;
 }
 
 function counterexamples(v: Verdict): string {

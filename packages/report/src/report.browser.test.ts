@@ -1,8 +1,9 @@
 /**
  * The report in a real browser: Chromium at /usr/bin/chromium opens the written file (file://, no network) and
  * `checkReportInBrowser` — the same checks a test on a real run's report uses — must find every chart drawn
- * with visible lines, both faults on the timeline, and not one console error or warning. A missing Chromium
- * fails the suite (with the install command) rather than skipping it: a skipped check proves nothing.
+ * with visible lines, the timeline drawn (pixels), its fault windows, instance events, dense rate lines and
+ * violation markers whose links reach their verdict rows, and not one console error or warning. A missing
+ * Chromium fails the suite (with the install command) rather than skipping it: a skipped check proves nothing.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
   type ReportCheck,
 } from './browser-check.js';
 import { ChromiumNotFoundError } from './errors.js';
+import { fiveSeconds } from './five-seconds.test-support.js';
 import type { ReportInput } from './model.js';
 import { writeReport } from './render.js';
 import { sampleReportInput } from './sample.js';
@@ -64,13 +66,81 @@ describe('report in Chromium', () => {
       }
       expect(result.faultsShown).toBe(2);
       expect(result.faultLabels).toEqual(['Redis +200 ms', 'kill -9 instance-2']);
+      const t = result.timeline;
+      expect(t).toMatchObject({ present: true, instances: 3, violationMarkers: 2, violationsExpected: 2 });
+      expect(t.width).toBeGreaterThan(1100);
+      expect(t.inkPixels).toBeGreaterThan(20_000);
+      expect(t.ratePixels).toBeGreaterThan(2000);
+      // Each instance joined twice (at the start, and in the rebalance after the kill); instance-2's second life.
+      expect(t.lifecycleByKind).toEqual({ joined: 6, killed: 1, exited: 1, started: 1, ready: 1 });
+      expect(t.rates.map((r) => [r.name, r.points])).toEqual([
+        ['published', 300],
+        ['acknowledged', 300],
+        ['slot assigned', 300],
+        ['batch ready', 300],
+      ]);
+      expect(t.violationLinks).toEqual([
+        { checker: 'no-lost-content', href: '#verdict-no-lost-content', resolves: true, atEnd: false },
+        { checker: 'stores-agree', href: '#verdict-stores-agree', resolves: true, atEnd: true },
+      ]);
       expect(reportProblems(result)).toEqual([]);
     },
     TEST_TIMEOUT,
   );
 
   it(
-    'shows a fault’s effect on hover and lines the timeline up with the charts’ plot area',
+    'draws a five-second run densely: 50 points a rate line, every lifecycle event, markers that jump to their rows',
+    async () => {
+      const path = await writeReport(join(dir, 'five-seconds'), fiveSeconds());
+      const result = await checkReportInBrowser(path, { browser: started(), timeoutMs: 30_000 });
+      expect(reportProblems(result)).toEqual([]);
+      const t = result.timeline;
+      for (const r of t.rates) expect(r.points, r.name).toBeGreaterThanOrEqual(50);
+      expect(t.ratePixels).toBeGreaterThan(500);
+      expect(t.lifecycleMarkers).toBe(6);
+      expect(t.lifecycleByKind).toMatchObject({ killed: 1, exited: 1, started: 1, joined: 1, paused: 1 });
+      expect(t.violationLinks.map((l) => [l.checker, l.resolves])).toEqual([
+        ['no-duplicate-assignment', true],
+        ['stores-agree', true],
+      ]);
+      expect(result.faultsShown).toBe(1);
+
+      // A click on a marker jumps to its verdict row, which is then the page's target and on screen.
+      const page = await started().newPage({ viewport: { width: 1200, height: 800 } });
+      try {
+        await page.goto(pathToFileURL(path).href);
+        await page.waitForFunction(`document.documentElement.dataset.reportReady === 'true'`, undefined, {
+          timeout: 30_000,
+        });
+        for (const id of ['verdict-no-duplicate-assignment', 'verdict-stores-agree']) {
+          await page.evaluate('window.scrollTo(0, 0)');
+          await page.click(`a.tl-violation[href="#${id}"]`, { timeout: 10_000 });
+          await expect.poll(() => page.evaluate('location.hash')).toBe(`#${id}`);
+          expect(await page.evaluate(`document.querySelector(':target')?.id`)).toBe(id);
+          const row = await page.locator(`#${id}`).boundingBox();
+          expect(row, id).not.toBeNull();
+          expect(row!.y).toBeGreaterThanOrEqual(-1);
+          expect(row!.y).toBeLessThan(800);
+        }
+        // And the row links back to the marker.
+        await page.click('#verdict-stores-agree a.violation-when');
+        await expect.poll(() => page.evaluate('location.hash')).toBe('#violation-stores-agree');
+        // Hover titles: the marker says what and when.
+        expect(await page.locator('a.tl-violation[href="#verdict-stores-agree"] > title').textContent()).toContain(
+          'judged from the final read',
+        );
+        expect(await page.locator('.tl-life[data-kind="killed"] > title').textContent()).toBe(
+          'coordinator-2 killed (SIGKILL) at T+1 s — pid 11',
+        );
+      } finally {
+        await page.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'gives a fault its effect as a hover title and lines the charts’ plot area up under the timeline',
     async () => {
       const path = await writeReport(join(dir, 'hover'), sampleReportInput());
       const page = await started().newPage({ viewport: { width: 1280, height: 900 } });
@@ -79,14 +149,12 @@ describe('report in Chromium', () => {
         await page.waitForFunction(`document.documentElement.dataset.reportReady === 'true'`, undefined, {
           timeout: 30_000,
         });
-        const tip = page.locator('.fault-bar[data-fault="2"] .fault-tip');
-        await expect.poll(() => tip.isVisible()).toBe(false);
-        await page.hover('.fault-bar[data-fault="2"]', { timeout: 10_000 });
-        await expect.poll(() => tip.isVisible(), { timeout: 5_000 }).toBe(true);
-        expect(await tip.innerText()).toContain('pid 41872 gone; restarted at T+190 s');
+        expect(await page.locator('.tl-fault[data-fault="2"] > title').textContent()).toContain(
+          'pid 41872 gone; restarted at T+190 s',
+        );
 
         // The kill lasted 150–190 s of 300 s: its bar must sit where the charts shade it.
-        const bar = await page.locator('.fault-bar[data-fault="2"]').boundingBox();
+        const bar = await page.locator('.tl-fault[data-fault="2"] > rect').boundingBox();
         const plot = await page.locator('.chart[data-chart-id="throughput"] .u-over').boundingBox();
         if (!bar || !plot) throw new Error('fault bar or plot area not laid out');
         expect(Math.abs(bar.x - (plot.x + plot.width * 0.5))).toBeLessThan(2);
@@ -103,7 +171,8 @@ describe('report in Chromium', () => {
         expect(await page.locator('.chart[data-chart-id="throughput"] .u-legend').innerText()).toMatch(
           /T\+2 min 45 s[\s\S]*instance-2\s*—/,
         );
-        // Same page, same x: the cursor line sits at the pointer's x whatever the scroll position.
+        // Same page, same x: the timeline's cursor line sits at the pointer's x whatever the scroll position.
+        await expect.poll(() => page.locator('.tl-cursor').getAttribute('visibility')).toBe('visible');
         const cursor = await page.locator('.tl-cursor').boundingBox();
         if (!cursor) throw new Error('the timeline cursor is not shown');
         expect(Math.abs(cursor.x - (seen.x + seen.width * 0.55))).toBeLessThan(3);
@@ -139,7 +208,7 @@ describe('report in Chromium', () => {
   );
 
   it(
-    'catches a chart that claims to be drawn but shows nothing, a hidden no-data message, a missing fault and a console error',
+    'catches a chart that claims to be drawn but shows nothing, a hidden no-data message, a missing fault, a blank timeline, a dead marker link and a console error',
     async () => {
       // A hand-made page with each defect the checks exist for, so a check that always passes would fail here.
       const path = join(dir, 'broken.html');
@@ -149,7 +218,8 @@ describe('report in Chromium', () => {
 <div class="chart" data-chart-id="blank" data-empty="false" data-drawn="true" data-points="12" data-colors="#2563eb"><canvas width="200" height="80"></canvas></div>
 <div class="chart" data-chart-id="painted" data-empty="false" data-drawn="true" data-points="3" data-colors="#2563eb" data-plot="0,0,200,80"><canvas id="c" width="200" height="80"></canvas></div>
 <div class="chart" data-chart-id="silent-empty" data-empty="true" data-drawn="false" data-points="0"><div class="no-data" style="display:none">No data</div></div>
-<div id="fault-timeline" data-faults="2"><div class="fault-bar" data-label="shown" style="width:40px;height:10px"></div><div class="fault-bar" data-label="hidden" style="display:none"></div></div>
+<svg class="timeline-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 60" width="400" height="60"><g class="tl-faults" data-faults="2"><g class="tl-fault" data-label="shown"><rect x="0" y="0" width="40" height="10" fill="#fff"/></g><g class="tl-fault" data-label="hidden" style="display:none"><rect x="50" y="0" width="40" height="10" fill="#fff"/></g></g><path class="tl-rate" data-series="published" data-group="inputs" data-points="0" data-total="3" d="" stroke="#2563eb"/><a class="tl-violation" href="#verdict-gone" data-checker="gone"><rect x="100" y="0" width="12" height="12" fill="#fff"/></a></svg>
+<table id="verdicts"><tr class="verdict-bad" id="verdict-x"><td>x</td></tr><tr class="verdict-bad" id="verdict-y"><td>y</td></tr></table>
 <script>
   const ctx = document.getElementById('c').getContext('2d');
   ctx.strokeStyle = '#2563eb'; ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(0, 40); ctx.lineTo(200, 40); ctx.stroke();
@@ -164,11 +234,22 @@ describe('report in Chromium', () => {
       expect(byId.get('silent-empty')).toMatchObject({ empty: true, noDataShown: false });
       expect(result.faultsShown).toBe(1);
       expect(result.faultLabels).toEqual(['shown']);
+      expect(result.timeline).toMatchObject({
+        present: true,
+        inkPixels: 0,
+        violationMarkers: 1,
+        violationsExpected: 2,
+      });
       expect(reportProblems(result)).toEqual([
         'console.error: something broke',
         'chart blank: canvas shows no series pixel (12 points)',
         'chart silent-empty: marked empty but no "no data" message is visible',
         'fault timeline shows 1 of 2 faults',
+        'timeline blank (0 drawn pixels)',
+        'timeline: rate line published has no point',
+        'timeline: no pixel of any rate line',
+        'timeline shows 1 of 2 violations',
+        'timeline: the marker of gone links to #verdict-gone, not a verdict row',
       ]);
     },
     TEST_TIMEOUT,
@@ -182,6 +263,8 @@ describe('report in Chromium', () => {
       input.title = attack;
       input.facts[0]!.value = attack;
       input.faults[0]!.effect = attack;
+      input.timeline!.instances[0]!.id = attack;
+      input.timeline!.rates[0]!.name = attack;
       input.charts[0]!.series[0]!.name = attack;
       input.verdicts[1]!.counterexamples = [{ value: attack }];
       const path = await writeReport(join(dir, 'hostile'), input);

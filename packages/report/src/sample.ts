@@ -2,8 +2,10 @@ import type { ReportInput } from './model.js';
 
 /**
  * A realistic chaos-run input, made up but shaped like a pipeline seed's: two faults (Redis latency for every
- * instance, a kill -9), three charts of a few hundred points each that react to them, and a failing checker
- * with counterexamples. Deterministic, for previews and the package's tests.
+ * instance, a kill -9), a timeline of the three instances' lives and of input and output rates (1 s bins over
+ * the 5 minutes), three charts of a few hundred points each that react to them, and two failing checkers with
+ * counterexamples — one placed in time, one judged at the end. Deterministic, for previews and the package's
+ * tests.
  */
 export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): ReportInput {
   const durationS = 300;
@@ -48,6 +50,31 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
       return [t, Math.round(lag)];
     });
 
+  // Inputs at a steady 72/s, acknowledged a little later; outputs dip in the latency window and while
+  // instance-2 is gone, then catch up.
+  const bins = seconds.map((s) => at(s));
+  const published = bins.map(() => Math.round(72 + noise() * 6));
+  const acknowledged = published.map((n, i) => (i === 0 ? n - 3 : n + (i === 1 ? 3 : 0)));
+  const slowdown = (t: number) =>
+    t >= latency.start && t < latency.end ? 0.5 : t >= kill.start && t < kill.start + 20_000 ? 0.6 : 1;
+  let backlog = 0;
+  const assigned = bins.map((t, i) => {
+    backlog += published[i]!;
+    const n = Math.min(backlog, Math.round(80 * slowdown(t) + noise() * 5));
+    backlog -= n;
+    return n;
+  });
+  const ready = bins.map((_, i) => (i % 14 === 7 ? 1 : 0));
+  const life = (id: string, pid: number) => [
+    { time: startedAt - 40_000, kind: 'running' as const, note: `pid ${pid}` },
+    { time: at(0.8), kind: 'joined' as const, note: '6 partitions' },
+    {
+      time: at(191.5),
+      kind: 'joined' as const,
+      note: id === 'instance-2' ? '6 partitions' : '6 partitions (rebalanced)',
+    },
+  ];
+
   return {
     kind: 'chaos',
     title: 'pipeline — seed 3',
@@ -84,6 +111,31 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
         effect: 'pid 41872 gone; restarted at T+190 s, rejoined the group after 2 rebalances',
       },
     ],
+    timeline: {
+      binMs: 1000,
+      rates: [
+        { name: 'published', group: 'inputs', counts: published },
+        { name: 'acknowledged', group: 'inputs', counts: acknowledged },
+        { name: 'slot assigned', group: 'outputs', counts: assigned },
+        { name: 'batch ready', group: 'outputs', counts: ready },
+      ],
+      instances: [
+        { id: 'instance-1', events: life('instance-1', 41870) },
+        {
+          id: 'instance-2',
+          events: [
+            ...life('instance-2', 41872).slice(0, 2),
+            { time: kill.start + 3, kind: 'killed', note: 'pid 41872' },
+            { time: kill.start + 9, kind: 'exited', note: 'pid 41872, signal SIGKILL' },
+            { time: kill.end - 1500, kind: 'started', note: 'pid 42210' },
+            { time: kill.end - 400, kind: 'ready', note: 'pid 42210' },
+            { time: at(191.5), kind: 'joined', note: 'pid 42210, 6 partitions' },
+          ],
+        },
+        { id: 'instance-3', events: life('instance-3', 41871) },
+      ],
+      note: 'Rates: made up for the sample, per 1000 ms bin.',
+    },
     charts: [
       {
         id: 'throughput',
@@ -121,6 +173,7 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
         checker: 'no-lost-content',
         valid: false,
         summary: '2 contents acknowledged by Kafka were never assigned',
+        violatedAt: { time: at(151.204), how: 'counterexample 1 of 2: the history entry it names' },
         counterexamples: [
           {
             contentId: 'c-3-0412',
@@ -149,6 +202,12 @@ export function sampleReportInput(startedAt = Date.UTC(2025, 5, 1, 12, 0, 0)): R
         counterexamples: [{ batchId: 'b-3-021', slotsFilled: 18, slots: 20 }],
       },
       { checker: 'faults-took-effect', valid: true, summary: 'both faults showed evidence', counterexamples: [] },
+      {
+        checker: 'stores-agree',
+        valid: false,
+        summary: 'Redis and Postgres disagree on 1 batch at the final read',
+        counterexamples: [{ message: 'batch b-3-021: slot e-7 is free in Redis but assigned in Postgres' }],
+      },
     ],
     logs: [
       { name: 'instance-1.log', href: 'logs/instance-1.log' },

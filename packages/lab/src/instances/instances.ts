@@ -12,8 +12,14 @@
  * the log folder, `+0` until a clock-skew fault writes another offset), so
  * that one instance's `Date.now()` can be moved at run time while its timers
  * (the monotonic clock) run on undisturbed.
+ *
+ * Whoever asks ({@link CoordinatorInstances.onLifecycle}) is told what happens
+ * to each instance's processes as it happens — started, ready, asked to stop,
+ * killed, paused, resumed, exited, whichever fault or backstop did it — and a
+ * seed records it in its history.
  */
 import { dirname, join } from 'node:path';
+import type { InstanceEvent } from '@chaos-lab/model';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { MAX_PORT_ATTEMPTS } from '../environment/local/launch.js';
@@ -80,8 +86,28 @@ export interface InstanceOptions {
   readonly clockControl?: boolean;
 }
 
+/** Something that happened to an instance's process (see `InstanceEvent` in the model's history). */
+export interface LifecycleEvent {
+  readonly instance: string;
+  readonly event: InstanceEvent;
+  readonly pid?: number;
+  /** An exit's `code` and `signal`. */
+  readonly detail?: Record<string, unknown>;
+}
+
+export type LifecycleListener = (e: LifecycleEvent) => void;
+
+/** An instance's consumer-group gauges, see {@link CoordinatorInstance.groupMembership}. */
+export interface GroupMembership {
+  readonly joinedAtMs: number;
+  readonly owned: number;
+}
+
 export class CoordinatorInstance {
   private proc: ManagedProcess | undefined;
+  private readonly listeners = new Set<LifecycleListener>();
+  /** The pid whose readiness was told (once per life). */
+  private readyPid: number | undefined;
   readonly logFile: string;
   /** libfaketime's timestamp file of this instance: the offset of its wall clock. */
   readonly clockFile: string;
@@ -98,6 +124,22 @@ export class CoordinatorInstance {
     this.logFile = join(opts.logDir, `${id}.log`);
     this.clockFile = join(opts.logDir, `${id}.faketime`);
     this.entryPath = opts.entry;
+  }
+
+  /** Tells `listener` what happens to this instance's processes from now on; the answer stops it. */
+  onLifecycle(listener: LifecycleListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tell(event: InstanceEvent, pid: number | undefined, detail?: Record<string, unknown>): void {
+    for (const l of this.listeners) {
+      try {
+        l({ instance: this.id, event, ...(pid !== undefined && { pid }), ...(detail !== undefined && { detail }) });
+      } catch {
+        // A listener's mistake must not stop, kill or start anything differently.
+      }
+    }
   }
 
   /** The built entry point this instance's next start runs. */
@@ -193,6 +235,9 @@ export class CoordinatorInstance {
         ...extraEnv,
       },
     });
+    const proc = this.proc;
+    this.tell('started', proc.pid);
+    void proc.exited.then((exit) => this.tell('exited', proc.pid, { code: exit.code, signal: exit.signal }));
   }
 
   async waitReady(timeoutMs = this.opts.readyTimeoutMs ?? 30_000): Promise<void> {
@@ -204,22 +249,30 @@ export class CoordinatorInstance {
       timeoutMs,
       100,
     );
+    if (p.pid !== this.readyPid) {
+      this.readyPid = p.pid;
+      this.tell('ready', p.pid);
+    }
   }
 
   /** Graceful: SIGTERM, then SIGKILL after the stop timeout. Returns the exit code. */
   async stop(): Promise<number | null> {
+    if (this.running) this.tell('stopping', this.pid);
     return (await this.proc?.stop())?.code ?? null;
   }
 
   async kill(): Promise<void> {
+    if (this.running) this.tell('killed', this.pid);
     await this.proc?.kill();
   }
 
   pause(): void {
+    if (this.running) this.tell('paused', this.pid);
     this.proc?.pause();
   }
 
   resume(): void {
+    if (this.running) this.tell('resumed', this.pid);
     this.proc?.resume();
   }
 
@@ -285,9 +338,22 @@ export class CoordinatorInstance {
     await rename(tmp, this.clockFile);
   }
 
+  /**
+   * What the instance reports of its consumer-group membership now: when it last joined (epoch ms, by its own
+   * clock; 0 before this process's first join) and how many input partitions it owns. Undefined when it does
+   * not answer within `timeoutMs` (stopped, paused, killed).
+   */
+  async groupMembership(timeoutMs = 1000): Promise<GroupMembership | undefined> {
+    if (!this.running) return undefined;
+    const text = await this.metrics(timeoutMs).catch(() => undefined);
+    if (text === undefined) return undefined;
+    const s = groupState(text);
+    return { joinedAtMs: s.joinedAt * 1000, owned: s.owned };
+  }
+
   /** Fetches the instance's Prometheus exposition text. */
-  async metrics(): Promise<string> {
-    const r = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+  async metrics(timeoutMs = 2000): Promise<string> {
+    const r = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
     return r.text();
   }
 }
@@ -329,6 +395,12 @@ export class CoordinatorInstances implements AsyncDisposable {
       throw err;
     }
     return set;
+  }
+
+  /** {@link CoordinatorInstance.onLifecycle} for every instance; the answer stops them all. */
+  onLifecycle(listener: LifecycleListener): () => void {
+    const stops = this.all.map((x) => x.onLifecycle(listener));
+    return () => stops.forEach((stop) => stop());
   }
 
   get(index: number): CoordinatorInstance {

@@ -1,8 +1,9 @@
 /**
  * The run report of a chaos seed or a load run: the lab gathers what the page
- * shows — fault windows from the history, throughput / latency / errors as
- * Prometheus range queries over the run's window, the verdicts, the replay
- * command, the logs — and `@chaos-lab/report` renders it.
+ * shows — fault windows, instance lives and input/output rates from the
+ * history (the timeline), throughput / latency / errors as Prometheus range
+ * queries over the run's window, the verdicts and when each violation
+ * happened, the replay command, the logs — and `@chaos-lab/report` renders it.
  *
  * The queries are asked of the environment's Prometheus before the
  * environment stops (a session that closes after a failing seed takes its
@@ -13,8 +14,16 @@ import { relative } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { writeReport, type Chart, type Fault, type ReportInput } from '@chaos-lab/report';
 import type { StartedPrometheus } from '../environment/local/prometheus-server.js';
-import type { HistoryEntry } from '@chaos-lab/model';
-import type { Verdict } from '@chaos-lab/model';
+import {
+  RATE_BIN_MS,
+  firstViolation,
+  historyRates,
+  instanceLives,
+  type FinalState,
+  type HistoryEntry,
+  type Verdict,
+} from '@chaos-lab/model';
+import type { OnlineFinding } from '../scenario/online-monitor.js';
 
 /** One chart: a PromQL query, how to name each returned series, and a scale into the chart's unit. */
 export interface ChartQuery {
@@ -194,8 +203,97 @@ export function faultsFromHistory(history: readonly HistoryEntry[], epochStartMs
   return faults;
 }
 
-/** The report's verdict rows from the checkers' verdicts (first counterexamples only). */
-export function verdictRows(verdicts: readonly Verdict[]): ReportInput['verdicts'] {
+/** The most bins a rate line gets: a run longer than 2 min gets wider bins than {@link RATE_BIN_MS}. */
+export const MAX_RATE_BINS = 1200;
+
+/**
+ * The timeline's rates and instance lives, from a history whose times count from `epochStartMs`, over the
+ * report's window `[startedAt, endedAt]` (epoch ms). Bins are {@link RATE_BIN_MS} wide, wider (a multiple)
+ * only past {@link MAX_RATE_BINS}.
+ */
+export function timelineFromHistory(
+  history: readonly HistoryEntry[],
+  epochStartMs: number,
+  window: { readonly startedAt: number; readonly endedAt: number },
+): NonNullable<ReportInput['timeline']> {
+  const from = window.startedAt - epochStartMs;
+  const to = Math.max(from, window.endedAt - epochStartMs);
+  const binMs = Math.max(RATE_BIN_MS, Math.ceil((to - from) / MAX_RATE_BINS / RATE_BIN_MS) * RATE_BIN_MS);
+  const lives = instanceLives(history);
+  return {
+    binMs,
+    rates: historyRates(history, { from, to, binMs }).map((r) => ({ name: r.name, group: r.group, counts: r.counts })),
+    instances: lives.map((life) => ({
+      id: life.instance,
+      events: life.events.map((e) => {
+        const note = [e.pid === undefined ? undefined : `pid ${e.pid}`, e.note].filter(Boolean).join(', ');
+        return {
+          time: Math.max(0, Math.round(epochStartMs + e.time)),
+          kind: e.event,
+          ...(note !== '' && { note }),
+        };
+      }),
+    })),
+    note:
+      `Rates: the history's publishes (invoke = published, ok = acknowledged) and observed outputs, per ${binMs} ms bin.` +
+      (lives.some((l) => l.source === 'nemesis-entries')
+        ? ' Instance events: inferred from the process faults (a history recorded before instance entries existed).'
+        : ' Instance events: as the lab recorded them; a group join at the time the instance reports it.'),
+  };
+}
+
+/**
+ * When a failing verdict's violation happened (epoch ms) and how that is known: the earliest of its
+ * counterexamples the history places ({@link firstViolation}: the entry a counterexample names, or its rows'
+ * Postgres settlement before the final read) and of what the online monitor saw for the same checker.
+ * Undefined when nothing places it: it was judged from the final read, at the end of the run.
+ */
+export function violatedAt(
+  v: Verdict,
+  o: {
+    readonly epochStartMs: number;
+    readonly final?: Pick<FinalState, 'readAtMs'>;
+    readonly online?: readonly Omit<OnlineFinding, 'error'>[];
+  },
+): { time: number; how: string } | undefined {
+  if (v.valid !== false) return undefined;
+  const candidates: { time: number; how: string }[] = [];
+  const first = firstViolation(v, o.final);
+  if (first !== undefined) {
+    const which = `counterexample ${first.index + 1} of ${v.errorCount}`;
+    candidates.push({
+      time: first.time,
+      how:
+        first.how === 'counterexample'
+          ? `${which}: the history entry it names`
+          : `${which}: when Postgres settled the rows it names (counted back from the final read)`,
+    });
+  }
+  const seen = o.online?.find((f) => f.checker === v.checker);
+  if (seen !== undefined)
+    candidates.push(
+      seen.effectFrom === 'previous-snapshot'
+        ? { time: seen.detectedMs, how: 'when the online monitor saw it (after its previous Postgres snapshot)' }
+        : {
+            time: seen.effectMs,
+            how:
+              seen.effectFrom === 'history'
+                ? 'seen online: the history entry that made it'
+                : "seen online: its rows' settlement in a Postgres snapshot",
+          },
+    );
+  const earliest = candidates.sort((a, b) => a.time - b.time)[0];
+  return earliest && { time: Math.max(0, Math.round(o.epochStartMs + earliest.time)), how: earliest.how };
+}
+
+/**
+ * The report's verdict rows from the checkers' verdicts (first counterexamples only), each failing one placed
+ * in time when `placing` says how ({@link violatedAt}).
+ */
+export function verdictRows(
+  verdicts: readonly Verdict[],
+  placing?: Parameters<typeof violatedAt>[1],
+): ReportInput['verdicts'] {
   return verdicts.map((v) => ({
     checker: v.checker,
     valid: v.valid,
@@ -207,7 +305,16 @@ export function verdictRows(verdicts: readonly Verdict[]): ReportInput['verdicts
             .join(', ')}`
         : `${v.errorCount} error(s)`,
     counterexamples: (v.errors ?? []).slice(0, 5) as unknown[],
+    ...withViolatedAt(v, placing),
   }));
+}
+
+function withViolatedAt(
+  v: Verdict,
+  placing: Parameters<typeof violatedAt>[1] | undefined,
+): { violatedAt?: { time: number; how: string } } {
+  const at = placing && violatedAt(v, placing);
+  return at ? { violatedAt: at } : {};
 }
 
 /** Links to every file under `dir/logs` (relative to `dir`, where the page is written). */

@@ -299,9 +299,12 @@ async function runSeed(def: CompiledScenario, session: SuiteSession, opts: SeedO
     const { broken, audit, consumption } = await settle(ctx, res.stopWatch);
     const workloadMs = performance.now() - tWorkStart;
     ctx.observer.detach();
+    // The history ends here for the instances too: what closing the session does to them is not this seed's run.
+    await res.instanceHistory?.stop();
     await ctx.held(publisher.stop());
     await writeMetrics(seedDir, session.instances);
     const online = await monitor.stop();
+    const finalReadAtMs = recorder.elapsedMs();
     const final = await readFinalState(
       session.env.endpoints.postgresUrl,
       session.env.endpoints.redisUrl,
@@ -309,6 +312,8 @@ async function runSeed(def: CompiledScenario, session: SuiteSession, opts: SeedO
       `s${seed}-`,
     );
     final.consumption = consumption;
+    // Where the rows' settlement times count back from, on the history's clock (the report places violations).
+    final.readAtMs = Math.round(finalReadAtMs);
     const history = judgedHistory(recorder.entries, audit);
     const verdicts = judge({ history, final, online, broken });
     if (broken.length > 0)

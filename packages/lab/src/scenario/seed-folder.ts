@@ -54,6 +54,8 @@ export interface SeedReportSource extends ReportFields {
   /** The planned faults (the page counts them). */
   readonly faults: readonly unknown[];
   readonly charts: readonly Chart[];
+  /** When the final read of the stores was taken (history ms): Postgres-found violations are dated from it. */
+  readonly finalReadAtMs: number | undefined;
 }
 
 export interface SavedSeed extends SeedReportSource {
@@ -183,9 +185,22 @@ export async function readSeedFolder(seedDir: string): Promise<SavedSeed> {
     online: stats.online ?? [],
     faults: plan.faults,
     charts,
+    finalReadAtMs: await readFinalReadAt(seedDir),
     ...report,
     gaps,
   };
+}
+
+/** `final-state.json`'s `readAtMs`, when the folder has one (older runs did not save it). */
+async function readFinalReadAt(seedDir: string): Promise<number | undefined> {
+  const text = await readFile(join(seedDir, 'final-state.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const at = (JSON.parse(text) as { readAtMs?: unknown } | null)?.readAtMs;
+    return typeof at === 'number' ? at : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readChartsOrSay(seedDir: string, gaps: string[]): Promise<Chart[]> {

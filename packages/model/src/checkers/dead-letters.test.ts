@@ -35,6 +35,8 @@ describe('dead-letters', () => {
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(1);
     expect(v.firstError?.message).toBe(`poison publish #${i} to ${T} ("{not json") was not dead-lettered`);
+    // An absence is judged at the end: no time.
+    expect(v.firstError?.time).toBeUndefined();
   });
 
   it('accepts one dead letter per stored copy: a publish the broker stored twice (at two offsets) is quarantined twice', () => {
@@ -54,8 +56,10 @@ describe('dead-letters', () => {
     const event = input.content('b-1', 't-1');
     const i = lab.publish(event, { partition: 0, offset: '3' });
     lab.observe(ev.deadLetter(T, 0, '3', JSON.stringify(event), 'schema'));
+    const validDeadLetteredAt = lab.lastTime;
     lab.observe(ev.deadLetter(T, 1, '40', 'zzz', 'malformed JSON'));
     const v = checkDeadLetters(lab.input);
+    expect(v.errors.map((e) => e.time)).toEqual([lab.lastTime, validDeadLetteredAt]);
     expect(v.errors.map((e) => e.message)).toEqual([
       expect.stringMatching(
         /^dead letter [0-9a-f-]{36} \(essay\.content\.provisioned\/1@40, reason: malformed JSON\) matches no published message$/,

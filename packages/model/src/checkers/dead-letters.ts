@@ -16,6 +16,10 @@
  * when a completion carries no offset (e.g. an `info` publish), it falls back
  * to comparing the dead letter's `raw` with the message value (truncated to
  * DEAD_LETTER_RAW_LIMIT characters, as the contract says).
+ *
+ * Times: a counterexample about a dead letter that should not be carries the
+ * `time` of that dead letter's first delivery; a poison message never
+ * dead-lettered has none (it is judged at the end).
  */
 import { DEAD_LETTER_RAW_LIMIT, deadLetterText, EventType, type DeadLetter } from '@chaos-lab/contracts';
 import { messageBytes, messageValue, publishedEvents, type PublishedEvent } from '../history/history.js';
@@ -66,7 +70,16 @@ export function checkDeadLetters({ history, online = false }: CheckerInput): Ver
 
   // One dead letter per distinct id (a same id with another payload is still one quarantine decision).
   const dls = new Map<string, DeadLetter>();
-  for (const x of out.deadLetters) if (!dls.has(x.event.event_id)) dls.set(x.event.event_id, x.event);
+  const firstSeen = new Map<string, number>();
+  for (const x of out.deadLetters) {
+    if (!dls.has(x.event.event_id)) dls.set(x.event.event_id, x.event);
+    firstSeen.set(x.event.event_id, Math.min(firstSeen.get(x.event.event_id) ?? Infinity, x.firstTime));
+  }
+  /** When the first of these dead letters was delivered. */
+  const seenAt = (ids: readonly string[]): { time?: number } => {
+    const t = Math.min(...ids.map((id) => firstSeen.get(id) ?? Infinity));
+    return Number.isFinite(t) ? { time: t } : {};
+  };
 
   // A dead letter of a parked input whose coordinator kept no source position names it by a derived id.
   const byOrphanId = new Map<string, PublishedEvent>();
@@ -107,6 +120,7 @@ export function checkDeadLetters({ history, online = false }: CheckerInput): Ver
           source_topic: d.source_topic,
           source_partition: d.source_partition,
           source_offset: d.source_offset,
+          ...seenAt([dl.event_id]),
         },
       );
       continue;
@@ -119,7 +133,7 @@ export function checkDeadLetters({ history, online = false }: CheckerInput): Ver
   let storedMoreThanOnce = 0;
   for (const p of pubs) {
     const ids = sortedUnique(dlsOf.get(p.index) ?? []);
-    const data = { publish_index: p.index, outcome: p.outcome, dead_letter_ids: ids };
+    const data = { publish_index: p.index, outcome: p.outcome, dead_letter_ids: ids, ...seenAt(ids) };
     if (!p.poison) {
       if (ids.length === 0) continue;
       // Valid input of a batch never registered, given up after the parking TTL: nothing-lost judges that fate.

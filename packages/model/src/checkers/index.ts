@@ -28,3 +28,4 @@ export { outputsWellFormed, checkOutputsWellFormed, OUTPUTS_WELL_FORMED } from '
 export { inputsConsumed, checkInputsConsumed, INPUTS_CONSUMED } from './inputs-consumed.js';
 export { outputsHaveCauses, checkOutputsHaveCauses, OUTPUTS_HAVE_CAUSES } from './outputs-have-causes.js';
 export { outputsFitBroker, checkOutputsFitBroker, OUTPUTS_FIT_BROKER } from './outputs-fit-broker.js';
+export { counterexampleTime, firstViolation, type CounterexampleTime, type FirstViolation } from './first-violation.js';

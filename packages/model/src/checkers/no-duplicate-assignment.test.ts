@@ -20,6 +20,8 @@ describe('no-duplicate-assignment', () => {
     const lab = correctRun();
     // After a crash the coordinator re-assigns t-1 to e-3: same event id, different data.
     lab.observe(ev.slotAssigned('b-1', 'e-3', 't-1'));
+    const second = lab.lastTime;
+    lab.observe(ev.slotAssigned('b-1', 'e-3', 't-1')); // a redelivery: the claim still dates from its first
     const v = checkNoDuplicateAssignment(lab.input);
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(2);
@@ -27,6 +29,8 @@ describe('no-duplicate-assignment', () => {
     expect(v.errors[1]?.message).toBe(
       'content t-1 of batch b-1 is in slot e-3 per a slot-assigned event but in slot e-1 in Postgres',
     );
+    // Both date from the observe entry of the second claim: when the content was in two slots for the world.
+    expect(v.errors.map((e) => e.time)).toEqual([second, second]);
   });
 
   it('online: claims in the events and Postgres states, never one against the other', () => {
@@ -58,6 +62,8 @@ describe('no-duplicate-assignment', () => {
     expect(v.errorCount).toBe(1);
     expect(v.firstError?.message).toBe('content t-4 of batch b-2 is in slots e-4 and e-5 in Postgres');
     expect(v.firstError).toMatchObject({ source: 'postgres', essay_ids: ['e-4', 'e-5'] });
+    // The final read alone shows it: no history time of its own.
+    expect(v.firstError?.time).toBeUndefined();
   });
 
   it('finds a slot holding two contents in the events', () => {

@@ -13,6 +13,11 @@
  *
  * A validation failure settles a slot like a content does, so a failure
  * (batch_id, original_file_name) settling two slots is reported here too.
+ *
+ * Times: a counterexample from the events carries the `time` of the observe
+ * entry that made it — the first delivery of the second distinct claim, or of
+ * the claim Postgres contradicts; one from Postgres carries `effect_ago_ms`
+ * where its rows say when they settled.
  */
 import { digestOutputs, digestPostgres, effectAgo, key, list, push, sortedUnique } from './digest.js';
 import { defineChecker, type CheckerInput, type PgSlot, type Verdict } from './types.js';
@@ -25,6 +30,13 @@ interface Claim {
   essay_id: string;
   text_storage_id: string;
   event_id: string;
+  /** History time of the claim's first delivery. */
+  time: number;
+}
+
+/** When claims about one content or one slot became two: the first delivery of the second distinct claim. */
+function secondClaimTime(cs: readonly Claim[]): number {
+  return [...cs].sort((a, b) => a.time - b.time)[1]?.time ?? cs[0]?.time ?? 0;
 }
 
 export function checkNoDuplicateAssignment({ history, final, online = false }: CheckerInput): Verdict {
@@ -34,10 +46,13 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
 
   // ---- events: distinct (batch, content, essay) claims
   const claims = new Map<string, Claim>();
-  for (const { event } of out.slotAssigned) {
+  for (const { event, firstTime } of out.slotAssigned) {
     const d = event.data;
     const k = key(d.batch_id, d.text_storage_id, d.essay_id);
-    if (!claims.has(k)) claims.set(k, { ...d, event_id: event.event_id });
+    const seen = claims.get(k);
+    // One claim can arrive under two payloads (another file name): it dates from its first delivery.
+    if (!seen) claims.set(k, { ...d, event_id: event.event_id, time: firstTime });
+    else if (firstTime < seen.time) seen.time = firstTime;
   }
   const slotsOfContent = new Map<string, Claim[]>();
   const contentsOfSlot = new Map<string, Claim[]>();
@@ -55,6 +70,7 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
       text_storage_id: c.text_storage_id,
       essay_ids: essays,
       event_ids: sortedUnique(cs.map((x) => x.event_id)),
+      time: secondClaimTime(cs),
     });
   }
   for (const cs of contentsOfSlot.values()) {
@@ -67,6 +83,7 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
       essay_id: c.essay_id,
       text_storage_ids: contents,
       event_ids: sortedUnique(cs.map((x) => x.event_id)),
+      time: secondClaimTime(cs),
     });
   }
 
@@ -135,6 +152,7 @@ export function checkNoDuplicateAssignment({ history, final, online = false }: C
       text_storage_id: c.text_storage_id,
       essay_id: c.essay_id,
       event_id: c.event_id,
+      time: c.time,
     };
     if (pgEssays.length > 0 && !pgEssays.includes(c.essay_id)) {
       v.error(

@@ -31,6 +31,10 @@
  *   batch still has free slots at the end); for an unregistered batch, as a content.
  * Traces of contents or failures never published (for batches the workload
  * published about) are reported as phantoms.
+ *
+ * Times: an input dead-lettered twice carries the `time` of the second dead
+ * letter's first delivery; the other counterexamples compare the history with
+ * the final read and are judged at the end.
  */
 import { EventType, failureIdentity } from '@chaos-lab/contracts';
 import { publishedEvents, type HistoryEntry, type OpOutcome, type PublishedEvent } from '../history/history.js';
@@ -120,6 +124,14 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
 
   const registered = (b: string) => pg.batches.has(b) || (registrations.get(b) ?? []).some((p) => p.outcome === 'ok');
   const orphanDls = orphanDeadLetters(history, out);
+  const dlSeen = new Map<string, number>();
+  for (const x of out.deadLetters)
+    dlSeen.set(x.event.event_id, Math.min(dlSeen.get(x.event.event_id) ?? Infinity, x.firstTime));
+  /** When the second of an input's dead letters was first delivered: when it became dead-lettered twice. */
+  const secondDl = (ids: readonly string[]): { time?: number } => {
+    const t = ids.map((id) => dlSeen.get(id) ?? Infinity).sort((a, b) => a - b)[1];
+    return t !== undefined && Number.isFinite(t) ? { time: t } : {};
+  };
   /**
    * The fate of an input of a batch never registered: parked, and announced by one dead letter once parked
    * past the TTL and its slack; still parked with no event past that is the "parked for ever" bug.
@@ -134,7 +146,10 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
     const dls = orphanDls.get(k) ?? [];
     const parkedMs = Math.max(...pend.map((p) => p.parked_ms ?? 0));
     if (dls.length > 1)
-      v.error(`${name} was dead-lettered ${dls.length} times as of a batch never registered (${list(dls)})`, data);
+      v.error(`${name} was dead-lettered ${dls.length} times as of a batch never registered (${list(dls)})`, {
+        ...data,
+        ...secondDl(dls),
+      });
     else if (pend.length === 0)
       v.error(
         `${name} (publish ${mostCertain(input.publishes)}) is not parked although the batch was never registered${dls.length > 0 ? ` (dead-lettered: ${list(dls)})` : ''}`,
@@ -153,7 +168,10 @@ export function checkNothingLost({ history, final }: CheckerInput): Verdict {
     const dls = orphanDls.get(k) ?? [];
     if (dls.length === 1) v.add('announcedThenRegistered');
     if (dls.length <= 1) return;
-    v.error(`${name} was dead-lettered ${dls.length} times as of a batch never registered (${list(dls)})`, data);
+    v.error(`${name} was dead-lettered ${dls.length} times as of a batch never registered (${list(dls)})`, {
+      ...data,
+      ...secondDl(dls),
+    });
   };
 
   // ---- registrations

@@ -32,9 +32,11 @@ describe('one-ready-per-batch', () => {
     const lab = correctRun();
     const d = lab.closingData('b-1');
     lab.observe(ev.ready('b-1', d.essays, d.validation_failures, OTHER_ID));
+    const second = lab.lastTime;
     const v = checkOneReadyPerBatch(lab.input);
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(1);
+    expect(v.firstError?.time).toBe(second);
     const ids = [eventIds.batchReady('b-1'), OTHER_ID].sort();
     expect(v.firstError?.message).toBe(`batch b-1 has 2 distinct batch.ready events (${ids[0]} and ${ids[1]})`);
   });
@@ -43,9 +45,11 @@ describe('one-ready-per-batch', () => {
     const lab = correctRun();
     const d = lab.closingData('b-1');
     lab.observe(ev.timedOut('b-1', d.essays, d.validation_failures, []));
+    const timedOutAt = lab.lastTime;
     const v = checkOneReadyPerBatch(lab.input);
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(2);
+    expect(v.errors.map((e) => e.time)).toEqual([timedOutAt, timedOutAt]);
     expect(v.firstError?.message).toBe(
       `batch b-1 is both ready (${eventIds.batchReady('b-1')}) and timed out (${eventIds.batchTimedOut('b-1')})`,
     );

@@ -16,6 +16,11 @@
  *
  * Online: the closing events once-only, and the two Postgres states no
  * commit may leave; not the events against Postgres.
+ *
+ * Times: a counterexample about the closing events carries the `time` of the
+ * first delivery that made it (the second distinct closing event, the second
+ * payload of one id, the event that disagrees with Postgres); one about
+ * Postgres alone carries `effect_ago_ms` where its rows say.
  */
 import type { BatchReady, BatchTimedOut } from '@chaos-lab/contracts';
 import {
@@ -37,6 +42,13 @@ const NOT_LISTED = 'not listed';
 const FREE = 'free';
 
 type Closing = DistinctEvent<BatchReady> | DistinctEvent<BatchTimedOut>;
+
+/** The first delivery of the second of these events: when there were two. */
+function secondTime(evs: readonly Closing[]): number {
+  return [...evs].sort((a, b) => a.firstTime - b.firstTime)[1]?.firstTime ?? evs[0]?.firstTime ?? 0;
+}
+
+const firstTimeOf = (evs: readonly Closing[]): number => Math.min(...evs.map((e) => e.firstTime));
 
 function contentOf(tsid: string, fname: string | null): string {
   return `content ${tsid} (${fname ?? 'no file name'})`;
@@ -97,22 +109,26 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
       v.error(`batch ${b} has ${readyIds.length} distinct batch.ready events (${list(readyIds)})`, {
         batch_id: b,
         event_ids: readyIds,
+        time: secondTime(readyIds.map((id) => readies.find((r) => r.event.event_id === id)!)),
       });
     if (timeoutIds.length > 1)
       v.error(`batch ${b} has ${timeoutIds.length} distinct batch.timed_out events (${list(timeoutIds)})`, {
         batch_id: b,
         event_ids: timeoutIds,
+        time: secondTime(timeoutIds.map((id) => timeouts.find((t) => t.event.event_id === id)!)),
       });
     for (const [kind, ids, evs] of [
       ['batch.ready', readyIds, readies],
       ['batch.timed_out', timeoutIds, timeouts],
     ] as const) {
       for (const id of ids) {
-        const variants = (evs as readonly Closing[]).filter((x) => x.event.event_id === id).length;
+        const same = (evs as readonly Closing[]).filter((x) => x.event.event_id === id);
+        const variants = same.length;
         if (variants > 1)
           v.error(`${kind} event ${id} of batch ${b} was delivered with ${variants} different payloads`, {
             batch_id: b,
             event_id: id,
+            time: secondTime(same),
           });
       }
     }
@@ -121,6 +137,8 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
         batch_id: b,
         ready_event_ids: readyIds,
         timed_out_event_ids: timeoutIds,
+        // Both kinds seen: from the first delivery of the kind that came second.
+        time: Math.max(firstTimeOf(readies), firstTimeOf(timeouts)),
       });
 
     // ---- status agrees with what was announced
@@ -130,6 +148,7 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
       if (!online && (readyIds.length > 0 || timeoutIds.length > 0))
         v.error(`batch ${b} was announced ${readyIds.length > 0 ? 'ready' : 'timed out'} but is not in Postgres`, {
           batch_id: b,
+          time: firstTimeOf(readyIds.length > 0 ? readies : timeouts),
         });
       continue;
     }
@@ -137,6 +156,7 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
       v.error(`batch.ready was observed for batch ${b} but its Postgres status is ${row.status}`, {
         batch_id: b,
         status: row.status,
+        time: firstTimeOf(readies),
       });
     if (!online && readyIds.length === 0 && row.status === 'ready')
       v.error(`batch ${b} is ready in Postgres but no batch.ready event was observed`, { batch_id: b });
@@ -144,6 +164,7 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
       v.error(`batch.timed_out was observed for batch ${b} but its Postgres status is ${row.status}`, {
         batch_id: b,
         status: row.status,
+        time: firstTimeOf(timeouts),
       });
     if (!online && timeoutIds.length === 0 && row.status === 'timed_out')
       v.error(`batch ${b} is timed_out in Postgres but no batch.timed_out event was observed`, { batch_id: b });
@@ -182,7 +203,13 @@ export function checkOneReadyPerBatch({ history, final, online = false }: Checke
       const more = diffs.length > 1 ? ` (${diffs.length - 1} more difference${diffs.length > 2 ? 's' : ''})` : '';
       v.error(
         `${kind} of batch ${b} does not match Postgres: essay ${d.essay_id} is ${d.event} in the event but ${d.postgres} in Postgres${more}`,
-        { batch_id: b, event_id: c.event.event_id, differences: diffs.slice(0, 10), differenceCount: diffs.length },
+        {
+          batch_id: b,
+          event_id: c.event.event_id,
+          differences: diffs.slice(0, 10),
+          differenceCount: diffs.length,
+          time: c.firstTime,
+        },
       );
     }
   }

@@ -50,7 +50,15 @@ export function checkOutputsFitBroker({ history }: CheckerInput, limit = KAFKA_M
       : 'an unparsable output';
     v.error(
       `${what} (${e.topic}/${e.partition}@${e.offset}) is ${bytes} bytes ${OUTPUT_COMPRESSION}-compressed (${e.bytes} uncompressed), over the ${limit} bytes a real broker accepts (message.max.bytes)`,
-      { topic: e.topic, partition: e.partition, offset: e.offset, bytes, uncompressedBytes: e.bytes, limit },
+      {
+        topic: e.topic,
+        partition: e.partition,
+        offset: e.offset,
+        bytes,
+        uncompressedBytes: e.bytes,
+        limit,
+        time: e.time,
+      },
     );
   }
   v.stat('measured', measured);

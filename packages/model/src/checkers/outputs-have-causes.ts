@@ -58,7 +58,7 @@ export function checkOutputsHaveCauses({ history }: CheckerInput): Verdict {
       at === undefined
         ? `${what} observed at ${observedAt} ms, but its cause was never published`
         : `${what} observed at ${observedAt} ms, before its cause was published (${at} ms)`,
-      { ...data, observed_ms: observedAt, cause_ms: at ?? null },
+      { ...data, observed_ms: observedAt, cause_ms: at ?? null, time: observedAt },
     );
   };
   for (const { event, firstTime } of [...out.slotAssigned, ...out.excess]) {

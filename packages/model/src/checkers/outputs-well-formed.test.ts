@@ -14,8 +14,10 @@ describe('outputs-well-formed', () => {
   it('finds an event id that is not the derived one, and an output that is not a contract event', () => {
     const lab = correctRun();
     lab.observe(ev.slotAssigned('b-2', 'e-5', 't-5', 't-5.txt', '0b9f4a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b'));
+    const wrongIdAt = lab.lastTime;
     lab.observeRaw('{"event_type":"essay.slot.assigned.v1"}', TOPICS.slotAssigned);
     const v = checkOutputsWellFormed(lab.input);
+    expect(v.errors.map((e) => e.time)).toEqual([lab.lastTime, wrongIdAt]);
     expect(v.valid).toBe(false);
     expect(v.errorCount).toBe(2);
     expect(v.errors[0]?.message).toBe(

@@ -47,7 +47,7 @@ export function checkOutputsWellFormed({ history, online = false }: CheckerInput
     const raw = o.raw ?? '';
     v.error(
       `output at ${o.topic}/${o.partition}@${o.offset} is not a contract event: ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`,
-      { topic: o.topic, partition: o.partition, offset: o.offset },
+      { topic: o.topic, partition: o.partition, offset: o.offset, time: o.time },
     );
   }
   // A parked input announced without its source position (parked by a coordinator from before migration 6) has
@@ -58,7 +58,7 @@ export function checkOutputsWellFormed({ history, online = false }: CheckerInput
     if (id !== undefined) orphanIds.add(id);
   }
   const all = [...out.slotAssigned, ...out.excess, ...out.ready, ...out.timedOut, ...out.deadLetters];
-  for (const { event } of all) {
+  for (const { event, firstTime } of all) {
     if (
       event.event_type === EventType.DeadLetter &&
       event.data.unregistered_batch_id !== undefined &&
@@ -68,7 +68,7 @@ export function checkOutputsWellFormed({ history, online = false }: CheckerInput
       if (!online && !orphanIds.has(event.event_id))
         v.error(
           `dead letter ${event.event_id} of a parked input of batch ${event.data.unregistered_batch_id} (no source position) has no published input's derived id`,
-          { event_id: event.event_id, batch_id: event.data.unregistered_batch_id },
+          { event_id: event.event_id, batch_id: event.data.unregistered_batch_id, time: firstTime },
         );
       continue;
     }
@@ -77,6 +77,7 @@ export function checkOutputsWellFormed({ history, online = false }: CheckerInput
       v.error(`${about} has id ${event.event_id}, expected the derived id ${id}`, {
         event_id: event.event_id,
         expected_event_id: id,
+        time: firstTime,
       });
   }
   v.stat('deliveries', out.deliveries);

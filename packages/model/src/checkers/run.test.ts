@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { defaultCheckers, runCheckers } from './run.js';
-import { correctRun } from './test-support.js';
+import { INSTANCE_EVENTS, type HistoryEntry } from '../history/history.js';
+import { defaultCheckers, runCheckers, runOnlineCheckers } from './run.js';
+import { correctRun, ev } from './test-support.js';
 import { defineChecker, type Checker } from './types.js';
 import { VerdictBuilder } from './verdict.js';
 
@@ -25,6 +26,24 @@ describe('runCheckers', () => {
     // `lab list checkers` shows each one's line.
     for (const c of defaultCheckers) expect(c.description, c.id).toMatch(/^[a-z].{20,110}$/);
     for (const v of verdicts) expect(v, v.checker).toMatchObject({ valid: true, errorCount: 0, errors: [] });
+  });
+
+  it('ignores instance entries: every verdict, counterexample and count is as without them', () => {
+    const withInstances = (history: readonly HistoryEntry[]): HistoryEntry[] =>
+      history.flatMap((e, i): HistoryEntry[] => [
+        e,
+        { type: 'instance', time: e.time, instance: `coordinator-${(i % 3) + 1}`, event: INSTANCE_EVENTS[i % 9]! },
+      ]);
+    const ok = correctRun();
+    const bad = correctRun();
+    bad.observe(ev.slotAssigned('b-1', 'e-3', 't-1'));
+    bad.observeRaw('not an event');
+    for (const lab of [ok, bad]) {
+      const plain = runCheckers(lab.input);
+      expect(runCheckers({ ...lab.input, history: withInstances(lab.history) })).toEqual(plain);
+      expect(runOnlineCheckers(withInstances(lab.history))).toEqual(runOnlineCheckers(lab.history));
+    }
+    expect(runCheckers(bad.input).some((v) => v.valid === false)).toBe(true);
   });
 
   it('turns a checker that throws into valid: unknown without stopping the others', () => {

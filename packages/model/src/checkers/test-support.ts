@@ -212,6 +212,11 @@ export class LabSim {
     return { history: this.history, final: this.final };
   }
 
+  /** The time of the latest entry so far (a test's way to say "the entry just recorded"). */
+  get lastTime(): number {
+    return this.history.at(-1)?.time ?? 0;
+  }
+
   private tick(): number {
     return ++this.time;
   }

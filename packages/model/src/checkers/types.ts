@@ -77,6 +77,11 @@ export interface FinalState {
   redis: { batches: RedisBatch[] };
   /** The coordinators' consumer group on the input topics, read after the heal (absent in older runs). */
   consumption?: Consumption;
+  /**
+   * History time (ms) Postgres was read at, when the reader knows it (absent in older runs and hand-made
+   * states): a row's `settled_ms_ago`, and a counterexample's `effect_ago_ms`, count back from it.
+   */
+  readAtMs?: number;
 }
 
 /** How far the coordinators' group consumed each input partition, within `boundMs` of the heal. */
@@ -122,6 +127,12 @@ export interface StuckMessage {
 /** One counterexample: a specific human-readable message plus the data behind it. */
 export interface VerdictError {
   message: string;
+  /**
+   * History time (ms) the counterexample came to be, when the checker knows it exactly: the entry that made it
+   * (the observe entry of a second, contradicting event; the end of a fault that showed no effect…). Absent
+   * when it is a property of the final read only (see `counterexampleTime` in first-violation.ts for what else can tell).
+   */
+  time?: number;
   [k: string]: unknown;
 }
 

@@ -145,6 +145,50 @@ describe('JSONL', () => {
   });
 });
 
+describe('instance entries', () => {
+  it('records what happened to an instance, keeping `at` only when it is not after the entry', () => {
+    const h = new HistoryRecorder({ now: fakeClock(0, 100, 250, 400, 900) });
+    h.instance('coordinator-1', 'running', { pid: 41 });
+    h.instance('coordinator-1', 'joined', { at: 180, detail: { partitions: 6 } });
+    h.instance('coordinator-2', 'joined', { at: 500 }); // later than the entry: a skewed clock, not kept
+    h.instance('coordinator-2', 'exited', { pid: 42, detail: { code: null, signal: 'SIGKILL' } });
+    expect(h.entries).toEqual([
+      { type: 'instance', time: 100, instance: 'coordinator-1', event: 'running', pid: 41 },
+      { type: 'instance', time: 250, instance: 'coordinator-1', event: 'joined', at: 180, detail: { partitions: 6 } },
+      { type: 'instance', time: 400, instance: 'coordinator-2', event: 'joined' },
+      {
+        type: 'instance',
+        time: 900,
+        instance: 'coordinator-2',
+        event: 'exited',
+        pid: 42,
+        detail: { code: null, signal: 'SIGKILL' },
+      },
+    ]);
+    expect(readHistory(h.toJSONL())).toEqual(h.entries);
+  });
+
+  it('reads a history from before instance entries, and refuses an instance entry of an unknown kind', () => {
+    // What an older history holds: no instance entry at all, and it reads as it always did.
+    const older = recorded();
+    expect(readHistory(older.toJSONL())).toEqual(older.entries);
+    expect(() =>
+      readHistory(JSON.stringify({ type: 'instance', time: 1, instance: 'coordinator-1', event: 'exploded' })),
+    ).toThrow(/^history line 1: event: /);
+    expect(() => readHistory(JSON.stringify({ type: 'instance', time: 1, event: 'started' }))).toThrow(
+      /^history line 1: instance: /,
+    );
+  });
+
+  it('leaves the publish views alone', () => {
+    const h = recorded();
+    const before = publishedEvents(h.entries);
+    h.instance('coordinator-1', 'killed', { pid: 7 });
+    expect(publishedEvents(h.entries)).toEqual(before);
+    expect(observedEvents(h.entries)).toHaveLength(1);
+  });
+});
+
 describe('publishedEvents', () => {
   it('pairs invokes with completions; an invoke without completion counts as info', () => {
     const h = recorded();

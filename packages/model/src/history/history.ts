@@ -17,6 +17,11 @@
  *   at-least-once, so the same event (same `event_id`) may be observed twice.
  * - `nemesis`  a fault started or ended; checkers ignore it, humans and plots
  *   use it to relate anomalies to faults.
+ * - `instance`  what the lab saw happen to an instance of the system under
+ *   test: running when the history began, started, ready, joined its consumer
+ *   group, asked to stop, killed, paused, resumed, exited. Checkers ignore it
+ *   too; the report draws each instance's life from it. Histories recorded
+ *   before it existed simply have none.
  *
  * Checkers (see `../checkers`) are pure functions of this history plus a final
  * read of the stores, so a recorded run can be re-checked offline from its
@@ -107,7 +112,46 @@ export interface NemesisEntry {
   detail?: Record<string, unknown>;
 }
 
-export type HistoryEntry = PublishInvoke | PublishComplete | Observed | NemesisEntry;
+/**
+ * What happened to an instance, as the lab saw it. The lab's own acts (`stopping` = SIGTERM sent, `killed` =
+ * SIGKILL, `paused` = SIGSTOP, `resumed` = SIGCONT) are recorded as it does them; `started` when it spawns a
+ * process, `ready` when that process first answers its readiness probe, `exited` when the process is gone
+ * (whoever ended it: the lab, a fail-point, a crash), `joined` when the instance reports a new consumer-group
+ * join, and `running` for each instance already up when the history began.
+ */
+export const INSTANCE_EVENTS = [
+  'running',
+  'started',
+  'ready',
+  'joined',
+  'stopping',
+  'killed',
+  'paused',
+  'resumed',
+  'exited',
+] as const;
+export type InstanceEvent = (typeof INSTANCE_EVENTS)[number];
+
+/** Something happened to one instance of the system under test (see {@link INSTANCE_EVENTS}). */
+export interface InstanceEntry {
+  type: 'instance';
+  /** When the lab recorded it (like every entry's, monotonic in the history). */
+  time: number;
+  /** The instance's id, e.g. `coordinator-2`. */
+  instance: string;
+  event: InstanceEvent;
+  /** The process the event is about, when it has one. */
+  pid?: number;
+  /**
+   * When it happened, if that is known and earlier than `time`: a group join the instance reports through
+   * its metrics is seen at the lab's next poll. History ms, like `time`.
+   */
+  at?: number;
+  /** What else is known: an exit's `code` and `signal`, a join's `partitions`… */
+  detail?: Record<string, unknown>;
+}
+
+export type HistoryEntry = PublishInvoke | PublishComplete | Observed | NemesisEntry | InstanceEntry;
 
 // ---- validation -------------------------------------------------------------
 
@@ -164,12 +208,23 @@ const NemesisSchema = z.object({
   detail: z.record(z.string(), z.unknown()).optional(),
 });
 
+const InstanceSchema = z.object({
+  type: z.literal('instance'),
+  time,
+  instance: z.string().min(1),
+  event: z.enum(INSTANCE_EVENTS),
+  pid: z.number().int().positive().optional(),
+  at: time.optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** Schema of one history line. */
 export const HistoryEntrySchema = z.discriminatedUnion('type', [
   PublishInvokeSchema,
   PublishCompleteSchema,
   ObservedSchema,
   NemesisSchema,
+  InstanceSchema,
 ]);
 
 /** A history file (or string) that is not a well-formed history. */
@@ -377,6 +432,22 @@ export class HistoryRecorder {
   ): void {
     const entry: NemesisEntry = { type: 'nemesis', time: this.tick(), phase, fault };
     if (opts.target !== undefined) entry.target = opts.target;
+    if (opts.detail !== undefined) entry.detail = opts.detail;
+    this.log.push(entry);
+  }
+
+  /**
+   * Records an event of an instance. `at` (when it really happened, if earlier and known) is kept only when it
+   * is not after the entry's own time, so that no entry claims a time the history had not reached yet.
+   */
+  instance(
+    instance: string,
+    event: InstanceEvent,
+    opts: { pid?: number; at?: number; detail?: Record<string, unknown> } = {},
+  ): void {
+    const entry: InstanceEntry = { type: 'instance', time: this.tick(), instance, event };
+    if (opts.pid !== undefined) entry.pid = opts.pid;
+    if (opts.at !== undefined && opts.at >= 0 && opts.at <= entry.time) entry.at = opts.at;
     if (opts.detail !== undefined) entry.detail = opts.detail;
     this.log.push(entry);
   }

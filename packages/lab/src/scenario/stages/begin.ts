@@ -1,7 +1,8 @@
 /**
- * Before the stages of a seed run: the session's group ready, the seed's share of the shared topics fixed
- * (the offsets they had before it), the observer attached with the completion tracker, the publisher
- * connected, the watch on the test bed and the online monitor started. Returns the {@link SeedContext}.
+ * Before the stages of a seed run: the instances' lives recorded into the history, the session's group ready,
+ * the seed's share of the shared topics fixed (the offsets they had before it), the observer attached with the
+ * completion tracker, the publisher connected, the watch on the test bed and the online monitor started.
+ * Returns the {@link SeedContext}.
  */
 import { EventType, inputTopics, outputTopics } from '@chaos-lab/contracts';
 import type { HistoryRecorder } from '@chaos-lab/model';
@@ -12,6 +13,7 @@ import type { ObservedMessage } from '../observer.js';
 import { Publisher } from '../publisher.js';
 import { readPostgresState } from '../final-state.js';
 import { OnlineMonitor } from '../online-monitor.js';
+import { recordInstanceHistory } from '../instance-history.js';
 import { CompletionTracker } from './completion.js';
 import { BROKE, type SeedContext, type SeedResources } from './seed-context.js';
 import type { SeedPlan } from './plan.js';
@@ -58,6 +60,8 @@ export async function beginSeed(
   const { env, instances } = session;
   const t = planned.topics;
   const idPrefix = `s${o.seed}-`;
+  // From the start: what getting the session ready does to the instances (a restart) is this seed's history too.
+  res.instanceHistory = recordInstanceHistory(instances.all, recorder);
   const waitMs = await session.ready(progress);
   const readyMs = (o.opened ? session.instancesStartMs : 0) + waitMs;
   progress(

@@ -44,9 +44,12 @@ export class SeedResources {
   stopWatch: () => void = () => {};
   abortNemesis: (() => void) | undefined;
   nemesisDone: Promise<void> | undefined;
+  /** The instances' lives going into the history (see instance-history.ts). */
+  instanceHistory: { stop(): Promise<void> } | undefined;
 
   async release(): Promise<void> {
     this.stopWatch();
+    await this.instanceHistory?.stop();
     await this.monitor?.stop().catch(() => undefined);
     this.abortNemesis?.();
     await this.nemesisDone?.catch(() => {});

@@ -250,4 +250,43 @@ describe('write stage', () => {
     expect(invalid).toContain('pipeline did not finish within 120000 ms');
     expect(invalid).toContain('  unreadable: gone');
   });
+
+  it('writes the report with the timeline at the top: instance lives, rates, and each violation placed in time', async () => {
+    const dir = await tempDir();
+    const epoch = Date.now() - 6000;
+    const r = record(dir, {
+      valid: false,
+      recorderEpoch: epoch,
+      workStartEpoch: epoch + 1000,
+      endedEpoch: epoch + 6000,
+      history: [
+        { type: 'instance', time: 5, instance: 'coordinator-1', event: 'running', pid: 4 },
+        { type: 'invoke', f: 'publish', process: 'p', index: 0, time: 1500, topic: 't', raw: 'x' },
+        { type: 'instance', time: 2000, instance: 'coordinator-1', event: 'killed', pid: 4 },
+      ],
+      // Read 4 s into the history; the duplicate's rows settled 1.5 s before: at 2.5 s.
+      final: { postgres: { batches: [] }, readAtMs: 4000 },
+      verdicts: [
+        {
+          checker: 'no-duplicate-assignment',
+          valid: false,
+          errorCount: 1,
+          errors: [{ message: 'content t-1 is in slots e-1 and e-2 in Postgres', effect_ago_ms: 1500 }],
+          stats: {},
+        },
+        { checker: 'stores-agree', valid: false, errorCount: 1, errors: [{ message: 'disagree' }], stats: {} },
+      ],
+    });
+    await writePlan(dir, { plan: { publishes: [], expected: {} } as never, faults: [] });
+    await writeArtefacts(r);
+    const { path } = await writeSeedReport(dir);
+    const html = await readFile(path, 'utf8');
+    expect(html.indexOf('<section id="timeline">')).toBeLessThan(html.indexOf('<section id="facts">'));
+    expect(html).toContain('<g class="tl-instance" data-instance="coordinator-1" data-markers="1">');
+    expect(html).toContain('data-kind="killed"');
+    expect(html).toMatch(/<path class="tl-rate" data-series="published" data-group="inputs" data-points="\d\d+"/);
+    expect(html).toContain(`data-checker="no-duplicate-assignment" data-at-end="false" data-time="${epoch + 2500}"`);
+    expect(html).toContain('data-checker="stores-agree" data-at-end="true"');
+    expect(html).toContain('when Postgres settled the rows it names (counted back from the final read)');
+  });
 });

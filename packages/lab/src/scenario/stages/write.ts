@@ -10,7 +10,13 @@ import { copyFile, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatVerdictTable, historyToJSONL, type HistoryEntry, type Verdict } from '@chaos-lab/model';
 import type { ReportInput } from '@chaos-lab/report';
-import { faultsFromHistory, logLinks, verdictRows, writeRunReport } from '../../report/run-report.js';
+import {
+  faultsFromHistory,
+  logLinks,
+  timelineFromHistory,
+  verdictRows,
+  writeRunReport,
+} from '../../report/run-report.js';
 import type { collectCharts } from '../../report/run-report.js';
 import { CHARTS, readSeedFolder, type ReportFields, type SavedSeed, type SeedReportSource } from '../seed-folder.js';
 import type { CoordinatorInstances } from '../../instances/instances.js';
@@ -143,18 +149,25 @@ export function reportFacts(
 
 /** The page of a seed, from what its folder holds. */
 export async function seedReportInput(r: SeedReportSource): Promise<ReportInput> {
+  const startedAt = r.workStartEpoch;
+  const endedAt = Math.max(r.workStartEpoch, r.endedEpoch);
   return {
     kind: 'chaos',
     title: `${r.scenario} — seed ${r.seed}${r.variant ? ` — variant ${r.variant}` : ''}`,
     runId: `${r.runId}/seed-${r.seed}`,
-    startedAt: r.workStartEpoch,
-    endedAt: Math.max(r.workStartEpoch, r.endedEpoch),
+    startedAt,
+    endedAt,
     outcome: r.valid ? 'valid' : 'invalid',
     ...(r.replayCommand !== undefined && { replayCommand: r.replayCommand }),
     facts: reportFacts(r),
     faults: faultsFromHistory(r.history, r.recorderEpoch),
+    timeline: timelineFromHistory(r.history, r.recorderEpoch, { startedAt, endedAt }),
     charts: [...r.charts],
-    verdicts: verdictRows([...r.verdicts]),
+    verdicts: verdictRows([...r.verdicts], {
+      epochStartMs: r.recorderEpoch,
+      final: r.finalReadAtMs === undefined ? {} : { readAtMs: r.finalReadAtMs },
+      online: r.online,
+    }),
     logs: await logLinks(r.seedDir, join(r.seedDir, 'logs')),
   };
 }
