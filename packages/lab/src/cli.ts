@@ -5,7 +5,7 @@
  *   lab env up [--instances N]     start the local environment (+ N coordinator instances), print the endpoints, run until Ctrl-C
  *   lab run <suite> --seed N       run one suite (scenarios/<suite>/) with a seed
  *   lab run --all                  run every suite, each to its end, and print one table
- *   lab reap                       stop servers and remove work dirs left by a lab process that was killed
+ *   lab reap [--dry-run]           stop servers and remove work dirs left by a lab process that was killed
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startEnvironment } from './environment/index.js';
 import { CoordinatorInstances } from './instances/instances.js';
-import { reapStaleWorkDirs } from './environment/local/work-dir.js';
+import { formatReapReport, reapWorkDirs } from './environment/local/work-dir.js';
+import { isExiting } from './process/cleanup.js';
 import { coordinatorEntry, parseSeeds, runScenarioMain } from './scenario/main.js';
 import { shrinkSeed } from './scenario/shrink.js';
 import { formatVariantTable, runVariantMatrix } from './scenario/variant-matrix.js';
@@ -31,7 +32,9 @@ const usage = `usage:
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
                                   cut a failing seed's plan down to a minimal one that still fails; print its replay
-  lab reap                        clean up after a lab process that was killed
+  lab reap [--dry-run]            clean up after a lab process that was killed: every chaos-lab-* folder in the
+                                  temp dir whose owner is gone (or that has none and nothing uses), with its size
+                                  and why; --dry-run only lists them
 `;
 
 /** The suites of the workspace: the folders of `scenarios/` with an `index.ts` (one folder per suite). */
@@ -124,6 +127,7 @@ async function envUp(argv: string[]): Promise<number> {
       count: n,
       env: env.coordinatorEnv(),
       logDir: join(runDir, 'logs'),
+      recordIn: env.workDir,
     });
     for (const x of instances.all) lines.push(`  ${x.id.padEnd(9)} ${x.url}  (pid ${x.pid}, log ${x.logFile})`);
   }
@@ -219,19 +223,23 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'shrink') return shrink(rest);
   if (cmd === 'variants') return variantMatrix(rest);
   if (cmd === 'reap') {
-    const reaped = await reapStaleWorkDirs();
-    process.stdout.write(
-      reaped.length === 0 ? 'nothing to reap\n' : reaped.map((r) => `reaped ${JSON.stringify(r)}`).join('\n') + '\n',
-    );
-    return 0;
+    const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean' } }, strict: true });
+    const report = await reapWorkDirs({ dryRun: values['dry-run'] === true });
+    process.stdout.write(formatReapReport(report) + '\n');
+    return report.kept.some((k) => k.reason.startsWith('could not be reaped')) ? 1 : 0;
   }
   process.stderr.write(usage);
   return cmd === undefined || cmd === '--help' ? 0 : 2;
 }
 
+// A lab stopped by a signal (or by its reader going away) ends when its cleanup has run, by that signal: what
+// fails meanwhile (a start cut short) must not end it first on the synchronous path.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!isExiting()) process.exit(code);
+  },
   (err: unknown) => {
+    if (isExiting()) return;
     process.stderr.write(`lab: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

@@ -114,6 +114,7 @@ export class SuiteSession {
         // restarted by kafka-faults' rolling restart needed over 30 s of mock-broker rebalances (seed 3).
         readyTimeoutMs: 60_000,
         logDir,
+        ...(env.workDir && { recordIn: env.workDir }),
         envFor: (i) => linked[i] ?? {},
         env: {
           ...env.coordinatorEnv(),
