@@ -1,16 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 // Three projects. `unit`: every test file but the scenario suites and the container tests, files in parallel
-// as usual. `chaos`: the scenario suites (`scenarios/*/chaos.test.ts`) and the lab's tests of a real suite run
-// (`packages/lab/src/**/*.chaos.test.ts`), active in CI or with LAB_CHAOS_TESTS=1, after the unit project has finished, four files at a time as `npm run chaos` runs them:
+// as usual. `chaos`: the scenario suites (`scenarios/*/chaos.test.ts`) and tests as heavy as one
+// (`*.chaos.test.ts`), active in CI or with LAB_CHAOS_TESTS=1, after the unit project has finished, four
+// files at a time as `npm run chaos` runs them:
 // each suite starts its own servers and three coordinators, and more at once on two cores would measure
 // contention. `containers`: the tests that build and run images (`*.containers.test.ts`, active with
 // LAB_CONTAINER_TESTS=1), last and one at a time, so that image builds never share the cores with the
 // timing of a scenario.
 const chaosSuites = 'scenarios/*/chaos.test.ts';
-// Lab tests that run a real suite (servers, coordinators, a known-bad variant): in the chaos project with the
-// suites, gated the same way (chaosTestsEnabled).
-const labChaosTests = 'packages/lab/src/**/*.chaos.test.ts';
+// Other tests as heavy as a suite (real servers, a whole seed, a lab killed from outside): in the chaos project too.
+const chaosTests = 'packages/*/src/**/*.chaos.test.ts';
 const containerTests = '{apps,packages}/*/src/**/*.containers.test.ts';
 
 export default defineConfig({
@@ -39,7 +39,7 @@ export default defineConfig({
             'dashboards/src/**/*.test.ts',
             'tests/*.test.ts',
           ],
-          exclude: [chaosSuites, labChaosTests, containerTests],
+          exclude: [chaosSuites, chaosTests, containerTests],
           sequence: { groupOrder: 0 },
         },
       },
@@ -47,7 +47,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chaos',
-          include: [chaosSuites, labChaosTests],
+          include: [chaosSuites, chaosTests],
           maxWorkers: 4,
           sequence: { groupOrder: 1 },
         },

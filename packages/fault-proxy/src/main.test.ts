@@ -103,4 +103,20 @@ describe('fault-proxy process', { timeout: 15_000 }, () => {
       if (serverPid !== undefined && !isGone(serverPid)) process.kill(serverPid, 'SIGKILL');
     }
   });
+
+  it('exits at once when the --parent-pid it was given is no longer its parent (it died during the start)', async () => {
+    // Its parent here is this test, alive: the pid it is told of is not its parent, as when the lab that spawned
+    // it died before it got to watch (read then, its ppid would be the new one, and it would never end).
+    const child = spawn(process.execPath, [main, '--port', '0', '--parent-pid', '1'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      expect(await withTimeout(exited(child), 5_000, 'exit')).toEqual({ code: 0, signal: null });
+      expect(stderr).toContain('parent 1 is gone');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

@@ -8,9 +8,10 @@
  *   lab list                       the suites, fault kinds, checkers and known-bad variants, one line each
  *   lab report <run folder>        rebuild a run folder's report(s) from what it saved
  *   lab replay <run folder>        run a recorded seed again from its own plan; say whether the verdict matches
- *   lab reap                       stop servers and remove work dirs left by a lab process that was killed
+ *   lab reap [--dry-run]           stop servers and remove work dirs left by a lab process that was killed
  */
 import { InvalidArgumentError } from './errors.js';
+import { isExiting } from './process/cleanup.js';
 import { envCommand } from './cli/env.js';
 import { listCommand } from './cli/list.js';
 import { reapCommand } from './cli/reap.js';
@@ -37,7 +38,9 @@ const usage = `usage:
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]
                                   cut a failing seed's plan down to a minimal one that still fails; print its replay
   lab verdicts join <run folder>... [--out DIR] [--json]   one verdict table of suite runs (e.g. shards)
-  lab reap                        clean up after a lab process that was killed
+  lab reap [--dry-run]            clean up after a lab process that was killed: every chaos-lab-* folder in the
+                                  temp dir whose owner is gone (or that has none and nothing uses), with its size
+                                  and why; --dry-run only lists them
 `;
 
 const COMMANDS = ['env up', 'run', 'list', 'report', 'replay', 'verdicts join', 'variants', 'shrink', 'reap'];
@@ -59,9 +62,14 @@ async function main(argv: string[]): Promise<number> {
   return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
 }
 
+// A lab stopped by a signal (or by its reader going away) ends when its cleanup has run, by that signal: what
+// fails meanwhile (a start cut short) must not end it first on the synchronous path.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!isExiting()) process.exit(code);
+  },
   (err: unknown) => {
+    if (isExiting()) return;
     process.stderr.write(`lab: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

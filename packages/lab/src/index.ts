@@ -68,7 +68,17 @@ export {
   type PostgresServerOptions,
   type StartedPostgresServer,
 } from './environment/local/postgres-server.js';
-export { createWorkDir, reapStaleWorkDirs, type WorkDir } from './environment/local/work-dir.js';
+export {
+  createWorkDir,
+  formatReapReport,
+  reapStaleWorkDirs,
+  reapWorkDirs,
+  type KeptWorkDir,
+  type ReapOptions,
+  type ReapReport,
+  type ReapedWorkDir,
+  type WorkDir,
+} from './environment/local/work-dir.js';
 export {
   PrometheusServer,
   type PrometheusServerOptions,

@@ -37,6 +37,7 @@ export async function envCommand(argv: string[]): Promise<number> {
       count: n,
       env: env.coordinatorEnv(),
       logDir: join(runDir, 'logs'),
+      recordIn: env.workDir,
     });
     for (const x of instances.all) lines.push(`  ${x.id.padEnd(9)} ${x.url}  (pid ${x.pid}, log ${x.logFile})`);
   }

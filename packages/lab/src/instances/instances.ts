@@ -23,6 +23,7 @@ import type { InstanceEvent } from '@chaos-lab/model';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { MAX_PORT_ATTEMPTS } from '../environment/local/launch.js';
+import { recordPidSync } from '../environment/local/work-dir.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import type { CpuProfile } from '../process/cpu-profile.js';
 import { freePort } from '../process/ports.js';
@@ -84,6 +85,12 @@ export interface InstanceOptions {
    * without libfaketime ({@link libfaketimeAvailable}) is refused with a {@link MissingDependencyError}.
    */
   readonly clockControl?: boolean;
+  /**
+   * A lab work dir (the environment's `workDir`) whose `pids` file records every process of these instances the
+   * moment it is spawned, so that `lab reap` stops them when the lab itself was SIGKILLed (an instance does not
+   * notice that its lab is gone, and no work dir holds its cwd). Default: not recorded.
+   */
+  readonly recordIn?: string;
 }
 
 /** Something that happened to an instance's process (see `InstanceEvent` in the model's history). */
@@ -215,6 +222,9 @@ export class CoordinatorInstance {
       ],
       logFile: this.logFile,
       stopTimeoutMs: this.stopTimeoutMs,
+      ...(this.opts.recordIn && {
+        onSpawn: (pid: number) => recordPidSync(this.opts.recordIn!, pid, process.execPath),
+      }),
       diagnosticSignal: DIAGNOSTIC_SIGNAL,
       inspectOnHang: true,
       env: {

@@ -25,6 +25,13 @@ export interface ManagedProcessOptions {
   /** Run as this uid/gid (e.g. PostgreSQL refuses to run as root). */
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * Called with the pid right after the spawn, in the same tick (before anything else can run): where the lab
+   * records the process for the reaper (`recordPidSync`), so that a SIGKILL of the lab leaves a process nobody
+   * knows of only if it falls between the fork and that write (the reaper then keeps the folder and names the
+   * process). An error it throws is written to the log and otherwise ignored.
+   */
+  readonly onSpawn?: (pid: number) => void;
   /** Called with every stdout line (in addition to the log file). */
   readonly onStdoutLine?: (line: string) => void;
   /** Grace period between the stop signal and SIGKILL. Default 10 000 ms. */
@@ -86,6 +93,13 @@ export class ManagedProcess implements AsyncDisposable {
       ...(opts.gid !== undefined && { gid: opts.gid }),
     };
     this.child = spawn(opts.command, [...(opts.args ?? [])], spawnOpts);
+    if (opts.onSpawn && this.child.pid !== undefined) {
+      try {
+        opts.onSpawn(this.child.pid);
+      } catch (err) {
+        this.log.write(`lab: recording pid ${this.child.pid} failed: ${String(err)}\n`);
+      }
+    }
     this.unregister = registerCleanup({
       name: `${opts.name} (pid ${this.child.pid ?? '?'})`,
       run: async () => {

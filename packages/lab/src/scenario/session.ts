@@ -121,6 +121,7 @@ export class SuiteSession {
         clockControl: o.clockControl ?? false,
         readyTimeoutMs: INSTANCE_READY_TIMEOUT_MS,
         logDir,
+        ...(env.workDir && { recordIn: env.workDir }),
         envFor: (i) => linked[i] ?? {},
         env: {
           ...env.coordinatorEnv(),

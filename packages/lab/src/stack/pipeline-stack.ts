@@ -105,6 +105,7 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
         entry: coordinatorMain,
         count,
         logDir: opts.logDir,
+        ...(env.workDir && { recordIn: env.workDir }),
         envFor: (n) => linked[n] ?? {},
         env: {
           ...env.coordinatorEnv(),
@@ -123,6 +124,7 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
         envPrefix: 'INGEST',
         idPrefix: 'ingest',
         logDir: opts.logDir,
+        ...(env.workDir && { recordIn: env.workDir }),
         env: {
           INGEST_POSTGRES_URL: env.endpoints.postgresUrl,
           INGEST_KAFKA_BROKERS: env.endpoints.kafkaBrokers.join(','),

@@ -6,8 +6,10 @@
  *
  * Each suite's output is held and printed whole when it ends (so suites
  * running side by side do not interleave), with a progress line as each
- * starts and ends. SIGINT/SIGTERM are passed on to every running suite, which
- * stops its own servers; this waits for them all before it exits.
+ * starts and ends. SIGINT/SIGTERM/SIGHUP are passed on to every running suite,
+ * which stops its own servers; this waits for them all before it exits. (A
+ * `lab run --all` killed with SIGKILL cannot pass anything on: its suites
+ * notice when a write to the closed pipe fails, and clean up then.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import Table from 'cli-table3';
@@ -60,8 +62,10 @@ export async function runSuites(suites: readonly string[], o: RunSuitesOptions):
   };
   const onInt = forward('SIGINT');
   const onTerm = forward('SIGTERM');
+  const onHup = forward('SIGHUP');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
   const outcomes: SuiteOutcome[] = new Array<SuiteOutcome>(suites.length);
   let next = 0;
   let done = 0;
@@ -101,6 +105,7 @@ export async function runSuites(suites: readonly string[], o: RunSuitesOptions):
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onHup);
   }
   return outcomes;
 }

@@ -33,7 +33,8 @@ export async function startFaultProxyProcess(logFile: string, timeoutMs = 10_000
   const proc = await ManagedProcess.spawn({
     name: 'fault-proxy',
     command: process.execPath,
-    args: [entry(), '--host', '127.0.0.1', '--port', '0'],
+    // It ends itself when the lab dies; it is told which process that is.
+    args: [entry(), '--host', '127.0.0.1', '--port', '0', '--parent-pid', String(process.pid)],
     logFile,
     onStdoutLine: (line) => {
       if (url) return;

@@ -9,8 +9,8 @@
  * the same reason the host ends itself when its parent disappears, so a
  * crashed lab never leaves brokers holding ports.
  *
- * Usage: node kafka-mock-host.js [--brokers N] [--rtt-ms MS] [--port P] [--lib PATH]
- * (or KAFKA_MOCK_BROKERS, KAFKA_MOCK_RTT_MS, KAFKA_MOCK_PORT, KAFKA_MOCK_LIBRDKAFKA).
+ * Usage: node kafka-mock-host.js [--brokers N] [--rtt-ms MS] [--port P] [--lib PATH] [--parent-pid PID]
+ * (or KAFKA_MOCK_BROKERS, KAFKA_MOCK_RTT_MS, KAFKA_MOCK_PORT, KAFKA_MOCK_LIBRDKAFKA, KAFKA_MOCK_PARENT_PID).
  * When ready it prints one JSON line on stdout:
  *   {"ready":true,"bootstrapServers":"127.0.0.1:P1,...","controlUrl":"http://127.0.0.1:P","brokers":[1,2,3]}
  *
@@ -51,4 +51,4 @@ if (config.fetchFront) {
   }
 }
 
-serve(host, config.port);
+serve(host, config.port, config.parentPid);

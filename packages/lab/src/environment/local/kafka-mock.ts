@@ -196,7 +196,8 @@ export class KafkaMockCluster {
 
     let onReady!: (r: ReadyLine) => void;
     const ready = new Promise<ReadyLine>((resolve) => (onReady = resolve));
-    const args = [script, '--brokers', String(brokers), '--rtt-ms', String(rttMs)];
+    // The host ends itself when the lab dies; it is told which process that is (see lifecycle.ts).
+    const args = [script, '--brokers', String(brokers), '--rtt-ms', String(rttMs), '--parent-pid', String(process.pid)];
     if (opts.librdkafkaPath !== undefined) args.push('--lib', opts.librdkafkaPath);
     if (opts.fetchFront !== undefined && typeof opts.fetchFront !== 'boolean')
       throw new InvalidArgumentError('fetchFront', opts.fetchFront, 'true or false');

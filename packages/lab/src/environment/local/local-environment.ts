@@ -6,7 +6,9 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { createWorkDir, reapStaleWorkDirs, type WorkDir } from './work-dir.js';
+import { createWorkDir, formatBytes, reapStaleWorkDirs, type WorkDir } from './work-dir.js';
+import { registerCleanup } from '../../process/cleanup.js';
+import { sleep } from './proc.js';
 import { RedisServer } from './redis-server.js';
 import { PostgresServer } from './postgres-server.js';
 import { KafkaMockCluster, type StartedKafkaMock } from './kafka-mock.js';
@@ -33,14 +35,13 @@ export async function startLocalEnvironment(opts: EnvironmentOptions): Promise<L
   const t0 = performance.now();
   // Whatever a SIGKILLed lab process left behind (servers, work dirs) goes first.
   const reaped = await reapStaleWorkDirs().catch(() => []);
-  if (reaped.length > 0)
-    process.stderr.write(`lab: cleaned up ${reaped.length} work dir(s) left by dead lab processes\n`);
+  for (const x of reaped) process.stderr.write(`lab: cleaned up ${x.path} (${formatBytes(x.bytes)}): ${x.reason}\n`);
   await mkdir(opts.logDir, { recursive: true });
   const work: WorkDir = await createWorkDir();
   // allSettled, not all: when one component fails, the others must have
   // finished starting before they are stopped, or one would slip through.
   const withPrometheus = opts.prometheus ?? prometheusFromEnv();
-  const [r, p, k, f, m] = await Promise.allSettled([
+  const starting = Promise.allSettled([
     RedisServer.start({
       workDir: join(work.path, 'redis'),
       logFile: join(opts.logDir, 'redis.log'),
@@ -61,6 +62,17 @@ export async function startLocalEnvironment(opts: EnvironmentOptions): Promise<L
         })
       : Promise.resolve(undefined),
   ]);
+  // A signal in the middle of the start: the servers already spawned are stopped by their own cleanups, nothing
+  // new is spawned (isExiting), and the starts still under way fail — but until they have, one may still write
+  // into the work dir (a folder made with mkdir -p would come back after its removal, without an owner).
+  // Registered after the work dir, this cleanup runs before its removal and waits for the starts to settle.
+  const unregisterStart = registerCleanup({
+    name: 'the environment start under way',
+    run: async () => {
+      await Promise.race([starting, sleep(30_000)]);
+    },
+  });
+  const [r, p, k, f, m] = await starting.finally(unregisterStart);
   const all = [r, p, k, f, m] as const;
   if (all.some((x) => x.status === 'rejected')) {
     await Promise.allSettled(all.flatMap((x) => (x.status === 'fulfilled' && x.value ? [x.value.stop()] : [])));

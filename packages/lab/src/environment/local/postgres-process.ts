@@ -17,7 +17,7 @@
  *    "kill" really is a crash and "pause" really freezes every connection.
  */
 import type { ManagedProcess } from '../../process/managed-process.js';
-import { LOOPBACK, PORT_IN_USE, launchServer } from './launch.js';
+import { LOOPBACK, type PORT_IN_USE, launchServer } from './launch.js';
 import {
   findProcessesInDir,
   removeOrphanSharedMemory,
@@ -29,7 +29,7 @@ import {
 import type { PgBinaries } from './postgres-binaries.js';
 import { dataDirectoryOf } from './postgres-client.js';
 import type { OsUser } from './postgres-user.js';
-import { recordPid } from './work-dir.js';
+import { recordPidSync } from './work-dir.js';
 
 /** {@link PostgresServerOptions} resolved: absolute paths, defaults applied. */
 export interface ResolvedConfig {
@@ -52,7 +52,7 @@ export async function launch(cfg: ResolvedConfig, port: number): Promise<Managed
     'full_page_writes=off',
     'max_connections=200',
   ];
-  const r = await launchServer({
+  return launchServer({
     component: 'postgres',
     spawn: {
       name: 'postgres',
@@ -62,16 +62,14 @@ export async function launch(cfg: ResolvedConfig, port: number): Promise<Managed
       logFile: cfg.logFile,
       stopTimeoutMs: cfg.stopTimeoutMs,
       ...(cfg.user && { uid: cfg.user.uid, gid: cfg.user.gid }),
+      // Recorded for the reaper in the spawn's own tick, not once ready (see work-dir.ts).
+      onSpawn: (pid) => recordPidSync(cfg.workDir, pid, cfg.bins.postgres, { stopSignal: 'SIGINT' }),
     },
     readyWhat: 'a query answered by the new server',
     ready: async () => (await dataDirectoryOf(port)) === cfg.dataDir,
     timeoutMs: cfg.startTimeoutMs,
     killAll: (proc) => killTree(cfg, proc),
   });
-  if (r !== PORT_IN_USE && r.pid !== undefined) {
-    await recordPid(cfg.workDir, r.pid, cfg.bins.postgres, { stopSignal: 'SIGINT' });
-  }
-  return r;
 }
 
 /** Every live process of the server: postmaster and children (same binary, cwd in the data dir). */

@@ -20,11 +20,9 @@
  * lab's "Postgres restart" fault, and after kill() it exercises crash
  * recovery.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { ManagedProcess } from '../../process/managed-process.js';
 import { registerCleanup } from '../../process/cleanup.js';
 import { InvalidArgumentError, ProviderStartError } from '../../errors.js';
@@ -44,11 +42,10 @@ import {
 } from './postgres-process.js';
 import { defaultTemplateDir, ensureTemplate } from './postgres-template.js';
 import { ensureOwnedBy, ensureTraversable, serverOsUser } from './postgres-user.js';
+import { execTracked } from '../../process/exec-tracked.js';
 
 export { DATABASE_NAME_RE, POSTGRES_USER, createDatabaseAt } from './postgres-client.js';
 export type { StartedPostgresServer };
-
-const execFileP = promisify(execFile);
 
 /** Options of {@link PostgresServer.start}. */
 export interface PostgresServerOptions {
@@ -123,7 +120,7 @@ async function start(options: PostgresServerOptions): Promise<StartedPostgresSer
   );
   try {
     try {
-      await execFileP('cp', ['-a', '--', template, cfg.dataDir]);
+      await execTracked('cp', ['-a', '--', template, cfg.dataDir]);
     } catch (err) {
       throw new ProviderStartError('postgres', `copying the template ${template} failed: ${String(err)}`, {
         cause: err,

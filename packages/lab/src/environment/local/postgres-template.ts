@@ -9,20 +9,17 @@
  * the result with one atomic rename(); the losers throw their copy away. A
  * cache folder that exists is therefore always complete.
  */
-import { execFile } from 'node:child_process';
 import { chown, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ManagedProcess } from '../../process/managed-process.js';
 import { InvalidArgumentError, ProviderStartError } from '../../errors.js';
 import type { PgBinaries } from './postgres-binaries.js';
 import { POSTGRES_USER } from './postgres-client.js';
 import { type OsUser, ensureTraversable } from './postgres-user.js';
-import { createWorkDir, recordPid } from './work-dir.js';
-
-const execFileP = promisify(execFile);
+import { createWorkDir, recordPidSync } from './work-dir.js';
+import { execTracked } from '../../process/exec-tracked.js';
 
 export function defaultTemplateDir(major: number): string {
   const base = process.env.LAB_CACHE_DIR || join(homedir(), '.cache', 'chaos-lab');
@@ -90,8 +87,8 @@ export async function ensureTemplate(bins: PgBinaries, cacheDir: string, user: O
       cwd: parent,
       logFile,
       ...(user && { uid: user.uid, gid: user.gid }),
+      onSpawn: (pid) => recordPidSync(staging.path, pid, bins.initdb),
     });
-    if (proc.pid !== undefined) await recordPid(staging.path, proc.pid, bins.initdb);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 120_000)));
     const outcome = await Promise.race([proc.exited, timeout]);
@@ -113,7 +110,7 @@ export async function ensureTemplate(bins: PgBinaries, cacheDir: string, user: O
         // Different filesystem: copy next to the cache dir first, then rename there.
         const sibling = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
         try {
-          await execFileP('cp', ['-a', '--', data, sibling]);
+          await execTracked('cp', ['-a', '--', data, sibling]);
           await rename(sibling, cacheDir);
         } catch (err2) {
           if (!lostRace(err2)) throw err2;

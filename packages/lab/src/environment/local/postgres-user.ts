@@ -7,16 +7,13 @@
  * by mkdtemp) get the "others may traverse" bit. Folders outside the temp
  * dir are never loosened; an unreachable one is a clear error instead.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { promisify } from 'node:util';
 import { MissingDependencyError, ProviderStartError } from '../../errors.js';
 import { INSTALL_HINT } from './postgres-binaries.js';
-
-const execFileP = promisify(execFile);
+import { execTracked } from '../../process/exec-tracked.js';
 
 export interface OsUser {
   readonly uid: number;
@@ -79,6 +76,6 @@ export async function ensureOwnedBy(dir: string, user: OsUser): Promise<void> {
   const top = await stat(dir);
   const inner = await stat(join(dir, 'PG_VERSION'));
   if (top.uid !== user.uid || inner.uid !== user.uid) {
-    await execFileP('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+    await execTracked('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
   }
 }

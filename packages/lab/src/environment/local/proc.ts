@@ -108,6 +108,75 @@ export function findProcessesInDir(dir: string, executables: readonly string[]):
   return found;
 }
 
+/** A process that uses a folder: its working directory or one of its open files is inside. */
+export interface FolderUser {
+  readonly pid: number;
+  /** Its executable, when /proc lets us read it. */
+  readonly exe: string | undefined;
+  readonly how: 'cwd' | 'open file';
+}
+
+function inside(path: string, root: string): boolean {
+  const p = path.replace(/ \(deleted\)$/, '');
+  return p === root || p.startsWith(root + sep);
+}
+
+/**
+ * Every live process (but this one) whose working directory is `dir` or
+ * inside it, or that has a file open inside it. What the reaper asks before
+ * it deletes a folder that has no owner to ask: anything still using it may
+ * be creating it right now. Processes whose /proc entries we may not read
+ * (another user's, when we are not root) are not seen.
+ */
+export function processesUsing(dir: string): FolderUser[] {
+  const root = realpathOr(dir);
+  const found: FolderUser[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    let how: FolderUser['how'] | undefined;
+    try {
+      if (inside(readlinkSync(`/proc/${name}/cwd`), root)) how = 'cwd';
+    } catch {
+      // gone, a zombie, or not ours to inspect
+    }
+    if (how === undefined) {
+      let fds: string[] = [];
+      try {
+        fds = readdirSync(`/proc/${name}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        try {
+          if (inside(readlinkSync(`/proc/${name}/fd/${fd}`), root)) {
+            how = 'open file';
+            break;
+          }
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    if (how === undefined || !isProcessAlive(pid)) continue;
+    let exe: string | undefined;
+    try {
+      exe = readlinkSync(`/proc/${name}/exe`);
+    } catch {
+      exe = undefined;
+    }
+    found.push({ pid, exe, how });
+  }
+  return found;
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import type { ManagedProcess } from '../../process/managed-process.js';
 import { InvalidArgumentError, LabError, LabTimeoutError, MissingDependencyError } from '../../errors.js';
 import { LOOPBACK, PORT_IN_USE, checkPort, findExecutable, launchServer, withPortRetry } from './launch.js';
-import { recordPid } from './work-dir.js';
+import { recordPidSync } from './work-dir.js';
 
 export interface PrometheusServerOptions {
   /** Folder for this server; the TSDB goes to `<workDir>/data`, the config and target files beside it. */
@@ -130,6 +130,8 @@ async function start(options: PrometheusServerOptions): Promise<StartedPrometheu
         cwd: workDir,
         logFile,
         stopTimeoutMs: 5000,
+        // Recorded for the reaper in the spawn's own tick, not once ready (see work-dir.ts).
+        onSpawn: (pid) => recordPidSync(workDir, pid, binary),
       },
       readyWhat: '/-/ready answered by a Prometheus using our data dir',
       ready: async () => (await isOurs(port, dataDir)) === true,
@@ -139,7 +141,6 @@ async function start(options: PrometheusServerOptions): Promise<StartedPrometheu
       },
     });
     if (r === PORT_IN_USE) return r;
-    if (r.pid !== undefined) await recordPid(workDir, r.pid, binary);
     return { port, proc: r };
   });
   return new PrometheusInstance(port, proc, logFile, targetsDir, scrapeIntervalMs);

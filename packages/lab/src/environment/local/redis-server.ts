@@ -38,7 +38,7 @@ import {
   withPortRetry,
 } from './launch.js';
 import { findProcessesInDir, signalPid, waitForProcessesGone } from './proc.js';
-import { recordPid } from './work-dir.js';
+import { recordPidSync } from './work-dir.js';
 
 import type { RedisPersistence, StartedRedisServer } from '../contract.js';
 
@@ -146,6 +146,9 @@ async function launch(cfg: ResolvedConfig, port: number): Promise<ManagedProcess
       cwd: cfg.dataDir,
       logFile: cfg.logFile,
       stopTimeoutMs: cfg.stopTimeoutMs,
+      // Recorded for the reaper in the spawn's own tick, not once ready: a lab SIGKILLed while the server
+      // starts must not leave a server that nobody knows of.
+      onSpawn: (pid) => recordPidSync(cfg.workDir, pid, cfg.binary),
     },
     readyWhat: 'INFO answered by the new server',
     ready: async (proc) => (await serverPid(port)) === proc.pid,
@@ -154,7 +157,6 @@ async function launch(cfg: ResolvedConfig, port: number): Promise<ManagedProcess
       await proc.kill();
     },
   });
-  if (r !== PORT_IN_USE && r.pid !== undefined) await recordPid(cfg.workDir, r.pid, cfg.binary);
   return r;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The host's configuration: command-line options first, then the environment
  * (KAFKA_MOCK_BROKERS, KAFKA_MOCK_RTT_MS, KAFKA_MOCK_PORT, KAFKA_MOCK_LIBRDKAFKA,
- * KAFKA_MOCK_FETCH_FRONT), then defaults. A setting out of range ends the host.
+ * KAFKA_MOCK_FETCH_FRONT, KAFKA_MOCK_PARENT_PID), then defaults. A setting out of range ends the host.
  */
 import { parseArgs } from 'node:util';
 import { fail } from './stderr.js';
@@ -15,6 +15,11 @@ export interface HostConfig {
   lib: string;
   /** Clients reach the brokers through fronts that answer a Fetch as a Kafka broker does (fetch-front.ts). */
   fetchFront: boolean;
+  /**
+   * The process whose death ends the host (`--parent-pid`, given by the lab that spawns it). Default: the
+   * parent at the host's start — which is already someone else when the lab died while the host was loading.
+   */
+  parentPid: number;
 }
 
 function intSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -26,7 +31,14 @@ function intSetting(name: string, raw: string | undefined, fallback: number, min
 }
 
 export function readConfig(): HostConfig {
-  let values: { brokers?: string; 'rtt-ms'?: string; port?: string; lib?: string; 'fetch-front'?: boolean };
+  let values: {
+    brokers?: string;
+    'rtt-ms'?: string;
+    port?: string;
+    lib?: string;
+    'fetch-front'?: boolean;
+    'parent-pid'?: string;
+  };
   try {
     ({ values } = parseArgs({
       options: {
@@ -35,6 +47,7 @@ export function readConfig(): HostConfig {
         port: { type: 'string' },
         lib: { type: 'string' },
         'fetch-front': { type: 'boolean' },
+        'parent-pid': { type: 'string' },
       },
       allowPositionals: false,
     }));
@@ -50,5 +63,6 @@ export function readConfig(): HostConfig {
     port: intSetting('port', values.port ?? env.KAFKA_MOCK_PORT, 0, 0, 65_535),
     lib: values.lib ?? env.KAFKA_MOCK_LIBRDKAFKA ?? DEFAULT_LIB,
     fetchFront: values['fetch-front'] ?? env.KAFKA_MOCK_FETCH_FRONT === '1',
+    parentPid: intSetting('parent-pid', values['parent-pid'] ?? env.KAFKA_MOCK_PARENT_PID, process.ppid, 1, 2 ** 22),
   };
 }

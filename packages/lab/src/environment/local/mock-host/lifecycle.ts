@@ -8,8 +8,11 @@ import type { MockHost } from './host.js';
 import { handle } from './routes.js';
 import { fail, say } from './stderr.js';
 
-/** Serves `host`'s control API on 127.0.0.1:`port` (0: any) until a signal or the parent's death ends the process. */
-export function serve(host: MockHost, port: number): void {
+/**
+ * Serves `host`'s control API on 127.0.0.1:`port` (0: any) until a signal or the death of `parentPid` (the lab)
+ * ends the process.
+ */
+export function serve(host: MockHost, port: number, parentPid: number): void {
   const server = createServer((req, res) => void handle(host, req, res));
   // Control calls are rare and tiny; a keep-alive socket left by a client must not hold shutdown up.
   server.keepAliveTimeout = 1000;
@@ -39,11 +42,14 @@ export function serve(host: MockHost, port: number): void {
   process.on('SIGHUP', () => shutdown('SIGHUP'));
 
   // A parent killed with SIGKILL cannot stop us, and nothing else would: the
-  // reparenting shows up as a changed ppid.
-  const parentPid = process.ppid;
-  setInterval(() => {
+  // reparenting shows up as a changed ppid. The parent's pid is the one the
+  // lab gave: read here, after the cluster's start, it would already be init's
+  // when the lab died during that start, and the host would never end.
+  const check = () => {
     if (process.ppid !== parentPid) shutdown(`parent ${parentPid} is gone`);
-  }, 500).unref();
+  };
+  check();
+  setInterval(check, 500).unref();
 
   server.once('error', (err) => {
     host.destroy();
