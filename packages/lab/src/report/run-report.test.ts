@@ -5,8 +5,8 @@
  * and load tests check them on real runs, in Chromium.)
  */
 import { describe, expect, it } from 'vitest';
-import { parseReportInput } from '@chaos-lab/report';
-import type { HistoryEntry, Verdict } from '@chaos-lab/model';
+import { LIFECYCLE_KINDS, parseReportInput } from '@chaos-lab/report';
+import { INSTANCE_EVENTS, type HistoryEntry, type Verdict } from '@chaos-lab/model';
 import { faultsFromHistory, MAX_RATE_BINS, timelineFromHistory, verdictRows, violatedAt } from './run-report.js';
 import type { OnlineFinding } from '../scenario/online-monitor.js';
 
@@ -17,6 +17,12 @@ const nemesis = (
   target: string | undefined,
   detail: Record<string, unknown>,
 ): HistoryEntry => ({ type: 'nemesis', time, phase, fault, ...(target !== undefined && { target }), detail });
+
+describe('instance events', () => {
+  it('are the kinds the report draws, one for one: the report keeps its own input contract, this keeps them equal', () => {
+    expect([...INSTANCE_EVENTS]).toEqual([...LIFECYCLE_KINDS]);
+  });
+});
 
 describe('faultsFromHistory', () => {
   it('pairs starts with ends per fault and target, on the wall clock, with the effect', () => {

@@ -85,16 +85,8 @@ export function findProcessesInDir(dir: string, executables: readonly string[]):
   const root = realpathOr(dir);
   const exes = new Set(executables.map(realpathOr));
   const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
+  for (const pid of otherPids()) {
+    const name = String(pid);
     try {
       // A deleted cwd reads as "<path> (deleted)".
       const cwd = readlinkSync(`/proc/${name}/cwd`).replace(/ \(deleted\)$/, '');
@@ -106,6 +98,17 @@ export function findProcessesInDir(dir: string, executables: readonly string[]):
     if (isProcessAlive(pid)) found.push(pid);
   }
   return found;
+}
+
+/** The pids in /proc now, but this process's (none when /proc cannot be read). */
+function otherPids(): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries.filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid).map(Number);
 }
 
 /** A process that uses a folder: its working directory or one of its open files is inside. */
@@ -131,16 +134,8 @@ function inside(path: string, root: string): boolean {
 export function processesUsing(dir: string): FolderUser[] {
   const root = realpathOr(dir);
   const found: FolderUser[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
+  for (const pid of otherPids()) {
+    const name = String(pid);
     let how: FolderUser['how'] | undefined;
     try {
       if (inside(readlinkSync(`/proc/${name}/cwd`), root)) how = 'cwd';
