@@ -33,7 +33,8 @@ if [ ${#without[@]} -gt 0 ]; then
 fi
 [ -z "$(git -C "$root" status --porcelain)" ] || echo "fresh-run: note: uncommitted changes are not in the clone"
 
-work=$(mktemp -d /tmp/chaos-lab-fresh-XXXXXX)
+# Not chaos-lab-*: that prefix is the lab's work dirs, which `lab reap` takes when left without an owner.
+work=$(mktemp -d /tmp/fresh-ci-XXXXXX)
 log=$work.log
 trap 'rm -rf "$work"' EXIT
 git clone -q "$root" "$work/chaos-lab"
