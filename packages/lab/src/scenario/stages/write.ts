@@ -8,7 +8,7 @@
  */
 import { copyFile, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatVerdictTable, historyToJSONL, type HistoryEntry, type Verdict } from '@chaos-lab/model';
+import { formatVerdictTable, historyToJSONL } from '@chaos-lab/model';
 import type { ReportInput } from '@chaos-lab/report';
 import {
   faultsFromHistory,
@@ -22,10 +22,9 @@ import { CHARTS, readSeedFolder, type ReportFields, type SavedSeed, type SeedRep
 import type { CoordinatorInstances } from '../../instances/instances.js';
 import type { PlannedFault } from '../../nemesis/index.js';
 import type { OnlineFinding } from '../online-monitor.js';
-import type { RunStats } from '../run-types.js';
 import type { OffsetSnapshot } from '../offsets.js';
 import { logDigest, offsetLines } from '../evidence.js';
-import type { LostPublish, WaitOutcome } from './observe.js';
+import type { WaitOutcome } from './observe.js';
 import type { SeedPlan } from './plan.js';
 
 /** `plan.json`: the workload and its faults. */
@@ -53,20 +52,9 @@ export async function writeKafkaOffsets(seedDir: string, progressOfGroup: GroupP
 }
 
 /** Everything a seed's record holds: what the artefacts and the result lines are written from. */
-export interface SeedRecord extends ReportFields {
-  readonly runId: string;
-  readonly scenario: string;
-  readonly seed: number;
-  readonly variant: string | undefined;
-  readonly replayCommand: string | undefined;
-  readonly seedDir: string;
-  readonly valid: boolean;
-  readonly stats: RunStats;
+export interface SeedRecord extends Omit<SeedReportSource, 'wait' | 'online' | 'faults' | 'charts' | 'finalReadAtMs'> {
   readonly wait: WaitOutcome;
-  readonly history: readonly HistoryEntry[];
   readonly final: unknown;
-  readonly verdicts: readonly Verdict[];
-  readonly brokerLost: readonly LostPublish[];
   readonly online: readonly OnlineFinding[];
   readonly faults: readonly PlannedFault[];
   readonly sessionLogs: string;
