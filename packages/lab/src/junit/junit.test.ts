@@ -138,6 +138,22 @@ describe('junitXml', () => {
     expect(byName(ts!, 1, FINISHED_IN_TIME).failure![0]).toMatchObject({ type: 'timed out' });
   });
 
+  it('fails finished-in-time of a seed recorded as timed out, beside its failing checkers; not of one recorded in time', async () => {
+    const failing = [{ checker: 'nothing-lost', valid: false as const, errorCount: 1, firstError: 'lost' }];
+    const late = {
+      ...record,
+      results: [
+        seed(1, { valid: false, timedOut: true, checkers: failing }),
+        seed(2, { valid: false, timedOut: false, checkers: failing }),
+      ],
+      seeds: [1, 2],
+    };
+    const [ts] = await parsed(junitXml([{ record: late }]));
+    expect(byName(ts!, 1, FINISHED_IN_TIME).failure![0]).toMatchObject({ type: 'timed out' });
+    expect(byName(ts!, 1, 'nothing-lost').failure![0]).toMatchObject({ message: 'lost' });
+    expect(byName(ts!, 2, FINISHED_IN_TIME).failure).toBeUndefined();
+  });
+
   it("writes the seed's replay command and folder to every testcase's system-out", async () => {
     const [ts] = await parsed(junitXml([{ record, dir: 'runs/pipeline-x' }]));
     for (const c of cases(ts!, 1))

@@ -111,13 +111,13 @@ export async function writeSuiteJunit(suiteDir: string, record: SuiteRecord): Pr
 }
 
 /**
- * Why a seed did not finish in time, or undefined when it did. The record keeps `stalled`; a seed that is
- * invalid while every checker held can only have run out of time (a seed is valid when every verdict holds
- * and it did not time out).
+ * Why a seed did not finish in time, or undefined when it did. The record keeps `stalled` and `timedOut`; in a
+ * record written before `timedOut` was kept, a seed that is invalid while every checker held can only have run
+ * out of time (a seed is valid when every verdict holds and it did not time out).
  */
 export function lateness(r: SeedRecordLine): string | undefined {
   if (r.stalled) return 'stalled: the pipeline stopped making progress before every input settled';
-  if (!r.valid && r.checkers.every((c) => c.valid === true))
+  if (r.timedOut ?? (!r.valid && r.checkers.every((c) => c.valid === true)))
     return 'timed out: the pipeline did not finish within the time limit';
   return undefined;
 }

@@ -24,6 +24,8 @@ const seedSchema = z.strictObject({
   seed: z.number().int().nonnegative(),
   valid: z.boolean(),
   stalled: z.boolean(),
+  /** Ran out of its time limit (absent in records written before it was kept). */
+  timedOut: z.boolean().optional(),
   wallMs: z.number().nonnegative(),
   /** The seed's folder, relative to the suite's folder. */
   dir: z.string().min(1),
@@ -74,6 +76,7 @@ export async function writeSuiteRecord(
       seed: x.stats.seed,
       valid: x.valid,
       stalled: x.stats.stalled,
+      timedOut: x.stats.timedOut,
       wallMs: Math.round(x.stats.wallMs),
       dir: relative(suiteDir, x.runDir),
       ...(r.replayCommand && { replayCommand: r.replayCommand(x.stats.seed) }),
