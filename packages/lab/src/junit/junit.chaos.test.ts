@@ -1,14 +1,12 @@
 /**
- * A real suite run's `junit.xml`, read with a JUnit parser (junit2json): the fuzz suite against the
- * known-bad `early-offset-commit` coordinator, seeds 1 and 2, through the built CLI as CI runs a suite.
- * Seed 1 plans a commit-boundary crash, which a consumer that commits offsets before the work turns into
- * inputs lost for good: it fails (the variant matrix catches it there every time), and a failing seed closes
- * its session, so seed 2 starts on a fresh one. Seed 2 plans no process fault but Redis refusals; a write
- * refused after the early commit loses its input too, and when this test was written seed 2 failed as well
- * (both seeds also stalled). No fuzz seed of 1..80 plans only faults that cannot make processing fail, so
- * no seed is sure to pass: what is asserted is that seed 1 fails and that, for each seed, the file says
- * exactly what the seed's `verdicts.json` says. In the chaos project (CI, or LAB_CHAOS_TESTS=1): two fuzz
- * seeds take 2–4 minutes.
+ * A real suite run's `junit.xml`, read with a JUnit parser (junit2json): the batch-timeout suite against the
+ * known-bad `direct-ready-publish` coordinator, seed 1, through the built CLI as CI runs a suite. That variant
+ * publishes `batch.ready` straight to Kafka, not through the outbox, in a form the contract refuses: every
+ * seed of every suite catches it (outputs-well-formed), so the run has one failing seed, every time, in
+ * about 30 s. What is asserted is that the file says exactly what the seed's `verdicts.json` says: one
+ * testcase per checker (and finished-in-time), the failing ones with their first counterexample as the
+ * message, the replay command in the output. The mixed case (valid and invalid seeds in one file) is in
+ * junit.test.ts. In the chaos project (CI, or LAB_CHAOS_TESTS=1).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,8 +19,8 @@ import { defaultRunsDir } from '../scenario/scenario.js';
 import { readSuiteRecord } from '../scenario/suite-record.js';
 import { FINISHED_IN_TIME, SUITE_JUNIT, xmlSafe } from './junit.js';
 
-const SUITE = 'fuzz';
-const VARIANT = 'early-offset-commit';
+const SUITE = 'batch-timeout';
+const VARIANT = 'direct-ready-publish';
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
 
 interface VerdictLine {
@@ -54,24 +52,27 @@ afterAll(() => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 });
 
-describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARIANT}, seeds 1..2`, () => {
+describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARIANT}, seed 1`, () => {
   it(
     "has a testcase per seed × checker; the failing checkers fail with the first counterexample of the seed's verdicts.json",
     async () => {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
       const runsDir = join(defaultRunsDir(), `junit-chaos-${stamp}`);
       await mkdir(runsDir, { recursive: true });
-      const run = await lab(['run', SUITE, '--seeds', '1..2', '--variant', VARIANT], { LAB_RUNS_DIR: runsDir });
+      const run = await lab(['run', SUITE, '--seed', '1', '--variant', VARIANT], { LAB_RUNS_DIR: runsDir });
       const folders = (await readdir(runsDir, { withFileTypes: true })).filter((d) => d.isDirectory());
       expect(
         folders.map((d) => d.name),
         run.output,
-      ).toEqual([expect.stringMatching(/^fuzz-early-offset-commit-2seeds-/)]);
+      ).toEqual([expect.stringMatching(new RegExp(`^${SUITE}-${VARIANT}-seed1-`))]);
       const suiteDir = join(runsDir, folders[0]!.name);
       const record = await readSuiteRecord(suiteDir);
-      expect(record.results.map((r) => r.seed)).toEqual([1, 2]);
-      // The variant is caught on seed 1, so the run exits 1.
+      expect(record.results.map((r) => r.seed)).toEqual([1]);
+      // The variant is caught on seed 1, by the contract check of the outputs, so the run exits 1.
       expect(record.results[0]!.valid, run.output).toBe(false);
+      expect(record.results[0]!.checkers).toContainEqual(
+        expect.objectContaining({ checker: 'outputs-well-formed', valid: false }),
+      );
       expect(run.code).toBe(1);
 
       const junit = (await parse(await readFile(join(suiteDir, SUITE_JUNIT), 'utf8'))) as TestSuites;
@@ -89,7 +90,7 @@ describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARI
         const failing = verdicts.filter((v) => v.valid === false);
         expect(cases.filter((c) => c.failure).map((c) => c.name)).toEqual([
           ...failing.map((v) => v.checker),
-          ...(r.stalled ? [FINISHED_IN_TIME] : []),
+          ...(r.stalled || r.timedOut === true ? [FINISHED_IN_TIME] : []),
         ]);
         for (const v of failing) {
           const c = cases.find((x) => x.name === v.checker)!;
@@ -115,7 +116,7 @@ describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARI
       const failed = record.results[0]!.checkers.filter((c) => c.valid !== true).map((c) => c.checker);
       expect(joined.output).toMatch(
         new RegExp(
-          `│ ${SUITE} +│ ${VARIANT} +│ 1 +│ INVALID +│ ${failed.join(', ')}${record.results[0]!.stalled ? ', stalled' : ''} +│`,
+          `│ ${SUITE} +│ ${VARIANT} +│ 1 +│ INVALID +│ ${failed.join(', ')}${record.results[0]!.stalled ? ', stalled' : record.results[0]!.timedOut ? ', timed out' : ''} +│`,
         ),
       );
       process.stdout.write(`${run.output}\n$ lab verdicts join ${suiteDir}\n${joined.output}`);
