@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Chart } from '@chaos-lab/report';
 import { readHistory, type AssignmentPlan, type HistoryEntry, type Verdict } from '@chaos-lab/model';
 import { LabError } from '../errors.js';
+import { readJson } from './read-json.js';
 import { CHAOS_CHARTS } from '../report/run-report.js';
 import type { OnlineFinding } from './online-monitor.js';
 import type { RunStats } from './run-types.js';
@@ -112,27 +113,6 @@ const chartsSchema = z.array(
 
 /** `plan.json`: the workload's plan and its faults (checked only as far as the page counts them). */
 const planSchema = z.looseObject({ publishes: z.array(z.unknown()), faults: z.array(z.unknown()) });
-
-async function readJson<T>(file: string, schema: z.ZodType<T>, what: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new LabError(`${file}: cannot be read (${(err as Error).message}); expected ${what}`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new LabError(`${file}: not JSON (${(err as Error).message})`, { cause: err });
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new LabError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}; expected ${what}`);
-  }
-  return parsed.data;
-}
 
 /** Whether `dir` is a seed's folder (it holds a `summary.json`). */
 export async function isSeedFolder(dir: string): Promise<boolean> {

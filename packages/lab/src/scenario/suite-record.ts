@@ -4,10 +4,10 @@
  * suite's JUnit file is made from, so a folder copied off a CI runner says everything without the
  * machine it ran on. Each seed's own folder keeps the full verdicts, history and report.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { readJson } from './read-json.js';
 import type { RunResult } from './run-types.js';
 
 export const SUITE_RECORD = 'run.json';
@@ -95,25 +95,9 @@ export async function writeSuiteRecord(
 
 /** Reads and validates a suite folder's `run.json`; a wrong field is named with its value. */
 export async function readSuiteRecord(suiteDir: string): Promise<SuiteRecord> {
-  const file = join(suiteDir, SUITE_RECORD);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new LabError(`${suiteDir}: no ${SUITE_RECORD} (expected a folder written by lab run <suite>)`, {
-      cause: err,
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new LabError(`${file}: not JSON (${(err as Error).message})`, { cause: err });
-  }
-  const parsed = suiteRecordSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new LabError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return parsed.data;
+  return readJson(
+    join(suiteDir, SUITE_RECORD),
+    suiteRecordSchema,
+    'the run.json of a suite folder written by lab run <suite>',
+  );
 }
