@@ -101,6 +101,9 @@ export interface TimelineCheck {
   /** Lifecycle markers visible, in all and by kind (`killed`, `joined`…). */
   readonly lifecycleMarkers: number;
   readonly lifecycleByKind: Record<string, number>;
+  /** The time axis's span, ms (`data-end` − `data-start`), and the width of a rate bin, ms (0: no rates). */
+  readonly axisMs: number;
+  readonly binMs: number;
   /** Each rate line: its name, group, how many bins it covers (`data-points`) and events it counts (`data-total`). */
   readonly rates: { name: string; group: string; points: number; total: number }[];
   /** Violation markers visible. */
@@ -214,6 +217,8 @@ const IN_PAGE_CHECK = String.raw`(async () => {
       height: Math.round(box.height),
       inkPixels,
       ratePixels,
+      axisMs: svg ? Number(svg.dataset.end || 0) - Number(svg.dataset.start || 0) : 0,
+      binMs: svg ? Number(svg.dataset.binMs || 0) || 0 : 0,
       instances: svg ? svg.querySelectorAll('.tl-instance').length : 0,
       lifecycleMarkers: life.length,
       lifecycleByKind,
