@@ -182,8 +182,9 @@ async function withStubInstance(
 
 describe('process faults count their long waits down on the run’s progress sink', () => {
   it('commit-boundary-crash: a line while it waits for the crash after its window, none once the crash came', async () => {
-    // The crash comes a little after one countdown period (the instance's start comes first, so at least that).
-    const crashAfterMs = COUNTDOWN_EVERY_MS + 600;
+    // The crash comes two countdown periods after the instance's start: the wait for it begins once that
+    // instance is ready, and even on a loaded machine a whole period is left to say one line in.
+    const crashAfterMs = 2 * COUNTDOWN_EVERY_MS;
     await withStubInstance({ STUB_CRASH_AFTER_MS: String(crashAfterMs) }, async (x, ctx, lines) => {
       const spec = {
         kind: 'commit-boundary-crash',
@@ -209,8 +210,8 @@ describe('process faults count their long waits down on the run’s progress sin
   }, 60_000);
 
   it('restart: a line while the restarted instance is not ready yet', async () => {
-    await withStubInstance({ STUB_READY_AFTER_MS: String(COUNTDOWN_EVERY_MS + 600) }, async (x, ctx, lines, dir) => {
-      // Ready a little after one countdown period, from the next life on.
+    await withStubInstance({ STUB_READY_AFTER_MS: String(2 * COUNTDOWN_EVERY_MS) }, async (x, ctx, lines, dir) => {
+      // Ready two countdown periods after its start, from the next life on: a whole period of margin for one line.
       await writeFile(join(dir, 'slow'), '');
       const active = await restart.start({ kind: 'restart', target: x.id }, ctx);
       expect((await active.end()).tookEffect).toBe(true);
