@@ -32,6 +32,11 @@ describe('withCountdown', () => {
     expect(lines).toHaveLength(n);
   });
 
+  it('without a sink, awaits the work and says nothing', async () => {
+    const work = new Promise<string>((r) => setTimeout(() => r('done'), 20));
+    expect(await withCountdown(work, { progress: undefined, boundMs: 1000, everyMs: 5, line: () => 'x' })).toBe('done');
+  });
+
   it('rounds the time left up to whole seconds, never below zero', () => {
     expect([secondsLeft(59_001), secondsLeft(1), secondsLeft(0), secondsLeft(-5000)]).toEqual([
       '60 s',

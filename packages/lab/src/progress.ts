@@ -1,7 +1,8 @@
 /**
- * Progress on the long waits of a run (instances starting, the group settling, a fault's window, the pipeline
- * finishing): what is awaited and how much of its bound is left, at most every {@link COUNTDOWN_EVERY_MS},
- * one plain line each — they go to CI logs and files as they are, so no line is ever rewritten in place.
+ * Progress on the long waits of a run (instances starting, the group settling, a fault's window and what a fault
+ * waits for after it — an instance's stop or readiness, its crash —, the pipeline finishing, the lab's readers
+ * catching up): what is awaited and how much of its bound is left, at most every {@link COUNTDOWN_EVERY_MS}, one
+ * plain line each — they go to CI logs and files as they are, so no line is ever rewritten in place.
  */
 
 /** How often a wait says how long it has left. */
@@ -13,7 +14,8 @@ export function secondsLeft(ms: number): string {
 }
 
 export interface CountdownOptions {
-  readonly progress: (line: string) => void;
+  /** Where the lines go; undefined: nowhere (the work is simply awaited). */
+  readonly progress: ((line: string) => void) | undefined;
   /** The wait's bound, in ms from now. */
   readonly boundMs: number;
   /** The line, given the ms left of the bound (negative once it is past). */
@@ -24,8 +26,10 @@ export interface CountdownOptions {
 
 /** Awaits `work`, saying every `everyMs` until it settles how long is left of its bound; a short wait says nothing. */
 export async function withCountdown<T>(work: Promise<T>, o: CountdownOptions): Promise<T> {
+  const { progress } = o;
+  if (!progress) return work;
   const end = performance.now() + o.boundMs;
-  const timer = setInterval(() => o.progress(o.line(end - performance.now())), o.everyMs ?? COUNTDOWN_EVERY_MS);
+  const timer = setInterval(() => progress(o.line(end - performance.now())), o.everyMs ?? COUNTDOWN_EVERY_MS);
   timer.unref();
   try {
     return await work;

@@ -6,7 +6,7 @@
  *
  * Process faults act here: stop (SIGTERM, graceful), kill (SIGKILL), pause
  * and resume (SIGSTOP/SIGCONT: the process is frozen, its sockets stay open
- * and its group membership times out), restart, rolling restart. And the
+ * and its group membership times out), restart. And the
  * clock: where Debian's libfaketime is installed, every instance runs under
  * it, its wall clock offset read from a file of its own (`<id>.faketime` in
  * the log folder, `+0` until a clock-skew fault writes another offset), so
@@ -165,8 +165,14 @@ export class CoordinatorInstance {
     return this.opts.envPrefix ?? 'COORDINATOR';
   }
 
-  private get stopTimeoutMs(): number {
+  /** How long a graceful stop may take before SIGKILL. */
+  get stopTimeoutMs(): number {
     return this.opts.stopTimeoutMs ?? 15_000;
+  }
+
+  /** How long {@link waitReady} waits for `/readyz` by default. */
+  get readyTimeoutMs(): number {
+    return this.opts.readyTimeoutMs ?? 30_000;
   }
 
   get httpPort(): number {
@@ -250,7 +256,7 @@ export class CoordinatorInstance {
     void proc.exited.then((exit) => this.tell('exited', proc.pid, { code: exit.code, signal: exit.signal }));
   }
 
-  async waitReady(timeoutMs = this.opts.readyTimeoutMs ?? 30_000): Promise<void> {
+  async waitReady(timeoutMs = this.readyTimeoutMs): Promise<void> {
     const p = this.proc;
     if (!p) throw new ProviderStartError(this.id, 'was never started', { logFile: this.logFile });
     await p.waitUntil(
@@ -508,11 +514,6 @@ export class CoordinatorInstances implements AsyncDisposable {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-  }
-
-  /** Restarts one instance after another, each ready before the next goes down. */
-  async rollingRestart(): Promise<void> {
-    for (const x of this.all) await x.restart();
   }
 
   async stop(): Promise<void> {

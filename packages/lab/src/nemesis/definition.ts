@@ -37,6 +37,12 @@ export interface NemesisContext {
   readonly inputTopics: readonly string[];
   /** The current build, when the instances started on a baseline (a rolling upgrade moves them to it). */
   readonly upgradeEntry?: string;
+  /**
+   * The run's progress sink, where a fault counts down a wait of its own that can last longer than a countdown
+   * period (`withCountdown`): an instance's readiness, a crash it waits for. `runNemesis` sets it to its own
+   * `progress`; undefined: the faults wait silently.
+   */
+  readonly progress?: ((line: string) => void) | undefined;
 }
 
 /** What a fault observed about itself; `took effect` is judged from it. */

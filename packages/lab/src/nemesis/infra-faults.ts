@@ -13,6 +13,7 @@ import type { KafkaApi, KafkaErrorName } from '../environment/kafka-protocol.js'
 import { counterDelta, snapshot } from './metrics.js';
 import { storeHeld } from './resources.js';
 import { GROUP_COORDINATOR_BROKER } from '../scenario/group.js';
+import { secondsLeft, withCountdown } from '../progress.js';
 
 /** Redis restarted without persistence: all coordination state gone. */
 export interface RedisRestartSpec {
@@ -249,17 +250,25 @@ export const requestErrors: FaultDefinition<RequestErrorsSpec> = {
         // in progress, say: members commit nothing meanwhile) the errors wait for the next, so the evidence may
         // come a little after the window (fuzz seed 7: a restart's rebalance covered the whole window).
         const deadline = performance.now() + REQUEST_ERRORS_GRACE_MS;
-        let errors = 0;
-        let pending = spec.errors.length;
-        for (;;) {
-          pending = await requireKafkaControl(ctx.env.kafka, 'requestErrors', ctx.env.provider).pendingRequestErrors(
-            broker,
-            api,
-          );
-          errors = counterDelta(before, await snapshot(ctx.instances.all), 'coordinator_kafka_client_errors_total');
-          if (errors > 0 || performance.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        const control = requireKafkaControl(ctx.env.kafka, 'requestErrors', ctx.env.provider);
+        const poll = async () => {
+          for (;;) {
+            const pending = await control.pendingRequestErrors(broker, api);
+            const errors = counterDelta(
+              before,
+              await snapshot(ctx.instances.all),
+              'coordinator_kafka_client_errors_total',
+            );
+            if (errors > 0 || performance.now() > deadline) return { pending, errors };
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        };
+        const { pending, errors } = await withCountdown(poll(), {
+          progress: ctx.progress,
+          boundMs: REQUEST_ERRORS_GRACE_MS,
+          line: (left) =>
+            `lab: nemesis: request-errors ${spec.api}: waiting for an instance to meet the errors, ${secondsLeft(left)} left of the ${secondsLeft(REQUEST_ERRORS_GRACE_MS)} grace`,
+        });
         const met = spec.errors.length - pending;
         const { tookEffect, noOpportunity } = requestErrorsJudgement(errors, met);
         return {

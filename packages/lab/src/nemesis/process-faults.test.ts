@@ -1,14 +1,23 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  commitBoundaryCrash,
   commitCrashJudgement,
   killTookEffect,
   pauseTookEffect,
+  restart,
   restartTookEffect,
   rollingRestartTookEffect,
   rollingUpgradeTookEffect,
   stateWithin,
 } from './process-faults.js';
+import type { NemesisContext } from './types.js';
+import { CoordinatorInstance } from '../instances/instances.js';
+import { freePort } from '../process/ports.js';
+import { COUNTDOWN_EVERY_MS } from '../progress.js';
 
 describe('stateWithin', () => {
   it('sees a stopped process as "T", and gives the last state read when the wanted one does not come', async () => {
@@ -125,4 +134,92 @@ describe('how the process faults judge their evidence', () => {
     // Not running to say what it consumed.
     expect(commitCrashJudgement(undefined, undefined, 2)).toEqual({ tookEffect: false, noOpportunity: false });
   });
+});
+
+/**
+ * A stand-in for the coordinator, run as a real process through the lab's own {@link CoordinatorInstance}: it
+ * answers /readyz (503 for its first `STUB_READY_AFTER_MS` once a file `slow` lies beside it) and /metrics, exits
+ * cleanly on SIGTERM, and, started with a fail-point, SIGKILLs itself `STUB_CRASH_AFTER_MS` later. The real coordinator reaches its fail-point only
+ * with traffic, in a time no test controls; these waits must last past a countdown period to show a line.
+ */
+const STUB_SERVICE = `
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+const t0 = Date.now();
+const readyAfter = existsSync(new URL('./slow', import.meta.url)) ? Number(process.env.STUB_READY_AFTER_MS) : 0;
+const server = createServer((req, res) => {
+  if (req.url === '/metrics') return res.end('coordinator_events_consumed_total 0\\n');
+  res.statusCode = req.url === '/readyz' && Date.now() - t0 >= readyAfter ? 200 : 503;
+  res.end();
+}).listen(Number(process.env.COORDINATOR_HTTP_PORT), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+if (process.env.COORDINATOR_FAILPOINTS)
+  setTimeout(() => {
+    console.log('fail-point reached');
+    process.kill(process.pid, 'SIGKILL');
+  }, Number(process.env.STUB_CRASH_AFTER_MS));
+`;
+
+/** Runs `test` with one started stand-in instance, its context's progress lines gathered; stops and removes it after. */
+async function withStubInstance(
+  env: Record<string, string>,
+  test: (x: CoordinatorInstance, ctx: NemesisContext, lines: string[], dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-process-faults-'));
+  const entry = join(dir, 'stub-service.mjs');
+  await writeFile(entry, STUB_SERVICE);
+  const x = new CoordinatorInstance(0, 'coordinator-1', await freePort(), { entry, env, logDir: dir });
+  try {
+    await x.startReady();
+    const lines: string[] = [];
+    const ctx = { instances: { all: [x] }, progress: (l: string) => lines.push(l) } as unknown as NemesisContext;
+    await test(x, ctx, lines, dir);
+  } finally {
+    await x.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('process faults count their long waits down on the run’s progress sink', () => {
+  it('commit-boundary-crash: a line while it waits for the crash after its window, none once the crash came', async () => {
+    // The crash comes two countdown periods after the instance's start: the wait for it begins once that
+    // instance is ready, and even on a loaded machine a whole period is left to say one line in.
+    const crashAfterMs = 2 * COUNTDOWN_EVERY_MS;
+    await withStubInstance({ STUB_CRASH_AFTER_MS: String(crashAfterMs) }, async (x, ctx, lines) => {
+      const spec = {
+        kind: 'commit-boundary-crash',
+        target: x.id,
+        nth: 2,
+        at: 'after-commit-before-offset',
+      } as const;
+      const active = await commitBoundaryCrash.start(spec, ctx);
+      const evidence = await active.end();
+      expect(evidence).toMatchObject({ tookEffect: true, detail: { exit: { signal: 'SIGKILL' } } });
+      expect(x.running).toBe(true);
+      const waits = lines.filter((l) => l.includes('waiting for its crash'));
+      expect(waits.length, lines.join('\n')).toBeGreaterThanOrEqual(1);
+      for (const l of waits)
+        expect(l).toMatch(
+          /^lab: nemesis: commit-boundary-crash coordinator-1: waiting for its crash at after-commit-before-offset \(nth 2\), [12]?\d s left of the 30 s grace$/,
+        );
+      // The wait is over: no further line comes, not even one period later.
+      const said = lines.length;
+      await new Promise((r) => setTimeout(r, COUNTDOWN_EVERY_MS + 500));
+      expect(lines).toHaveLength(said);
+    });
+  }, 60_000);
+
+  it('restart: a line while the restarted instance is not ready yet', async () => {
+    await withStubInstance({ STUB_READY_AFTER_MS: String(2 * COUNTDOWN_EVERY_MS) }, async (x, ctx, lines, dir) => {
+      // Ready two countdown periods after its start, from the next life on: a whole period of margin for one line.
+      await writeFile(join(dir, 'slow'), '');
+      const active = await restart.start({ kind: 'restart', target: x.id }, ctx);
+      expect((await active.end()).tookEffect).toBe(true);
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      for (const l of lines)
+        expect(l).toMatch(
+          /^lab: nemesis: restart coordinator-1: waiting for coordinator-1 to be ready: \d+ s left of 30 s$/,
+        );
+    });
+  }, 60_000);
 });

@@ -13,6 +13,8 @@ import type { ActiveFault, FaultDefinition, NemesisContext } from './definition.
 import { InvalidArgumentError, LabError } from '../errors.js';
 import { parsePrometheus, sum } from './metrics.js';
 import { storeLinks, targetsOf } from './resources.js';
+import type { CoordinatorInstance } from '../instances/instances.js';
+import { secondsLeft, withCountdown } from '../progress.js';
 
 /**
  * The coordinator's crash points (its `COORDINATOR_FAILPOINTS` names), each between two durable steps of one
@@ -121,6 +123,42 @@ function instance(ctx: NemesisContext, id: string) {
   return x;
 }
 
+/** How a process fault's own lines begin: `lab: nemesis: kill coordinator-2: `. */
+function saying(spec: { kind: string; target?: string }): string {
+  return `lab: nemesis: ${spec.kind}${spec.target === undefined ? '' : ` ${spec.target}`}: `;
+}
+
+/**
+ * Stops `x` (SIGTERM, SIGKILL after its stop timeout), counting down on the run's progress sink: a stop that hangs
+ * takes the whole timeout. Its exit code.
+ */
+function stopped(ctx: NemesisContext, spec: { kind: string; target?: string }, x: CoordinatorInstance) {
+  return withCountdown(x.stop(), {
+    progress: ctx.progress,
+    boundMs: x.stopTimeoutMs,
+    line: (left) =>
+      `${saying(spec)}waiting for ${x.id} to stop: ${secondsLeft(left)} left of ${secondsLeft(x.stopTimeoutMs)} before SIGKILL`,
+  });
+}
+
+/**
+ * Awaits `started` (by default `x`'s /readyz; `x.startReady()` for a start that retries on a taken port, whose
+ * retry waits anew), counting down on the run's progress sink: on a loaded machine a start can take seconds.
+ */
+function ready(
+  ctx: NemesisContext,
+  spec: { kind: string; target?: string },
+  x: CoordinatorInstance,
+  started: Promise<void> = x.waitReady(),
+) {
+  return withCountdown(started, {
+    progress: ctx.progress,
+    boundMs: x.readyTimeoutMs,
+    line: (left) =>
+      `${saying(spec)}waiting for ${x.id} to be ready: ${secondsLeft(left)} left of ${secondsLeft(x.readyTimeoutMs)}`,
+  });
+}
+
 function procState(pid: number | undefined): string | undefined {
   if (pid === undefined) return undefined;
   try {
@@ -165,7 +203,7 @@ export const kill: FaultDefinition<KillSpec> = {
     return {
       async end() {
         await x.start();
-        await x.waitReady();
+        await ready(ctx, spec, x);
         return { tookEffect: killTookEffect(exit), detail: { pid, exit, restartedPid: x.pid } };
       },
     };
@@ -209,9 +247,9 @@ export const restart: FaultDefinition<RestartSpec> = {
   async start(spec, ctx): Promise<ActiveFault> {
     const x = instance(ctx, spec.target);
     const pid = x.pid;
-    const code = await x.stop();
+    const code = await stopped(ctx, spec, x);
     await x.start();
-    await x.waitReady();
+    await ready(ctx, spec, x);
     return {
       end: async () => ({
         tookEffect: restartTookEffect(code, pid, x.pid),
@@ -234,9 +272,13 @@ export const rollingRestart: FaultDefinition<RollingRestartSpec> = {
   maxPerPlan: 1,
   // One instance down at a time, whichever.
   disables: () => ['rolling-restart'],
-  async start(_spec, ctx): Promise<ActiveFault> {
+  async start(spec, ctx): Promise<ActiveFault> {
     const before = ctx.instances.all.map((x) => x.pid);
-    await ctx.instances.rollingRestart();
+    // What `x.restart()` does, one instance after another, each step counted down.
+    for (const x of ctx.instances.all) {
+      await stopped(ctx, spec, x);
+      await ready(ctx, spec, x, x.startReady());
+    }
     const after = ctx.instances.all.map((x) => x.pid);
     return { end: async () => ({ tookEffect: rollingRestartTookEffect(before, after), detail: { before, after } }) };
   },
@@ -253,17 +295,17 @@ export const rollingUpgrade: FaultDefinition<RollingUpgradeSpec> = {
   make: () => undefined,
   maxPerPlan: 1,
   disables: () => ['rolling-upgrade'],
-  async start(_spec, ctx): Promise<ActiveFault> {
+  async start(spec, ctx): Promise<ActiveFault> {
     const to = ctx.upgradeEntry;
     if (to === undefined)
       throw new LabError('rolling-upgrade needs instances started on a baseline build (a suite with a baseline ref)');
     const before = ctx.instances.all.map((x) => ({ id: x.id, pid: x.pid, entry: x.entry }));
     // One at a time, each ready before the next goes down: for the length of this, old and new run side by side.
     for (const x of ctx.instances.all) {
-      await x.stop();
+      await stopped(ctx, spec, x);
       x.setEntry(to);
       await x.start();
-      await x.waitReady();
+      await ready(ctx, spec, x);
     }
     const after = ctx.instances.all.map((x) => ({ id: x.id, pid: x.pid, entry: x.entry }));
     return {
@@ -279,6 +321,16 @@ export const rollingUpgrade: FaultDefinition<RollingUpgradeSpec> = {
 // A restarted member can need several attempts to join on the mock broker (each lands in the rebalance its
 // own leave started): 15 s proved too short once in 20 seeds.
 const COMMIT_CRASH_GRACE_MS = 30_000;
+
+/** The exit of `exited` if it comes within `graceMs`, else undefined; no timer is left behind either way. */
+async function exitWithin<E>(exited: Promise<E>, graceMs: number): Promise<E | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([exited, new Promise<undefined>((r) => (timer = setTimeout(r, graceMs, undefined)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
   kind: 'commit-boundary-crash',
@@ -307,7 +359,7 @@ export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
     const x = instance(ctx, spec.target);
     // Not restart(): that waits for readiness, and the crash may well come first (its first messages can be
     // processed before /readyz answers).
-    await x.stop();
+    await stopped(ctx, spec, x);
     // The log is the instance's for the whole session: only what this life writes counts as evidence.
     const logFrom = statSync(x.logFile, { throwIfNoEntry: false })?.size ?? 0;
     await x.start({ COORDINATOR_FAILPOINTS: `${spec.at}=${spec.nth}` });
@@ -315,11 +367,14 @@ export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
     return {
       async end() {
         // The restarted instance first waits for its group to settle before it gets messages, so the crash may
-        // come after the nominal window; give it a grace period rather than judging too early.
-        const crashed = await Promise.race([
-          exited,
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), COMMIT_CRASH_GRACE_MS)),
-        ]);
+        // come after the nominal window; give it a grace period rather than judging too early — saying so, since
+        // the run is otherwise silent for as long as 30 s.
+        const crashed = await withCountdown(exitWithin(exited, COMMIT_CRASH_GRACE_MS), {
+          progress: ctx.progress,
+          boundMs: COMMIT_CRASH_GRACE_MS,
+          line: (left) =>
+            `${saying(spec)}waiting for its crash at ${spec.at} (nth ${spec.nth}), ${secondsLeft(left)} left of the ${secondsLeft(COMMIT_CRASH_GRACE_MS)} grace`,
+        });
         const reached = readFileSync(x.logFile).subarray(logFrom).toString('utf8').includes('fail-point reached');
         // What this life consumed, when it did not crash: fewer inputs than the fail-point's count means the
         // instance never had the chance (the mixed nemesis may arm it after the traffic, or the group may give it
@@ -329,9 +384,9 @@ export const commitBoundaryCrash: FaultDefinition<CommitBoundaryCrashSpec> = {
             ? sum(parsePrometheus(await x.metrics().catch(() => '')), 'coordinator_events_consumed_total')
             : undefined;
         // Back to a clean life either way: a fail-point never reached (no traffic) is reported, not hidden.
-        if (x.running) await x.stop();
+        if (x.running) await stopped(ctx, spec, x);
         await x.start();
-        await x.waitReady();
+        await ready(ctx, spec, x);
         const { tookEffect, noOpportunity } = commitCrashJudgement(crashed, consumed, spec.nth);
         return {
           tookEffect,

@@ -149,4 +149,22 @@ describe('runNemesis', () => {
   it('runs an empty plan', async () => {
     expect(await run([], fakes())).toEqual([]);
   });
+
+  it('hands its progress sink to the faults in their context, for their own long waits', async () => {
+    const lines: string[] = [];
+    const impl: FaultImplementation = {
+      label: (spec) => spec.kind,
+      async start(spec, faultCtx) {
+        faultCtx.progress?.(`${spec.kind}: said by the fault`);
+        return { end: async () => ({ tookEffect: true, detail: {} }) };
+      },
+    };
+    const plan = [{ at: 0, durationMs: 10, spec: kill('coordinator-1') }];
+    await runNemesis(plan, ctx, new HistoryRecorder(), {
+      t0: performance.now(),
+      progress: (l) => lines.push(l),
+      implementationOf: () => impl,
+    });
+    expect(lines).toEqual(['lab: nemesis: kill for 10 ms', 'kill: said by the fault']);
+  });
 });

@@ -33,6 +33,7 @@ export interface NemesisOptions {
   /** `performance.now()` of the workload's start: a fault's `at` counts from here. */
   readonly t0: number;
   readonly signal?: AbortSignal;
+  /** Told what happens, a line each: each fault's start and window, and what a fault waits for (its context's `progress`). */
   readonly progress?: (line: string) => void;
   /** Told when a fault becomes active and when it ends (live metrics). */
   readonly onFault?: (f: { label: string; kind: string; target?: string }, active: boolean) => void;
@@ -53,6 +54,8 @@ export async function runNemesis(
   const faults = [...plan].sort((a, b) => a.at - b.at);
   const holds = faults.map((f) => faultResources(f.spec, ids));
   const done: Promise<void>[] = [];
+  // A fault's own long waits (an instance's readiness, a crash it waits for) count down on the runner's sink.
+  const faultCtx: NemesisContext = { ...ctx, progress: opts.progress };
 
   const runOne = async (f: PlannedFault, after: readonly Promise<void>[]) => {
     await sleep(opts.t0 + f.at - performance.now());
@@ -68,7 +71,7 @@ export async function runNemesis(
     opts.onFault?.(labels, true);
     let active: ActiveFault;
     try {
-      active = await implementation.start(f.spec, ctx);
+      active = await implementation.start(f.spec, faultCtx);
     } catch (err) {
       opts.onFault?.(labels, false);
       recorder.nemesis('end', f.spec.kind, {
@@ -77,14 +80,11 @@ export async function runNemesis(
       });
       return;
     }
-    const window = sleep(f.durationMs);
-    await (opts.progress
-      ? withCountdown(window, {
-          progress: opts.progress,
-          boundMs: f.durationMs,
-          line: (left) => `lab: nemesis: ${label}: ${secondsLeft(left)} left of ${secondsLeft(f.durationMs)}`,
-        })
-      : window);
+    await withCountdown(sleep(f.durationMs), {
+      progress: opts.progress,
+      boundMs: f.durationMs,
+      line: (left) => `lab: nemesis: ${label}: ${secondsLeft(left)} left of ${secondsLeft(f.durationMs)}`,
+    });
     try {
       // Marked ended before the evidence is gathered: the fault's effect stops when it is undone.
       opts.onFault?.(labels, false);

@@ -37,6 +37,10 @@ export { GROUP_COORDINATOR_BROKER } from './group.js';
 const INSTANCE_READY_TIMEOUT_MS = 60_000;
 /** How long the group may take to settle before a seed (waitForBalancedGroup's own default). */
 const GROUP_SETTLE_TIMEOUT_MS = 60_000;
+/** How long the lab's output observer and input log may take to join their groups (their readers' default). */
+const READERS_JOIN_TIMEOUT_MS = 30_000;
+/** How long Prometheus may take to scrape each target of a job once (it starts a new one within ~5 s). */
+const SCRAPED_TIMEOUT_MS = 20_000;
 export type { OffsetSnapshot } from './offsets.js';
 
 export interface SessionOptions {
@@ -156,7 +160,15 @@ export class SuiteSession {
       await admin.connect();
       observer = new OutputObserver(env.kafka.bootstrapServers, outputTopics(o.topics), `lab-observer-${o.groupId}`);
       inputLog = new InputLog(env.kafka.bootstrapServers, inputTopics(o.topics), `lab-input-log-${o.groupId}`);
-      await Promise.all([observer.start(), inputLog.start()]);
+      await withCountdown(
+        Promise.all([observer.start(READERS_JOIN_TIMEOUT_MS), inputLog.start(READERS_JOIN_TIMEOUT_MS)]),
+        {
+          progress: o.progress,
+          boundMs: READERS_JOIN_TIMEOUT_MS,
+          line: (left) =>
+            `lab: waiting for the output observer and the input log to join their groups: ${secondsLeft(left)} left of ${secondsLeft(READERS_JOIN_TIMEOUT_MS)}`,
+        },
+      );
       labMetrics = await LabMetricsServer.start();
       await env.prometheus?.setTargets('lab', [{ address: labMetrics.address }]);
       const session = new SuiteSession(
@@ -346,8 +358,27 @@ export async function publishCoordinatorTargets(
     'coordinator',
     instances.all.map((x) => ({ address: `127.0.0.1:${x.httpPort}` })),
   );
+  await awaitScrapes(env, 'coordinator', instances.all.length, progress);
+}
+
+/**
+ * Waits for a successful scrape of each of the `count` targets of `job`, counting down meanwhile; when they do not
+ * all come, says so and goes on (the report's charts miss the start, nothing else does).
+ */
+export async function awaitScrapes(
+  env: StartedEnvironment,
+  job: string,
+  count: number,
+  progress?: (line: string) => void,
+): Promise<void> {
+  if (!env.prometheus) return;
   try {
-    await env.prometheus.waitForTargets('coordinator', instances.all.length, 20_000);
+    await withCountdown(env.prometheus.waitForTargets(job, count, SCRAPED_TIMEOUT_MS), {
+      progress,
+      boundMs: SCRAPED_TIMEOUT_MS,
+      line: (left) =>
+        `lab: waiting for Prometheus to scrape the ${count} ${job} target(s): ${secondsLeft(left)} left of ${secondsLeft(SCRAPED_TIMEOUT_MS)}`,
+    });
   } catch (err) {
     progress?.(`lab: ${(err as Error).message}; the report's charts may miss the start of the run`);
   }

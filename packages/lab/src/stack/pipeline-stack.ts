@@ -16,7 +16,7 @@ import { startEnvironment, type StartedEnvironment } from '../environment/index.
 import { CoordinatorInstances } from '../instances/instances.js';
 import { coordinatorEntry, ingestEntry } from '../scenario/main.js';
 import { TopicReader } from '../scenario/topic-reader.js';
-import { GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario/session.js';
+import { awaitScrapes, GROUP_COORDINATOR_BROKER, publishCoordinatorTargets } from '../scenario/session.js';
 import { instanceId } from '../instances/instance-id.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LabMetricsServer } from '../observability/lab-metrics.js';
@@ -185,13 +185,8 @@ export async function startPipelineStack(opts: PipelineStackOptions): Promise<St
     await env.prometheus?.setTargets('lab', [{ address: labMetrics.address }]);
     // A load must not start before its metrics are being scraped (see publishCoordinatorTargets).
     await publishCoordinatorTargets(env, c, progress);
-    for (const [job, n] of [
-      ['ingest', i.all.length],
-      ['lab', 1],
-    ] as const)
-      await env.prometheus
-        ?.waitForTargets(job, n, 20_000)
-        .catch((err: Error) => progress(`lab: ${err.message}; the report's charts may miss the start of the run`));
+    await awaitScrapes(env, 'ingest', i.all.length, progress);
+    await awaitScrapes(env, 'lab', 1, progress);
     const [r, m] = [reader, labMetrics];
     let stopping: Promise<void> | undefined;
     const stop = () =>

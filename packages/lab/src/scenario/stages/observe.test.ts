@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { committedTotal, judgedHistory, seenWithout, stallDecision } from './observe.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HistoryRecorder } from '@chaos-lab/model';
+import { auditInputs, committedTotal, judgedHistory, seenWithout, stallDecision } from './observe.js';
+import type { SeedContext } from './seed-context.js';
 
 describe('observe stage: the stall decision', () => {
   const base = { stallMs: 1000, deadline: 100_000, lastChange: 0, lastAudited: -Infinity };
@@ -50,5 +52,32 @@ describe('observe stage: pure helpers', () => {
     expect(
       judgedHistory(entries, { ends: new Map(), lost: [{ index: 2, topic: 't', key: undefined }], seen: [] }),
     ).toEqual(seen);
+  });
+});
+
+describe('observe stage: the audit of the inputs', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('counts down while the input log reads the input topics to their end, and stops once it has', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const lines: string[] = [];
+    // The input log takes 7 s of its 15 s to catch up: one line, at 5 s.
+    const inputLog = {
+      caughtUp: () => new Promise<boolean>((r) => setTimeout(() => r(true), 7000)),
+      missing: () => [],
+    };
+    const ctx = {
+      session: { endOffsets: async () => new Map([['in/0', 3n]]), inputLog },
+      planned: { topics: { prefix: 'p.' } },
+      recorder: new HistoryRecorder(),
+      inputStart: new Map(),
+      progress: (l: string) => lines.push(l),
+    } as unknown as SeedContext;
+    const audited = auditInputs(ctx);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(await audited).toMatchObject({ lost: [] });
+    expect(lines).toEqual(['lab: waiting for the input log to read the input topics to their end: 10 s left of 15 s']);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { inputTopics, outputTopics } from '@chaos-lab/contracts';
 import { parkedTtlDue, withUnstoredPublishes, type HistoryEntry } from '@chaos-lab/model';
-import { readConsumption } from '../consumption.js';
+import { readConsumption, REBALANCE_GRACE_MS } from '../consumption.js';
 import type { OffsetSnapshot } from '../offsets.js';
 import { BROKE, type SeedContext } from './seed-context.js';
 import { COUNTDOWN_EVERY_MS, secondsLeft, withCountdown } from '../../progress.js';
@@ -36,11 +36,32 @@ export function seenWithout(entries: readonly HistoryEntry[], lost: readonly { i
       );
 }
 
+/** How long the input log may take to read the input topics to their end for the audit after the wait. */
+const INPUT_LOG_CATCH_UP_MS = 15_000;
+/** How long the output observer may take to read the output topics to their end before the final read. */
+const OBSERVER_CATCH_UP_MS = 10_000;
+
+/** Whether one of the lab's readers read its topics up to `ends` within `waitMs`, counting down meanwhile. */
+function readToEnd(
+  reader: { caughtUp(ends: OffsetSnapshot, timeoutMs: number): Promise<boolean> },
+  what: string,
+  ends: OffsetSnapshot,
+  waitMs: number,
+  progress: (line: string) => void,
+): Promise<boolean> {
+  return withCountdown(reader.caughtUp(ends, waitMs), {
+    progress,
+    boundMs: waitMs,
+    line: (left) => `lab: waiting for ${what} to their end: ${secondsLeft(left)} left of ${secondsLeft(waitMs)}`,
+  });
+}
+
 /** Which acknowledged publishes of this seed the input topics do not hold; undefined when unreadable. */
-export async function auditInputs(ctx: SeedContext, waitMs?: number): Promise<InputAudit | undefined> {
-  const { session, recorder } = ctx;
+export async function auditInputs(ctx: SeedContext, waitMs = INPUT_LOG_CATCH_UP_MS): Promise<InputAudit | undefined> {
+  const { session, recorder, progress } = ctx;
   const ends = await session.endOffsets(inputTopics(ctx.planned.topics)).catch(() => undefined);
-  if (!ends || !(await session.inputLog.caughtUp(ends, waitMs))) return undefined;
+  const what = 'the input log to read the input topics';
+  if (!ends || !(await readToEnd(session.inputLog, what, ends, waitMs, progress))) return undefined;
   const lost = session.inputLog.missing(recorder.entries, ctx.inputStart);
   return { ends, lost, seen: seenWithout(recorder.entries, lost) };
 }
@@ -199,10 +220,20 @@ export async function settle(ctx: SeedContext, stopWatch: () => void): Promise<S
       `lab: the broker lost ${brokerLost.length} acknowledged publish(es) (first: #${first.index} to ${first.topic}, key ${first.key ?? '-'}): not in their topic, so judged as not sent — a defect of the test bed's broker, not of the coordinator`,
     );
   }
-  const consumption = await readConsumption(session, inputTopics(ctx.planned.topics), audit?.ends, def.settleBoundMs, {
-    entries: recorder.entries,
-    nowMs: () => recorder.elapsedMs(),
-  });
+  // Its bound is the settle bound, extended while the group rebalances (see readConsumption): the line says both.
+  const consumptionBoundMs = def.settleBoundMs + REBALANCE_GRACE_MS;
+  const consumption = await withCountdown(
+    readConsumption(session, inputTopics(ctx.planned.topics), audit?.ends, def.settleBoundMs, {
+      entries: recorder.entries,
+      nowMs: () => recorder.elapsedMs(),
+    }),
+    {
+      progress,
+      boundMs: consumptionBoundMs,
+      line: (left) =>
+        `lab: waiting for the group to consume every input to its end: at most ${secondsLeft(left)} left of ${secondsLeft(consumptionBoundMs)} (${secondsLeft(def.settleBoundMs)} from its last rebalance)`,
+    },
+  );
   stopWatch();
   // Let redeliveries and late duplicates land before the final read.
   await new Promise((r) => setTimeout(r, 500));
@@ -224,7 +255,8 @@ export async function settle(ctx: SeedContext, stopWatch: () => void): Promise<S
   // once, kafka-faults seed 20 under five sessions: 89 outputs published, none observed for 30 s) voids the
   // run instead of making the coordinator look as if it had said nothing.
   const outEnds = await session.endOffsets(outputTopics(ctx.planned.topics)).catch(() => undefined);
-  if (outEnds && !(await observer.caughtUp(outEnds, 10_000)))
+  const what = 'the output observer to read the output topics';
+  if (outEnds && !(await readToEnd(observer, what, outEnds, OBSERVER_CATCH_UP_MS, progress)))
     broken.push(
       `the lab's output observer stopped ${observer.behind(outEnds)} message(s) short of the output topics' ends`,
     );
