@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
+import { errorFields } from '../errors.js';
 import { readJson } from './read-json.js';
 import type { RunResult } from './run-types.js';
 
@@ -137,20 +138,13 @@ export async function writeSuiteRecord(
       })),
     })),
     started: r.started,
-    ...(r.error !== undefined && { error: errorLine(r.error) }),
+    ...(r.error !== undefined && { error: errorFields(r.error) }),
     notRun: r.seeds
       .filter((seed) => !ran.has(seed))
       .map((seed) => ({ seed, reason, ...(r.replayCommand && { replayCommand: r.replayCommand(seed) }) })),
   };
   await writeFile(join(suiteDir, SUITE_RECORD), JSON.stringify(record, null, 1) + '\n');
   return record;
-}
-
-/** An error as the record keeps it: its class name (`ProviderStartError`, …) and message. */
-function errorLine(err: unknown): NonNullable<SuiteRecord['error']> {
-  return err instanceof Error
-    ? { name: err.name || 'Error', message: err.message }
-    : { name: typeof err, message: String(err) };
 }
 
 /** Reads and validates a suite folder's `run.json`; a wrong field is named with its value. */
