@@ -6,49 +6,25 @@
  * stdout, and `lab replay <its folder> --json` comes to the same verdict. Two short real runs, so gated like the
  * chaos suites (CI, or LAB_CHAOS_TESTS=1).
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosTestsEnabled } from '../scenario/main.js';
 import { readSuiteRecord, suiteRecordSchema } from '../scenario/suite-record.js';
+import { runBuiltCli as lab, withOutput } from './commands.test-support.js';
 import { replayCommand, type ReplayReport } from './replay.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', '..', 'dist', 'cli.js');
-const fixture = join(here, 'fixtures', 'instance-crash-5seeds-20261204T193801', 'seed-1');
+const fixture = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'fixtures',
+  'instance-crash-5seeds-20261204T193801',
+  'seed-1',
+);
 
-/** The built CLI with `args` and `env` over this process's, to its end. */
-function lab(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out, err }));
-  });
-}
-
-/** `lab replay` in this process, its stdout and stderr kept. */
-async function replay(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await replayCommand(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+/** `lab replay` in this process. */
+const replay = (...argv: string[]) => withOutput(() => replayCommand(argv));
 
 describe('lab replay --json, and its arguments (no servers)', () => {
   let tmp = '';

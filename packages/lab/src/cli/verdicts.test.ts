@@ -3,7 +3,7 @@
  * it): shards joined give the unsharded run's table byte for byte; a missing shard, a seed twice and a folder
  * that is not a suite folder are each said, with the exit code the command documents.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { parse, type TestSuites } from 'junit2json';
 import { NOT_RUN_REASONS, suiteRecordSchema, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
 import { shardSeeds } from '../scenario/shard.js';
 import { verdictsCommand } from './verdicts.js';
+import { withOutput } from './commands.test-support.js';
 import { formatJoinTable, joinMarkdown, joinRuns, markdownCell, type Joined } from '../verdicts/join.js';
 
 const CHECKERS = ['no-duplicate-assignment', 'nothing-lost', 'every-batch-finished'];
@@ -61,19 +62,7 @@ async function suiteFolder(name: string, r: SuiteRecord): Promise<string> {
   return dir;
 }
 
-async function lab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await verdictsCommand(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const lab = (...argv: string[]) => withOutput(() => verdictsCommand(argv));
 
 /** The table: the output up to the last line of its box. */
 const tableOf = (out: string) => out.slice(0, out.lastIndexOf('┘') + 1);

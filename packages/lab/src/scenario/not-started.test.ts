@@ -7,34 +7,16 @@
  * `lab verdicts join` of the folder must show the seeds as not run, with why, and exit 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse, type TestSuites } from 'junit2json';
+import { runBuiltCli as lab } from '../cli/commands.test-support.js';
 import { NOT_RUN, SUITE_JUNIT } from '../junit/junit.js';
 import type { Joined } from '../verdicts/join.js';
 import { NOT_RUN_REASONS, readSuiteRecord } from './suite-record.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
 const MISSING = 'redis-server was not found on this machine; install it with: apt-get install -y redis-server';
-
-/** The built CLI with `args` and `env` over this process's, to its end. */
-function lab(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('error', reject);
-    c.once('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 let tmp = '';
 let runsDir = '';
