@@ -7,7 +7,7 @@
  *   lab run --all                  run every suite, each to its end, and print one table
  *   lab list                       the suites, fault kinds, checkers and known-bad variants, one line each
  *   lab report <run folder>        rebuild a run folder's report(s) from what it saved
- *   lab replay <run folder>        run a recorded seed again from its own plan; say whether the verdict matches
+ *   lab replay <run folder>        run a recorded seed again from its own plan; say whether the verdict matches (--json)
  *   lab reap [--dry-run]           stop servers and remove work dirs left by a lab process that was killed
  */
 import { InvalidArgumentError } from './errors.js';
@@ -31,8 +31,10 @@ const usage = `usage:
   lab list [suites|faults|checkers|variants] [--json]
                                   what there is to run and judge, one line each
   lab report <run folder>         rebuild report.html from the folder alone (a suite folder: every seed's)
-  lab replay <run folder> [--all] run a seed again from its folder's plan.json (a suite folder: its failing seeds,
-                                  every seed with --all); print the new folder and whether the verdict matches
+  lab replay <run folder> [--all] [--json]
+                                  run a seed again from its folder's plan.json (a suite folder: its failing seeds,
+                                  every seed with --all); print the new folder and whether the verdict matches;
+                                  --json: the replays (folders, both verdicts, failing checkers) on stdout
   lab variants [--seeds 1..3] [--scenarios a,b] [--variants x,y] [--concurrency 3]
                                   run known-bad coordinator variants against the scenarios; print the matrix
   lab shrink <scenario> --seed N [--max-runs 30] [--max-minutes 15] [--checker NAME]... [--matching REGEX]

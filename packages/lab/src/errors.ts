@@ -10,6 +10,19 @@ export { ConfigError, InvalidArgumentError } from '@chaos-lab/errors';
 
 export class LabError extends ChaosLabError {}
 
+/** What a record or a JSON report keeps of an error: its class name (`ProviderStartError`, …) and message. */
+export interface ErrorFields {
+  readonly name: string;
+  readonly message: string;
+}
+
+/** {@link ErrorFields} of anything thrown. */
+export function errorFields(err: unknown): ErrorFields {
+  return err instanceof Error
+    ? { name: err.name || 'Error', message: err.message }
+    : { name: typeof err, message: String(err) };
+}
+
 /** A component of an environment (Redis, Postgres, the Kafka host, an instance) did not start. */
 export class ProviderStartError extends LabError {
   constructor(

@@ -3,14 +3,15 @@
  * it): shards joined give the unsharded run's table byte for byte; a missing shard, a seed twice and a folder
  * that is not a suite folder are each said, with the exit code the command documents.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, type TestSuites } from 'junit2json';
-import { suiteRecordSchema, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
+import { NOT_RUN_REASONS, suiteRecordSchema, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
 import { shardSeeds } from '../scenario/shard.js';
 import { verdictsCommand } from './verdicts.js';
+import { withOutput } from './commands.test-support.js';
 import { formatJoinTable, joinMarkdown, joinRuns, markdownCell, type Joined } from '../verdicts/join.js';
 
 const CHECKERS = ['no-duplicate-assignment', 'nothing-lost', 'every-batch-finished'];
@@ -61,19 +62,7 @@ async function suiteFolder(name: string, r: SuiteRecord): Promise<string> {
   return dir;
 }
 
-async function lab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await verdictsCommand(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const lab = (...argv: string[]) => withOutput(() => verdictsCommand(argv));
 
 /** The table: the output up to the last line of its box. */
 const tableOf = (out: string) => out.slice(0, out.lastIndexOf('┘') + 1);
@@ -181,6 +170,47 @@ describe('lab verdicts join', () => {
       'fuzz: seeds 2, 3 of runs/fuzz-3seeds never ran (the run stopped early)',
     ]);
     expect(j.suites[0]).toMatchObject({ seeds: 1, valid: 1, missingSeeds: 2 });
+  });
+
+  it('shows the seeds of a run that could not start as NOT RUN rows with why, and a seed run again elsewhere not', () => {
+    const notStarted = suiteRecordSchema.parse({
+      ...record('fuzz', [], null, 1),
+      seeds: [1, 2, 3],
+      started: false,
+      error: { name: 'ProviderStartError', message: 'postgres did not start: exited\nlast log lines: x' },
+      notRun: [1, 2, 3].map((seed) => ({
+        seed,
+        reason: NOT_RUN_REASONS.notStarted,
+        replayCommand: `npm run lab -- run fuzz --seed ${seed}`,
+      })),
+    });
+    const j = joinRuns([
+      { dir: 'runs/fuzz-3seeds', record: notStarted },
+      { dir: 'runs/fuzz-seed2', record: record('fuzz', [2], null, 2) },
+    ]);
+    expect(j.ok).toBe(false);
+    expect(j.notRun.map((n) => n.seed)).toEqual([1, 3]);
+    expect(j.problems.map((p) => p.message)).toEqual([
+      'fuzz: seeds 1, 3 of runs/fuzz-3seeds never ran (the suite could not start: ProviderStartError: postgres did not start: exited)',
+    ]);
+    expect(formatJoinTable(j)).toBe(
+      [
+        '┌───────┬─────────┬──────┬─────────┬───────────────────────────────────────────────┐',
+        '│ suite │ variant │ seed │ verdict │ failed checkers                               │',
+        '├───────┼─────────┼──────┼─────────┼───────────────────────────────────────────────┤',
+        '│ fuzz  │ -       │ 1    │ NOT RUN │ the suite could not start: ProviderStartError │',
+        '├───────┼─────────┼──────┼─────────┼───────────────────────────────────────────────┤',
+        '│ fuzz  │ -       │ 2    │ VALID   │ -                                             │',
+        '├───────┼─────────┼──────┼─────────┼───────────────────────────────────────────────┤',
+        '│ fuzz  │ -       │ 3    │ NOT RUN │ the suite could not start: ProviderStartError │',
+        '└───────┴─────────┴──────┴─────────┴───────────────────────────────────────────────┘',
+      ].join('\n'),
+    );
+    const md = joinMarkdown(j);
+    expect(md).toContain('### Seeds not run (2)');
+    expect(md).toContain(
+      '| fuzz | - | 1 | the suite could not start: ProviderStartError: postgres did not start: exited | `npm run lab -- run fuzz --seed 1` |',
+    );
   });
 
   it('keeps runs of a variant apart from plain runs of its suite', () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, type TestCase, type TestSuite, type TestSuites } from 'junit2json';
-import { suiteRecordSchema, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
+import { NOT_RUN_REASONS, suiteRecordSchema, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
 import { FINISHED_IN_TIME, NOT_RUN, junitXml, writeSuiteJunit, xmlSafe } from './junit.js';
 
 /** Every character a counterexample may quote that XML makes trouble with. */
@@ -152,6 +152,49 @@ describe('junitXml', () => {
     expect(byName(ts!, 1, FINISHED_IN_TIME).failure![0]).toMatchObject({ type: 'timed out' });
     expect(byName(ts!, 1, 'nothing-lost').failure![0]).toMatchObject({ message: 'lost' });
     expect(byName(ts!, 2, FINISHED_IN_TIME).failure).toBeUndefined();
+  });
+
+  it('makes each seed of a suite that could not start an <error> not-run testcase: the error, its class, the replay', async () => {
+    const notStarted = suiteRecordSchema.parse({
+      ...record,
+      seeds: [4, 5],
+      results: [],
+      started: false,
+      error: { name: 'ProviderStartError', message: 'redis did not start: <port> & more\nlast log lines: x' },
+      notRun: [4, 5].map((n) => ({ seed: n, reason: NOT_RUN_REASONS.notStarted, replayCommand: `replay ${n}` })),
+    });
+    const [ts] = await parsed(junitXml([{ record: notStarted, dir: 'runs/p' }]));
+    expect(ts).toMatchObject({ tests: 2, errors: 2, failures: 0, skipped: 0 });
+    for (const n of [4, 5]) {
+      const c = byName(ts!, n, NOT_RUN);
+      expect(c.skipped).toBeUndefined();
+      expect(c.error![0]).toMatchObject({
+        message: 'redis did not start: <port> & more\nlast log lines: x',
+        type: 'ProviderStartError',
+      });
+      expect(c['system-out']).toEqual([
+        `replay: replay ${n}\nnot run: the suite could not start\nsuite folder: runs/p`,
+      ]);
+    }
+  });
+
+  it('keeps the seeds that ran when an error stopped the run, and makes the rest <error> not-run testcases', async () => {
+    const stopped = suiteRecordSchema.parse({
+      ...record,
+      seeds: [1, 5],
+      results: [seed(1)],
+      started: true,
+      error: { name: 'SessionNotReadyError', message: 'the group never settled' },
+      notRun: [{ seed: 5, reason: NOT_RUN_REASONS.error }],
+    });
+    const [ts] = await parsed(junitXml([{ record: stopped }]));
+    expect(cases(ts!, 1).map((c) => c.name)).toEqual([...CHECKERS, FINISHED_IN_TIME]);
+    expect(byName(ts!, 5, NOT_RUN).error![0]).toMatchObject({
+      message: 'the group never settled',
+      type: 'SessionNotReadyError',
+    });
+    expect(byName(ts!, 5, NOT_RUN)['system-out']).toEqual(['not run: an error stopped the run']);
+    expect(ts).toMatchObject({ tests: 5, errors: 1, failures: 0, skipped: 0 });
   });
 
   it("writes the seed's replay command and folder to every testcase's system-out", async () => {

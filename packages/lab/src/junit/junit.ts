@@ -14,7 +14,10 @@
  *   (characters XML cannot hold replaced, below); the body says how many there were and where they all are;
  * - a checker that could not decide (`'unknown'`, e.g. it threw) is an `<error>`, not `<skipped>`: the lab
  *   counts the seed invalid, and a skipped test would read as green in most CI views;
- * - a seed the run asked for but never ran (the suite stopped early) is one `<skipped>` testcase, `not-run`;
+ * - a seed the run asked for but never ran is one testcase, `not-run`: an `<error>` when an error left it
+ *   without a result — the suite could not start (its environment, a binary, a port) or an error stopped it —
+ *   whose message is that error's message and whose type is its class, since CI must show red; `<skipped>` only
+ *   when the run stopped early without an error. Its `<system-out>`: the replay command and why;
  * - time: the seed's wall time split evenly over its testcases, so that the testcase times of a seed add up
  *   to the seed's time and a suite's to its seeds' (the checkers themselves take milliseconds; what costs is
  *   driving and observing the seed, which no single checker owns). The testsuite's `time` is the run's wall
@@ -29,7 +32,7 @@
 import junitReportBuilderModule, { type Builder, type TestCase } from 'junit-report-builder';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SeedRecordLine, SuiteRecord } from '../scenario/suite-record.js';
+import { notRunOf, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
 
 // The package assigns its builder to module.exports, but its types declare an ES default export; the
 // default import is the builder at run time.
@@ -92,13 +95,26 @@ export function junitXml(suites: readonly JunitSuite[]): string {
       if (late !== undefined) done.failure(late, r.stalled ? 'stalled' : 'timed out');
       done.standardOutput(out);
     }
-    const ran = new Set(record.results.map((r) => r.seed));
-    for (const seed of record.seeds.filter((s) => !ran.has(s)))
-      ts.testCase()
-        .className(className(seed))
-        .name(NOT_RUN)
-        .skipped()
-        .standardOutput('the suite run stopped before this seed');
+    for (const n of notRunOf(record)) {
+      const tc = ts.testCase().className(className(n.seed)).name(NOT_RUN);
+      const { error } = record;
+      if (error === undefined) tc.skipped();
+      else
+        tc.error(
+          xmlSafe(error.message),
+          xmlSafe(error.name),
+          xmlSafe(`${n.reason}; no checker ran: ${error.name}: ${error.message}`),
+        );
+      tc.standardOutput(
+        xmlSafe(
+          [
+            ...(n.replayCommand === undefined ? [] : [`replay: ${n.replayCommand}`]),
+            `not run: ${n.reason}`,
+            ...(dir === undefined ? [] : [`suite folder: ${dir}`]),
+          ].join('\n'),
+        ),
+      );
+    }
   }
   return builder.build() + '\n';
 }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { inputTopics } from '@chaos-lab/contracts';
 import { HistoryRecorder } from '@chaos-lab/model';
 import { unsupportedFaults } from '../nemesis/index.js';
-import { providerFromEnv } from '../environment/index.js';
+import { providerFromEnv, type ProviderName } from '../environment/index.js';
 import { capabilitiesOf } from '../environment/capabilities.js';
 import { CHAOS_CHARTS, collectCharts } from '../report/run-report.js';
 import { SuiteSession } from './session.js';
@@ -47,8 +47,8 @@ import {
 } from './stages/write.js';
 import { SeedResources } from './stages/seed-context.js';
 import { shardLabel, type Shard } from './shard.js';
-import { writeSuiteRecord, type SuiteRecord } from './suite-record.js';
-import { writeSuiteJunit } from '../junit/junit.js';
+import { SUITE_RECORD, writeSuiteRecord, type SuiteRecord } from './suite-record.js';
+import { SUITE_JUNIT, writeSuiteJunit } from '../junit/junit.js';
 
 export { compileScenario, SCENARIO_DEFAULTS } from './definition.js';
 export type { CompiledScenario, ScenarioContext, ScenarioDefinition } from './definition.js';
@@ -113,7 +113,9 @@ export async function runScenario(def: ScenarioDefinition, opts: RunOptions): Pr
 /**
  * Runs the seeds one after another on a shared session. A seed that is not
  * valid closes its session; the next seed gets a fresh one. A session that
- * cannot start (the environment fails, the group never settles) rejects.
+ * cannot start (the environment fails, the group never settles) rejects, once
+ * the suite's folder has its record: `run.json` and `junit.xml` say what ran,
+ * and the error with every seed it left without a result.
  */
 export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions): Promise<SuiteResult> {
   const def = compileScenario(scenario);
@@ -138,7 +140,71 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
   const seedsLabel = opts.seeds.length === 1 ? `seed${opts.seeds[0]}` : `${opts.seeds.length}seeds`;
   const shardPart = opts.shard ? `-${shardLabel(opts.shard)}` : '';
   const suiteDir = resolve(opts.runsDir ?? defaultRunsDir(), `${name}-${seedsLabel}${shardPart}-${stamp}`);
+  // What was refused above (bad seeds, faults this provider cannot run) is a bad request and leaves nothing. From
+  // here on the folder exists, and the run leaves its record however it ends: a suite that cannot start (its
+  // environment, a binary, a port, the baseline build) says so in run.json and junit.xml, then rethrows.
   await mkdir(suiteDir, { recursive: true });
+  const run: SeedsRun = { results: [], sessions: 0, started: false };
+  let error: { readonly thrown: unknown } | undefined;
+  try {
+    await runSeeds(def, { ...opts, provider, progress }, { suiteDir, name, stamp, clockControl }, run);
+  } catch (thrown) {
+    error = { thrown };
+  }
+  const { results, sessions } = run;
+  const wallMs = performance.now() - t0;
+  const written = writeSuiteRecord(suiteDir, {
+    suite: def.name,
+    variant: opts.variant ?? null,
+    seeds: [...opts.seeds],
+    shard: opts.shard ? { index: opts.shard.index, count: opts.shard.count, of: [...opts.shard.of] } : null,
+    wallMs: Math.round(wallMs),
+    sessions,
+    results,
+    replayCommand: opts.replayCommand,
+    started: run.started,
+    ...(error && { error: error.thrown }),
+  }).then(async (record) => {
+    await writeSuiteJunit(suiteDir, record);
+    return record;
+  });
+  if (error) {
+    // The error is what the caller must see; a record that could not be written is said beside it.
+    await written.then(
+      () =>
+        progress(
+          `lab: ${name}: ${run.started ? 'stopped by an error' : 'could not start'}; recorded in ${join(suiteDir, SUITE_RECORD)} and ${SUITE_JUNIT}`,
+        ),
+      (e: unknown) => progress(`lab: ${name}: its record could not be written: ${(e as Error).message}`),
+    );
+    throw error.thrown;
+  }
+  const record = await written;
+  return { suiteDir, results, wallMs, sessions, record };
+}
+
+/** What a suite's seeds have come to so far: kept by the caller, so that it survives an error part-way. */
+interface SeedsRun {
+  readonly results: RunResult[];
+  /** Sessions opened (or tried). */
+  sessions: number;
+  /** A seed began: the suite started. */
+  started: boolean;
+}
+
+/**
+ * The seeds of a suite one after another on shared sessions (see {@link runSuite}), into `run`. The baseline
+ * build and the first session's start come first: what fails there rejects with `run.started` still false.
+ */
+async function runSeeds(
+  def: CompiledScenario,
+  opts: SuiteOptions & { readonly provider: ProviderName; readonly progress: (line: string) => void },
+  at: { readonly suiteDir: string; readonly name: string; readonly stamp: string; readonly clockControl: boolean },
+  run: SeedsRun,
+): Promise<void> {
+  const { suiteDir, name, stamp, clockControl } = at;
+  const { provider, progress } = opts;
+  const { results } = run;
   const { topics: t, partitions, prefix } = planSeed(def, opts.seeds[0]!);
   // The instances of a suite with a baseline start on that build; the current one is what they upgrade to.
   const baseline =
@@ -147,10 +213,8 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
     progress(
       `lab: instances start on ${baseline.ref} (${baseline.sha.slice(0, 12)}${baseline.reused ? ', built before' : ''}) and upgrade to ${opts.coordinatorEntry}`,
     );
-  const results: RunResult[] = [];
   let session: SuiteSession | undefined;
-  let sessions = 0;
-  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, shard, ...rest } = opts;
+  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, shard: _shard, ...rest } = opts;
   try {
     for (const [i, seed] of opts.seeds.entries()) {
       const voidRuns: string[] = [];
@@ -165,22 +229,23 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
         let opened = false;
         const tSeed = performance.now();
         if (!session) {
-          sessions++;
+          run.sessions++;
           session = await SuiteSession.open(def, {
             coordinatorEntry: baseline?.entry ?? opts.coordinatorEntry,
             ...(opts.variant !== undefined && { variant: opts.variant }),
             dir: suiteDir,
-            logName: sessions === 1 ? 'logs' : `logs-${sessions}`,
+            logName: run.sessions === 1 ? 'logs' : `logs-${run.sessions}`,
             topics: t,
             topicPrefix: prefix,
             partitions,
-            groupId: `coordinator-${name}-${stamp}-${sessions}`,
+            groupId: `coordinator-${name}-${stamp}-${run.sessions}`,
             provider,
             progress,
             clockControl,
           });
           opened = true;
         }
+        run.started = true;
         const seedDir = join(suiteDir, `seed-${seed}`);
         const invalid = results.filter((x) => !x.valid).length;
         const position = `seed ${i + 1} of ${opts.seeds.length}${i > 0 ? `, ${invalid} with violations so far` : ''}`;
@@ -235,19 +300,6 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
   } finally {
     await session?.close();
   }
-  const wallMs = performance.now() - t0;
-  const record = await writeSuiteRecord(suiteDir, {
-    suite: def.name,
-    variant: opts.variant ?? null,
-    seeds: [...opts.seeds],
-    shard: shard ? { index: shard.index, count: shard.count, of: [...shard.of] } : null,
-    wallMs: Math.round(wallMs),
-    sessions,
-    results,
-    replayCommand: replay,
-  });
-  await writeSuiteJunit(suiteDir, record);
-  return { suiteDir, results, wallMs, sessions, record };
 }
 
 interface SeedOptions extends Omit<RunOptions, 'runsDir'> {

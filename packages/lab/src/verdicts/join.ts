@@ -10,11 +10,12 @@
  *
  * What a join checks: for each group of shards (one suite and variant, one list of seeds, one shard
  * count), which shards are missing; that no seed appears twice (two folders name it); and that every
- * seed a run was asked for was run.
+ * seed a run was asked for was run. A seed that was not (its suite could not start, an error stopped the
+ * run, or it stopped early) is a `NOT RUN` row of the table, with why, besides that problem.
  */
 import Table from 'cli-table3';
 import { join } from 'node:path';
-import type { SeedRecordLine, SuiteRecord } from '../scenario/suite-record.js';
+import { notRunOf, type SeedRecordLine, type SuiteRecord } from '../scenario/suite-record.js';
 import { shardSeeds } from '../scenario/shard.js';
 import { lateness } from '../junit/junit.js';
 
@@ -44,6 +45,20 @@ export interface JoinedSeed {
   readonly checkers: SeedRecordLine['checkers'];
 }
 
+/** A seed a run asked for that no run holds a result of. */
+export interface JoinedNotRun {
+  readonly suite: string;
+  readonly variant: string | null;
+  readonly seed: number;
+  /** Why: the suite could not start, an error stopped the run, or the run stopped early. */
+  readonly reason: string;
+  /** The error that left the seed without a result (class name and message), when one did. */
+  readonly error?: NonNullable<SuiteRecord['error']>;
+  /** The suite folder that asked for it. */
+  readonly run: string;
+  readonly replayCommand?: string;
+}
+
 export interface JoinedSuite {
   readonly suite: string;
   readonly variant: string | null;
@@ -71,6 +86,8 @@ export interface Joined {
   readonly ok: boolean;
   readonly suites: JoinedSuite[];
   readonly seeds: JoinedSeed[];
+  /** Seeds asked for and never run, ordered as `seeds`; each is a `seed-not-run` problem too. */
+  readonly notRun: JoinedNotRun[];
   readonly problems: JoinProblem[];
 }
 
@@ -81,6 +98,17 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A list of numbers, cut after `max` of them. */
 function list(ns: readonly number[], max = 10): string {
   return ns.length <= max ? ns.join(', ') : `${ns.slice(0, max).join(', ')}, … (${ns.length} in all)`;
+}
+
+/** Why a seed was not run: the reason, and the error's class (and with `message`, its message's first line). */
+export function notRunText(n: Pick<JoinedNotRun, 'reason' | 'error'>, message = false): string {
+  if (n.error === undefined) return n.reason;
+  return `${n.reason}: ${n.error.name}${message ? `: ${n.error.message.split('\n')[0]}` : ''}`;
+}
+
+/** Orders rows by suite, variant, seed. */
+function bySuiteSeed(a: Pick<JoinedSeed, 'suite' | 'variant' | 'seed'>, b: typeof a): number {
+  return a.suite.localeCompare(b.suite) || (a.variant ?? '').localeCompare(b.variant ?? '') || a.seed - b.seed;
 }
 
 /** What failed in a seed, in the order the checkers ran. */
@@ -124,9 +152,8 @@ export function joinRuns(runs: readonly RunFolder[]): Joined {
       });
     }
   }
-  const seeds = [...rows.values()].sort(
-    (a, b) => a.suite.localeCompare(b.suite) || (a.variant ?? '').localeCompare(b.variant ?? '') || a.seed - b.seed,
-  );
+  const seeds = [...rows.values()].sort(bySuiteSeed);
+  const notRun = new Map<string, JoinedNotRun>();
 
   // Per suite and variant: its runs, their shard groups, the seeds asked for and not run.
   const bySuite = new Map<string, RunFolder[]>();
@@ -167,16 +194,33 @@ export function joinRuns(runs: readonly RunFolder[]): Joined {
         `${plural(present.size, 'shard')} of ${count}${missing.length === 0 ? '' : ` (${missing.length === 1 ? 'shard' : 'shards'} ${list(missing)} missing)`}`,
       );
     }
-    // Seeds a present run was asked for but did not run, and no other run holds.
+    // Seeds a present run was asked for but did not run, and no other run holds: one problem per run and reason.
     for (const g of group) {
-      const notRun = g.record.seeds.filter((s) => !have.has(s));
-      if (notRun.length > 0)
+      const { error } = g.record;
+      const mineNotRun = notRunOf(g.record).filter((n) => !have.has(n.seed));
+      for (const reason of new Set(mineNotRun.map((n) => n.reason))) {
+        const ns = mineNotRun.filter((n) => n.reason === reason).map((n) => n.seed);
+        const why = notRunText({ reason, ...(error && { error }) }, true);
         problems.push({
           kind: 'seed-not-run',
           suite,
           variant,
-          message: `${label(suite, variant)}: ${notRun.length === 1 ? 'seed' : 'seeds'} ${list(notRun)} of ${g.dir} never ran (the run stopped early)`,
+          message: `${label(suite, variant)}: ${ns.length === 1 ? 'seed' : 'seeds'} ${list(ns)} of ${g.dir} never ran (${why})`,
         });
+      }
+      for (const n of mineNotRun) {
+        const k = JSON.stringify([suite, variant, n.seed]);
+        if (!notRun.has(k))
+          notRun.set(k, {
+            suite,
+            variant,
+            seed: n.seed,
+            reason: n.reason,
+            ...(error && { error }),
+            run: g.dir,
+            ...(n.replayCommand !== undefined && { replayCommand: n.replayCommand }),
+          });
+      }
     }
     const runsPart =
       parts.length === 1 && unsharded.length > 0
@@ -196,17 +240,29 @@ export function joinRuns(runs: readonly RunFolder[]): Joined {
     });
   }
   suites.sort((a, b) => a.suite.localeCompare(b.suite) || (a.variant ?? '').localeCompare(b.variant ?? ''));
-  return { ok: problems.length === 0 && seeds.every((s) => s.valid), suites, seeds, problems };
+  return {
+    ok: problems.length === 0 && seeds.every((s) => s.valid),
+    suites,
+    seeds,
+    notRun: [...notRun.values()].sort(bySuiteSeed),
+    problems,
+  };
 }
 
-/** The table of seeds: suite, variant, seed, verdict, failed checkers. No time, no folder (see the header). */
+/**
+ * The table of seeds: suite, variant, seed, verdict, failed checkers — for a seed never run, `NOT RUN` and why.
+ * No time, no folder (see the header).
+ */
 export function formatJoinTable(j: Joined): string {
   const table = new Table({
     head: ['suite', 'variant', 'seed', 'verdict', 'failed checkers'],
     style: { head: [], border: [] },
   });
-  for (const s of j.seeds)
-    table.push([s.suite, s.variant ?? '-', s.seed, s.valid ? 'VALID' : 'INVALID', s.failed.join(', ') || '-']);
+  const rows = [
+    ...j.seeds.map((s) => ({ ...s, cells: [s.valid ? 'VALID' : 'INVALID', s.failed.join(', ') || '-'] })),
+    ...j.notRun.map((n) => ({ ...n, cells: ['NOT RUN', notRunText(n)] })),
+  ].sort(bySuiteSeed);
+  for (const r of rows) table.push([r.suite, r.variant ?? '-', r.seed, ...r.cells]);
   return table.toString();
 }
 
@@ -242,9 +298,15 @@ function markdownCode(text: string): string {
   return /^[^`|\u0000-\u001f\u007f]*$/.test(text) ? `\`${text}\`` : markdownCell(text);
 }
 
+/** A replay command's Markdown cell: `-` when there is none. */
+function replayCell(command: string | undefined): string {
+  return command === undefined ? '-' : markdownCode(command);
+}
+
 /**
  * `verdicts.md`, for a CI job's summary page: the counts per suite, every failing seed with its first
- * counterexample and replay command, and the problems — never the valid seeds one by one.
+ * counterexample and replay command, every seed not run with why, and the problems — never the valid seeds
+ * one by one.
  */
 export function joinMarkdown(j: Joined): string {
   const out: string[] = [`## Chaos verdicts: ${j.ok ? 'all valid' : 'NOT all valid'}`, ''];
@@ -264,9 +326,17 @@ export function joinMarkdown(j: Joined): string {
       const first = s.checkers.find((c) => c.valid !== true && c.firstError !== undefined);
       const firstText = first ? `${first.checker}: ${first.firstError!}` : s.stalled ? 'stalled' : '-';
       out.push(
-        `| ${markdownCell(s.suite)} | ${markdownCell(s.variant ?? '-')} | ${s.seed} | ${markdownCell(s.failed.join(', '))} | ${markdownCell(firstText)} | ${s.replayCommand === undefined ? '-' : markdownCode(s.replayCommand)} |`,
+        `| ${markdownCell(s.suite)} | ${markdownCell(s.variant ?? '-')} | ${s.seed} | ${markdownCell(s.failed.join(', '))} | ${markdownCell(firstText)} | ${replayCell(s.replayCommand)} |`,
       );
     }
+  }
+  if (j.notRun.length > 0) {
+    out.push('', `### Seeds not run (${j.notRun.length})`, '');
+    out.push('| suite | variant | seed | why | replay |', '| --- | --- | --- | --- | --- |');
+    for (const n of j.notRun)
+      out.push(
+        `| ${markdownCell(n.suite)} | ${markdownCell(n.variant ?? '-')} | ${n.seed} | ${markdownCell(notRunText(n, true))} | ${replayCell(n.replayCommand)} |`,
+      );
   }
   if (j.problems.length > 0) {
     out.push('', `### Problems (${j.problems.length})`, '');
