@@ -31,8 +31,11 @@ interface VerdictLine {
 
 let child: ChildProcess | undefined;
 
-/** The built CLI with `args`, to its end; its output kept, for a failure to show. */
-function lab(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+/** The built CLI with `args`, to its end; its stdout, and all its output for a failure to show. */
+function lab(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; output: string }> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [cli, ...args], {
       env: { ...process.env, ...env },
@@ -40,10 +43,11 @@ function lab(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
     });
     child = c;
     let output = '';
-    c.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    let stdout = '';
+    c.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), (output += d.toString())));
     c.stderr.on('data', (d: Buffer) => (output += d.toString()));
     c.once('error', reject);
-    c.once('close', (code) => resolve({ code, output }));
+    c.once('close', (code) => resolve({ code, stdout, output }));
   });
 }
 
@@ -59,7 +63,7 @@ describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARI
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
       const runsDir = join(defaultRunsDir(), `junit-chaos-${stamp}`);
       await mkdir(runsDir, { recursive: true });
-      const run = await lab(['run', SUITE, '--seed', '1', '--variant', VARIANT], { LAB_RUNS_DIR: runsDir });
+      const run = await lab(['run', SUITE, '--seed', '1', '--variant', VARIANT, '--json'], { LAB_RUNS_DIR: runsDir });
       const folders = (await readdir(runsDir, { withFileTypes: true })).filter((d) => d.isDirectory());
       expect(
         folders.map((d) => d.name),
@@ -74,6 +78,8 @@ describe.runIf(chaosTestsEnabled())(`junit.xml of a real run: ${SUITE} × ${VARI
         expect.objectContaining({ checker: 'outputs-well-formed', valid: false }),
       );
       expect(run.code).toBe(1);
+      // --json: stdout is that record and its folder, nothing else.
+      expect(JSON.parse(run.stdout), run.output).toEqual({ ...record, suiteDir });
 
       const junit = (await parse(await readFile(join(suiteDir, SUITE_JUNIT), 'utf8'))) as TestSuites;
       expect(junit.testsuite).toHaveLength(1);

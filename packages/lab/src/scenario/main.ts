@@ -2,7 +2,8 @@
  * The command-line front of a scenario package: `--seed N` (repeatable) or
  * `--seeds A..B`, one run per seed, a summary table, exit 1 on any violation.
  * With `--json`, the suite's record (`run.json` and the suite folder) on stdout
- * instead of the tables, every other line on stderr.
+ * instead of the tables, every other line on stderr: also when the suite could
+ * not start (the record then says so, with the error).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { runSuite, type ScenarioDefinition } from './scenario.js';
 import { readPlanFile, shrinkSeed, withPlanFile } from './shrink.js';
 import { parseOptions } from '../cli/args.js';
 import { parseShard, shardSeeds, type Shard } from './shard.js';
+import type { SuiteRecord } from './suite-record.js';
 
 /** Parses `7`, `1,2,3` or `1..5` into seeds. */
 export function parseSeeds(text: string): number[] {
@@ -149,6 +151,11 @@ export async function runScenarioMain(
     coordinatorEntry: entry,
     // stdout is the record's alone: the seeds' verdict tables go where the progress goes.
     ...(json && { out: (l: string) => process.stderr.write(l + '\n') }),
+    // The record, also of a suite that could not start (its error and the seeds it left), is stdout's.
+    ...(json && {
+      onRecord: (record: SuiteRecord, suiteDir: string) =>
+        process.stdout.write(JSON.stringify({ ...record, suiteDir }, null, 1) + '\n'),
+    }),
     ...(variant !== undefined && { variant }),
     ...(shard && { shard }),
     replayCommand: (seed) =>
@@ -159,8 +166,7 @@ export async function runScenarioMain(
   });
   if (!suite) return 1;
   const results = suite.results;
-  if (json) process.stdout.write(JSON.stringify({ ...suite.record, suiteDir: suite.suiteDir }, null, 1) + '\n');
-  else if (results.length > 1) {
+  if (!json && results.length > 1) {
     const table = new Table({
       head: ['seed', 'verdict', 'wall s', 'group ready s', 'workload s', 'contents/s', 'run folder'],
       style: { head: [], border: [] },

@@ -1,6 +1,6 @@
 /**
  * A suite that cannot start still leaves its record. The real cause, cheap and the same on every machine: the
- * built CLI runs `lab run pipeline --seeds 1..3` with a `PATH` that holds no `redis-server`, so the local
+ * built CLI runs `lab run pipeline --seeds 1..3 --json` with a `PATH` that holds no `redis-server`, so the local
  * environment's start fails (MissingDependencyError) in about a second, before any seed began. The suite
  * folder must then hold a `run.json` that says the suite did not start, with the error, and every seed as not
  * run; a `junit.xml` (read with a JUnit parser, as CI reads it) with an `<error>` testcase per seed; and
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const emptyBin = join(tmp, 'bin');
   await mkdir(emptyBin);
   // node itself is spawned by its path; every child the lab starts is too, or is looked up where it is installed.
-  run = await lab(['run', 'pipeline', '--seeds', '1..3'], { PATH: emptyBin, LAB_RUNS_DIR: runsDir });
+  run = await lab(['run', 'pipeline', '--seeds', '1..3', '--json'], { PATH: emptyBin, LAB_RUNS_DIR: runsDir });
 }, 120_000);
 
 afterAll(async () => {
@@ -46,6 +46,11 @@ describe('a suite that cannot start (no redis-server on PATH)', () => {
     expect(run.code, run.err).toBe(1);
     expect(run.err).toContain(`pipeline: could not run: ${MISSING}\n`);
     expect(run.err).toContain(`lab: pipeline: could not start; recorded in ${join(await suiteDir(), 'run.json')}`);
+  });
+
+  it('prints that record with --json on stdout, as a suite that ran does', async () => {
+    const dir = await suiteDir();
+    expect(JSON.parse(run.out)).toEqual({ ...(await readSuiteRecord(dir)), suiteDir: dir });
   });
 
   it('writes run.json: not started, the error with its class, every seed not run with its replay command', async () => {

@@ -86,6 +86,8 @@ export interface SuiteOptions extends Omit<RunOptions, 'seed' | 'replayCommand'>
   readonly stopWhen?: (r: RunResult) => boolean;
   /** These seeds are shard k/n of `of`: named in the folder and in `run.json`. */
   readonly shard?: Shard & { readonly of: readonly number[] };
+  /** Called once the suite's record (`run.json`, `junit.xml`) is written, however the run ends: an error too. */
+  readonly onRecord?: (record: SuiteRecord, suiteDir: string) => void;
 }
 
 export interface SuiteResult {
@@ -166,6 +168,7 @@ export async function runSuite(scenario: ScenarioDefinition, opts: SuiteOptions)
     ...(error && { error: error.thrown }),
   }).then(async (record) => {
     await writeSuiteJunit(suiteDir, record);
+    opts.onRecord?.(record, suiteDir);
     return record;
   });
   if (error) {
@@ -214,7 +217,15 @@ async function runSeeds(
       `lab: instances start on ${baseline.ref} (${baseline.sha.slice(0, 12)}${baseline.reused ? ', built before' : ''}) and upgrade to ${opts.coordinatorEntry}`,
     );
   let session: SuiteSession | undefined;
-  const { replayCommand: replay, seeds: _seeds, onResult: _onResult, stopWhen, shard: _shard, ...rest } = opts;
+  const {
+    replayCommand: replay,
+    seeds: _seeds,
+    onResult: _onResult,
+    onRecord: _onRecord,
+    stopWhen,
+    shard: _shard,
+    ...rest
+  } = opts;
   try {
     for (const [i, seed] of opts.seeds.entries()) {
       const voidRuns: string[] = [];
